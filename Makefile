@@ -1,0 +1,47 @@
+# xlsdk — every target sets up what it needs, so a newcomer only ever runs `make demo` or `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.xlsdk-setup-stamp
+PLUGIN_PROJECTS := $(sort $(wildcard plugins/*/pyproject.toml))
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
+SHIM_PROJECTS := $(sort $(wildcard plugins/lerobot_*/pyproject.toml))
+PYTEST_ARGS ?=
+DEMO_OUT ?= out/demo
+
+.PHONY: help setup demo test docs bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python
+	@set -e; \
+	if [ -x "$(PY)" ] && ! "$(PY)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  echo "$(VENV) was made with Python < 3.12; recreating it"; rm -rf "$(VENV)"; fi; \
+	if [ ! -x "$(PY)" ]; then \
+	  python="$$(.ci/find-python)"; \
+	  echo "creating $(VENV) with $$python"; \
+	  "$$python" -m venv "$(VENV)"; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,docs]' $(addprefix -e ,$(PLUGIN_DIRS))
+	@touch $@
+
+setup: $(STAMP)  ## create .venv with the core and every plugin (editable) plus dev tools
+
+demo: setup  ## retarget a recorded grasp to every installed hand; writes a PNG and an HTML report
+	$(VENV)/bin/xlsdk demo --out $(DEMO_OUT)
+
+test: setup  ## run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+docs: setup  ## build the documentation site strictly (site/)
+	$(VENV)/bin/mkdocs build --strict
+
+bench: setup  ## run the benchmarks (ratios against the peer measured in the same run)
+	$(PY) benchmarks/run.py
+
+clean:  ## remove the virtualenv and build outputs
+	rm -rf $(VENV) site build dist out

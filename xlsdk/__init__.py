@@ -1,0 +1,99 @@
+"""xlsdk: one shared latent action space for every dexterous hand (XL-VLA, arXiv 2603.10158).
+
+The public API::
+
+    import xlsdk
+    xlsdk.hands()                        # installed hand names
+    hand = xlsdk.load_hand("inspire")    # spec, limits, fk(q), sample(n), encode(q), decode(z)
+    q_b = xlsdk.retarget(q_a, "inspire", "xhand")   # through the shared latent
+    xlsdk.fit_head(hand)                 # fit a new hand's head against the frozen latent
+
+Plugins implement the hooks in :mod:`xlsdk.hookspecs` with :data:`hookimpl`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from xlsdk.errors import (
+    BrokenPluginError,
+    DataFormatError,
+    DriverError,
+    FingerprintMismatchError,
+    HeadError,
+    LatentError,
+    ManifestError,
+    PluginConflictError,
+    SafetyError,
+    UnknownHandError,
+    UrdfError,
+    XlsdkError,
+)
+from xlsdk.hand import Hand, JointLimit
+from xlsdk.hookspecs import hookimpl
+from xlsdk.manifest import CANONICAL_FINGERS, HandManifest
+from xlsdk.plugins import get_plugin_host, reset_plugin_host
+
+if TYPE_CHECKING:
+    from xlsdk.latent.core import CoreLatent
+
+__version__ = "0.1.0"
+
+
+def hands(*, include_core: bool = False) -> list[str]:
+    """Names of the installed, working hands (``include_core`` adds the canonical hand)."""
+    return get_plugin_host().hand_names(include_core=include_core)
+
+
+def load_hand(name: str) -> Hand:
+    """The installed hand called ``name``; raises :class:`UnknownHandError` listing the installed ones."""
+    return get_plugin_host().load_hand(name)
+
+
+def core_latent() -> CoreLatent:
+    """The installed, frozen core latent (canonical + reference heads, fingerprint, metrics)."""
+    from xlsdk.latent.registry import installed_core_latent
+
+    return installed_core_latent()
+
+
+def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = 20) -> Any:
+    """Map joint vectors of hand ``src`` to hand ``dst`` through the shared latent (numpy in, numpy out)."""
+    from xlsdk.latent.retarget import retarget as _retarget
+
+    return _retarget(q, src, dst, refine=refine, refine_steps=refine_steps)
+
+
+def fit_head(hand: str | Hand, **options: Any) -> Any:
+    """Fit ``hand``'s encoder/decoder against the frozen core latent; see :func:`xlsdk.latent.fit.fit_head`."""
+    from xlsdk.latent.fit import fit_head as _fit_head
+
+    return _fit_head(hand, **options)
+
+
+__all__ = [
+    "CANONICAL_FINGERS",
+    "BrokenPluginError",
+    "DataFormatError",
+    "DriverError",
+    "FingerprintMismatchError",
+    "Hand",
+    "HandManifest",
+    "HeadError",
+    "JointLimit",
+    "LatentError",
+    "ManifestError",
+    "PluginConflictError",
+    "SafetyError",
+    "UnknownHandError",
+    "UrdfError",
+    "XlsdkError",
+    "core_latent",
+    "fit_head",
+    "get_plugin_host",
+    "hands",
+    "hookimpl",
+    "load_hand",
+    "reset_plugin_host",
+    "retarget",
+]

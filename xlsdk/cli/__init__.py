@@ -1,0 +1,51 @@
+"""The ``xlsdk`` command line: thin commands that parse, call the library and print.
+
+Each command lives in its own module and registers itself on :data:`app`. Errors the user can cause
+(:class:`xlsdk.XlsdkError`) become one red line on stderr and exit code 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from xlsdk.cli.app import app, console_err
+from xlsdk.errors import XlsdkError
+
+# importing the command modules registers them on `app`
+from xlsdk.cli import hands as _hands  # noqa: E402,F401
+from xlsdk.cli import info as _info  # noqa: E402,F401
+from xlsdk.cli import latent as _latent  # noqa: E402,F401
+from xlsdk.cli import fit as _fit  # noqa: E402,F401
+from xlsdk.cli import retarget as _retarget  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``xlsdk`` script; returns the exit code."""
+    try:
+        app(args=argv, prog_name="xlsdk", standalone_mode=False)
+    except XlsdkError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        console_err.print("[yellow]interrupted[/]")
+        return 130
+    except SystemExit as exc:  # typer.Exit inside commands
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            console_err.print("[yellow]aborted[/]")
+            return 1
+        raise
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+__all__ = ["app", "main", "run"]

@@ -1,0 +1,24 @@
+"""Writing the reference heads of a freshly trained core latent into their plugins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlsdk.hand import Hand
+from xlsdk.latent.core import CoreLatent
+from xlsdk.latent.head_file import write_head
+
+
+def export_reference_heads(core: CoreLatent, hands: dict[str, Hand]) -> list[Path]:
+    """Write ``head.safetensors``/``head.json`` (origin "core") next to each non-canonical hand's manifest."""
+    written: list[Path] = []
+    for name, hand in hands.items():
+        if name == core.manifest.canonical:
+            continue
+        metrics = {"recon_rad": float(core.manifest.metrics.get("recon_rad", {}).get(name, float("nan")))}
+        write_head(core.heads[name], hand.head_path, hand.head_manifest_path, hand_digest=hand.spec.digest,
+                   fingerprint=core.fingerprint, geometry_version=core.manifest.geometry_version, origin="core",
+                   metrics=metrics)
+        hand.__dict__.pop("head", None)
+        written.append(hand.head_path)
+    return written

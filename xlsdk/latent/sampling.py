@@ -1,0 +1,174 @@
+"""Joint samples the latent trains and is evaluated on: uniform in the limits plus grasp-like poses.
+
+Uniform samples alone almost never bring the thumb to a fingertip, yet pinches are what manipulation
+uses and what the retargeting loss must get right. So a share of every batch is grasp-like, built for
+any hand from its kinematics alone (no hand-specific tables):
+
+* **pinch**: IK brings the thumb tip onto one other fingertip (a bank per finger, solved once);
+* **tripod**: IK brings the thumb tip between the index and middle tips;
+* **close**: every flexion joint closes by one shared amount plus per-finger jitter. Which way a joint
+  closes is measured, not assumed: the sign in which it moves the fingertips toward the palm normal.
+
+Banks get small Gaussian noise when drawn. Everything is seeded: the same hand and seed give the
+same samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from xlsdk.hand import Hand
+
+_BANK_SIZE = 256
+_IK_STEPS = 250
+
+
+@dataclass(frozen=True)
+class SampleMix:
+    """Shares of a batch (normalised on use)."""
+
+    uniform: float = 0.5
+    pinch: float = 0.25
+    tripod: float = 0.1
+    close: float = 0.15
+
+
+class PoseSampler:
+    """Seeded sampler of one hand's joint space (float32, CPU; move batches where you need them)."""
+
+    def __init__(self, hand: Hand, *, seed: int = 0, mix: SampleMix | None = None, noise: float = 0.04) -> None:
+        self.hand = hand
+        self.mix = mix or SampleMix()
+        self.noise = noise
+        self.generator = torch.Generator().manual_seed(seed)
+        self._seed = seed
+        self._banks: dict[str, torch.Tensor] | None = None
+        self._closing: torch.Tensor | None = None
+        self.lower = hand.lower(torch.float32)
+        self.upper = hand.upper(torch.float32)
+
+    # --- public ------------------------------------------------------------------------------------
+
+    def uniform(self, n: int) -> torch.Tensor:
+        return self.hand.sample(n, self.generator)
+
+    def sample(self, n: int) -> torch.Tensor:
+        """A shuffled batch of ``n`` poses following the mix."""
+        shares = torch.tensor([self.mix.uniform, self.mix.pinch, self.mix.tripod, self.mix.close])
+        counts = torch.floor(shares / shares.sum() * n).long()
+        counts[0] += n - int(counts.sum())
+        parts = [self.uniform(int(counts[0]))]
+        if counts[1] > 0:
+            parts.append(self._from_bank("pinch", int(counts[1])))
+        if counts[2] > 0:
+            parts.append(self._from_bank("tripod", int(counts[2])))
+        if counts[3] > 0:
+            parts.append(self.closing(int(counts[3])))
+        batch = torch.cat(parts)
+        return batch[torch.randperm(n, generator=self.generator)]
+
+    def grasps(self, n: int) -> torch.Tensor:
+        """Only grasp-like poses (pinch, tripod and closing in the mix's proportions)."""
+        shares = torch.tensor([self.mix.pinch, self.mix.tripod, self.mix.close])
+        counts = torch.floor(shares / shares.sum() * n).long()
+        counts[0] += n - int(counts.sum())
+        batch = torch.cat([self._from_bank("pinch", int(counts[0])), self._from_bank("tripod", int(counts[1])),
+                           self.closing(int(counts[2]))])
+        return batch[torch.randperm(n, generator=self.generator)]
+
+    def pinches(self, n: int) -> torch.Tensor:
+        return self._from_bank("pinch", n)
+
+    def closing(self, n: int) -> torch.Tensor:
+        """Correlated closing: flexion joints share a closure level; other joints stay uniform."""
+        direction = self.closing_directions()
+        uniform = self.uniform(n)
+        level = torch.rand(n, 1, generator=self.generator)
+        jitter = 0.15 * torch.randn(n, self.hand.dof, generator=self.generator)
+        closure = (level + jitter).clamp(0.0, 1.0)
+        open_end = torch.where(direction > 0, self.lower, self.upper)
+        closed_end = torch.where(direction > 0, self.upper, self.lower)
+        closed = open_end + closure * (closed_end - open_end)
+        return torch.where(direction != 0, closed, uniform)
+
+    def closing_directions(self) -> torch.Tensor:
+        """Per joint: +1 if increasing it curls fingertips toward the palm normal (+Y), -1 if it opens
+        them, 0 if it barely moves them that way (abduction, thumb rotation)."""
+        if self._closing is None:
+            hand = self.hand
+            mid = torch.tensor(hand.mid_pose(), dtype=torch.float64)
+            span = (hand.upper(torch.float64) - hand.lower(torch.float64))
+            step = 0.05 * span
+            base = hand.kinematics.fingertips(mid[None])[0]
+            signs = torch.zeros(hand.dof)
+            motions = []
+            for joint in range(hand.dof):
+                moved = mid.clone()
+                moved[joint] += step[joint]
+                delta = hand.kinematics.fingertips(moved[None])[0] - base  # (F, 3)
+                motions.append((delta[:, 1].sum(), delta.norm(dim=-1).sum()))
+            for joint, (toward_palm, total) in enumerate(motions):
+                if total > 0 and abs(float(toward_palm)) > 0.5 * float(total):
+                    signs[joint] = 1.0 if toward_palm > 0 else -1.0
+            self._closing = signs
+        return self._closing
+
+    # --- banks --------------------------------------------------------------------------------------
+
+    def _from_bank(self, kind: str, n: int) -> torch.Tensor:
+        bank = self.banks()[kind]
+        index = torch.randint(0, bank.shape[0], (n,), generator=self.generator)
+        noise = self.noise * (self.upper - self.lower) * torch.randn(n, self.hand.dof, generator=self.generator)
+        return torch.clamp(bank[index] + noise, self.lower, self.upper)
+
+    def banks(self) -> dict[str, torch.Tensor]:
+        if self._banks is None:
+            self._banks = {"pinch": self._solve_pinches(), "tripod": self._solve_tripods()}
+        return self._banks
+
+    def _solve_pinches(self) -> torch.Tensor:
+        fingers = self.hand.fingers
+        others = list(range(1, len(fingers)))
+        per_finger = max(_BANK_SIZE // len(others), 16)
+        solutions = []
+        for finger in others:
+            solutions.append(self._solve(lambda tips, f=finger: (tips[:, 0] - tips[:, f]).norm(dim=-1), per_finger))
+        return torch.cat(solutions)
+
+    def _solve_tripods(self) -> torch.Tensor:
+        fingers = self.hand.fingers
+        pair = [fingers.index(f) for f in ("index", "middle") if f in fingers]
+        if len(pair) < 2:
+            pair = list(range(1, min(3, len(fingers))))
+
+        def cost(tips: torch.Tensor) -> torch.Tensor:
+            between = tips[:, pair].mean(dim=1)
+            return (tips[:, 0] - between).norm(dim=-1) + 0.5 * (tips[:, pair[0]] - tips[:, pair[-1]]).norm(dim=-1)
+
+        return self._solve(cost, _BANK_SIZE // 2)
+
+    def _solve(self, cost_fn, n: int) -> torch.Tensor:  # noqa: ANN001 - a closure over fingertip indices
+        """Projected Adam from random starts; keeps the better half (lowest cost)."""
+        with torch.enable_grad():  # banks may first be needed inside an evaluation's no_grad block
+            return self._solve_with_grad(cost_fn, n)
+
+    def _solve_with_grad(self, cost_fn, n: int) -> torch.Tensor:  # noqa: ANN001
+        generator = torch.Generator().manual_seed(self._seed * 7919 + n)
+        lower, upper = self.hand.lower(torch.float64), self.hand.upper(torch.float64)
+        q = (lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64))
+        q.requires_grad_(True)
+        optimizer = torch.optim.Adam([q], lr=0.03)
+        for _ in range(_IK_STEPS):
+            tips = self.hand.kinematics.fingertips(q)
+            loss = cost_fn(tips).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                q.copy_(torch.maximum(torch.minimum(q, upper), lower))
+        with torch.no_grad():
+            final = cost_fn(self.hand.kinematics.fingertips(q))
+            best = torch.argsort(final)[:n]
+        return q.detach()[best].to(torch.float32)

@@ -1,0 +1,246 @@
+"""Training the core latent: the canonical head and the reference heads, jointly, from scratch.
+
+Every step, for every hand ``a``: draw poses ``q_a`` (uniform + grasp-like), encode
+``z_a ~ E_a(q_a)``, then
+
+* reconstruct: ``D_a(z_a) ~ q_a`` (normalised joint space);
+* retarget: for every other hand ``b``, ``G_b(D_b(z_a)) ~ G_a(q_a)`` on the fingers they share;
+* cycle: ``E_b(D_b(z_a)) ~ z_a``, so that a retargeted pose encodes back to the same latent;
+* KL of the posterior to N(0, I).
+
+No paired data is used anywhere: the only link between hands is their fingertip geometry through
+differentiable FK. ``xlsdk latent train`` wraps :func:`train_core_latent` (seeded, resumable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from safetensors.torch import load_file, save_file
+
+from xlsdk.files import write_with_atomic
+from xlsdk.geometry import HandGeometry, shared_fingers
+from xlsdk.hand import Hand
+from xlsdk.latent.core import CoreLatent
+from xlsdk.latent.head import DEFAULT_HIDDEN, LATENT_DIM, HeadConfig, LatentHead
+from xlsdk.latent.objectives import GeometryWeights, geometry_loss, kl_divergence, reconstruction_loss
+from xlsdk.latent.sampling import PoseSampler, SampleMix
+from xlsdk.progress import step_progress
+
+REFERENCE_HANDS = ("canonical", "inspire", "ability", "xhand", "paxini")
+
+
+class LatentTrainConfig(BaseModel):
+    """Every knob of core-latent training in one place (recorded in the artifact's manifest)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    hands: tuple[str, ...] = REFERENCE_HANDS
+    canonical: str = "canonical"
+    latent_dim: int = LATENT_DIM
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
+    steps: int = Field(1500, gt=0)
+    batch_size: int = Field(192, gt=0, description="poses per hand per step")
+    lr: float = 2e-3
+    lr_floor: float = 0.05
+    weight_decay: float = 1e-4
+    recon_weight: float = 4.0
+    retarget_weight: float = Field(1.0, ge=0, description="0 trains without the cross-hand loss (ablation)")
+    cycle_weight: float = 0.05
+    kl_weight: float = 1e-4
+    latent_noise: bool = True
+    geometry: dict[str, float] = Field(default_factory=lambda: asdict(GeometryWeights()))
+    mix: dict[str, float] = Field(default_factory=lambda: asdict(SampleMix()))
+    seed: int = 0
+    checkpoint_every: int = 250
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def build_heads(hands: dict[str, Hand], latent_dim: int, hidden: tuple[int, ...], seed: int) -> dict[str, LatentHead]:
+    torch.manual_seed(seed)
+    return {
+        name: LatentHead(HeadConfig(hand=name, dof=hand.dof, latent_dim=latent_dim, hidden=hidden,
+                                    lower=hand.spec.lower, upper=hand.spec.upper))
+        for name, hand in hands.items()
+    }
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def sample_latent(head: LatentHead, q: torch.Tensor, noise: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    mean, log_var = head.encode_distribution(q)
+    z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var) if noise else mean
+    return z, mean, log_var
+
+
+def pair_geometry_loss(pred: HandGeometry, target: HandGeometry, weights: GeometryWeights) -> torch.Tensor:
+    fingers = shared_fingers(pred.fingers, target.fingers)
+    return geometry_loss(pred.select(fingers), target.select(fingers), weights)
+
+
+def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_dir: Path | None = None,
+                      checkpoint_dir: Path | None = None, device: str = "auto", progress: bool = True,
+                      evaluate: bool = True) -> CoreLatent:
+    """Train all heads jointly and return the (fingerprinted) core latent; save it if ``out_dir`` is given."""
+    target_device = resolve_device(device)
+    torch.manual_seed(config.seed)
+    heads = build_heads(hands, config.latent_dim, config.hidden, config.seed)
+    for head in heads.values():
+        head.to(target_device)
+    parameters = [p for head in heads.values() for p in head.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _cosine(step, config.steps, config.lr_floor))
+    mix = SampleMix(**config.mix)
+    samplers = {name: PoseSampler(hand, seed=config.seed + 101 * i, mix=mix) for i, (name, hand) in enumerate(hands.items())}
+    weights = GeometryWeights(**config.geometry)
+
+    start = 0
+    if checkpoint_dir is not None:
+        start = _load_checkpoint(checkpoint_dir, config, heads, optimizer, schedule, samplers)
+    for sampler in samplers.values():  # solve the grasp banks before the clock starts
+        sampler.banks()
+
+    names = list(hands)
+    last: dict[str, float] = {}
+    with step_progress("latent train", config.steps, enabled=progress, start=start) as bar:
+        for step in range(start, config.steps):
+            losses = _training_step(config, hands, heads, samplers, weights, names, target_device)
+            total = losses["total"]
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+            optimizer.step()
+            schedule.step()
+            last = {k: float(v) for k, v in losses.items()}
+            if step % 10 == 0 or step == config.steps - 1:
+                bar.update(step + 1, loss=last["total"], recon=last["recon"], retarget=last["retarget"])
+            if checkpoint_dir is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                _save_checkpoint(checkpoint_dir, config, step + 1, heads, optimizer, schedule, samplers)
+
+    for head in heads.values():
+        head.to("cpu")
+    digests = {name: hand.spec.digest for name, hand in hands.items()}
+    fingers = {name: tuple(hand.fingers) for name, hand in hands.items()}
+    training = {"config": config.model_dump(mode="json"), "final_losses": last, "device": str(target_device)}
+    core = CoreLatent.from_heads(heads, digests, fingers, training=training, canonical=config.canonical)
+    if evaluate:
+        from xlsdk.latent.evaluate import evaluate_latent
+
+        report = evaluate_latent(hands, {name: core.heads[name] for name in hands}, n=512, seed=config.seed + 1)
+        core.manifest = core.manifest.model_copy(update={"metrics": report.summary()})
+    if out_dir is not None:
+        core.save(out_dir)
+    return core
+
+
+def _training_step(config: LatentTrainConfig, hands: dict[str, Hand], heads: dict[str, LatentHead],
+                   samplers: dict[str, PoseSampler], weights: GeometryWeights, names: list[str],
+                   device: torch.device) -> dict[str, torch.Tensor]:
+    recon = torch.zeros((), device=device)
+    kl = torch.zeros((), device=device)
+    retarget = torch.zeros((), device=device)
+    cycle = torch.zeros((), device=device)
+    for source in names:
+        head = heads[source]
+        q = samplers[source].sample(config.batch_size).to(device)
+        z, mean, log_var = sample_latent(head, q, config.latent_noise)
+        recon = recon + reconstruction_loss(head.decode_normalized(z), head.normalize(q))
+        kl = kl + kl_divergence(mean, log_var)
+        if config.retarget_weight <= 0:
+            continue
+        with torch.no_grad():
+            target = hands[source].geometry(q)
+        for other in names:
+            if other == source:
+                continue
+            decoded = heads[other].decode(z)
+            retarget = retarget + pair_geometry_loss(hands[other].geometry(decoded), target, weights)
+            if config.cycle_weight > 0:
+                cycle = cycle + ((heads[other].encode(decoded) - mean.detach()) ** 2).mean()
+    count = len(names)
+    pairs = max(count * (count - 1), 1)
+    total = (config.recon_weight * recon / count + config.kl_weight * kl / count
+             + config.retarget_weight * retarget / pairs + config.cycle_weight * cycle / pairs)
+    return {"total": total, "recon": recon / count, "retarget": retarget / pairs, "cycle": cycle / pairs, "kl": kl / count}
+
+
+def _cosine(step: int, total: int, floor: float) -> float:
+    progress = min(step / max(total, 1), 1.0)
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+# --- checkpoints (safetensors + JSON, no pickle) -----------------------------------------------------
+
+_CHECKPOINT = "checkpoint.safetensors"
+
+
+def _save_checkpoint(directory: Path, config: LatentTrainConfig, step: int, heads: dict[str, LatentHead],
+                     optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LambdaLR,
+                     samplers: dict[str, PoseSampler]) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for name, head in heads.items():
+        for key, value in head.state_dict().items():
+            tensors[f"head/{name}/{key}"] = value.detach().cpu().contiguous()
+    state = optimizer.state_dict()
+    for index, slot in state["state"].items():
+        for key, value in slot.items():
+            tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    for name, sampler in samplers.items():
+        tensors[f"rng/{name}"] = sampler.generator.get_state()
+    tensors["rng/torch"] = torch.get_rng_state()
+    metadata = {
+        "config_digest": config.digest(),
+        "step": str(step),
+        "param_groups": json.dumps(state["param_groups"]),
+        "schedule": json.dumps(schedule.state_dict(), default=str),
+    }
+    write_with_atomic(directory / _CHECKPOINT, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def _load_checkpoint(directory: Path, config: LatentTrainConfig, heads: dict[str, LatentHead],
+                     optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LambdaLR,
+                     samplers: dict[str, PoseSampler]) -> int:
+    """Resume from ``directory`` if it holds a checkpoint of the same config; returns the step to start at."""
+    path = directory / _CHECKPOINT
+    if not path.is_file():
+        return 0
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata: dict[str, Any] = handle.metadata() or {}
+    if metadata.get("config_digest") != config.digest():
+        return 0
+    tensors = load_file(str(path))
+    for name, head in heads.items():
+        prefix = f"head/{name}/"
+        head.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim/"):
+            _, index, field = key.split("/", 2)
+            optimizer_state.setdefault(int(index), {})[field] = value
+    device = next(iter(heads.values())).lower.device
+    optimizer.load_state_dict({
+        "state": {i: {k: (v if k == "step" else v.to(device)) for k, v in slot.items()} for i, slot in optimizer_state.items()},
+        "param_groups": json.loads(metadata["param_groups"]),
+    })
+    schedule_state = json.loads(metadata["schedule"])
+    schedule.last_epoch = int(schedule_state["last_epoch"])
+    schedule._step_count = int(schedule_state.get("_step_count", schedule.last_epoch + 1))
+    for name, sampler in samplers.items():
+        if f"rng/{name}" in tensors:
+            sampler.generator.set_state(tensors[f"rng/{name}"])
+    torch.set_rng_state(tensors["rng/torch"])
+    return int(metadata["step"])

@@ -1,0 +1,467 @@
+"""Reading and validating URDF files.
+
+yourdfpy builds the model, but on its own it silently "recovers" malformed XML and raises bare
+``KeyError``s on missing attributes. So a URDF goes through three steps here:
+
+1. a strict XML parse (not XML -> one message with the line),
+2. an element pass that names every malformed ``<link>``/``<joint>`` with its line (missing name, type,
+   parent/child, non-numeric attributes),
+3. yourdfpy builds the model, then a structural pass checks the tree: duplicates, unknown references,
+   roots, cycles, limits, axes and mimic targets.
+
+Each step collects *all* its problems and raises one :class:`~xlsdk.errors.UrdfError` listing them,
+so a vendor fixes a broken file in one round. Meshes that do not resolve are warnings only: kinematics
+never need them.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yourdfpy
+from lxml import etree
+from pydantic import BaseModel, ConfigDict
+
+from xlsdk.errors import UrdfError
+
+JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
+_SUPPORTED_TYPES = ("revolute", "continuous", "prismatic", "fixed")
+_KNOWN_TYPES = (*_SUPPORTED_TYPES, "floating", "planar")
+_VECTOR_ATTRIBUTES = {"origin": ("xyz", "rpy"), "axis": ("xyz",)}
+_LIMIT_ATTRIBUTES = ("lower", "upper", "effort", "velocity")
+_MIMIC_ATTRIBUTES = ("multiplier", "offset")
+
+
+class Mimic(BaseModel):
+    """``q_joint = multiplier * q_target + offset``."""
+
+    model_config = ConfigDict(frozen=True)
+    joint: str
+    multiplier: float = 1.0
+    offset: float = 0.0
+
+
+class UrdfJoint(BaseModel):
+    """One joint as xlsdk uses it: frames as 4x4 nested tuples (metres, radians)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    type: JointType
+    parent: str
+    child: str
+    origin: tuple[tuple[float, ...], ...]
+    axis: tuple[float, float, float]
+    lower: float | None = None
+    upper: float | None = None
+    effort: float | None = None
+    velocity: float | None = None
+    mimic: Mimic | None = None
+
+    @property
+    def movable(self) -> bool:
+        return self.type != "fixed"
+
+    def origin_matrix(self) -> np.ndarray:
+        return np.array(self.origin, dtype=np.float64)
+
+
+class LinkGeometry(BaseModel):
+    """A visual or collision shape: kind, pose in the link frame, and size parameters."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["box", "cylinder", "sphere", "mesh"]
+    origin: tuple[tuple[float, ...], ...]
+    size: tuple[float, ...] = ()
+    filename: str | None = None
+
+
+class UrdfLink(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    geometry: tuple[LinkGeometry, ...] = ()
+
+
+class UrdfModel(BaseModel):
+    """A validated URDF: a tree of links joined by joints, with one root."""
+
+    model_config = ConfigDict(frozen=True)
+    path: Path
+    name: str
+    text: str
+    root: str
+    links: tuple[UrdfLink, ...]
+    joints: tuple[UrdfJoint, ...]
+    warnings: tuple[str, ...] = ()
+
+    def link_names(self) -> list[str]:
+        return [link.name for link in self.links]
+
+    def joint_names(self) -> list[str]:
+        return [joint.name for joint in self.joints]
+
+    def joint(self, name: str) -> UrdfJoint:
+        for joint in self.joints:
+            if joint.name == name:
+                return joint
+        raise KeyError(name)
+
+    def link(self, name: str) -> UrdfLink:
+        for link in self.links:
+            if link.name == name:
+                return link
+        raise KeyError(name)
+
+    def parent_joint(self, link: str) -> UrdfJoint | None:
+        for joint in self.joints:
+            if joint.child == link:
+                return joint
+        return None
+
+    def child_joints(self, link: str) -> list[UrdfJoint]:
+        return [joint for joint in self.joints if joint.parent == link]
+
+    def path_between(self, ancestor: str, link: str) -> list[UrdfJoint] | None:
+        """Joints from ``ancestor`` down to ``link`` (root-first), or None if ``ancestor`` is not above it."""
+        chain: list[UrdfJoint] = []
+        current = link
+        while current != ancestor:
+            joint = self.parent_joint(current)
+            if joint is None:
+                return None
+            chain.append(joint)
+            current = joint.parent
+        return chain[::-1]
+
+    def leaves_below(self, link: str) -> list[str]:
+        """Links under ``link`` that have no children (finger ends), in depth-first order."""
+        children = self.child_joints(link)
+        if not children:
+            return [link]
+        leaves: list[str] = []
+        for joint in children:
+            leaves.extend(self.leaves_below(joint.child))
+        return leaves
+
+
+def load_urdf(path: Path | str) -> UrdfModel:
+    """Read and validate a URDF file; raise :class:`UrdfError` naming every problem found."""
+    path = Path(path)
+    if not path.is_file():
+        raise UrdfError(path, ["file not found (check the `urdf` field of the manifest or the --urdf path)"])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UrdfError(path, [f"cannot be read: {exc.strerror}"]) from None
+    return parse_urdf(data, path)
+
+
+def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
+    """Validate URDF text (``path`` is only used in messages and to resolve mesh files)."""
+    path = Path(path)
+    raw = data.encode() if isinstance(data, str) else data
+    root_element = _parse_xml(raw, path)
+    _check_elements(root_element, path)
+    try:
+        model = yourdfpy.URDF.load(io.BytesIO(raw), build_scene_graph=False, load_meshes=False)
+    except Exception as exc:  # yourdfpy raises bare Python errors on shapes we did not anticipate
+        raise UrdfError(path, [f"yourdfpy could not build the model: {type(exc).__name__}: {exc}"]) from None
+    links = tuple(_convert_link(link) for link in model.robot.links)
+    joints_raw = model.robot.joints
+    problems = _check_structure(links, joints_raw)
+    if problems:
+        raise UrdfError(path, problems)
+    joints = tuple(_convert_joint(joint) for joint in joints_raw)
+    root = _find_roots([link.name for link in links], joints_raw)[0]
+    warnings = tuple(_mesh_warnings(links, path))
+    text = raw.decode("utf-8", errors="replace")
+    return UrdfModel(
+        path=path, name=model.robot.name, text=text, root=root, links=links, joints=joints, warnings=warnings
+    )
+
+
+def _parse_xml(raw: bytes, path: Path) -> etree._Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+    try:
+        root = etree.fromstring(raw, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        line = f" (line {exc.lineno})" if exc.lineno else ""
+        raise UrdfError(path, [f"not valid XML: {exc.msg}{line}"]) from None
+    if root.tag != "robot":
+        raise UrdfError(path, [f"the root element is <{root.tag}>, a URDF needs <robot>"])
+    return root
+
+
+def _check_elements(root: etree._Element, path: Path) -> None:
+    problems: list[str] = []
+    if not root.get("name"):
+        problems.append("<robot> has no name attribute; add name=\"...\"")
+    for element in root.findall("link"):
+        if not element.get("name"):
+            problems.append(f"line {element.sourceline}: <link> without a name attribute")
+    for element in root.findall("joint"):
+        problems.extend(_joint_element_problems(element))
+    if problems:
+        raise UrdfError(path, problems)
+
+
+def _joint_element_problems(element: etree._Element) -> list[str]:
+    name = element.get("name")
+    where = f"line {element.sourceline}: joint {name!r}" if name else f"line {element.sourceline}: <joint>"
+    problems: list[str] = []
+    if not name:
+        problems.append(f"{where} without a name attribute")
+    joint_type = element.get("type")
+    if joint_type is None:
+        problems.append(f"{where} has no type; use one of {', '.join(_SUPPORTED_TYPES)}")
+    elif joint_type not in _KNOWN_TYPES:
+        problems.append(f"{where} has unknown type {joint_type!r}; use one of {', '.join(_SUPPORTED_TYPES)}")
+    for tag in ("parent", "child"):
+        sub = element.find(tag)
+        if sub is None or not sub.get("link"):
+            problems.append(f"{where} has no <{tag} link=\"...\"/>")
+    for tag, attributes in _VECTOR_ATTRIBUTES.items():
+        sub = element.find(tag)
+        if sub is None:
+            continue
+        for attribute in attributes:
+            value = sub.get(attribute)
+            if value is not None and not _is_float_vector(value, 3):
+                problems.append(f"{where}: <{tag} {attribute}=\"{value}\"> needs three numbers")
+    limit = element.find("limit")
+    if limit is not None:
+        for attribute in _LIMIT_ATTRIBUTES:
+            value = limit.get(attribute)
+            if value is not None and not _is_float_vector(value, 1):
+                problems.append(f"{where}: <limit {attribute}=\"{value}\"> is not a number")
+    mimic = element.find("mimic")
+    if mimic is not None:
+        if not mimic.get("joint"):
+            problems.append(f"{where}: <mimic> has no joint attribute naming the joint it follows")
+        for attribute in _MIMIC_ATTRIBUTES:
+            value = mimic.get(attribute)
+            if value is not None and not _is_float_vector(value, 1):
+                problems.append(f"{where}: <mimic {attribute}=\"{value}\"> is not a number")
+    return problems
+
+
+def _is_float_vector(text: str, count: int) -> bool:
+    parts = text.split()
+    if len(parts) != count:
+        return False
+    try:
+        return all(math.isfinite(float(part)) for part in parts)
+    except ValueError:
+        return False
+
+
+def _find_roots(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[str]:
+    children = {joint.child for joint in joints}
+    return [name for name in link_names if name not in children]
+
+
+def _check_structure(links: tuple[UrdfLink, ...], joints: list[yourdfpy.Joint]) -> list[str]:
+    problems: list[str] = []
+    link_names = [link.name for link in links]
+    if not link_names:
+        return ["the URDF has no <link> elements; a hand needs at least a palm link"]
+    problems += [f"duplicate link name {n!r}: link names must be unique" for n in _duplicates(link_names)]
+    joint_names = [joint.name for joint in joints]
+    problems += [f"duplicate joint name {n!r}: joint names must be unique" for n in _duplicates(joint_names)]
+    known_links = set(link_names)
+    for joint in joints:
+        for role in ("parent", "child"):
+            target = getattr(joint, role)
+            if target not in known_links:
+                problems.append(f"joint {joint.name!r}: {role} link {target!r} is not defined as a <link>")
+    parents_of: dict[str, list[str]] = {}
+    for joint in joints:
+        parents_of.setdefault(joint.child, []).append(joint.name)
+    for child, names in parents_of.items():
+        if len(names) > 1:
+            problems.append(
+                f"link {child!r} is the child of several joints ({', '.join(names)}); a link has one parent joint"
+            )
+    problems += _tree_problems(link_names, joints)
+    problems += _joint_problems(joints)
+    return problems
+
+
+def _tree_problems(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[str]:
+    roots = _find_roots(link_names, joints)
+    problems: list[str] = []
+    if not roots:
+        problems.append("every link is some joint's child, so the tree has no root: the joints form a cycle")
+    elif len(roots) > 1:
+        problems.append(
+            f"several root links ({', '.join(roots)}); a hand is one tree: attach them with a fixed joint or remove them"
+        )
+    children: dict[str, list[str]] = {}
+    for joint in joints:
+        children.setdefault(joint.parent, []).append(joint.child)
+    visited: set[str] = set()
+    cycles: list[str] = []
+
+    def walk(link: str, path: list[str]) -> None:
+        if link in path:
+            loop = path[path.index(link):]
+            cycles.append(" -> ".join([*loop, link]))
+            return
+        if link in visited:
+            return
+        visited.add(link)
+        for child in children.get(link, []):
+            walk(child, [*path, link])
+
+    for start in [*roots, *link_names]:
+        if start not in visited:
+            walk(start, [])
+    problems += [f"cycle in the kinematic tree: {loop}; a URDF must be a tree" for loop in dict.fromkeys(cycles)]
+    return problems
+
+
+def _joint_problems(joints: list[yourdfpy.Joint]) -> list[str]:
+    problems: list[str] = []
+    by_name = {joint.name: joint for joint in joints}
+    for joint in joints:
+        where = f"joint {joint.name!r}"
+        if joint.type in ("floating", "planar"):
+            problems.append(f"{where} has type {joint.type}; xlsdk supports {', '.join(_SUPPORTED_TYPES)}")
+            continue
+        if joint.type in ("revolute", "prismatic"):
+            limit = joint.limit
+            if limit is None or limit.lower is None or limit.upper is None:
+                problems.append(f"{where} ({joint.type}) has no <limit lower=... upper=...>; add the joint range")
+            elif limit.lower > limit.upper:
+                problems.append(f"{where}: limit lower {limit.lower} is above upper {limit.upper}; swap them")
+        if joint.type != "fixed":
+            axis = np.asarray(joint.axis, dtype=np.float64)
+            if not np.all(np.isfinite(axis)) or np.linalg.norm(axis) < 1e-9:
+                problems.append(f"{where} has a zero-length <axis xyz>; give the rotation/translation direction")
+        if joint.mimic is not None:
+            target = joint.mimic.joint
+            if target == joint.name:
+                problems.append(f"{where} mimics itself; name the joint it follows")
+            elif target not in by_name:
+                problems.append(f"{where} mimics unknown joint {target!r}; fix the <mimic joint=...> name")
+            elif by_name[target].type == "fixed":
+                problems.append(f"{where} mimics fixed joint {target!r}; a mimic must follow a movable joint")
+    problems += _mimic_cycle_problems(by_name)
+    return problems
+
+
+def _mimic_cycle_problems(by_name: dict[str, yourdfpy.Joint]) -> list[str]:
+    problems: list[str] = []
+    reported: set[str] = set()
+    for name in by_name:
+        visited: list[str] = []
+        current: str | None = name
+        while current is not None and current in by_name and by_name[current].mimic is not None:
+            if current in visited:
+                loop = visited[visited.index(current):]
+                key = min(loop)
+                if key not in reported:
+                    reported.add(key)
+                    problems.append(f"mimic cycle: {' -> '.join([*loop, current])}; one of them must be actuated")
+                break
+            visited.append(current)
+            current = by_name[current].mimic.joint
+    return problems
+
+
+def _duplicates(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    duplicated: list[str] = []
+    for name in names:
+        if name in seen and name not in duplicated:
+            duplicated.append(name)
+        seen.add(name)
+    return duplicated
+
+
+def _matrix_tuple(matrix: np.ndarray | None) -> tuple[tuple[float, ...], ...]:
+    matrix = np.eye(4) if matrix is None else np.asarray(matrix, dtype=np.float64)
+    return tuple(tuple(float(v) for v in row) for row in matrix)
+
+
+def _convert_joint(joint: yourdfpy.Joint) -> UrdfJoint:
+    limit = joint.limit
+    mimic = None
+    if joint.mimic is not None:
+        mimic = Mimic(
+            joint=joint.mimic.joint,
+            multiplier=1.0 if joint.mimic.multiplier is None else float(joint.mimic.multiplier),
+            offset=0.0 if joint.mimic.offset is None else float(joint.mimic.offset),
+        )
+    axis = np.asarray(joint.axis if joint.axis is not None else (1.0, 0.0, 0.0), dtype=np.float64)
+    if joint.type != "fixed":
+        axis = axis / np.linalg.norm(axis)
+    return UrdfJoint(
+        name=joint.name,
+        type=joint.type,
+        parent=joint.parent,
+        child=joint.child,
+        origin=_matrix_tuple(joint.origin),
+        axis=(float(axis[0]), float(axis[1]), float(axis[2])),
+        lower=None if limit is None else limit.lower,
+        upper=None if limit is None else limit.upper,
+        effort=None if limit is None else limit.effort,
+        velocity=None if limit is None else limit.velocity,
+        mimic=mimic,
+    )
+
+
+def _convert_link(link: yourdfpy.Link) -> UrdfLink:
+    shapes: list[LinkGeometry] = []
+    for element in [*link.visuals, *link.collisions]:
+        geometry = element.geometry
+        if geometry is None:
+            continue
+        origin = _matrix_tuple(element.origin)
+        if geometry.box is not None:
+            shapes.append(LinkGeometry(kind="box", origin=origin, size=tuple(float(v) for v in geometry.box.size)))
+        elif geometry.cylinder is not None:
+            size = (float(geometry.cylinder.radius), float(geometry.cylinder.length))
+            shapes.append(LinkGeometry(kind="cylinder", origin=origin, size=size))
+        elif geometry.sphere is not None:
+            shapes.append(LinkGeometry(kind="sphere", origin=origin, size=(float(geometry.sphere.radius),)))
+        elif geometry.mesh is not None:
+            scale = geometry.mesh.scale
+            size = tuple(float(v) for v in np.broadcast_to(np.asarray(scale if scale is not None else 1.0), (3,)))
+            shapes.append(LinkGeometry(kind="mesh", origin=origin, size=size, filename=geometry.mesh.filename))
+    return UrdfLink(name=link.name, geometry=tuple(shapes))
+
+
+def _mesh_warnings(links: tuple[UrdfLink, ...], path: Path) -> list[str]:
+    warnings: list[str] = []
+    for link in links:
+        for shape in link.geometry:
+            if shape.kind != "mesh" or not shape.filename:
+                continue
+            if not _mesh_resolves(shape.filename, path):
+                warnings.append(
+                    f"link {link.name!r}: mesh {shape.filename!r} does not resolve (ignored; kinematics need no meshes)"
+                )
+    return sorted(set(warnings))
+
+
+def _mesh_resolves(filename: str, urdf_path: Path) -> bool:
+    if filename.startswith("package://"):
+        relative = filename[len("package://"):]
+        # a package:// URI resolves against some ancestor directory named like its first component
+        parts = Path(relative).parts
+        for ancestor in urdf_path.resolve().parents:
+            if ancestor.name == parts[0] and (ancestor.parent / relative).is_file():
+                return True
+            if (ancestor / relative).is_file():
+                return True
+        return False
+    if filename.startswith("file://"):
+        filename = filename[len("file://"):]
+    candidate = Path(filename)
+    if not candidate.is_absolute():
+        candidate = urdf_path.parent / candidate
+    return candidate.is_file()
