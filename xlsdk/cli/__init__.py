@@ -17,6 +17,8 @@ from xlsdk.cli import info as _info  # noqa: E402,F401
 from xlsdk.cli import latent as _latent  # noqa: E402,F401
 from xlsdk.cli import fit as _fit  # noqa: E402,F401
 from xlsdk.cli import retarget as _retarget  # noqa: E402,F401
+from xlsdk.cli import new_hand as _new_hand  # noqa: E402,F401
+from xlsdk.cli import check as _check  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

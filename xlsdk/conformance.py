@@ -1,0 +1,214 @@
+"""Conformance: what a hand plugin must satisfy, checked the same way by ``xlsdk check HAND``, by
+``pytest --xlsdk-hand HAND`` and by the ``tests/test_conformance.py`` every rendered plugin carries.
+
+Each check returns a :class:`CheckResult`; a failure says what is wrong and the command that fixes it.
+
+* ``manifest``: the manifest is valid against its URDF (names, tree, limits, mimic targets);
+* ``kinematics``: FK is finite, moves, and stays within a plausible workspace over random poses;
+* ``head``: a head is present and fitted against the installed core latent's fingerprint;
+* ``latent``: reconstruction and cross-hand geometry errors are within the latent's thresholds and
+  clearly better than the naive joint-range mapping;
+* ``drivers``: every driver the manifest offers connects (in simulation), accepts a command, reports
+  state and disconnects cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from xlsdk.errors import XlsdkError
+
+#: thresholds of the shared latent (see docs/concepts/latent.md)
+MAX_RECON_RAD = 0.03
+MAX_GEOMETRY_ERROR = 0.35  # mean normalised fingertip error to and from the canonical hand (reach units)
+NAIVE_MARGIN = 0.8  # the latent must beat the naive mapping by at least 20 %
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    hand: str
+    check: str
+    passed: bool
+    message: str
+    fix: str = ""
+    details: dict[str, float | str] = {}
+
+    def explain(self) -> str:
+        text = f"{self.hand}: {self.check}: {self.message}"
+        return f"{text}\n  fix: {self.fix}" if self.fix and not self.passed else text
+
+
+class ConformanceReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    hand: str
+    results: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.results)
+
+
+def _check_manifest(name: str) -> CheckResult:
+    from xlsdk import load_hand
+
+    hand = load_hand(name)
+    warnings = "; ".join(hand.spec.urdf.warnings)
+    message = f"hand.toml matches {hand.urdf_path.name}: {hand.dof} actuated joints, fingers {', '.join(hand.fingers)}"
+    return CheckResult(hand=name, check="manifest", passed=True, message=message + (f" (warnings: {warnings})" if warnings else ""))
+
+
+def _check_kinematics(name: str) -> CheckResult:
+    from xlsdk import load_hand
+
+    hand = load_hand(name)
+    q = hand.sample(1000, torch.Generator().manual_seed(0), dtype=torch.float64)
+    tips = hand.kinematics.fingertips(q)
+    fix = f"check the joint origins/axes in {hand.urdf_path.name} and the fingertips in hand.toml (`xlsdk info {name}`)"
+    if not bool(torch.isfinite(tips).all()):
+        return CheckResult(hand=name, check="kinematics", passed=False, message="FK produced non-finite fingertips", fix=fix)
+    reach = hand.scale.reach
+    distance = tips.norm(dim=-1).max().item()
+    spread = tips.std(dim=0).norm(dim=-1)  # how much each fingertip moves across the joint space
+    details = {"reach_m": round(reach, 4), "max_tip_distance_m": round(distance, 4)}
+    if not 0.01 < reach < 0.5:
+        return CheckResult(hand=name, check="kinematics", passed=False, details=details, fix=fix,
+                           message=f"finger reach {reach:.3f} m is implausible for a hand (URDF in millimetres?)")
+    if distance > 1.0:
+        return CheckResult(hand=name, check="kinematics", passed=False, details=details, fix=fix,
+                           message=f"fingertips reach {distance:.2f} m from the palm origin")
+    frozen = [finger for finger, s in zip(hand.fingers, spread.tolist(), strict=True) if s < 1e-4]
+    if frozen:
+        return CheckResult(hand=name, check="kinematics", passed=False, details=details, fix=fix,
+                           message=f"fingertip(s) {', '.join(frozen)} never move: no actuated joint drives them")
+    return CheckResult(hand=name, check="kinematics", passed=True, details=details,
+                       message=f"FK finite over 1000 random poses; reach {reach * 1000:.0f} mm, tips within {distance * 1000:.0f} mm")
+
+
+def _check_head(name: str) -> CheckResult:
+    from xlsdk import load_hand
+    from xlsdk.latent.registry import head_status, installed_core_latent
+
+    hand = load_hand(name)
+    status = head_status(hand)
+    if status.state != "fitted":
+        fix = "xlsdk latent train --out <dir> (then XLSDK_CORE_LATENT=<dir>)" if status.state == "no core latent" \
+            else f"xlsdk fit {name}"
+        return CheckResult(hand=name, check="head", passed=False, message=f"head {status.state}: {status.detail}",
+                           fix=fix)
+    return CheckResult(hand=name, check="head", passed=True,
+                       message=f"head fitted against core latent {installed_core_latent().fingerprint[:12]}")
+
+
+def _check_latent(name: str) -> CheckResult:
+    from xlsdk import load_hand
+    from xlsdk.latent.evaluate import evaluate_latent
+    from xlsdk.latent.registry import head_status, installed_core_latent
+
+    hand = load_hand(name)
+    if head_status(hand).state != "fitted":
+        return CheckResult(hand=name, check="latent", passed=False, message="no usable head to evaluate",
+                           fix=f"xlsdk fit {name}")
+    canonical_name = installed_core_latent().manifest.canonical
+    canonical = load_hand(canonical_name)
+    hands = {name: hand, canonical_name: canonical}
+    report = evaluate_latent(hands, {name: hand.head, canonical_name: canonical.head}, n=512, seed=4242)
+    recon = report.hands[0].recon_rad
+    pairs = report.pairs
+    geometry = sum(p.geometry_error for p in pairs) / len(pairs)
+    naive = sum(p.naive_error for p in pairs) / len(pairs)
+    details = {"recon_rad": round(recon, 5), "geometry_error": round(geometry, 4), "naive_error": round(naive, 4),
+               "geometry_error_mm": round(sum(p.geometry_error_mm for p in pairs) / len(pairs), 2)}
+    problems = []
+    if not recon < MAX_RECON_RAD:
+        problems.append(f"reconstruction {recon:.4f} rad >= {MAX_RECON_RAD}")
+    if not geometry < MAX_GEOMETRY_ERROR:
+        problems.append(f"geometry error {geometry:.3f} >= {MAX_GEOMETRY_ERROR}")
+    if not geometry < NAIVE_MARGIN * naive:
+        problems.append(f"geometry error {geometry:.3f} is not clearly below the naive mapping's {naive:.3f}")
+    if problems:
+        return CheckResult(hand=name, check="latent", passed=False, details=details, message="; ".join(problems),
+                           fix=f"xlsdk fit {name} --steps 5000 (and check the fingertips/palm frame with `xlsdk info {name}`)")
+    return CheckResult(hand=name, check="latent", passed=True, details=details,
+                       message=f"reconstruction {recon:.4f} rad, geometry error {geometry:.3f} vs naive {naive:.3f} "
+                               f"({details['geometry_error_mm']} mm)")
+
+
+def _check_drivers(name: str) -> CheckResult:
+    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
+
+    hand = load_hand(name)
+    entries = {entry.name: entry for entry in get_plugin_host().drivers_for(name)}
+    offered = ["sim", *[d for d in hand.drivers if d != "sim"]]
+    tried: list[str] = []
+    for driver_name in offered:
+        entry = entries.get(driver_name)
+        if entry is None:
+            return CheckResult(hand=name, check="drivers", passed=False,
+                               message=f"hand.toml offers driver {driver_name!r} but no plugin registers it",
+                               fix="register it in driver.py's driver_entries() or remove it from `drivers`")
+        simulator = getattr(entry, "simulator", None)
+        if driver_name != "sim" and simulator is None:
+            tried.append(f"{driver_name} (needs hardware or a vendor SDK; no simulator)")
+            continue
+        try:
+            if simulator is None:
+                _exercise(entry.factory(hand, {}), hand)
+            else:
+                with simulator(hand) as options:
+                    _exercise(entry.factory(hand, dict(options)), hand)
+        except (XlsdkError, OSError) as exc:
+            return CheckResult(hand=name, check="drivers", passed=False, message=f"driver {driver_name!r}: {exc}",
+                               fix=f"xlsdk drive {name} --driver {driver_name}" + (" --simulate" if simulator else ""))
+        tried.append(driver_name)
+    return CheckResult(hand=name, check="drivers", passed=True, message="connected, commanded, read and disconnected: "
+                       + ", ".join(tried))
+
+
+def _exercise(driver: object, hand: object) -> None:
+    """connect -> command the mid pose -> read state -> disconnect, checking each step."""
+    from xlsdk.drivers import HandDriver
+    from xlsdk.errors import DriverError
+
+    if not isinstance(driver, HandDriver):
+        raise DriverError(f"factory returned {type(driver).__name__}, not a HandDriver")
+    target = np.asarray(hand.mid_pose())  # type: ignore[attr-defined]
+    with driver:
+        report = driver.command(target)
+        state = driver.read_state()
+        if len(state.positions) != len(target) or not all(math.isfinite(v) for v in state.positions):
+            raise DriverError(f"state has {len(state.positions)} finite positions, expected {len(target)}")
+        if len(report.sent) != len(target):
+            raise DriverError("command report has the wrong length")
+    if driver.is_connected:
+        raise DriverError("still connected after disconnect()")
+
+
+CHECKS: dict[str, Callable[[str], CheckResult]] = {
+    "manifest": _check_manifest,
+    "kinematics": _check_kinematics,
+    "head": _check_head,
+    "latent": _check_latent,
+    "drivers": _check_drivers,
+}
+CHECK_NAMES = tuple(CHECKS)
+
+
+def run_check(hand: str, check: str) -> CheckResult:
+    """Run one named check; an error loading the hand fails the check with its message."""
+    if check not in CHECKS:
+        raise XlsdkError(f"unknown check {check!r}; checks are {', '.join(CHECK_NAMES)}")
+    try:
+        return CHECKS[check](hand)
+    except XlsdkError as exc:
+        return CheckResult(hand=hand, check=check, passed=False, message=str(exc),
+                           fix=exc.hint or f"fix the plugin's hand.toml/URDF, then `xlsdk info {hand}`")
+
+
+def run_checks(hand: str) -> ConformanceReport:
+    return ConformanceReport(hand=hand, results=[run_check(hand, check) for check in CHECK_NAMES])

@@ -1,0 +1,194 @@
+"""``xlsdk new-hand``: scaffold a complete, installable hand plugin from a vendor's URDF.
+
+The URDF is validated (every problem reported at once), the manifest is proposed from it
+(:mod:`xlsdk.urdf_import`), the copier template ``templates/hand-plugin`` is rendered, the URDF (and
+the meshes it references that resolve) are copied into the package, and ``hand.toml`` is written with
+a comment on every proposal. Everything is built in a temporary directory next to the destination and
+renamed into place at the end: a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from xlsdk.errors import XlsdkError
+from xlsdk.hand_spec import resolve_hand_spec
+from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
+from xlsdk.urdf import UrdfModel, load_urdf
+from xlsdk.urdf_import import ChainProposal, ManifestProposal, propose_manifest
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class NewHandResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    directory: Path
+    package: str
+    manifest: Path
+    urdf: Path
+    warnings: tuple[str, ...]
+    proposal: ManifestProposal
+
+
+def template_dir() -> Path:
+    """The hand-plugin template: the repository's templates/ (source checkouts, editable installs)."""
+    candidates = [Path(__file__).resolve().parents[1] / "templates" / "hand-plugin",
+                  Path(__file__).resolve().parent / "templates" / "hand-plugin"]
+    for candidate in candidates:
+        if (candidate / "copier.yml").is_file():
+            return candidate
+    raise XlsdkError("the hand-plugin template was not found next to the xlsdk package",
+                     hint="pass --template PATH (a checkout of templates/hand-plugin)")
+
+
+Chooser = Callable[[ManifestProposal, UrdfModel], ManifestProposal]
+
+
+def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, vendor: str = "", title: str = "",
+                       version: str = "0.1.0", template: Path | None = None,
+                       choose: Chooser | None = None) -> NewHandResult:
+    """Render a plugin for ``urdf_path`` into ``out`` (default ``./xlsdk-<name>``); ``choose`` may edit proposals."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise XlsdkError(f"hand name {name!r} must be lowercase letters, digits and underscores, starting with a letter")
+    urdf_path = Path(urdf_path)
+    model = load_urdf(urdf_path)
+    proposal = propose_manifest(model)
+    if choose is not None:
+        proposal = choose(proposal, model)
+    destination = Path(out) if out is not None else Path.cwd() / f"xlsdk-{name.replace('_', '-')}"
+    if destination.exists() and any(destination.iterdir()):
+        raise XlsdkError(f"{destination} already exists and is not empty", hint="choose another --out directory")
+    package = f"xlsdk_{name}"
+    urdf_file = f"{name}.urdf"
+    manifest_text = render_manifest(name, proposal, model, urdf_file=urdf_file, title=title or f"{name} hand",
+                                    vendor=vendor, version=version)
+    # fail before writing anything if the proposal does not make a valid manifest
+    manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
+    resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+
+    import copier
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        copier.run_copy(str(template or template_dir()), str(staging), defaults=True, quiet=True, data={
+            "hand_name": name, "title": title or f"{name} hand", "vendor": vendor, "version": version,
+            "urdf_file": urdf_file,
+        })
+        urdf_dir = staging / package / "urdf"
+        urdf_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(urdf_path, urdf_dir / urdf_file)
+        _copy_meshes(model, urdf_path, urdf_dir)
+        (staging / package / "hand.toml").write_text(manifest_text, encoding="utf-8")
+        if destination.exists():
+            destination.rmdir()
+        staging.rename(destination)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return NewHandResult(name=name, directory=destination, package=package,
+                         manifest=destination / package / "hand.toml", urdf=destination / package / "urdf" / urdf_file,
+                         warnings=model.warnings, proposal=proposal)
+
+
+def _copy_meshes(model: UrdfModel, urdf_path: Path, urdf_dir: Path) -> None:
+    """Copy meshes referenced by relative paths that resolve, keeping their layout next to the URDF."""
+    for link in model.links:
+        for shape in link.geometry:
+            if shape.kind != "mesh" or not shape.filename or "://" in shape.filename:
+                continue
+            relative = Path(shape.filename)
+            source = urdf_path.parent / relative
+            if relative.is_absolute() or ".." in relative.parts or not source.is_file():
+                continue
+            target = urdf_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def _toml_list(values: tuple[float, ...] | list[float]) -> str:
+    return "[" + ", ".join(f"{float(v):.10g}" for v in values) + "]"
+
+
+def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, urdf_file: str, title: str,
+                    vendor: str, version: str) -> str:
+    """``hand.toml`` text for the proposal, with a comment saying where each value came from."""
+    lines = [
+        f"# xlsdk hand manifest (schema 1), proposed by `xlsdk new-hand` from {model.path.name}.",
+        "# Review every value: the proposals come from the URDF's tree and its zero pose.",
+        "schema = 1",
+        f'name = "{name}"',
+        f'version = "{version}"',
+        f'title = "{title}"',
+        f'vendor = "{vendor}"',
+        f'urdf = "urdf/{urdf_file}"',
+        "# the first link where several finger chains start",
+        f'palm_link = "{proposal.palm_link}"',
+        "# actuated joints in command order (URDF order): the order drivers and datasets use",
+    ]
+    if proposal.mimic_joints:
+        lines.append(f"# derived through <mimic>, not commanded: {', '.join(proposal.mimic_joints)}")
+    lines += ["joints = [" + ", ".join(f'"{j}"' for j in proposal.joints) + "]", 'drivers = ["sim"]', ""]
+    if any(abs(v) > 1e-9 for v in proposal.palm_rpy):
+        lines += [
+            "# The palm link's axes differ from the xlsdk palm frame (+Z wrist -> fingertips, +Y palm normal,",
+            "# +X toward the little finger). This rotation (the xlsdk frame in the palm link) converts them.",
+            "[palm_frame]",
+            f"rpy = {_toml_list(proposal.palm_rpy)}",
+            "",
+        ]
+    for chain in proposal.chains:
+        lines += [_finger_comment(chain), f"[fingers.{chain.finger}]", f'link = "{chain.tip_link}"',
+                  f"offset = {_toml_list(chain.offset)}  # {chain.offset_source}", ""]
+    return "\n".join(lines)
+
+
+def _finger_comment(chain: ChainProposal) -> str:
+    reason = "the chain pointing most against the others" if chain.finger == "thumb" else \
+        "ordered by distance from the thumb across the palm"
+    return f"# {chain.finger}: {' -> '.join(chain.joints)} ({reason})"
+
+
+def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str], bool]) -> Chooser:
+    """A chooser that asks for each proposal (the CLI passes typer.prompt/typer.confirm)."""
+
+    def choose(proposal: ManifestProposal, model: UrdfModel) -> ManifestProposal:
+        palm = ask("Palm link", proposal.palm_link)
+        if palm != proposal.palm_link:
+            if palm not in model.link_names():
+                raise XlsdkError(f"link {palm!r} is not in {model.path.name}")
+            proposal = propose_manifest(model, palm)
+        chains = []
+        taken: set[str] = set()
+        for chain in proposal.chains:
+            answer = ask(f"Canonical finger of the chain ending at {chain.tip_link!r} "
+                         f"({'/'.join(CANONICAL_FINGERS)}/skip)", chain.finger)
+            if answer == "skip":
+                continue
+            if answer not in CANONICAL_FINGERS or answer in taken:
+                raise XlsdkError(f"{answer!r} is not a free canonical finger ({', '.join(CANONICAL_FINGERS)})")
+            taken.add(answer)
+            offset_text = ask(f"Tip offset in {chain.tip_link} (x y z, metres)",
+                              " ".join(f"{v:.6g}" for v in chain.offset))
+            try:
+                offset = tuple(float(v) for v in offset_text.split())
+            except ValueError:
+                raise XlsdkError(f"tip offset {offset_text!r} is not three numbers") from None
+            if len(offset) != 3:
+                raise XlsdkError(f"tip offset {offset_text!r} is not three numbers")
+            chains.append(chain.model_copy(update={"finger": answer, "offset": offset,
+                                                   "offset_source": "confirmed" if offset == chain.offset else "edited"}))
+        order = {f: i for i, f in enumerate(CANONICAL_FINGERS)}
+        chains.sort(key=lambda c: order[c.finger])
+        if not confirm("Write the plugin with these choices?"):
+            raise XlsdkError("cancelled; nothing was written")
+        return proposal.model_copy(update={"chains": tuple(chains)})
+
+    return choose
