@@ -94,25 +94,31 @@ class PoseSampler:
         return torch.where(direction != 0, closed, uniform)
 
     def closing_directions(self) -> torch.Tensor:
-        """Per joint: +1 if increasing it curls fingertips toward the palm normal (+Y), -1 if it opens
-        them, 0 if it barely moves them that way (abduction, thumb rotation)."""
+        """Per joint: +1 if increasing it closes the hand, -1 if it opens it, 0 if it does neither much.
+
+        Each joint is swept across its range from the zero pose. It *closes* when it brings the
+        fingertips it moves toward a grasp point in front of the palm (knuckle centre + reach *
+        (0, 0.8, -0.4): palm side, toward the wrist), whatever the joint's sign convention. Abduction
+        joints barely change that distance and stay uniform in the "close" samples.
+        """
         if self._closing is None:
             hand = self.hand
-            mid = torch.tensor(hand.mid_pose(), dtype=torch.float64)
-            span = (hand.upper(torch.float64) - hand.lower(torch.float64))
-            step = 0.05 * span
-            base = hand.kinematics.fingertips(mid[None])[0]
-            signs = torch.zeros(hand.dof)
-            motions = []
+            dtype = torch.float64
+            lower, upper = hand.lower(dtype), hand.upper(dtype)
+            base = torch.tensor(hand.zero_pose(), dtype=dtype)
+            center = torch.tensor(hand.scale.knuckle_center, dtype=dtype)
+            anchors = center + hand.scale.reach * torch.tensor([0.0, 0.8, -0.4], dtype=dtype)
+            sweeps = base.repeat(2 * hand.dof, 1)
             for joint in range(hand.dof):
-                moved = mid.clone()
-                moved[joint] += step[joint]
-                delta = hand.kinematics.fingertips(moved[None])[0] - base  # (F, 3)
-                motions.append((delta[:, 1].sum(), delta.norm(dim=-1).sum()))
-            for joint, (toward_palm, total) in enumerate(motions):
-                if total > 0 and abs(float(toward_palm)) > 0.5 * float(total):
-                    signs[joint] = 1.0 if toward_palm > 0 else -1.0
-            self._closing = signs
+                sweeps[2 * joint, joint] = lower[joint]
+                sweeps[2 * joint + 1, joint] = upper[joint]
+            with torch.no_grad():
+                tips = hand.kinematics.fingertips(sweeps).reshape(hand.dof, 2, len(hand.fingers), 3)
+            reach = (tips - anchors).norm(dim=-1)  # (dof, 2, F)
+            change = (reach[:, 1] - reach[:, 0]).sum(dim=-1)
+            motion = (tips[:, 1] - tips[:, 0]).norm(dim=-1).sum(dim=-1)
+            closes = change.abs() > 0.25 * motion
+            self._closing = torch.where(closes, -torch.sign(change), torch.zeros_like(change)).to(torch.float32)
         return self._closing
 
     # --- banks --------------------------------------------------------------------------------------
