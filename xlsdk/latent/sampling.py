@@ -23,6 +23,8 @@ from xlsdk.hand import Hand
 
 _BANK_SIZE = 256
 _IK_STEPS = 250
+# IK banks are pure functions of (hand kinematics, seed): solved once per process, shared read-only
+_BANKS: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
 
 
 @dataclass(frozen=True)
@@ -130,18 +132,32 @@ class PoseSampler:
         return torch.clamp(bank[index] + noise, self.lower, self.upper)
 
     def banks(self) -> dict[str, torch.Tensor]:
+        """The pinch and tripod banks of this hand and seed (solved on first use, then shared)."""
         if self._banks is None:
-            self._banks = {"pinch": self._solve_pinches(), "tripod": self._solve_tripods()}
+            key = (self.hand.spec.digest, self._seed)
+            if key not in _BANKS:
+                _BANKS[key] = {"pinch": self._solve_pinches(), "tripod": self._solve_tripods()}
+            self._banks = _BANKS[key]
         return self._banks
 
     def _solve_pinches(self) -> torch.Tensor:
+        """Thumb-onto-finger IK per finger, keeping only real pinches (tips within 5 % of the reach).
+
+        A finger the thumb cannot reach on this hand (the Inspire's thumb never meets its little finger)
+        contributes nothing rather than failed solutions; if no finger can be pinched, the closest
+        attempts are kept so the bank is never empty.
+        """
         fingers = self.hand.fingers
         others = list(range(1, len(fingers)))
         per_finger = max(_BANK_SIZE // len(others), 16)
-        solutions = []
+        tolerance = 0.05 * self.hand.scale.reach
+        kept, fallback = [], []
         for finger in others:
-            solutions.append(self._solve(lambda tips, f=finger: (tips[:, 0] - tips[:, f]).norm(dim=-1), per_finger))
-        return torch.cat(solutions)
+            solutions, cost = self._solve(lambda tips, f=finger: (tips[:, 0] - tips[:, f]).norm(dim=-1), per_finger)
+            kept.append(solutions[cost < tolerance])
+            fallback.append(solutions[: max(1, per_finger // 8)])
+        bank = torch.cat(kept)
+        return bank if bank.shape[0] >= 8 else torch.cat(fallback)
 
     def _solve_tripods(self) -> torch.Tensor:
         fingers = self.hand.fingers
@@ -153,14 +169,14 @@ class PoseSampler:
             between = tips[:, pair].mean(dim=1)
             return (tips[:, 0] - between).norm(dim=-1) + 0.5 * (tips[:, pair[0]] - tips[:, pair[-1]]).norm(dim=-1)
 
-        return self._solve(cost, _BANK_SIZE // 2)
+        return self._solve(cost, _BANK_SIZE // 2)[0]
 
-    def _solve(self, cost_fn, n: int) -> torch.Tensor:  # noqa: ANN001 - a closure over fingertip indices
-        """Projected Adam from random starts; keeps the better half (lowest cost)."""
+    def _solve(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001 - a fingertip closure
+        """Projected Adam from ``2n`` random starts; the better half (lowest cost first) and its costs."""
         with torch.enable_grad():  # banks may first be needed inside an evaluation's no_grad block
             return self._solve_with_grad(cost_fn, n)
 
-    def _solve_with_grad(self, cost_fn, n: int) -> torch.Tensor:  # noqa: ANN001
+    def _solve_with_grad(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
         generator = torch.Generator().manual_seed(self._seed * 7919 + n)
         lower, upper = self.hand.lower(torch.float64), self.hand.upper(torch.float64)
         q = (lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64))
@@ -177,4 +193,4 @@ class PoseSampler:
         with torch.no_grad():
             final = cost_fn(self.hand.kinematics.fingertips(q))
             best = torch.argsort(final)[:n]
-        return q.detach()[best].to(torch.float32)
+        return q.detach()[best].to(torch.float32), final[best].to(torch.float32)

@@ -123,7 +123,7 @@ def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             optimizer.step()
             schedule.step()
-            last = {k: float(v) for k, v in losses.items()}
+            last = {k: float(v.detach()) for k, v in losses.items()}
             if step % 10 == 0 or step == config.steps - 1:
                 bar.update(step + 1, loss=last["total"], recon=last["recon"], retarget=last["retarget"])
             if checkpoint_dir is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):

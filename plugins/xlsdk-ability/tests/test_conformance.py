@@ -1,0 +1,13 @@
+"""Conformance of the PSYONIC Ability Hand (right hand) plugin: the same checks as `xlsdk check ability`."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlsdk.conformance import CHECK_NAMES, run_check
+
+
+@pytest.mark.parametrize("check", CHECK_NAMES)
+def test_conformance(check: str) -> None:
+    result = run_check("ability", check)
+    assert result.passed, result.explain()

@@ -1,0 +1,171 @@
+"""Core-latent and head files: fingerprints, checksums, shapes, staleness — every failure names the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from synthetic_hands import SyntheticHand
+
+from xlsdk.errors import FingerprintMismatchError, HeadError, LatentError
+from xlsdk.geometry import GEOMETRY_VERSION
+from xlsdk.hand import Hand
+from xlsdk.hand_spec import load_hand_spec
+from xlsdk.latent.core import CORE_MANIFEST, CORE_WEIGHTS, CoreLatent
+from xlsdk.latent.head import HeadConfig, LatentHead
+from xlsdk.latent.head_file import read_head, write_head
+from xlsdk.latent.registry import clear_core_latent_cache, head_status, installed_core_latent, load_head_for
+
+
+def _head_for(hand: Hand, seed: int = 0) -> LatentHead:
+    torch.manual_seed(seed)
+    return LatentHead(HeadConfig(hand=hand.name, dof=hand.dof, lower=hand.spec.lower, upper=hand.spec.upper))
+
+
+@pytest.fixture
+def core_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small untrained core latent (canonical head only) installed through XLSDK_CORE_LATENT."""
+    import xlsdk
+
+    canonical = xlsdk.load_hand("canonical")
+    core = CoreLatent.from_heads({"canonical": _head_for(canonical)}, {"canonical": canonical.spec.digest},
+                                 {"canonical": canonical.fingers})
+    directory = tmp_path / "core"
+    core.save(directory)
+    monkeypatch.setenv("XLSDK_CORE_LATENT", str(directory))
+    clear_core_latent_cache()
+    yield directory
+    clear_core_latent_cache()
+
+
+@pytest.fixture
+def fitted(core_dir: Path, synthetic: SyntheticHand) -> Hand:
+    hand = Hand(load_hand_spec(synthetic.manifest), plugin="test")
+    core = installed_core_latent()
+    write_head(_head_for(hand, 1), hand.head_path, hand.head_manifest_path, hand_digest=hand.spec.digest,
+               fingerprint=core.fingerprint, geometry_version=GEOMETRY_VERSION, origin="fit")
+    return hand
+
+
+def test_core_latent_round_trip(core_dir: Path) -> None:
+    core = installed_core_latent()
+    again = CoreLatent.load(core_dir)
+    assert again.fingerprint == core.fingerprint and len(core.fingerprint) == 64
+    for name, tensor in again.canonical.state_dict().items():
+        assert torch.equal(tensor, core.canonical.state_dict()[name])
+    assert all(not p.requires_grad for p in core.canonical.parameters()), "the core latent is frozen"
+
+
+def test_fingerprint_covers_weights_and_definitions(core_dir: Path) -> None:
+    import xlsdk
+
+    canonical = xlsdk.load_hand("canonical")
+    base = installed_core_latent()
+    changed_weights = CoreLatent.from_heads({"canonical": _head_for(canonical, seed=5)},
+                                            {"canonical": canonical.spec.digest}, {"canonical": canonical.fingers})
+    changed_digest = CoreLatent.from_heads({"canonical": base.canonical}, {"canonical": "0" * 64},
+                                           {"canonical": canonical.fingers})
+    assert len({base.fingerprint, changed_weights.fingerprint, changed_digest.fingerprint}) == 3
+
+
+def test_edited_core_weights_are_refused(core_dir: Path) -> None:
+    path = core_dir / CORE_WEIGHTS
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(LatentError, match=f"{path}: checksum mismatch"):
+        CoreLatent.load(core_dir)
+
+
+def test_missing_core_latent_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XLSDK_CORE_LATENT", str(tmp_path / "nowhere"))
+    clear_core_latent_cache()
+    with pytest.raises(LatentError, match="xlsdk latent train"):
+        installed_core_latent()
+
+
+def test_head_loads_and_is_frozen(fitted: Hand) -> None:
+    head = load_head_for(fitted)
+    assert head.config.hand == fitted.name
+    assert head_status(fitted).state == "fitted"
+    z = fitted.encode(fitted.sample(4).numpy())
+    assert z.shape == (4, 32)
+    q = fitted.decode(z)
+    assert ((q >= fitted.lower().numpy() - 1e-6) & (q <= fitted.upper().numpy() + 1e-6)).all()
+
+
+def test_missing_head(core_dir: Path, synthetic: SyntheticHand) -> None:
+    hand = Hand(load_hand_spec(synthetic.manifest), plugin="test")
+    assert head_status(hand).state == "none"
+    with pytest.raises(HeadError, match=f"{hand.head_path}: missing.*xlsdk fit"):
+        load_head_for(hand)
+
+
+def test_truncated_head_is_refused_naming_the_file(fitted: Hand) -> None:
+    data = fitted.head_path.read_bytes()
+    fitted.head_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(HeadError, match=f"{fitted.head_path}: checksum mismatch"):
+        load_head_for(fitted)
+    assert head_status(fitted).state == "corrupt"
+
+
+def test_head_with_bad_shapes_is_refused(fitted: Hand) -> None:
+    from safetensors.torch import save_file
+
+    manifest = json.loads(fitted.head_manifest_path.read_text())
+    wrong = LatentHead(HeadConfig(hand=fitted.name, dof=fitted.dof, hidden=(16, 16), lower=fitted.spec.lower,
+                                  upper=fitted.spec.upper))
+    save_file({k: v.contiguous() for k, v in wrong.named_parameters()}, str(fitted.head_path))
+    import hashlib
+
+    manifest["sha256"] = hashlib.sha256(fitted.head_path.read_bytes()).hexdigest()
+    fitted.head_manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(HeadError, match="bad shapes"):
+        load_head_for(fitted)
+
+
+def test_head_for_another_latent_is_a_fingerprint_mismatch(fitted: Hand) -> None:
+    manifest = json.loads(fitted.head_manifest_path.read_text())
+    manifest["latent_fingerprint"] = "f" * 64
+    fitted.head_manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(FingerprintMismatchError, match="fitted against core latent ffffffffffff"):
+        load_head_for(fitted)
+    status = head_status(fitted)
+    assert status.state == "fingerprint mismatch" and "xlsdk fit" in status.detail
+
+
+def test_head_for_an_edited_urdf_is_stale(fitted: Hand, synthetic: SyntheticHand) -> None:
+    text = synthetic.urdf.read_text()
+    synthetic.urdf.write_text(text.replace('upper="1.7"', 'upper="1.5"', 1))
+    edited = Hand(load_hand_spec(synthetic.manifest), plugin="test")
+    with pytest.raises(HeadError, match="different version"):
+        load_head_for(edited)
+    assert head_status(edited).state == "stale"
+
+
+def test_cosmetic_urdf_edit_keeps_the_head(fitted: Hand, synthetic: SyntheticHand) -> None:
+    synthetic.urdf.write_text(synthetic.urdf.read_text().replace("<robot", "<!-- reviewed by the vendor -->\n<robot", 1))
+    assert head_status(Hand(load_hand_spec(synthetic.manifest), plugin="test")).state == "fitted"
+
+
+def test_invalid_head_manifest(fitted: Hand) -> None:
+    fitted.head_manifest_path.write_text("{not json")
+    with pytest.raises(HeadError, match=f"{fitted.head_manifest_path}: not a valid head manifest"):
+        load_head_for(fitted)
+
+
+def test_no_pickle_anywhere() -> None:
+    """Weights load only through safetensors: no torch.load / pickle in the package."""
+    root = Path(__import__("xlsdk").__file__).parent
+    for source in root.rglob("*.py"):
+        text = source.read_text()
+        assert "torch.load(" not in text, source
+        assert "import pickle" not in text, source
+
+
+def test_read_head_checks_the_hand_name(fitted: Hand) -> None:
+    with pytest.raises(HeadError, match="not 'other'"):
+        read_head(fitted.head_path, fitted.head_manifest_path, expected_hand="other", hand_digest=fitted.spec.digest,
+                  fingerprint=installed_core_latent().fingerprint, dof=fitted.dof)
