@@ -28,6 +28,7 @@ def train_command(
     latent_dim: int = typer.Option(None, "--latent-dim", "-k", help="Latent size k (ablations only)."),
     no_retarget: bool = typer.Option(False, "--no-retarget", help="Ablation: train without the cross-hand loss."),
     seed: int = typer.Option(0, "--seed"),
+    recon_weight: float = typer.Option(None, "--recon-weight", help="Weight of the reconstruction loss."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     checkpoint_dir: Path = typer.Option(None, "--checkpoint-dir", help="Resumable checkpoints (default OUT/checkpoints)."),
     export_heads: bool = typer.Option(False, "--export-heads",
@@ -43,6 +44,8 @@ def train_command(
         updates["batch_size"] = batch_size
     if latent_dim is not None:
         updates["latent_dim"] = latent_dim
+    if recon_weight is not None:
+        updates["recon_weight"] = recon_weight
     if no_retarget:
         updates["retarget_weight"] = 0.0
         updates["cycle_weight"] = 0.0
