@@ -24,6 +24,9 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; the final file gets ordinary permissions
         os.replace(tmp, path)
     finally:
         if tmp.exists():

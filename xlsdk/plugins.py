@@ -209,7 +209,8 @@ class PluginHost:
     # --- queries ------------------------------------------------------------------------------------
 
     def hand_records(self, *, include_core: bool = False) -> list[HandRecord]:
-        return [r for r in self._collect().hands if include_core or not r.core]
+        records = [r for r in self._collect().hands if include_core or not r.core]
+        return sorted(records, key=lambda r: (r.core, r.name))
 
     def plugin_records(self) -> list[PluginRecord]:
         return list(self._collect().plugins.values())

@@ -21,8 +21,8 @@ from xlsdk.geometry import HandGeometry
 
 @dataclass(frozen=True)
 class GeometryWeights:
-    tips: float = 1.0
-    vectors: float = 2.0
+    tips: float = 2.0
+    vectors: float = 1.0
     direction: float = 0.2
     pinch_boost: float = 3.0
     pinch_sigma: float = 0.2

@@ -45,12 +45,12 @@ class LatentTrainConfig(BaseModel):
     canonical: str = "canonical"
     latent_dim: int = LATENT_DIM
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
-    steps: int = Field(1500, gt=0)
+    steps: int = Field(3000, gt=0)
     batch_size: int = Field(192, gt=0, description="poses per hand per step")
     lr: float = 2e-3
     lr_floor: float = 0.05
     weight_decay: float = 1e-4
-    recon_weight: float = 4.0
+    recon_weight: float = 10.0
     retarget_weight: float = Field(1.0, ge=0, description="0 trains without the cross-hand loss (ablation)")
     cycle_weight: float = 0.05
     kl_weight: float = 1e-4

@@ -1,0 +1,127 @@
+"""The shipped core latent: quality targets, fitting a new hand with everything frozen, retargeting."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import REFERENCE_DOF
+from synthetic_hands import write_synthetic_hand
+
+import xlsdk
+from xlsdk.hand import Hand
+from xlsdk.hand_spec import load_hand_spec
+from xlsdk.latent.core import CORE_WEIGHTS
+from xlsdk.latent.evaluate import evaluate_latent
+from xlsdk.latent.fit import FitConfig, fit_head
+from xlsdk.latent.registry import core_latent_dir, head_status, installed_core_latent
+from xlsdk.latent.retarget import StreamRetargeter
+
+
+@pytest.fixture(scope="module")
+def report():
+    hands = {name: xlsdk.load_hand(name) for name in REFERENCE_DOF}
+    return evaluate_latent(hands, {name: hand.head for name, hand in hands.items()}, n=512, seed=777)
+
+
+def test_shipped_latent_and_heads_are_fitted() -> None:
+    core = installed_core_latent()
+    assert set(core.manifest.hands) == {"canonical", *REFERENCE_DOF}
+    assert core.latent_dim == 32
+    for name in REFERENCE_DOF:
+        assert head_status(xlsdk.load_hand(name)).state == "fitted"
+
+
+def test_reconstruction_below_three_centiradians(report) -> None:  # noqa: ANN001
+    for metrics in report.hands:
+        assert metrics.recon_rad < 0.03, f"{metrics.hand}: {metrics.recon_rad:.4f} rad"
+
+
+def test_cross_hand_geometry_beats_the_naive_mapping_for_every_pair(report) -> None:  # noqa: ANN001
+    assert len(report.pairs) == 12
+    for pair in report.pairs:
+        assert pair.geometry_error < 0.8 * pair.naive_error, (
+            f"{pair.source} -> {pair.target}: latent {pair.geometry_error:.3f} vs naive {pair.naive_error:.3f}")
+
+
+def test_pinches_stay_pinches(report) -> None:  # noqa: ANN001
+    kept = np.mean([pair.pinch_kept for pair in report.pairs])
+    naive = np.mean([pair.naive_pinch_kept for pair in report.pairs])
+    assert kept > naive
+
+
+def test_latent_paths_are_smooth(report) -> None:  # noqa: ANN001
+    for pair in report.pairs:
+        assert pair.smoothness < 4.0, f"{pair.source} -> {pair.target} jumps ({pair.smoothness:.2f})"
+
+
+def test_retarget_api_numpy_and_torch() -> None:
+    inspire = xlsdk.load_hand("inspire")
+    q = inspire.sample(7, torch.Generator().manual_seed(0))
+    out_torch = xlsdk.retarget(q, "inspire", "xhand")
+    assert isinstance(out_torch, torch.Tensor) and out_torch.shape == (7, 12)
+    out_numpy = xlsdk.retarget(q.numpy().astype(np.float64), "inspire", "xhand")
+    assert isinstance(out_numpy, np.ndarray) and out_numpy.dtype == np.float64
+    np.testing.assert_allclose(out_numpy, out_torch.numpy(), atol=1e-5)
+    single = xlsdk.retarget(q[0].numpy(), "inspire", "xhand")
+    assert single.shape == (12,)
+    xhand = xlsdk.load_hand("xhand")
+    assert (out_numpy >= xhand.lower().numpy() - 1e-6).all() and (out_numpy <= xhand.upper().numpy() + 1e-6).all()
+
+
+def test_stream_retargeter_matches_batched() -> None:
+    q = xlsdk.load_hand("ability").sample(5, torch.Generator().manual_seed(1))
+    stream = StreamRetargeter("ability", "paxini")
+    streamed = np.stack([stream(row) for row in q.numpy()])
+    np.testing.assert_allclose(streamed, xlsdk.retarget(q.numpy(), "ability", "paxini"), atol=1e-4)
+
+
+def test_refinement_improves_geometry() -> None:
+    from xlsdk.latent.objectives import tip_error
+
+    source, target = xlsdk.load_hand("xhand"), xlsdk.load_hand("inspire")
+    q = source.sample(64, torch.Generator().manual_seed(2))
+    fingers = ("thumb", "index", "middle", "ring", "little")
+    plain = torch.as_tensor(xlsdk.retarget(q, source, target))
+    refined = torch.as_tensor(xlsdk.retarget(q, source, target, refine=True))
+    goal = source.geometry(q).select(fingers)
+    before = tip_error(target.geometry(plain).select(fingers), goal).mean()
+    after = tip_error(target.geometry(refined).select(fingers), goal).mean()
+    assert after < before
+
+
+def _digest_tree(paths: list[Path]) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+@pytest.mark.slow
+def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
+    """A 3-finger hand the core never saw: fitted on CPU, core and reference heads bit-identical after."""
+    generated = write_synthetic_hand(tmp_path / "tri", name="trifinger", fingers=("thumb", "index", "middle"))
+    hand = Hand(load_hand_spec(generated.manifest), plugin="test")
+    frozen = [core_latent_dir() / CORE_WEIGHTS] + [xlsdk.load_hand(n).head_path for n in REFERENCE_DOF]
+    before = _digest_tree(frozen)
+    fingerprint = installed_core_latent().fingerprint
+    in_memory = {n: {k: v.clone() for k, v in h.state_dict().items()} for n, h in installed_core_latent().heads.items()}
+
+    result = fit_head(hand, config=FitConfig(seed=3), progress=False)
+
+    assert result.seconds < 300
+    assert result.metrics["recon_rad"] < 0.03
+    assert _digest_tree(frozen) == before
+    assert installed_core_latent().fingerprint == fingerprint
+    for name, head in installed_core_latent().heads.items():
+        for key, tensor in head.state_dict().items():
+            assert torch.equal(tensor, in_memory[name][key]), f"{name}.{key} changed during the fit"
+    assert head_status(hand).state == "fitted"
+    # it retargets to and from every reference hand
+    q = hand.sample(10, torch.Generator().manual_seed(4))
+    for name in REFERENCE_DOF:
+        other = xlsdk.load_hand(name)
+        there = xlsdk.retarget(q, hand, other)
+        back = xlsdk.retarget(there, other, hand)
+        assert there.shape == (10, other.dof) and back.shape == (10, hand.dof)
+        assert torch.isfinite(back).all()
