@@ -1,0 +1,39 @@
+"""``xlsdk demo``: a recorded grasp replayed by every installed hand through the shared latent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from xlsdk.cli.app import app, console, print_json
+
+
+@app.command("demo")
+def demo_command(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Where the PNG and the HTML report go."),
+    hands: str = typer.Option(None, "--hands", help="Comma-separated hands (default: every hand with a fitted head)."),
+    trajectory: Path = typer.Option(None, "--trajectory", help="Another .npz with q, timestamp and hand."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Retarget a grasp recorded on one hand to every installed hand, play each in simulation, report."""
+    from xlsdk.demo import run_demo
+
+    report = run_demo(out, hands=hands.split(",") if hands else None, trajectory=trajectory,
+                      progress=not json_output)
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+        return
+    table = Table(title=f"one grasp recorded on {report.source}, replayed by every hand ({report.frames} frames)",
+                  title_justify="left")
+    for column in ("hand", "DOF", "geometry error", "mm", "inside limits", "tracking rms rad", "retarget ms",
+                   "playback s"):
+        table.add_column(column)
+    for row in report.rows:
+        ok = row.within_limits and row.clamped_commands == 0
+        table.add_row(row.hand + (" (source)" if row.hand == report.source else ""), str(row.dof),
+                      f"{row.geometry_error:.3f}", f"{row.geometry_error_mm:.1f}", "[green]yes[/]" if ok else "[red]no[/]",
+                      f"{row.tracking_error_rad:.4f}", f"{row.retarget_ms:.1f}", f"{row.play_s:.2f}")
+    console.print(table)
+    console.print(f"figure {report.figure}\nreport {report.report}\n(done in {report.seconds:.1f} s)")
