@@ -35,12 +35,14 @@ demo: setup  ## retarget a recorded grasp to every installed hand; writes a PNG 
 	$(VENV)/bin/xlsdk demo --out $(DEMO_OUT)
 
 test: setup  ## run the whole test suite
+	@.ci/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 docs: setup  ## build the documentation site strictly (site/)
 	$(VENV)/bin/mkdocs build --strict
 
 bench: setup  ## run the benchmarks (ratios against the peer measured in the same run)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:  ## remove the virtualenv and build outputs

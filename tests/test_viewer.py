@@ -1,0 +1,73 @@
+"""`xlsdk view`: the page loads in a real headless Chromium, a slider moves the hand, a screenshot is taken."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import xlsdk
+from xlsdk.viewer import HandViewer
+
+CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str:
+    path = os.environ.get("XLSDK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("the viewer test needs Chromium: `apt-get install chromium` (make test installs it when run as "
+                    "root) or point XLSDK_CHROMIUM at a Chromium/Chrome binary")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    viewer = HandViewer(xlsdk.load_hand("inspire"), port=_free_port())
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.goto(f"http://127.0.0.1:{viewer.port}")
+            page.get_by_text("Connected").wait_for(timeout=30_000)
+            assert page.locator("canvas").count() >= 1, "the 3D view is on the page"
+            sliders = page.locator("[role=slider]")
+            expected = viewer.hand.dof + len(viewer.latent_sliders)
+            page.wait_for_function(f"document.querySelectorAll('[role=slider]').length >= {expected}", timeout=30_000)
+            assert sliders.count() == expected, "a slider per joint and per latent dimension"
+
+            index = viewer.hand.joint_names.index("index_mcp")
+            before_q, before_z, before_updates = viewer.q.copy(), viewer.z.copy(), viewer.updates
+            sliders.nth(index).focus()
+            for _ in range(25):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                f"document.querySelectorAll('[role=slider]')[{index}].getAttribute('aria-valuenow') > {before_q[index] + 0.1}")
+            page.wait_for_timeout(500)
+            assert viewer.q[index] > before_q[index] + 0.1, "the slider moved the hand's joint on the server"
+            assert viewer.updates > before_updates
+            assert not np.allclose(viewer.z, before_z), "the latent sliders follow the joints"
+
+            viewer.retarget_to.value = "xhand"  # the second hand follows through the latent
+            page.wait_for_timeout(1500)
+            shot = page.screenshot(path=str(tmp_path / "viewer.png"))
+            browser.close()
+    finally:
+        viewer.stop()
+    image = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=np.float64)
+    assert image.shape == (800, 1200)
+    assert image.std() > 10, "the screenshot is not blank"
+    assert (image < 120).mean() > 0.01, "dark pixels: the hands are drawn"

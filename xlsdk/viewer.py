@@ -1,0 +1,181 @@
+"""``xlsdk view HAND``: a local web page to look at a hand and at the shared latent (viser).
+
+The page shows the hand (its URDF, rendered by viser through yourdfpy), a slider per actuated joint,
+a slider per latent dimension, and a "retarget to" selector. Moving a joint slider re-encodes the pose
+and moves the latent sliders; moving a latent slider decodes it into the joints; the second hand
+(when one is selected) follows through the latent in both cases. Both hands are shown in the xlsdk
+palm frame (+Z toward the fingertips), side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from xlsdk.hand import Hand
+from xlsdk.kinematics import rpy_matrix
+
+NONE_CHOICE = "(none)"
+_SPACING = 0.3  # metres between the two hands
+
+
+def _wxyz(rotation: np.ndarray) -> tuple[float, float, float, float]:
+    """Rotation matrix to a (w, x, y, z) quaternion."""
+    m = rotation
+    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
+    x = np.copysign(np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2.0, m[2, 1] - m[1, 2])
+    y = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2.0, m[0, 2] - m[2, 0])
+    z = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2.0, m[1, 0] - m[0, 1])
+    return float(w), float(x), float(y), float(z)
+
+
+@dataclass
+class _Shown:
+    """A hand on the page: its viser URDF and the mapping from our joint order to yourdfpy's."""
+
+    hand: Hand
+    urdf: object
+    order: list[int] = field(default_factory=list)
+
+    def show(self, q: np.ndarray) -> None:
+        self.urdf.update_cfg(np.asarray(q, dtype=np.float64)[self.order])  # type: ignore[attr-defined]
+
+
+class HandViewer:
+    """The viewer's state and callbacks; ``serve()`` blocks, tests drive it through the page."""
+
+    def __init__(self, hand: Hand, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+        import viser
+
+        self.hand = hand
+        self.server = viser.ViserServer(host=host, port=port, verbose=False)
+        self.port = self.server.get_port()
+        self.q = np.asarray(hand.mid_pose(), dtype=np.float64)
+        self.z = np.zeros(self._latent_dim())
+        self._lock = threading.RLock()
+        self._updating = False
+        self.updates = 0
+        self.target: _Shown | None = None
+        self.main = self._add_hand(hand, "/hand", offset=0.0)
+        # frame both hand slots from the palm side, fingertips up
+        self.server.initial_camera.position = (_SPACING / 2, 0.55, 0.2)
+        self.server.initial_camera.look_at = (_SPACING / 2, 0.0, 0.11)
+        self.server.initial_camera.up = (0.0, 0.0, 1.0)
+        self._build_gui()
+        self._set_pose(self.q, source="joints")
+
+    # --- scene -----------------------------------------------------------------------------------
+
+    def _latent_dim(self) -> int:
+        try:
+            return self.hand.head.config.latent_dim
+        except Exception:  # a hand without a usable head still shows its joints
+            return 0
+
+    def _add_hand(self, hand: Hand, name: str, offset: float) -> _Shown:
+        import yourdfpy
+        from viser.extras import ViserUrdf
+
+        palm = hand.spec.manifest.palm_frame
+        rotation = rpy_matrix(palm.rpy).T  # show the palm link so that the xlsdk palm frame is upright
+        self.server.scene.add_frame(name, show_axes=False, position=(offset, 0.0, 0.0), wxyz=_wxyz(rotation))
+        model = yourdfpy.URDF.load(str(hand.urdf_path), load_meshes=True, build_scene_graph=True)
+        urdf = ViserUrdf(self.server, model, root_node_name=name)
+        actuated = list(model.actuated_joint_names)
+        order = [hand.joint_names.index(joint) if joint in hand.joint_names else -1 for joint in actuated]
+        shown = _Shown(hand=hand, urdf=urdf, order=[i for i in order if i >= 0])
+        return shown
+
+    # --- GUI -------------------------------------------------------------------------------------
+
+    def _build_gui(self) -> None:
+        import xlsdk
+
+        gui = self.server.gui
+        gui.add_markdown(f"**{self.hand.title}** — {self.hand.dof} joints, fingers {', '.join(self.hand.fingers)}")
+        choices = [NONE_CHOICE, *[name for name in xlsdk.hands() if name != self.hand.name]]
+        self.retarget_to = gui.add_dropdown("retarget to", options=tuple(choices), initial_value=NONE_CHOICE)
+        self.retarget_to.on_update(lambda _: self._select_target(self.retarget_to.value))
+        with gui.add_folder("joints"):
+            self.joint_sliders = []
+            for index, limit in enumerate(self.hand.limits):
+                slider = gui.add_slider(limit.name, min=limit.lower, max=limit.upper,
+                                        step=(limit.upper - limit.lower) / 200.0, initial_value=float(self.q[index]))
+                slider.on_update(lambda _, i=index: self._joint_moved(i))
+                self.joint_sliders.append(slider)
+        self.latent_sliders = []
+        if self.z.size:
+            with gui.add_folder("latent", expand_by_default=False):
+                for index in range(self.z.size):
+                    slider = gui.add_slider(f"z{index}", min=-4.0, max=4.0, step=0.02, initial_value=0.0)
+                    slider.on_update(lambda _, i=index: self._latent_moved(i))
+                    self.latent_sliders.append(slider)
+
+    def _select_target(self, name: str) -> None:
+        import xlsdk
+
+        with self._lock:
+            if self.target is not None:
+                self.server.scene.remove_by_name("/target")
+                self.target = None
+            if name != NONE_CHOICE:
+                self.target = self._add_hand(xlsdk.load_hand(name), "/target", offset=_SPACING)
+                self._set_pose(self.q, source="joints")
+
+    def _joint_moved(self, index: int) -> None:
+        if self._updating:
+            return
+        q = self.q.copy()
+        q[index] = float(self.joint_sliders[index].value)
+        self._set_pose(q, source="joints")
+
+    def _latent_moved(self, index: int) -> None:
+        if self._updating:
+            return
+        z = self.z.copy()
+        z[index] = float(self.latent_sliders[index].value)
+        with torch.no_grad():
+            q = self.hand.head.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy()
+        self.z = z
+        self._set_pose(q, source="latent")
+
+    def _set_pose(self, q: np.ndarray, *, source: str) -> None:
+        """Show ``q`` on the main hand, sync the other sliders, and move the retarget hand."""
+        with self._lock:
+            self.q = np.asarray(q, dtype=np.float64)
+            if self.z.size and source == "joints":
+                with torch.no_grad():
+                    self.z = self.hand.head.encode(torch.as_tensor(self.q, dtype=torch.float32)[None])[0].double().numpy()
+            self._updating = True
+            try:
+                self.main.show(self.q)
+                for slider, value in zip(self.joint_sliders, self.q, strict=True):
+                    if abs(slider.value - value) > 1e-9:
+                        slider.value = float(value)
+                for slider, value in zip(self.latent_sliders, self.z, strict=True):
+                    clipped = float(np.clip(value, -4.0, 4.0))
+                    if abs(slider.value - clipped) > 1e-9:
+                        slider.value = clipped
+                if self.target is not None and self.z.size:
+                    with torch.no_grad():
+                        q_target = self.target.hand.head.decode(torch.as_tensor(self.z, dtype=torch.float32)[None])[0]
+                    self.target.show(q_target.double().numpy())
+            finally:
+                self._updating = False
+            self.updates += 1
+
+    def serve(self) -> None:
+        """Block until interrupted (Ctrl-C)."""
+        import time
+
+        try:
+            while True:
+                time.sleep(1.0)
+        finally:
+            self.server.stop()
+
+    def stop(self) -> None:
+        self.server.stop()
