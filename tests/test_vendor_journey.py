@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from docs_blocks import commands
 from synthetic_hands import write_synthetic_hand
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorials" / "add-your-hand.md"
@@ -26,9 +26,8 @@ HAND = "my_hand"
 
 
 def tutorial_commands(path: Path = TUTORIAL) -> list[str]:
-    """Every line of every ```bash block, in order."""
-    blocks = re.findall(r"```bash\n(.*?)```", path.read_text(), flags=re.S)
-    return [line for block in blocks for line in block.strip().splitlines() if line.strip()]
+    """Every line of every executable ```bash block, in order."""
+    return commands(path)
 
 
 def test_the_tutorial_has_the_whole_journey() -> None:

@@ -36,12 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # typer vendors its own copy of click, so recognise its exceptions by shape, not by class
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             console_err.print("[yellow]aborted[/]")
             return 1
         raise
