@@ -21,6 +21,7 @@ from xlsdk.cli import new_hand as _new_hand  # noqa: E402,F401
 from xlsdk.cli import check as _check  # noqa: E402,F401
 from xlsdk.cli import demo as _demo  # noqa: E402,F401
 from xlsdk.cli import view as _view  # noqa: E402,F401
+from xlsdk.cli import drive as _drive  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
