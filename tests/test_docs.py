@@ -14,8 +14,8 @@ from xlsdk import hookspecs
 
 ROOT = DOCS.parent
 # pages whose blocks run here; add-your-hand.md runs in test_vendor_journey.py (it installs a plugin),
-# the policy and driver tutorials in their own test modules
-EXECUTED_HERE = ["quickstart.md", "tutorials/retarget-a-trajectory.md"]
+# the policy tutorial in its own test module
+EXECUTED_HERE = ["quickstart.md", "tutorials/retarget-a-trajectory.md", "tutorials/write-a-driver.md"]
 
 
 def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
