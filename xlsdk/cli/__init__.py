@@ -22,6 +22,8 @@ from xlsdk.cli import check as _check  # noqa: E402,F401
 from xlsdk.cli import demo as _demo  # noqa: E402,F401
 from xlsdk.cli import view as _view  # noqa: E402,F401
 from xlsdk.cli import drive as _drive  # noqa: E402,F401
+from xlsdk.cli import policy as _policy  # noqa: E402,F401
+from xlsdk.cli import bench as _bench  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

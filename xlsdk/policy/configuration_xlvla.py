@@ -1,0 +1,85 @@
+"""Configuration of the native XL-VLA policy (LeRobot policy type ``xlvla``).
+
+Small by default (about 0.3 M parameters) so it trains on two CPU cores in minutes; every width is a
+knob here, and the same code runs on GPU (and across GPUs through LeRobot's accelerate-based trainer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lerobot.configs.policies import PreTrainedConfig
+from lerobot.configs.types import NormalizationMode
+from lerobot.optim.optimizers import AdamWConfig
+
+from xlsdk.latent.head import LATENT_DIM
+
+
+@PreTrainedConfig.register_subclass("xlvla")
+@dataclass
+class XlvlaConfig(PreTrainedConfig):
+    """Predict the next ``chunk_size`` actions from images, the instruction, the state and its history.
+
+    ``action_space`` is ``"latent"`` (the paper: chunks of the shared latent, decoded by whatever hand
+    is attached) or ``"raw"`` (joints scaled to [-1, 1] and padded to ``raw_dim``, the pi0 convention;
+    the baseline arm of the cross-hand benchmark). ``hand`` is the hand whose head encodes the training
+    data and decodes the output in LeRobot pipelines (``lerobot-train``); xlsdk's own trainer handles
+    several hands at once.
+    """
+
+    chunk_size: int = 8
+    n_action_steps: int = 4
+    history: int = 2
+    hand: str | None = None
+    action_space: str = "latent"
+    raw_dim: int = 13
+    image_size: int = 48
+    image_dim: int = 64
+    text_buckets: int = 512
+    text_dim: int = 32
+    hidden_dim: int = 256
+    optimizer_lr: float = 1e-3
+    optimizer_weight_decay: float = 1e-4
+    push_to_hub: bool = False
+    normalization_mapping: dict[str, NormalizationMode] = field(default_factory=lambda: {
+        "VISUAL": NormalizationMode.IDENTITY,
+        "STATE": NormalizationMode.IDENTITY,
+        "ACTION": NormalizationMode.IDENTITY,
+    })
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.action_space not in ("latent", "raw"):
+            raise ValueError(f"action_space must be 'latent' or 'raw', got {self.action_space!r}")
+        if not 1 <= self.n_action_steps <= self.chunk_size:
+            raise ValueError(f"n_action_steps ({self.n_action_steps}) must be in 1..chunk_size ({self.chunk_size})")
+        if self.history < 1:
+            raise ValueError("history must be at least 1 (the current state)")
+        self.n_obs_steps = self.history
+
+    @property
+    def action_dim(self) -> int:
+        """Width of one policy action (and of one state): the latent or the padded joints."""
+        return LATENT_DIM if self.action_space == "latent" else self.raw_dim
+
+    @property
+    def observation_delta_indices(self) -> list[int]:
+        return list(range(1 - self.history, 1))
+
+    @property
+    def action_delta_indices(self) -> list[int]:
+        return list(range(self.chunk_size))
+
+    @property
+    def reward_delta_indices(self) -> None:
+        return None
+
+    def get_optimizer_preset(self) -> AdamWConfig:
+        return AdamWConfig(lr=self.optimizer_lr, weight_decay=self.optimizer_weight_decay)
+
+    def get_scheduler_preset(self) -> None:
+        return None
+
+    def validate_features(self) -> None:
+        if not self.image_features:
+            raise ValueError("xlvla needs at least one camera image (an 'observation.images.*' feature)")

@@ -1,0 +1,62 @@
+"""Writing the benchmark's demonstrations as LeRobot datasets (v3, one per hand, on local disk).
+
+Each episode is one scene: ``frames`` steps from the open pose to the hand's IK solution. Features:
+``observation.images.scene`` (the rendered scene, an image feature: no video codec needed),
+``observation.state`` and ``action`` (the hand's joints in command order; the action is the next
+pose) and the task string (the instruction). ``robot_type`` is the hand's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xlsdk.hand import Hand
+from xlsdk.policy.crosshand.demos import demo_trajectory, solve_scenes
+from xlsdk.policy.crosshand.tasks import Scene, render
+
+IMAGE_KEY = "observation.images.scene"
+FPS = 10
+
+
+@dataclass(frozen=True)
+class HandDemos:
+    hand: str
+    root: Path
+    scenes: list[Scene]
+    expert_error: list[float]
+    episodes: int
+    frames: int
+
+
+def features_for(hand: Hand, image_size: int) -> dict:
+    names = [f"{n}.pos" for n in hand.joint_names]
+    return {
+        IMAGE_KEY: {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]},
+        "observation.state": {"dtype": "float32", "shape": (hand.dof,), "names": names},
+        "action": {"dtype": "float32", "shape": (hand.dof,), "names": names},
+    }
+
+
+def write_hand_dataset(hand: Hand, scenes: list[Scene], root: Path, *, frames: int, image_size: int,
+                       seed: int) -> HandDemos:
+    """Solve every scene with the hand's own IK and write one episode per scene."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    goals, errors = solve_scenes(hand, scenes, seed=seed)
+    rng = np.random.default_rng(seed)
+    dataset = LeRobotDataset.create(repo_id=f"xlsdk/crosshand_{hand.name}", fps=FPS, root=root,
+                                    features=features_for(hand, image_size), robot_type=hand.name, use_videos=False)
+    for scene, goal in zip(scenes, goals.numpy(), strict=True):
+        image = render(scene, image_size)
+        path = demo_trajectory(hand, goal, frames, rng)
+        for step in range(frames):
+            action = path[min(step + 1, frames - 1)]
+            dataset.add_frame({IMAGE_KEY: image, "observation.state": path[step], "action": action,
+                               "task": scene.instruction})
+        dataset.save_episode()
+    dataset.finalize()
+    return HandDemos(hand=hand.name, root=root, scenes=scenes, expert_error=[float(e) for e in errors],
+                     episodes=len(scenes), frames=len(scenes) * frames)

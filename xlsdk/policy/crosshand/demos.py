@@ -1,0 +1,61 @@
+"""Demonstrations from each hand's own IK — never from the latent decoders.
+
+For every scene the hand's joints are optimised (projected Adam on the differentiable FK, several
+random restarts, the best kept) to minimise the task error in the normalised geometry. The demo
+trajectory moves from the open pose to that solution with a minimum-jerk profile, with a little
+Gaussian noise on the way (as a teleoperator's hand would wobble). The expert's final error per scene
+is kept: the benchmark's success threshold is relative to what the hand itself can achieve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from xlsdk.hand import Hand
+from xlsdk.policy.crosshand.tasks import Scene, task_error
+
+RESTARTS = 6
+IK_STEPS = 200
+
+
+def solve_scenes(hand: Hand, scenes: list[Scene], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(q* (N, dof), expert error (N,)) for ``scenes`` (grouped by task inside ``task_error``)."""
+    generator = torch.Generator().manual_seed(seed)
+    lower, upper = hand.lower(torch.float64), hand.upper(torch.float64)
+    repeated = [scene for scene in scenes for _ in range(RESTARTS)]
+    start = lower + (upper - lower) * torch.rand(len(repeated), hand.dof, generator=generator, dtype=torch.float64)
+    start[::RESTARTS] = torch.tensor(hand.mid_pose(), dtype=torch.float64)
+    q = start.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([q], lr=0.04)
+    for _ in range(IK_STEPS):
+        loss = task_error(hand.geometry(q), repeated).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            q.copy_(torch.maximum(torch.minimum(q, upper), lower))
+    with torch.no_grad():
+        errors = task_error(hand.geometry(q), repeated).reshape(len(scenes), RESTARTS)
+        best = errors.argmin(dim=1)
+        rows = torch.arange(len(scenes)) * RESTARTS + best
+        return q.detach()[rows].float(), errors.min(dim=1).values.float()
+
+
+def open_pose(hand: Hand) -> np.ndarray:
+    """Where every demonstration starts: the URDF zero pose (fingers straight), clipped to the limits."""
+    return hand.zero_pose().astype(np.float32)
+
+
+def min_jerk(fraction: np.ndarray) -> np.ndarray:
+    return 10 * fraction**3 - 15 * fraction**4 + 6 * fraction**5
+
+
+def demo_trajectory(hand: Hand, goal: np.ndarray, frames: int, rng: np.random.Generator,
+                    noise: float = 0.01) -> np.ndarray:
+    """(frames, dof) from the open pose to ``goal``; the last frame is the goal itself."""
+    start = open_pose(hand)
+    profile = min_jerk(np.linspace(0.0, 1.0, frames))[:, None]
+    path = start + profile * (goal - start)
+    path[1:-1] += rng.normal(0.0, noise, path[1:-1].shape)
+    return np.clip(path, hand.spec.lower, hand.spec.upper).astype(np.float32)

@@ -1,0 +1,105 @@
+"""The latent as LeRobot processor steps: train any LeRobot policy in the shared latent space.
+
+* ``xlsdk_latent_encode`` (:class:`LatentEncodeStep`): in a pre-processor, replaces a hand's joint
+  ``action`` (chunks included) and ``observation.state`` by their latents, with that hand's frozen head;
+* ``xlsdk_latent_decode`` (:class:`LatentDecodeStep`): in a post-processor, turns the policy's latent
+  action (chunk) into joint commands of whatever hand is attached.
+
+Registered with LeRobot's ``ProcessorStepRegistry``, so saved pipelines refer to them by name and
+reload wherever xlsdk is installed. The heads are frozen: the steps hold no trainable state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from lerobot.configs.types import FeatureType, PipelineFeatureType, PolicyFeature
+from lerobot.lerobot_types import TransitionKey
+from lerobot.processor.pipeline import ProcessorStep, ProcessorStepRegistry
+
+from xlsdk.errors import DataFormatError
+from xlsdk.latent.head import LATENT_DIM
+
+ACTION = "action"
+STATE = "observation.state"
+
+
+def _hand(name: str) -> Any:
+    from xlsdk import load_hand
+
+    return load_hand(name)
+
+
+def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any) -> Any:
+    tensor = torch.as_tensor(value)
+    if tensor.shape[-1] != width:
+        raise DataFormatError(f"{what}: last dimension is {tensor.shape[-1]}, hand {hand_name!r} expects {width}",
+                              hint="check that the dataset/policy and the hand match (xlsdk info HAND)")
+    shape = tensor.shape[:-1]
+    with torch.no_grad():
+        out = fn(tensor.reshape(-1, width).to(torch.float32))
+    return out.reshape(*shape, out.shape[-1]).to(tensor.device)
+
+
+@ProcessorStepRegistry.register("xlsdk_latent_encode")
+@dataclass
+class LatentEncodeStep(ProcessorStep):
+    """Joint actions/state of ``hand`` -> latents (the posterior mean of its frozen encoder)."""
+
+    hand: str
+    encode_action: bool = True
+    encode_state: bool = True
+
+    def __call__(self, transition: dict) -> dict:
+        hand = _hand(self.hand)
+        out = dict(transition)
+        action = out.get(TransitionKey.ACTION)
+        if self.encode_action and action is not None:
+            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, hand.head.encode)
+        observation = out.get(TransitionKey.OBSERVATION)
+        if self.encode_state and observation is not None and STATE in observation:
+            observation = dict(observation)
+            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, hand.head.encode)
+            out[TransitionKey.OBSERVATION] = observation
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {"hand": self.hand, "encode_action": self.encode_action, "encode_state": self.encode_state}
+
+    def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
+                           ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
+        features = {kind: dict(group) for kind, group in features.items()}
+        if self.encode_action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
+            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(LATENT_DIM,))
+        if self.encode_state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
+            features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(LATENT_DIM,))
+        return features
+
+
+@ProcessorStepRegistry.register("xlsdk_latent_decode")
+@dataclass
+class LatentDecodeStep(ProcessorStep):
+    """Latent actions (chunks included) -> joint commands of ``hand`` (inside its limits)."""
+
+    hand: str
+
+    def __call__(self, transition: dict) -> dict:
+        hand = _hand(self.hand)
+        out = dict(transition)
+        action = out.get(TransitionKey.ACTION)
+        if action is not None:
+            out[TransitionKey.ACTION] = _map_last_dim(action, LATENT_DIM, "latent action", hand.name, hand.head.decode)
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {"hand": self.hand}
+
+    def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
+                           ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
+        features = {kind: dict(group) for kind, group in features.items()}
+        if ACTION in features.get(PipelineFeatureType.ACTION, {}):
+            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION,
+                                                                        shape=(_hand(self.hand).dof,))
+        return features

@@ -1,0 +1,139 @@
+"""The native XL-VLA policy: image + instruction + state history -> the next chunk of actions.
+
+    camera image ──CNN──────────────┐
+    instruction ──hashed words──bag─┼──► MLP ──► H actions (latents, or padded joints)
+    state + history ──MLP───────────┘
+
+The action head is a **regression** head (mean squared error on the chunk). Why not flow matching:
+the demonstrations xlsdk trains on map each observation to one grasp (IK solutions, not people with
+several habits), the latent is smooth and low-dimensional (k = 32), and regression trains in a fraction
+of the CPU time; flow matching earns its cost on multimodal human demonstrations, where an average of
+two modes is a bad action.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lerobot.policies.pretrained import PreTrainedPolicy
+from torch import Tensor, nn
+
+from xlsdk.policy.configuration_xlvla import XlvlaConfig
+from xlsdk.policy.text import hash_words
+
+STATE = "observation.state"
+ACTION = "action"
+
+
+class XlvlaModel(nn.Module):
+    """The network, free of LeRobot batch conventions (used by the policy and by xlsdk's trainer)."""
+
+    def __init__(self, config: XlvlaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.image = nn.Sequential(
+            nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.SiLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Flatten(), nn.LazyLinear(config.image_dim), nn.SiLU(),
+        )
+        self.text = nn.EmbeddingBag(config.text_buckets, config.text_dim, mode="mean")
+        self.state = nn.Sequential(nn.Linear(config.history * config.action_dim, config.hidden_dim // 2), nn.SiLU())
+        width = config.image_dim + config.text_dim + config.hidden_dim // 2
+        self.trunk = nn.Sequential(
+            nn.Linear(width, config.hidden_dim), nn.LayerNorm(config.hidden_dim), nn.SiLU(),
+            nn.Linear(config.hidden_dim, config.hidden_dim), nn.LayerNorm(config.hidden_dim), nn.SiLU(),
+        )
+        self.head = nn.Linear(config.hidden_dim, config.chunk_size * config.action_dim)
+        with torch.no_grad():  # materialise the lazy layer so parameters are known before training
+            self.image(torch.zeros(1, 3, config.image_size, config.image_size))
+
+    def forward(self, image: Tensor, tasks: list[str], states: Tensor) -> Tensor:
+        """``image`` (B, 3, S, S) in [0, 1], ``states`` (B, history, A) oldest first -> (B, H, A)."""
+        config = self.config
+        if image.shape[-1] != config.image_size or image.shape[-2] != config.image_size:
+            image = F.interpolate(image, size=(config.image_size, config.image_size), mode="bilinear",
+                                  align_corners=False)
+        ids, offsets = hash_words(tasks, config.text_buckets)
+        features = torch.cat([
+            self.image(image * 2.0 - 1.0),
+            self.text(ids.to(image.device), offsets.to(image.device)),
+            self.state(states.reshape(states.shape[0], -1)),
+        ], dim=-1)
+        chunk = self.head(self.trunk(features))
+        return chunk.reshape(-1, config.chunk_size, config.action_dim)
+
+
+def image_key(batch: dict[str, Any]) -> str:
+    keys = sorted(k for k in batch if k.startswith("observation.images."))
+    if not keys:
+        raise KeyError("the batch has no 'observation.images.*' camera")
+    return keys[0]
+
+
+class XlvlaPolicy(PreTrainedPolicy):
+    """LeRobot policy wrapper: batches in, loss or action chunks out."""
+
+    config_class = XlvlaConfig
+    name = "xlvla"
+
+    def __init__(self, config: XlvlaConfig, dataset_stats: Any = None, dataset_meta: Any = None, **kwargs: Any) -> None:
+        super().__init__(config)
+        config.validate_features()
+        self.model = XlvlaModel(config)
+        self._states: deque[Tensor] = deque(maxlen=config.history)
+        self._actions: deque[Tensor] = deque()
+
+    def get_optim_params(self) -> Any:
+        return self.parameters()
+
+    def reset(self) -> None:
+        self._states.clear()
+        self._actions.clear()
+
+    @staticmethod
+    def _last_frame(tensor: Tensor, dims: int) -> Tensor:
+        """Drop a history axis if the dataset stacked one (images: keep the newest frame)."""
+        return tensor[:, -1] if tensor.ndim == dims + 1 else tensor
+
+    def _states_of(self, batch: dict[str, Any]) -> Tensor:
+        state = batch[STATE]
+        if state.ndim == 3:
+            return state
+        return state.unsqueeze(1).expand(-1, self.config.history, -1)
+
+    def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
+        image = self._last_frame(batch[image_key(batch)], 4)
+        tasks = list(batch.get("task", [""] * image.shape[0]))
+        predicted = self.model(image, tasks, self._states_of(batch))
+        target = batch[ACTION]
+        error = F.mse_loss(predicted, target, reduction="none").mean(dim=-1)
+        if "action_is_pad" in batch:
+            keep = ~batch["action_is_pad"]
+            loss = (error * keep).sum() / keep.sum().clamp_min(1)
+        else:
+            loss = error.mean()
+        return loss, {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
+        image = self._last_frame(batch[image_key(batch)], 4)
+        tasks = list(batch.get("task", [""] * image.shape[0]))
+        return self.model(image, tasks, self._states_of(batch))
+
+    @torch.no_grad()
+    def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
+        """One action per call; a new chunk every ``n_action_steps`` calls, with the state history kept here."""
+        state = batch[STATE]
+        self._states.append(state if state.ndim == 2 else state[:, -1])
+        while len(self._states) < self.config.history:
+            self._states.appendleft(self._states[0])
+        if not self._actions:
+            history = torch.stack(list(self._states), dim=1)
+            chunk = self.predict_action_chunk({**batch, STATE: history})
+            self._actions.extend(chunk[:, : self.config.n_action_steps].transpose(0, 1))
+        return self._actions.popleft()

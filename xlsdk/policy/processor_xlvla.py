@@ -1,0 +1,31 @@
+"""Pre/post-processors of the XL-VLA policy, found by LeRobot by naming convention.
+
+Pre: add the batch dimension, encode ``action`` and ``observation.state`` into the latent with the
+configured hand's frozen head (latent action space), move to the device. Post: decode the latent action
+into that hand's joints, back to the CPU. Decoding for another hand is a post-processor override
+(``{"xlsdk_latent_decode": {"hand": "xhand"}}``) — or ``xlsdk policy run --hand``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lerobot.processor import AddBatchDimensionProcessorStep, DeviceProcessorStep
+from lerobot.processor.factory import make_policy_processor_pipelines
+
+from xlsdk.errors import XlsdkError
+from xlsdk.policy.configuration_xlvla import XlvlaConfig
+from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
+
+
+def make_xlvla_pre_post_processors(config: XlvlaConfig, dataset_stats: Any = None) -> tuple[Any, Any]:
+    pre: list[Any] = [AddBatchDimensionProcessorStep()]
+    post: list[Any] = []
+    if config.action_space == "latent":
+        if not config.hand:
+            raise XlsdkError("an xlvla policy in latent space needs --policy.hand=HAND (the hand of the dataset)")
+        pre.append(LatentEncodeStep(hand=config.hand))
+        post.append(LatentDecodeStep(hand=config.hand))
+    pre.append(DeviceProcessorStep(device=config.device or "cpu"))
+    post.append(DeviceProcessorStep(device="cpu"))
+    return make_policy_processor_pipelines(input_steps=pre, output_steps=post)

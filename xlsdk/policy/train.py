@@ -1,0 +1,217 @@
+"""``xlsdk policy train``: one XL-VLA policy from LeRobot datasets of several hands.
+
+Each dataset is read with LeRobot (delta timestamps give the state history and the action chunk),
+its joints go through the chosen action space (each hand's frozen head for ``latent``; per-hand scaling
+and padding for ``raw``), and one network trains on all hands at once. The result is a regular LeRobot
+policy directory (``config.json`` + ``model.safetensors``) plus ``xlsdk_policy.json`` recording the
+action space, hands and tasks it saw. Weights are safetensors only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from lerobot.configs.types import FeatureType, PolicyFeature
+from pydantic import BaseModel, ConfigDict
+
+from xlsdk.errors import DataFormatError
+from xlsdk.files import write_json_atomic
+from xlsdk.policy.action_space import ActionSpace, make_space
+from xlsdk.policy.configuration_xlvla import XlvlaConfig
+from xlsdk.progress import step_progress
+
+METADATA = "xlsdk_policy.json"
+
+
+class PolicyMetadata(BaseModel):
+    """What xlsdk records next to a policy: how to feed it and which hands it has seen."""
+
+    model_config = ConfigDict(frozen=True)
+    action_space: str
+    hands: list[str]
+    tasks: list[str]
+    image_key: str
+    fps: float
+    frames: int
+    steps: int
+    final_loss: float
+    seconds: float
+
+
+@dataclass
+class TrainingSet:
+    images: torch.Tensor  # (N, 3, S, S) float in [0, 1]
+    tasks: list[str]
+    states: torch.Tensor  # (N, history, A)
+    actions: torch.Tensor  # (N, chunk, A)
+    pads: torch.Tensor  # (N, chunk) bool
+    hands: list[str]
+    fps: float
+    frames_per_episode: int
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+@dataclass
+class DemoFrames:
+    """Frames read from LeRobot datasets once, still in each hand's joint space (dof differs per hand)."""
+
+    images: list[torch.Tensor]
+    tasks: list[str]
+    hands: list[str]
+    states: list[torch.Tensor]  # (history, dof) each
+    actions: list[torch.Tensor]  # (chunk, dof) each
+    pads: list[torch.Tensor]
+    fps: float
+    frames_per_episode: int
+
+
+def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
+    """Every frame of every dataset with its state history and action chunk (LeRobot delta timestamps)."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    import xlsdk
+
+    frames = DemoFrames([], [], [], [], [], [], 0.0, 0)
+    for root in roots:
+        probe = LeRobotDataset(repo_id=root.name, root=root)
+        fps = float(probe.fps)
+        hand_name = probe.meta.robot_type
+        if hand_name not in xlsdk.hands():
+            raise DataFormatError(f"{root}: robot_type {hand_name!r} is not an installed hand",
+                                  hint="`xlsdk hands` lists them")
+        hand = xlsdk.load_hand(hand_name)
+        if tuple(probe.meta.features["action"]["shape"]) != (hand.dof,):
+            raise DataFormatError(f"{root}: action has shape {tuple(probe.meta.features['action']['shape'])}, "
+                                  f"hand {hand_name!r} has {hand.dof} joints")
+        image_keys = [key for key in probe.meta.features if key.startswith("observation.images.")]
+        if not image_keys:
+            raise DataFormatError(f"{root}: no camera feature (observation.images.*)")
+        deltas = {"observation.state": [i / fps for i in config.observation_delta_indices],
+                  "action": [i / fps for i in config.action_delta_indices]}
+        dataset = LeRobotDataset(repo_id=root.name, root=root, delta_timestamps=deltas)
+        frames.fps = fps
+        frames.frames_per_episode = int(probe.meta.total_frames // max(probe.meta.total_episodes, 1))
+        for index in range(len(dataset)):
+            item = dataset[index]
+            frames.images.append(item[image_keys[0]].float())
+            frames.tasks.append(item["task"])
+            frames.hands.append(hand_name)
+            frames.states.append(item["observation.state"].float())
+            frames.actions.append(item["action"].float())
+            frames.pads.append(item["action_is_pad"].bool())
+    if not frames.images:
+        raise DataFormatError("the datasets hold no frames")
+    return frames
+
+
+def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | None = None) -> TrainingSet:
+    """The frames (those ``keep`` marks) in ``space``: each hand's joints encoded in one batch per hand."""
+    import xlsdk
+
+    rows = [i for i in range(len(frames.images)) if keep is None or keep[i]]
+    if not rows:
+        raise DataFormatError("no training frames left (everything excluded)")
+    states: dict[int, torch.Tensor] = {}
+    actions: dict[int, torch.Tensor] = {}
+    for hand_name in sorted({frames.hands[i] for i in rows}):
+        hand = xlsdk.load_hand(hand_name)
+        mine = [i for i in rows if frames.hands[i] == hand_name]
+        encoded_states = space.encode(hand, torch.stack([frames.states[i] for i in mine]))
+        encoded_actions = space.encode(hand, torch.stack([frames.actions[i] for i in mine]))
+        for position, i in enumerate(mine):
+            states[i], actions[i] = encoded_states[position], encoded_actions[position]
+    return TrainingSet(images=torch.stack([frames.images[i] for i in rows]), tasks=[frames.tasks[i] for i in rows],
+                       states=torch.stack([states[i] for i in rows]), actions=torch.stack([actions[i] for i in rows]),
+                       pads=torch.stack([frames.pads[i] for i in rows]), hands=[frames.hands[i] for i in rows],
+                       fps=frames.fps, frames_per_episode=frames.frames_per_episode)
+
+
+def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> XlvlaConfig:
+    config = XlvlaConfig(action_space=space_name, image_size=image_size, **overrides)
+    config.input_features = {
+        "observation.images.scene": PolicyFeature(type=FeatureType.VISUAL, shape=(3, image_size, image_size)),
+        "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(config.action_dim,)),
+    }
+    config.output_features = {"action": PolicyFeature(type=FeatureType.ACTION, shape=(config.action_dim,))}
+    return config
+
+
+def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_size: int = 64, seed: int = 0,
+                 progress: bool = True) -> tuple[Any, list[float], float]:
+    """Train an XlvlaPolicy on ``data``; returns (policy, per-step losses, seconds)."""
+    from xlsdk.policy.modeling_xlvla import XlvlaPolicy
+
+    torch.manual_seed(seed)
+    policy = XlvlaPolicy(config)
+    policy.train()
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=config.optimizer_weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    generator = torch.Generator().manual_seed(seed)
+    losses: list[float] = []
+    started = time.perf_counter()
+    with step_progress(f"policy train ({config.action_space})", steps, enabled=progress) as bar:
+        for step in range(steps):
+            rows = torch.randint(0, len(data), (batch_size,), generator=generator)
+            batch = {"observation.images.scene": data.images[rows], "task": [data.tasks[i] for i in rows.tolist()],
+                     "observation.state": data.states[rows], "action": data.actions[rows],
+                     "action_is_pad": data.pads[rows]}
+            loss, _ = policy.forward(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 5.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+            if step % 25 == 0 or step == steps - 1:
+                bar.update(step + 1, loss=losses[-1])
+    policy.eval()
+    return policy, losses, time.perf_counter() - started
+
+
+def save_policy(policy: Any, out: Path, metadata: PolicyMetadata) -> Path:
+    """``config.json`` + ``model.safetensors`` (LeRobot's layout) and ``xlsdk_policy.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    policy.save_pretrained(out)
+    write_json_atomic(out / METADATA, metadata.model_dump())
+    return out
+
+
+def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
+    from xlsdk.policy.modeling_xlvla import XlvlaPolicy
+
+    path = Path(path)
+    if not (path / METADATA).is_file():
+        raise DataFormatError(f"{path}: not an xlsdk policy directory ({METADATA} missing)",
+                              hint="train one with `xlsdk policy train`")
+    metadata = PolicyMetadata.model_validate_json((path / METADATA).read_text())
+    policy = XlvlaPolicy.from_pretrained(str(path))
+    policy.eval()
+    return policy, metadata
+
+
+def train_from_datasets(roots: list[Path], out: Path, *, space_name: str = "latent", steps: int = 1500,
+                        batch_size: int = 64, seed: int = 0, progress: bool = True) -> tuple[PolicyMetadata, list[float]]:
+    """The library behind ``xlsdk policy train``."""
+    space = make_space(space_name)  # type: ignore[arg-type]
+    config = make_config(space_name)
+    data = to_training_set(read_demo_frames(roots, config), space)
+    policy, losses, seconds = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed,
+                                           progress=progress)
+    metadata = PolicyMetadata(action_space=space_name, hands=sorted(set(data.hands)), tasks=sorted(set(data.tasks)),
+                              image_key="observation.images.scene", fps=data.fps, frames=data.frames_per_episode,
+                              steps=steps, final_loss=float(sum(losses[-20:]) / min(20, len(losses))),
+                              seconds=round(seconds, 2))
+    save_policy(policy, out, metadata)
+    return metadata, losses
+
+
+def describe(metadata: PolicyMetadata) -> str:
+    return json.dumps(metadata.model_dump(), indent=2)
