@@ -44,7 +44,7 @@ def run_episode(policy: Any, space: ActionSpace, hand: Hand, scene: Scene, *, fr
     config = policy.config
     if driver is None:
         driver, clock = sim_driver(hand)
-    image = torch.as_tensor(render(scene, config.image_size)).permute(2, 0, 1)[None].float() / 255.0
+    image = torch.from_numpy(np.array(render(scene, config.image_size))).permute(2, 0, 1)[None].float() / 255.0
     history: deque[torch.Tensor] = deque(maxlen=config.history)
     dt = 1.0 / fps
 

@@ -9,8 +9,10 @@ action space, hands and tasks it saw. Weights are safetensors only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +194,8 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
         raise DataFormatError(f"{path}: not an xlsdk policy directory ({METADATA} missing)",
                               hint="train one with `xlsdk policy train`")
     metadata = PolicyMetadata.model_validate_json((path / METADATA).read_text())
-    policy = XlvlaPolicy.from_pretrained(str(path))
+    with contextlib.redirect_stdout(sys.stderr):  # LeRobot prints progress; stdout is for --json output
+        policy = XlvlaPolicy.from_pretrained(str(path))
     policy.eval()
     return policy, metadata
 

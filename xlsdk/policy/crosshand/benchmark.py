@@ -45,10 +45,10 @@ class CrosshandConfig(BaseModel):
     held_out_hand: str = "ability"
     held_out_combos: tuple[tuple[str, str], ...] = (("inspire", "tripod"), ("xhand", "hook"), ("paxini", "point"))
     tasks: tuple[str, ...] = TASKS
-    scenes_per_task: int = 48
+    scenes_per_task: int = 64
     eval_scenes: int = 16
     frames: int = 12
-    steps: int = 4000
+    steps: int = 6000
     batch_size: int = 64
     tolerance: float = 0.1
     image_size: int = 48
@@ -57,7 +57,7 @@ class CrosshandConfig(BaseModel):
     @classmethod
     def quick(cls, **overrides: Any) -> CrosshandConfig:
         """Under 10 minutes on two CPU cores: fewer scenes and steps, the same protocol."""
-        return cls(**{"scenes_per_task": 16, "eval_scenes": 6, "steps": 1500, **overrides})
+        return cls(**{"scenes_per_task": 32, "eval_scenes": 8, "steps": 2500, **overrides})
 
 
 class ComboResult(BaseModel):

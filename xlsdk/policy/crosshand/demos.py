@@ -20,26 +20,46 @@ IK_STEPS = 200
 
 
 def solve_scenes(hand: Hand, scenes: list[Scene], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(q* (N, dof), expert error (N,)) for ``scenes`` (grouped by task inside ``task_error``)."""
-    generator = torch.Generator().manual_seed(seed)
+    """(q* (N, dof), expert error (N,)) for ``scenes``.
+
+    Per task, the nominal scene (object centred, medium size) is solved from several random restarts;
+    every scene of that task is then solved warm-started from that solution. Demonstrations therefore
+    vary smoothly with the scene (one grasp strategy per task, as a consistent teleoperator would),
+    instead of jumping between equally good IK branches that no policy could learn to predict.
+    """
+    from dataclasses import replace
+
+    q = torch.empty(len(scenes), hand.dof)
+    errors = torch.empty(len(scenes))
+    for task in sorted({scene.task for scene in scenes}):
+        rows = [i for i, scene in enumerate(scenes) if scene.task == task]
+        nominal = replace(scenes[rows[0]], u=0.5, v=0.5, size=0.5)
+        generator = torch.Generator().manual_seed(seed)
+        lower, upper = hand.lower(torch.float64), hand.upper(torch.float64)
+        starts = lower + (upper - lower) * torch.rand(RESTARTS, hand.dof, generator=generator, dtype=torch.float64)
+        starts[0] = torch.tensor(hand.mid_pose(), dtype=torch.float64)
+        solutions, costs = _descend(hand, starts, [nominal] * RESTARTS)
+        reference = solutions[costs.argmin()]
+        group = [scenes[i] for i in rows]
+        solved, cost = _descend(hand, reference.repeat(len(rows), 1), group)
+        q[rows], errors[rows] = solved.float(), cost.float()
+    return q, errors
+
+
+def _descend(hand: Hand, start: torch.Tensor, scenes: list[Scene]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projected Adam on the task error from ``start`` (one row per scene)."""
     lower, upper = hand.lower(torch.float64), hand.upper(torch.float64)
-    repeated = [scene for scene in scenes for _ in range(RESTARTS)]
-    start = lower + (upper - lower) * torch.rand(len(repeated), hand.dof, generator=generator, dtype=torch.float64)
-    start[::RESTARTS] = torch.tensor(hand.mid_pose(), dtype=torch.float64)
     q = start.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([q], lr=0.04)
     for _ in range(IK_STEPS):
-        loss = task_error(hand.geometry(q), repeated).sum()
+        loss = task_error(hand.geometry(q), scenes).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         with torch.no_grad():
             q.copy_(torch.maximum(torch.minimum(q, upper), lower))
     with torch.no_grad():
-        errors = task_error(hand.geometry(q), repeated).reshape(len(scenes), RESTARTS)
-        best = errors.argmin(dim=1)
-        rows = torch.arange(len(scenes)) * RESTARTS + best
-        return q.detach()[rows].float(), errors.min(dim=1).values.float()
+        return q.detach(), task_error(hand.geometry(q), scenes)
 
 
 def open_pose(hand: Hand) -> np.ndarray:

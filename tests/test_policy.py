@@ -1,0 +1,164 @@
+"""The XL-VLA policy on LeRobot: processor steps on a real dataset, training, closed loop on every hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import REFERENCE_DOF
+
+import xlsdk
+from xlsdk.cli import main
+from xlsdk.errors import DataFormatError
+from xlsdk.policy.action_space import LatentSpace, PaddedJointSpace
+from xlsdk.policy.crosshand.dataset import write_hand_dataset
+from xlsdk.policy.crosshand.tasks import TASKS, sample_scenes
+from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny real LeRobot datasets (one per hand) written by the benchmark's generator."""
+    root = tmp_path_factory.mktemp("policy_data")
+    rng = np.random.default_rng(0)
+    out = {}
+    for index, name in enumerate(("inspire", "xhand")):
+        scenes = [s for task in ("pinch", "open") for s in sample_scenes(task, 3, rng)]
+        out[name] = write_hand_dataset(xlsdk.load_hand(name), scenes, root / name, frames=8, image_size=48,
+                                       seed=index).root
+    return out
+
+
+def test_processor_steps_round_trip_on_a_lerobot_dataset(datasets: dict[str, Path]) -> None:
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from lerobot.lerobot_types import TransitionKey
+
+    dataset = LeRobotDataset(repo_id="xlsdk/crosshand_inspire", root=datasets["inspire"],
+                             delta_timestamps={"action": [i / 10 for i in range(4)]})
+    item = dataset[5]
+    hand = xlsdk.load_hand("inspire")
+    transition = {TransitionKey.OBSERVATION: {"observation.state": item["observation.state"][None]},
+                  TransitionKey.ACTION: item["action"][None]}  # (1, 4, 6): a chunk
+    encoded = LatentEncodeStep(hand="inspire")(transition)
+    assert encoded[TransitionKey.ACTION].shape == (1, 4, 32)
+    assert encoded[TransitionKey.OBSERVATION]["observation.state"].shape == (1, 32)
+    decoded = LatentDecodeStep(hand="inspire")(encoded)[TransitionKey.ACTION]
+    assert decoded.shape == (1, 4, 6)
+    assert (decoded - item["action"][None]).abs().mean() < 0.03, "encode -> decode reconstructs the joints"
+    other = LatentDecodeStep(hand="paxini")(encoded)[TransitionKey.ACTION]
+    assert other.shape == (1, 4, 13), "the same latent chunk drives another hand"
+    paxini = xlsdk.load_hand("paxini")
+    assert bool(((other >= paxini.lower() - 1e-6) & (other <= paxini.upper() + 1e-6)).all())
+    with pytest.raises(DataFormatError, match="last dimension is 6, hand 'xhand' expects 12"):
+        LatentEncodeStep(hand="xhand")(transition)
+
+
+def test_steps_are_registered_and_serialisable() -> None:
+    from lerobot.processor.pipeline import ProcessorStepRegistry
+
+    assert ProcessorStepRegistry.get("xlsdk_latent_encode") is LatentEncodeStep
+    assert ProcessorStepRegistry.get("xlsdk_latent_decode") is LatentDecodeStep
+    assert LatentDecodeStep(hand="xhand").get_config() == {"hand": "xhand"}
+
+
+def test_action_spaces() -> None:
+    hand = xlsdk.load_hand("ability")
+    q = hand.sample(5, torch.Generator().manual_seed(0))
+    raw = PaddedJointSpace(13)
+    padded = raw.encode(hand, q)
+    assert padded.shape == (5, 13) and torch.all(padded[:, 6:] == 0)
+    assert torch.allclose(raw.decode(hand, padded), q, atol=1e-5)
+    latent = LatentSpace()
+    assert (latent.decode(hand, latent.encode(hand, q)) - q).abs().mean() < 0.03
+
+
+def test_tiny_policy_trains_and_its_loss_falls(datasets: dict[str, Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "policy"
+    code = main(["policy", "train", "--dataset", str(datasets["inspire"]), "--dataset", str(datasets["xhand"]),
+                 "--out", str(out), "--steps", "150", "--batch-size", "32", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["hands"] == ["inspire", "xhand"] and report["action_space"] == "latent"
+    assert report["final_loss"] < 0.5 * report["first_loss"], report
+    for name in ("config.json", "model.safetensors", "xlsdk_policy.json"):
+        assert (out / name).is_file()
+    assert not list(out.glob("*.pt")) and not list(out.glob("*.bin")), "safetensors only"
+
+
+@pytest.fixture(scope="module")
+def trained(datasets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from xlsdk.policy.train import train_from_datasets
+
+    out = tmp_path_factory.mktemp("trained") / "policy"
+    train_from_datasets([datasets["inspire"], datasets["xhand"]], out, steps=60, batch_size=32, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_DOF))
+def test_policy_run_on_the_sim_driver_for_every_hand(trained: Path, name: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["policy", "run", "--policy", str(trained), "--hand", name, "--task", "open", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["seen_in_training"] == (name in ("inspire", "xhand"))
+    episode = report["episodes"][0]
+    hand = xlsdk.load_hand(name)
+    assert len(episode["final_q"]) == hand.dof and np.isfinite(episode["error"])
+    assert np.all(np.asarray(episode["final_q"]) >= np.asarray(hand.spec.lower) - 1e-6)
+
+
+def test_policy_run_rejects_a_directory_without_a_policy(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["policy", "run", "--policy", str(tmp_path), "--hand", "inspire"]) == 1
+    assert "not an xlsdk policy directory" in capsys.readouterr().err
+
+
+def test_benchmark_machinery_in_miniature(tmp_path: Path) -> None:
+    """Datasets -> both arms trained on the same frames -> held-out evaluation -> report."""
+    from xlsdk.policy.crosshand.benchmark import CrosshandConfig, run_crosshand, write_report
+
+    config = CrosshandConfig(tasks=("pinch", "open"), scenes_per_task=3, eval_scenes=2, steps=40, batch_size=16,
+                             held_out_combos=(("inspire", "open"),))
+    report = run_crosshand(config, tmp_path, progress=False)
+    splits = {combo.split for combo in report.combos}
+    assert splits == {"seen", "held-out combination", "held-out hand"}
+    assert len(report.combos) == len(config.hands) * len(config.tasks)
+    assert set(report.latency_ms) == {"latent", "raw"} and all(v > 0 for v in report.latency_ms.values())
+    for combo in report.combos:
+        assert set(combo.success) == {"latent", "raw"} and 0.0 <= combo.success["latent"] <= 1.0
+    path = write_report(report, tmp_path)
+    data = json.loads(path.read_text())
+    assert data["summary"]["held-out hand"].keys() == {"latent", "raw"}
+    assert "| held-out hand |" in (tmp_path / "crosshand.md").read_text()
+
+
+@pytest.mark.slow
+def test_lerobot_train_with_the_xlvla_policy_type(datasets: dict[str, Path], tmp_path: Path) -> None:
+    """`lerobot-train --policy.type=xlvla` finds the policy through the lerobot_policy_xlvla shim."""
+    env = {**os.environ, "HF_LEROBOT_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    command = [str(Path(sys.executable).parent / "lerobot-train"), "--dataset.repo_id=xlsdk/crosshand_inspire",
+               f"--dataset.root={datasets['inspire']}", "--policy.type=xlvla", "--policy.hand=inspire",
+               "--policy.push_to_hub=false", "--policy.device=cpu", "--steps=2", "--batch_size=4", "--num_workers=0",
+               f"--output_dir={tmp_path / 'run'}", "--wandb.enable=false", "--save_freq=2"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    saved = tmp_path / "run" / "checkpoints" / "last" / "pretrained_model"
+    assert '"xlsdk_latent_encode"' in (saved / "policy_preprocessor.json").read_text()
+    assert '"xlsdk_latent_decode"' in (saved / "policy_postprocessor.json").read_text()
+    assert (saved / "model.safetensors").is_file()
+
+
+def test_every_task_renders_and_scores() -> None:
+    from xlsdk.policy.crosshand.tasks import render, task_error
+
+    hand = xlsdk.load_hand("paxini")
+    rng = np.random.default_rng(3)
+    scenes = [s for task in TASKS for s in sample_scenes(task, 2, rng)]
+    errors = task_error(hand.geometry(hand.sample(len(scenes))), scenes)
+    assert errors.shape == (len(scenes),) and bool(torch.isfinite(errors).all())
+    images = {render(s).tobytes() for s in scenes}
+    assert len(images) == len(scenes), "every scene looks different"
