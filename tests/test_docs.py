@@ -13,9 +13,9 @@ from docs_blocks import DOCS, command_blocks
 from xlsdk import hookspecs
 
 ROOT = DOCS.parent
-# pages whose blocks run here; add-your-hand.md runs in test_vendor_journey.py (it installs a plugin),
-# the policy tutorial in its own test module
-EXECUTED_HERE = ["quickstart.md", "tutorials/retarget-a-trajectory.md", "tutorials/write-a-driver.md"]
+# pages whose blocks run here; add-your-hand.md runs in test_vendor_journey.py (it installs a plugin)
+EXECUTED_HERE = ["quickstart.md", "tutorials/retarget-a-trajectory.md", "tutorials/write-a-driver.md",
+                 "tutorials/train-a-cross-hand-policy.md"]
 
 
 def test_mkdocs_builds_strictly(tmp_path: Path) -> None:

@@ -12,6 +12,35 @@ policy_app = typer.Typer(help="Train and run the cross-hand XL-VLA policy.", no_
 app.add_typer(policy_app, name="policy")
 
 
+@policy_app.command("make-dataset")
+def make_dataset_command(
+    hand_name: str = typer.Option(..., "--hand", help="An installed hand."),
+    out: Path = typer.Option(..., "--out", help="New LeRobot dataset directory."),
+    tasks: str = typer.Option("pinch,tripod,power,point,hook,open", "--tasks", help="Comma-separated tasks."),
+    scenes: int = typer.Option(16, "--scenes", help="Scenes (episodes) per task."),
+    frames: int = typer.Option(12, "--frames", help="Frames per episode (10 fps)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Write a LeRobot dataset of demonstrations solved by HAND's own IK for the benchmark's tasks."""
+    import numpy as np
+
+    from xlsdk import load_hand
+    from xlsdk.errors import XlsdkError
+    from xlsdk.policy.crosshand.dataset import write_hand_dataset
+    from xlsdk.policy.crosshand.tasks import TASKS, sample_scenes
+
+    chosen = [t.strip() for t in tasks.split(",") if t.strip()]
+    unknown = [t for t in chosen if t not in TASKS]
+    if unknown:
+        raise XlsdkError(f"unknown task(s) {', '.join(unknown)}; tasks are {', '.join(TASKS)}")
+    if out.exists():
+        raise XlsdkError(f"{out} already exists; choose a new dataset directory")
+    rng = np.random.default_rng(seed)
+    episodes = [scene for task in chosen for scene in sample_scenes(task, scenes, rng)]
+    demos = write_hand_dataset(load_hand(hand_name), episodes, out, frames=frames, image_size=48, seed=seed)
+    console.print(f"wrote {demos.episodes} episodes ({demos.frames} frames) of {hand_name} to {out}")
+
+
 @policy_app.command("train")
 def train_command(
     dataset: list[Path] = typer.Option(..., "--dataset", help="A LeRobot dataset directory (repeat for several hands)."),
