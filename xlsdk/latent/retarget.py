@@ -18,6 +18,7 @@ import torch
 from xlsdk.arrays import answer, as_batch
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
+from xlsdk.ik import descend
 from xlsdk.latent.head import LatentHead
 from xlsdk.latent.objectives import GeometryWeights, geometry_loss
 
@@ -49,17 +50,8 @@ def refine_retarget(q_source: torch.Tensor, source: Hand, target: Hand, warm_sta
     fingers = shared_fingers(source.fingers, target.fingers)
     with torch.no_grad():
         goal = source.geometry(q_source).select(fingers)
-    lower, upper = target.lower(warm_start.dtype), target.upper(warm_start.dtype)
-    q = warm_start.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([q], lr=lr)
-    for _ in range(steps):
-        loss = geometry_loss(target.geometry(q).select(fingers), goal, weights) * q.shape[0]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            q.copy_(torch.maximum(torch.minimum(q, upper), lower))
-    return q.detach()
+    return descend(target, warm_start, lambda q: geometry_loss(target.geometry(q).select(fingers), goal, weights)
+                   * q.shape[0], steps=steps, lr=lr)
 
 
 class NumpyHead:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from xlsdk.hand import Hand
+from xlsdk.ik import descend
 
 _BANK_SIZE = 256
 _IK_STEPS = 250
@@ -172,25 +173,13 @@ class PoseSampler:
         return self._solve(cost, _BANK_SIZE // 2)[0]
 
     def _solve(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001 - a fingertip closure
-        """Projected Adam from ``2n`` random starts; the better half (lowest cost first) and its costs."""
-        with torch.enable_grad():  # banks may first be needed inside an evaluation's no_grad block
-            return self._solve_with_grad(cost_fn, n)
-
-    def _solve_with_grad(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+        """IK from ``2n`` random starts; the better half (lowest cost first) and its costs."""
         generator = torch.Generator().manual_seed(self._seed * 7919 + n)
         lower, upper = self.hand.lower(torch.float64), self.hand.upper(torch.float64)
-        q = (lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64))
-        q.requires_grad_(True)
-        optimizer = torch.optim.Adam([q], lr=0.03)
-        for _ in range(_IK_STEPS):
-            tips = self.hand.kinematics.fingertips(q)
-            loss = cost_fn(tips).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                q.copy_(torch.maximum(torch.minimum(q, upper), lower))
+        start = lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64)
+        fingertips = self.hand.kinematics.fingertips
+        q = descend(self.hand, start, lambda x: cost_fn(fingertips(x)), steps=_IK_STEPS, lr=0.03)
         with torch.no_grad():
-            final = cost_fn(self.hand.kinematics.fingertips(q))
+            final = cost_fn(fingertips(q))
             best = torch.argsort(final)[:n]
-        return q.detach()[best].to(torch.float32), final[best].to(torch.float32)
+        return q[best].to(torch.float32), final[best].to(torch.float32)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from xlsdk.hand import Hand
+from xlsdk.ik import descend
 from xlsdk.policy.crosshand.tasks import Scene, task_error
 
 RESTARTS = 6
@@ -47,19 +48,10 @@ def solve_scenes(hand: Hand, scenes: list[Scene], seed: int) -> tuple[torch.Tens
 
 
 def _descend(hand: Hand, start: torch.Tensor, scenes: list[Scene]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Projected Adam on the task error from ``start`` (one row per scene)."""
-    lower, upper = hand.lower(torch.float64), hand.upper(torch.float64)
-    q = start.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([q], lr=0.04)
-    for _ in range(IK_STEPS):
-        loss = task_error(hand.geometry(q), scenes).sum()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            q.copy_(torch.maximum(torch.minimum(q, upper), lower))
+    """IK on the task error from ``start`` (one row per scene); the solutions and their errors."""
+    q = descend(hand, start, lambda x: task_error(hand.geometry(x), scenes), steps=IK_STEPS, lr=0.04)
     with torch.no_grad():
-        return q.detach(), task_error(hand.geometry(q), scenes)
+        return q, task_error(hand.geometry(q), scenes)
 
 
 def open_pose(hand: Hand) -> np.ndarray:
