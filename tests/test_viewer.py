@@ -33,6 +33,24 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+SCENE = (slice(150, 700), slice(250, 830))  # the 3D view, away from the GUI panel and notifications
+
+
+def _wait_for_hands(page, timeout_s: float = 15.0) -> np.ndarray:  # noqa: ANN001 - a Playwright page
+    """Screenshots until the 3D region shows a hand (dark geometry on the light background)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        image = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("L"), dtype=np.float64)
+        drawn = (image[SCENE] < 200).mean()
+        if drawn > 0.01:
+            return image
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no hand drawn in the 3D view after {timeout_s} s ({drawn:.4f} of the pixels)")
+        page.wait_for_timeout(250)
+
+
 def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -49,6 +67,7 @@ def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
             page.wait_for_function(f"document.querySelectorAll('[role=slider]').length >= {expected}", timeout=30_000)
             assert sliders.count() == expected, "a slider per joint and per latent dimension"
 
+            before_image = _wait_for_hands(page)
             index = viewer.hand.joint_names.index("index_mcp")
             before_q, before_z, before_updates = viewer.q.copy(), viewer.z.copy(), viewer.updates
             sliders.nth(index).focus()
@@ -61,13 +80,15 @@ def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
             assert viewer.updates > before_updates
             assert not np.allclose(viewer.z, before_z), "the latent sliders follow the joints"
 
+            moved_image = _wait_for_hands(page)
+            assert np.abs(moved_image - before_image).mean() > 0.05, "the rendered hand moved with the slider"
             viewer.retarget_to.value = "xhand"  # the second hand follows through the latent
-            page.wait_for_timeout(1500)
-            shot = page.screenshot(path=str(tmp_path / "viewer.png"))
+            page.wait_for_timeout(1000)
+            final = _wait_for_hands(page)
+            page.screenshot(path=str(tmp_path / "viewer.png"))
             browser.close()
     finally:
         viewer.stop()
-    image = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=np.float64)
-    assert image.shape == (800, 1200)
-    assert image.std() > 10, "the screenshot is not blank"
-    assert (image < 120).mean() > 0.01, "dark pixels: the hands are drawn"
+    assert final.shape == (800, 1200)
+    assert final.std() > 10, "the screenshot is not blank"
+    assert (tmp_path / "viewer.png").stat().st_size > 10_000
