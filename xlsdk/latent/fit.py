@@ -109,7 +109,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
             optimizer.step()
             schedule.step()
             if step % 10 == 0:
-                bar.update(step, loss=float(loss), **{k: float(v) for k, v in parts.items()})
+                bar.update(step, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()})
             if step % config.check_every == 0 or step == config.steps:
                 metrics = _holdout_metrics(hand, head, frozen, core_hands, holdout)
                 bar.update(step, recon_rad=metrics["recon_rad"], geom=metrics["geometry_error"])
