@@ -7,7 +7,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.xlsdk-setup-stamp
 PLUGIN_PROJECTS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
-SHIM_PROJECTS := $(sort $(wildcard plugins/lerobot_*/pyproject.toml))
 PYTEST_ARGS ?=
 DEMO_OUT ?= out/demo
 

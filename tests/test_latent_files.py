@@ -13,7 +13,7 @@ from xlsdk.errors import FingerprintMismatchError, HeadError, LatentError
 from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
-from xlsdk.latent.core import CORE_MANIFEST, CORE_WEIGHTS, CoreLatent
+from xlsdk.latent.core import CORE_WEIGHTS, CoreLatent
 from xlsdk.latent.head import HeadConfig, LatentHead
 from xlsdk.latent.head_file import read_head, write_head
 from xlsdk.latent.registry import clear_core_latent_cache, head_status, installed_core_latent, load_head_for

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from synthetic_hands import write_synthetic_hand
 
 import xlsdk

@@ -42,7 +42,6 @@ def test_processor_steps_round_trip_on_a_lerobot_dataset(datasets: dict[str, Pat
     dataset = LeRobotDataset(repo_id="xlsdk/crosshand_inspire", root=datasets["inspire"],
                              delta_timestamps={"action": [i / 10 for i in range(4)]})
     item = dataset[5]
-    hand = xlsdk.load_hand("inspire")
     transition = {TransitionKey.OBSERVATION: {"observation.state": item["observation.state"][None]},
                   TransitionKey.ACTION: item["action"][None]}  # (1, 4, 6): a chunk
     encoded = LatentEncodeStep(hand="inspire")(transition)

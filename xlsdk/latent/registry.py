@@ -66,7 +66,7 @@ def load_head_for(hand: Hand) -> LatentHead:
     if hand.name == core.manifest.canonical and hand.plugin in (None, "xlsdk-core"):
         entry = core.manifest.hands[hand.name]
         if entry.hand_digest != hand.spec.digest:
-            raise LatentError(f"the canonical hand's URDF/manifest changed since the core latent was trained",
+            raise LatentError("the canonical hand's URDF/manifest changed since the core latent was trained",
                               hint="retrain with `xlsdk latent train`")
         return core.canonical
     head, _ = read_head(hand.head_path, hand.head_manifest_path, expected_hand=hand.name,
