@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 import xlsdk
+from docs_tables import replace_marked_block
 from xlsdk.latent.evaluate import evaluate_latent
 from xlsdk.latent.train import REFERENCE_HANDS, LatentTrainConfig, train_core_latent
 
@@ -76,12 +77,8 @@ def main() -> None:
     print(table)
     (args.out / "ablation.json").write_text(json.dumps(rows, indent=2))
     if args.write_docs:
-        start, end = "<!-- ablation-table:start -->", "<!-- ablation-table:end -->"
-        text = DOCS_PAGE.read_text()
         stamp = f"_Measured {time.strftime('%Y-%m-%d')}, {args.steps} steps per variant, seed 0, CPU._"
-        DOCS_PAGE.write_text(text[: text.index(start)] + f"{start}\n{stamp}\n\n{table}\n{end}"
-                             + text[text.index(end) + len(end):])
-
+        replace_marked_block(DOCS_PAGE, "ablation-table", f"{stamp}\n\n{table}")
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 import xlsdk
+from docs_tables import replace_marked_block
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.naive import naive_retarget
@@ -233,14 +234,8 @@ def main() -> None:
 
 
 def _update_docs(table: str, report: dict) -> None:
-    start, end = "<!-- retarget-table:start -->", "<!-- retarget-table:end -->"
-    text = DOCS_PAGE.read_text()
-    if start not in text or end not in text:
-        raise SystemExit(f"{DOCS_PAGE}: markers {start} / {end} not found")
     stamp = f"_Measured {time.strftime('%Y-%m-%d')} on {report['machine']}, {report['poses_per_pair']} poses per pair._"
-    body = f"{start}\n{stamp}\n\n{table}\n{end}"
-    DOCS_PAGE.write_text(text[: text.index(start)] + body + text[text.index(end) + len(end):])
-
+    replace_marked_block(DOCS_PAGE, "retarget-table", f"{stamp}\n\n{table}")
 
 if __name__ == "__main__":
     main()

@@ -2,8 +2,12 @@
 
 1. benchmarks/retarget.py: latent retargeting vs dex-retargeting vs the naive mapping (updates
    docs/benchmarks/retarget.md);
-2. the cross-hand policy benchmark (`xlsdk bench crosshand --quick`): the same policy trained on latent
-   chunks vs padded raw joints, seen and held-out hand x task combinations.
+2. benchmarks/latent_metrics.py: the shipped latent's held-out metrics vs the naive mapping (updates
+   the "Shipped latent" block of docs/benchmarks/latent.md);
+3. benchmarks/budgets.py: `xlsdk fit` of a new hand vs a joint retrain, and `xlsdk demo`, against their
+   time budgets (updates "Fitting a new hand" in docs/benchmarks/latent.md);
+4. benchmarks/crosshand/run.py (quick): the same policy trained on latent chunks vs padded raw joints,
+   seen and held-out hand x task combinations (updates docs/benchmarks/crosshand.md).
 
 The latent ablation (benchmarks/latent_ablation.py) trains six latents and is run on its own.
 """
@@ -21,11 +25,16 @@ def main() -> int:
     steps = [
         [sys.executable, str(ROOT / "benchmarks" / "retarget.py"), "--write-docs",
          "--json", str(ROOT / "out" / "bench" / "retarget.json")],
-        [sys.executable, "-m", "xlsdk", "bench", "crosshand", "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / "latent_metrics.py"), "--write-docs",
+         "--json", str(ROOT / "out" / "bench" / "latent_metrics.json")],
+        [sys.executable, str(ROOT / "benchmarks" / "budgets.py"), "--write-docs",
+         "--json", str(ROOT / "out" / "bench" / "budgets.json")],
+        [sys.executable, str(ROOT / "benchmarks" / "crosshand" / "run.py"), "--write-docs"],
     ]
     failed = 0
     for command in steps:
-        print(f"\n$ {' '.join(Path(c).name if c.endswith('.py') else c for c in command[1:])}", flush=True)
+        print(f"\n$ {' '.join(str(Path(c).relative_to(ROOT)) if c.endswith('.py') else c for c in command[1:])}",
+              flush=True)
         failed += subprocess.run(command, cwd=ROOT).returncode != 0
     return 1 if failed else 0
 

@@ -20,7 +20,6 @@ def test_demo_replays_the_grasp_on_every_hand(tmp_path: Path, capsys: pytest.Cap
         assert row["within_limits"] and row["clamped_commands"] == 0
         assert row["geometry_error"] < 0.25, row
         assert row["tracking_error_rad"] < 0.1
-    assert report["seconds"] < 60
     png = tmp_path / "fingertip_paths.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     page = (tmp_path / "report.html").read_text()

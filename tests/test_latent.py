@@ -99,7 +99,8 @@ def _digest_tree(paths: list[Path]) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
-    """A 3-finger hand the core never saw: fitted on CPU, core and reference heads bit-identical after."""
+    """A 3-finger hand the core never saw: fitted on CPU at default settings, core and reference heads
+    bit-identical after (its time against the five-minute budget is measured in benchmarks/budgets.py)."""
     generated = write_synthetic_hand(tmp_path / "tri", name="trifinger", fingers=("thumb", "index", "middle"))
     hand = Hand(load_hand_spec(generated.manifest), plugin="test")
     frozen = [core_latent_dir() / CORE_WEIGHTS] + [xlsdk.load_hand(n).head_path for n in REFERENCE_DOF]
@@ -109,7 +110,6 @@ def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
 
     result = fit_head(hand, config=FitConfig(seed=3), progress=False)
 
-    assert result.seconds < 300
     assert result.metrics["recon_rad"] < 0.03
     assert _digest_tree(frozen) == before
     assert installed_core_latent().fingerprint == fingerprint

@@ -64,9 +64,9 @@ def test_vendor_journey_from_the_tutorial(tmp_path: Path) -> None:
             assert (plugin / relative).is_file(), relative
         assert "my_hand" in outputs["hands"].stdout
 
-        # fit: on CPU, under five minutes at default settings
+        # fit: on CPU at default settings (its time budget is measured in benchmarks/budgets.py)
         head = json.loads((package / "head.json").read_text())
-        assert head["origin"] == "fit" and head["metrics"]["seconds"] < 300
+        assert head["origin"] == "fit" and head["metrics"]["steps"] > 0
         assert head["metrics"]["recon_rad"] < 0.03
 
         # check passed (exit code 0) and said so

@@ -82,16 +82,23 @@ class CrosshandReport(BaseModel):
     command: str
 
     def table(self) -> str:
-        """Markdown table: success rate per hand x task and arm, seen and held-out (like the paper's Table 2)."""
+        """Markdown: the per hand x task table (like the paper's Table 2), then the summary per split."""
+        return self.combo_table() + "\n\n" + self.summary_table()
+
+    def combo_table(self) -> str:
+        """Markdown table: success rate per hand x task and arm, with the split each combination is in."""
         lines = ["| hand | task | split | latent | raw |", "|---|---|---|---|---|"]
         for combo in self.combos:
             lines.append(f"| {combo.hand} | {combo.task} | {combo.split} | {combo.success['latent']:.2f} | "
                          f"{combo.success['raw']:.2f} |")
-        lines += ["", "| split | latent | raw |", "|---|---|---|"]
+        return "\n".join(lines)
+
+    def summary_table(self) -> str:
+        """Markdown table: mean success per arm on seen combinations, held-out combinations, the held-out hand."""
+        lines = ["| split | latent | raw |", "|---|---|---|"]
         for split, values in self.summary.items():
             lines.append(f"| {split} | {values['latent']:.2f} | {values['raw']:.2f} |")
         return "\n".join(lines)
-
 
 def _split(config: CrosshandConfig, hand: str, task: str) -> str:
     if hand == config.held_out_hand:
