@@ -91,6 +91,19 @@ def test_tiny_policy_trains_and_its_loss_falls(datasets: dict[str, Path], tmp_pa
     assert not list(out.glob("*.pt")) and not list(out.glob("*.bin")), "safetensors only"
 
 
+def test_policy_train_device_choice_is_checked_first(datasets: dict[str, Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    args = ["policy", "train", "--dataset", str(datasets["inspire"]), "--out", str(tmp_path / "p"), "--steps", "3"]
+    assert main([*args, "--device", "tpu"]) == 1
+    assert "--device must be auto, cpu or cuda, got 'tpu'" in capsys.readouterr().err
+    if torch.cuda.is_available():
+        assert main([*args, "--device", "cuda"]) == 0 and (tmp_path / "p" / "model.safetensors").is_file()
+    else:
+        assert main([*args, "--device", "cuda"]) == 1
+        assert "torch sees no CUDA device" in capsys.readouterr().err
+        assert not (tmp_path / "p").exists(), "nothing written"
+
+
 @pytest.fixture(scope="module")
 def trained(datasets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     from xlsdk.policy.train import train_from_datasets

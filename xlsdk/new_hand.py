@@ -175,16 +175,19 @@ def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str],
             if answer not in CANONICAL_FINGERS or answer in taken:
                 raise XlsdkError(f"{answer!r} is not a free canonical finger ({', '.join(CANONICAL_FINGERS)})")
             taken.add(answer)
-            offset_text = ask(f"Tip offset in {chain.tip_link} (x y z, metres)",
-                              " ".join(f"{v:.6g}" for v in chain.offset))
+            proposed = " ".join(f"{v:.6g}" for v in chain.offset)
+            offset_text = ask(f"Tip offset in {chain.tip_link} (x y z, metres)", proposed)
+            if offset_text.split() == proposed.split():  # kept: the exact proposal, not its rounded display
+                chains.append(chain.model_copy(update={"finger": answer,
+                                                       "offset_source": f"confirmed: {chain.offset_source}"}))
+                continue
             try:
                 offset = tuple(float(v) for v in offset_text.split())
             except ValueError:
                 raise XlsdkError(f"tip offset {offset_text!r} is not three numbers") from None
             if len(offset) != 3:
                 raise XlsdkError(f"tip offset {offset_text!r} is not three numbers")
-            chains.append(chain.model_copy(update={"finger": answer, "offset": offset,
-                                                   "offset_source": "confirmed" if offset == chain.offset else "edited"}))
+            chains.append(chain.model_copy(update={"finger": answer, "offset": offset, "offset_source": "edited"}))
         order = {f: i for i, f in enumerate(CANONICAL_FINGERS)}
         chains.sort(key=lambda c: order[c.finger])
         if not confirm("Write the plugin with these choices?"):

@@ -49,6 +49,8 @@ def train_command(
     steps: int = typer.Option(1500, "--steps"),
     batch_size: int = typer.Option(64, "--batch-size"),
     seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device",
+                               help="auto | cpu | cuda (several GPUs: `accelerate launch -m xlsdk policy train ...`)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Train one policy on the LeRobot datasets of one or more hands (each dataset's robot_type names its hand)."""
@@ -58,7 +60,7 @@ def train_command(
     if space not in ("latent", "raw"):
         raise XlsdkError(f"--space must be latent or raw, got {space!r}")
     metadata, losses = train_from_datasets(dataset, out, space_name=space, steps=steps, batch_size=batch_size,
-                                           seed=seed, progress=not json_output)
+                                           seed=seed, progress=not json_output, device=device)
     if json_output:
         print_json({**metadata.model_dump(), "first_loss": losses[0], "out": str(out)})
         return

@@ -22,7 +22,7 @@ import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.errors import DataFormatError
+from xlsdk.errors import DataFormatError, XlsdkError
 from xlsdk.files import write_json_atomic
 from xlsdk.policy.action_space import ActionSpace, make_space
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
@@ -147,36 +147,60 @@ def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> X
 
 
 def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_size: int = 64, seed: int = 0,
-                 progress: bool = True) -> tuple[Any, list[float], float]:
-    """Train an XlvlaPolicy on ``data``; returns (policy, per-step losses, seconds)."""
+                 progress: bool = True, device: str = "auto") -> tuple[Any, list[float], float]:
+    """Train an XlvlaPolicy on ``data``; returns (the policy on the CPU, per-step losses, seconds).
+
+    The loop runs through accelerate, LeRobot's own training engine, so the same code trains on the CPU,
+    on one GPU (``device="auto"`` picks it when present) and, started with ``accelerate launch -m xlsdk
+    policy train ...``, on several GPUs: each process draws its own batches (seed + process index) and
+    gradients are averaged. ``batch_size`` is per process.
+    """
+    from accelerate import Accelerator
+
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
 
+    accelerator = Accelerator(cpu=_wants_cpu(device))
     torch.manual_seed(seed)
     policy = XlvlaPolicy(config)
     policy.train()
     optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=config.optimizer_weight_decay)
+    policy, optimizer = accelerator.prepare(policy, optimizer)
+    # stepped here once per optimisation step (not handed to accelerate, which would step it once per process)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / steps)))
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + accelerator.process_index)
     losses: list[float] = []
     started = time.perf_counter()
-    with step_progress(f"policy train ({config.action_space})", steps, enabled=progress) as bar:
+    with step_progress(f"policy train ({config.action_space})", steps,
+                       enabled=progress and accelerator.is_main_process) as bar:
         for step in range(steps):
             rows = torch.randint(0, len(data), (batch_size,), generator=generator)
             batch = {"observation.images.scene": data.images[rows], "task": [data.tasks[i] for i in rows.tolist()],
                      "observation.state": data.states[rows], "action": data.actions[rows],
                      "action_is_pad": data.pads[rows]}
-            loss, _ = policy.forward(batch)
+            batch = {key: value.to(accelerator.device) if isinstance(value, torch.Tensor) else value
+                     for key, value in batch.items()}
+            loss, _ = policy(batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 5.0)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(policy.parameters(), 5.0)
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
             if step % 25 == 0 or step == steps - 1:
                 bar.update(step + 1, loss=losses[-1])
+    policy = accelerator.unwrap_model(policy).to("cpu")
     policy.eval()
     return policy, losses, time.perf_counter() - started
 
+
+def _wants_cpu(device: str) -> bool:
+    """``auto`` | ``cpu`` | ``cuda`` -> whether accelerate must stay on the CPU; a missing GPU is an error."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise XlsdkError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise XlsdkError("--device cuda was asked for, but torch sees no CUDA device",
+                         hint="use --device auto or cpu, or install a CUDA build of torch on a machine with a GPU")
+    return device == "cpu"
 
 def save_policy(policy: Any, out: Path, metadata: PolicyMetadata) -> Path:
     """``config.json`` + ``model.safetensors`` (LeRobot's layout) and ``xlsdk_policy.json``."""
@@ -201,18 +225,23 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
 
 
 def train_from_datasets(roots: list[Path], out: Path, *, space_name: str = "latent", steps: int = 1500,
-                        batch_size: int = 64, seed: int = 0, progress: bool = True) -> tuple[PolicyMetadata, list[float]]:
-    """The library behind ``xlsdk policy train``."""
+                        batch_size: int = 64, seed: int = 0, progress: bool = True,
+                        device: str = "auto") -> tuple[PolicyMetadata, list[float]]:
+    """The library behind ``xlsdk policy train``; under ``accelerate launch`` only the main process saves."""
+    from accelerate import PartialState
+
+    _wants_cpu(device)  # a bad --device fails before the datasets are read
     space = make_space(space_name)  # type: ignore[arg-type]
     config = make_config(space_name)
     data = to_training_set(read_demo_frames(roots, config), space)
     policy, losses, seconds = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed,
-                                           progress=progress)
+                                           progress=progress, device=device)
     metadata = PolicyMetadata(action_space=space_name, hands=sorted(set(data.hands)), tasks=sorted(set(data.tasks)),
                               image_key="observation.images.scene", fps=data.fps, frames=data.frames_per_episode,
                               steps=steps, final_loss=float(sum(losses[-20:]) / min(20, len(losses))),
                               seconds=round(seconds, 2))
-    save_policy(policy, out, metadata)
+    if PartialState().is_main_process:
+        save_policy(policy, out, metadata)
     return metadata, losses
 
 
