@@ -54,6 +54,11 @@ class HandGeometry:
     thumb_vectors: torch.Tensor  # (B, F-1, 3) thumb tip -> other fingertips, normalised
     thumb_distances: torch.Tensor  # (B, F-1)
 
+    def rows(self, index: torch.Tensor | slice) -> HandGeometry:
+        """The geometry of a subset of the batch (an index tensor or a slice of poses)."""
+        return HandGeometry(fingers=self.fingers, tips=self.tips[index], thumb_vectors=self.thumb_vectors[index],
+                            thumb_distances=self.thumb_distances[index])
+
     def select(self, fingers: tuple[Finger, ...]) -> HandGeometry:
         """The same geometry restricted to ``fingers`` (which must include the thumb)."""
         tip_index = [self.fingers.index(f) for f in fingers]

@@ -24,7 +24,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.errors import XlsdkError
-from xlsdk.geometry import GEOMETRY_VERSION, shared_fingers
+from xlsdk.geometry import GEOMETRY_VERSION, HandGeometry, shared_fingers
 from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, Hand
 from xlsdk.latent.core import CoreLatent
 from xlsdk.latent.head import HeadConfig, LatentHead
@@ -150,18 +150,21 @@ def _core_hands(core: CoreLatent) -> dict[str, Hand]:
 
 @torch.no_grad()
 def _core_latent_bank(core: CoreLatent, hands: dict[str, Hand], config: FitConfig,
-                      device: torch.device) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """(hand, z, q) triples from every core hand's own poses, encoded by its frozen encoder."""
+                      device: torch.device) -> list[tuple[str, torch.Tensor, HandGeometry]]:
+    """(hand, z, G(q)) from every core hand's own poses q, encoded by its frozen encoder.
+
+    The geometry of the bank is computed here once; every step only indexes into it.
+    """
     per_hand = max(config.core_latents // len(hands), 64)
     bank = []
     for index, (name, hand) in enumerate(hands.items()):
         q = PoseSampler(hand, seed=config.seed + 31 * (index + 1)).sample(per_hand).to(device)
-        bank.append((name, core.heads[name].encode(q), q))
+        bank.append((name, core.heads[name].encode(q), hand.geometry(q)))
     return bank
 
 
 def _fit_step(hand: Hand, head: LatentHead, frozen: dict[str, LatentHead], core_hands: dict[str, Hand],
-              sampler: PoseSampler, bank: list[tuple[str, torch.Tensor, torch.Tensor]], weights: GeometryWeights,
+              sampler: PoseSampler, bank: list[tuple[str, torch.Tensor, HandGeometry]], weights: GeometryWeights,
               config: FitConfig, generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     # encoder direction: own poses, reconstruction + frozen decoders reproduce the geometry
     q = sampler.sample(config.batch_size).to(device)
@@ -175,14 +178,15 @@ def _fit_step(hand: Hand, head: LatentHead, frozen: dict[str, LatentHead], core_
     for name, other in core_hands.items():
         encode = encode + pair_geometry_loss(other.geometry(frozen[name].decode(z)), own, weights)
     encode = encode / len(core_hands)
-    # decoder direction: core latents must decode to the geometry of the pose they came from
-    decode = torch.zeros((), device=device)
+    # decoder direction: core latents must decode to the geometry of the pose they came from; the picks
+    # of every core hand decode and go through this hand's FK as one batch
     share = max(config.batch_size // len(bank), 8)
-    for name, latents, poses in bank:
-        index = torch.randint(0, latents.shape[0], (share,), generator=generator).to(device)
-        with torch.no_grad():
-            target = core_hands[name].geometry(poses[index])
-        decode = decode + pair_geometry_loss(hand.geometry(head.decode(latents[index])), target, weights)
+    picks = [torch.randint(0, latents.shape[0], (share,), generator=generator).to(device) for _, latents, _ in bank]
+    decoded = hand.geometry(head.decode(torch.cat([latents[index] for (_, latents, _), index in zip(bank, picks)])))
+    decode = torch.zeros((), device=device)
+    for block, ((_, _, targets), index) in enumerate(zip(bank, picks, strict=True)):
+        rows = slice(block * share, (block + 1) * share)
+        decode = decode + pair_geometry_loss(decoded.rows(rows), targets.rows(index), weights)
     decode = decode / len(bank)
     loss = (config.recon_weight * recon + config.kl_weight * kl + config.encode_weight * encode
             + config.decode_weight * decode)

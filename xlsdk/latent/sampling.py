@@ -146,16 +146,27 @@ class PoseSampler:
 
         A finger the thumb cannot reach on this hand (the Inspire's thumb never meets its little finger)
         contributes nothing rather than failed solutions; if no finger can be pinched, the closest
-        attempts are kept so the bank is never empty.
+        attempts are kept so the bank is never empty. Every finger starts from the same random poses
+        and all fingers descend in one batch (rows are independent: Adam is per element), so FK runs
+        once per step instead of once per finger and step.
         """
         fingers = self.hand.fingers
         others = list(range(1, len(fingers)))
         per_finger = max(_BANK_SIZE // len(others), 16)
         tolerance = 0.05 * self.hand.scale.reach
+        start = self._starts(per_finger)
+        target = torch.tensor(others).repeat_interleave(start.shape[0])  # the finger each row pinches
+        rows = torch.arange(target.shape[0])
+
+        def cost(tips: torch.Tensor) -> torch.Tensor:
+            return (tips[:, 0] - tips[rows, target]).norm(dim=-1)
+
+        q, final = self._descend(start.repeat(len(others), 1), cost)
         kept, fallback = [], []
-        for finger in others:
-            solutions, cost = self._solve(lambda tips, f=finger: (tips[:, 0] - tips[:, f]).norm(dim=-1), per_finger)
-            kept.append(solutions[cost < tolerance])
+        for block in range(len(others)):
+            chosen = slice(block * start.shape[0], (block + 1) * start.shape[0])
+            solutions, costs = self._best(q[chosen], final[chosen], per_finger)
+            kept.append(solutions[costs < tolerance])
             fallback.append(solutions[: max(1, per_finger // 8)])
         bank = torch.cat(kept)
         return bank if bank.shape[0] >= 8 else torch.cat(fallback)
@@ -174,12 +185,23 @@ class PoseSampler:
 
     def _solve(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001 - a fingertip closure
         """IK from ``2n`` random starts; the better half (lowest cost first) and its costs."""
+        return self._best(*self._descend(self._starts(n), cost_fn), n)
+
+    def _starts(self, n: int) -> torch.Tensor:
+        """``2n`` random poses in the limits (float64), seeded by this sampler's seed and ``n``."""
         generator = torch.Generator().manual_seed(self._seed * 7919 + n)
         lower, upper = self.hand.lower(torch.float64), self.hand.upper(torch.float64)
-        start = lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64)
+        return lower + (upper - lower) * torch.rand(2 * n, self.hand.dof, generator=generator, dtype=torch.float64)
+
+    def _descend(self, start: torch.Tensor, cost_fn) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+        """Projected-gradient IK from ``start``; the solutions and their final costs."""
         fingertips = self.hand.kinematics.fingertips
         q = descend(self.hand, start, lambda x: cost_fn(fingertips(x)), steps=_IK_STEPS, lr=0.03)
         with torch.no_grad():
-            final = cost_fn(fingertips(q))
-            best = torch.argsort(final)[:n]
-        return q[best].to(torch.float32), final[best].to(torch.float32)
+            return q, cost_fn(fingertips(q))
+
+    @staticmethod
+    def _best(q: torch.Tensor, cost: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``n`` lowest-cost solutions, best first, as float32."""
+        best = torch.argsort(cost)[:n]
+        return q[best].to(torch.float32), cost[best].to(torch.float32)
