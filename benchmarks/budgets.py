@@ -89,7 +89,7 @@ def markdown(demo: dict, fit: dict, joint: dict) -> str:
     return "\n".join([
         "| journey | measured | budget | measured / budget | peer (same run) | peer / measured |",
         "|---|---|---|---|---|---|",
-        f"| `xlsdk fit` a new 4-finger hand, default settings | {fit['fit_s']:.0f} s ({fit['fit_steps']} steps"
+        f"| `xlsdk fit` a new 4-finger hand, default settings | {fit['fit_s']:.0f} s wall ({fit['fit_steps']} steps"
         f"{', stopped early' if fit['stopped_early'] else ''}; recon {fit['recon_rad']:.4f} rad) | "
         f"{fit['budget_s']:.0f} s | {fit['fit_s'] / fit['budget_s']:.2f} | joint retrain of all 6 heads, "
         f"{joint['joint_default_steps']} steps: {joint['joint_projected_s']:.0f} s (projected from "

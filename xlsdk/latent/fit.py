@@ -73,6 +73,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     from xlsdk import load_hand
     from xlsdk.latent.registry import installed_core_latent
 
+    started = time.perf_counter()  # the whole fit, grasp banks included: what the user waits for
     hand = load_hand(hand) if isinstance(hand, str) else hand
     config = (config or FitConfig()).model_copy(update=overrides) if overrides else (config or FitConfig())
     core = core or installed_core_latent()
@@ -95,7 +96,6 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.lr * 0.05)
     generator = torch.Generator().manual_seed(config.seed + 1)
-    started = time.perf_counter()
     metrics: dict[str, float] = {}
     stopped_early = False
     step = 0
