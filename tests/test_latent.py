@@ -99,8 +99,12 @@ def _digest_tree(paths: list[Path]) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
-    """A 3-finger hand the core never saw: fitted on CPU at default settings, core and reference heads
-    bit-identical after (its time against the five-minute budget is measured in benchmarks/budgets.py)."""
+    """A 3-finger hand the core never saw: fitted on CPU, core and reference heads bit-identical after.
+
+    A shortened fit (the freezing does not depend on the length); the full default fit, its quality
+    and its retargeting to and from every installed hand are checked in the vendor journey
+    (tests/test_vendor_journey.py), its time against the five-minute budget in benchmarks/budgets.py.
+    """
     generated = write_synthetic_hand(tmp_path / "tri", name="trifinger", fingers=("thumb", "index", "middle"))
     hand = Hand(load_hand_spec(generated.manifest), plugin="test")
     frozen = [core_latent_dir() / CORE_WEIGHTS] + [xlsdk.load_hand(n).head_path for n in REFERENCE_DOF]
@@ -108,9 +112,9 @@ def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
     fingerprint = installed_core_latent().fingerprint
     in_memory = {n: {k: v.clone() for k, v in h.state_dict().items()} for n, h in installed_core_latent().heads.items()}
 
-    result = fit_head(hand, config=FitConfig(seed=3), progress=False)
+    result = fit_head(hand, config=FitConfig(seed=3, steps=400, check_every=200), progress=False)
 
-    assert result.metrics["recon_rad"] < 0.03
+    assert result.steps == 400 and result.metrics["recon_rad"] < 0.1, result.metrics
     assert _digest_tree(frozen) == before
     assert installed_core_latent().fingerprint == fingerprint
     for name, head in installed_core_latent().heads.items():

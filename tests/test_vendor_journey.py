@@ -4,7 +4,8 @@ Every ``bash`` block of docs/tutorials/add-your-hand.md runs, in order, in a dir
 URDF generated here (a four-finger hand with a vendor palm frame and mimic chains, not one of the
 four reference hands): ``xlsdk new-hand`` -> ``pip install -e`` into this venv -> ``xlsdk fit`` ->
 ``xlsdk check`` -> ``xlsdk retarget`` inspire -> new hand -> inspire -> ``python -m build``.
-Then the results are checked: the scaffold, the head, the conformance report, the round trip, the wheel.
+Then the results are checked: the scaffold, the head, the conformance report, the round trip, the
+retargeting to and from every reference hand, the wheel.
 """
 
 from __future__ import annotations
@@ -18,11 +19,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REFERENCE_DOF
 from docs_blocks import commands
 from synthetic_hands import write_synthetic_hand
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorials" / "add-your-hand.md"
 HAND = "my_hand"
+
+
+RETARGET_EVERY_WAY = """
+import json, torch, xlsdk
+mine = xlsdk.load_hand("my_hand")
+q = mine.sample(10, torch.Generator().manual_seed(4))
+ways = {}
+for name in xlsdk.hands():
+    if name == "my_hand":
+        continue
+    other = xlsdk.load_hand(name)
+    there = xlsdk.retarget(q, mine, other)
+    back = xlsdk.retarget(there, other, mine)
+    ways[name] = [list(there.shape), list(back.shape), bool(torch.isfinite(there).all() and torch.isfinite(back).all())]
+    assert there.shape[1] == other.dof
+print(json.dumps(ways))
+"""
 
 
 def tutorial_commands(path: Path = TUTORIAL) -> list[str]:
@@ -78,6 +97,15 @@ def test_vendor_journey_from_the_tutorial(tmp_path: Path) -> None:
         back = np.load(tmp_path / "back_on_inspire.npy")
         assert there.shape == (25, 13) and back.shape == start.shape
         assert np.abs(back - start).mean() < 0.35, "inspire -> my_hand -> inspire stays close to where it started"
+
+        # the fitted hand retargets to and from every installed hand (in a fresh process that sees the plugin)
+        result = subprocess.run([sys.executable, "-c", RETARGET_EVERY_WAY], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        ways = json.loads(result.stdout)
+        assert set(REFERENCE_DOF) <= set(ways)
+        for other, dof in REFERENCE_DOF.items():
+            assert ways[other] == [[10, dof], [10, 13], True], (other, ways[other])
 
         # the wheel carries URDF, manifest and head
         wheel = next((plugin / "dist").glob("*.whl"))
