@@ -100,6 +100,7 @@ class CrosshandReport(BaseModel):
             lines.append(f"| {split} | {values['latent']:.2f} | {values['raw']:.2f} |")
         return "\n".join(lines)
 
+
 def _split(config: CrosshandConfig, hand: str, task: str) -> str:
     if hand == config.held_out_hand:
         return "held-out hand"
