@@ -28,6 +28,7 @@ import torch
 
 import xlsdk
 from docs_tables import replace_marked_block
+from xlsdk.files import write_json_atomic
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.fit import FitConfig, fit_head
@@ -84,6 +85,7 @@ def project_joint_retrain(new_hand: Hand, short: int = 40, long: int = 120) -> d
     return {"joint_per_step_s": round(per_step, 4), "joint_fixed_s": round(fixed, 2),
             "joint_default_steps": default_steps, "joint_projected_s": round(fixed + per_step * default_steps, 1)}
 
+
 def markdown(demo: dict, fit: dict, joint: dict) -> str:
     faster = joint["joint_projected_s"] / fit["fit_s"]
     return "\n".join([
@@ -113,8 +115,7 @@ def main() -> None:
     table = markdown(demo, fit, joint)
     print(table)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"demo": demo, "fit": fit, "joint": joint}, indent=2))
+        write_json_atomic(args.json, {"demo": demo, "fit": fit, "joint": joint})
     if args.write_docs:
         stamp = (f"_Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
                  f"{torch.get_num_threads()} torch threads, Python {platform.python_version()}._")

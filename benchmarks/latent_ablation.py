@@ -80,5 +80,6 @@ def main() -> None:
         stamp = f"_Measured {time.strftime('%Y-%m-%d')}, {args.steps} steps per variant, seed 0, CPU._"
         replace_marked_block(DOCS_PAGE, "ablation-table", f"{stamp}\n\n{table}")
 
+
 if __name__ == "__main__":
     main()

@@ -11,7 +11,6 @@ Run: ``make bench`` (or ``.venv/bin/python benchmarks/latent_metrics.py [--sampl
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 
 import xlsdk
 from docs_tables import replace_marked_block
+from xlsdk.files import write_json_atomic
 from xlsdk.latent.evaluate import LatentReport, evaluate_latent
 from xlsdk.latent.registry import installed_core_latent
 
@@ -54,8 +54,7 @@ def main() -> None:
     table = markdown(report)
     print(table)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(json.loads(report.model_dump_json()), indent=2))
+        write_json_atomic(args.json, report.model_dump(mode="json"))
     if args.write_docs:
         fingerprint = installed_core_latent().fingerprint[:12]
         stamp = (f"_Measured {time.strftime('%Y-%m-%d')} by `benchmarks/latent_metrics.py` (the numbers of "

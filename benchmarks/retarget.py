@@ -237,5 +237,6 @@ def _update_docs(table: str, report: dict) -> None:
     stamp = f"_Measured {time.strftime('%Y-%m-%d')} on {report['machine']}, {report['poses_per_pair']} poses per pair._"
     replace_marked_block(DOCS_PAGE, "retarget-table", f"{stamp}\n\n{table}")
 
+
 if __name__ == "__main__":
     main()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from xlsdk.policy.crosshand.benchmark import CrosshandConfig, CrosshandReport, run_crosshand, write_report
+from xlsdk.policy.crosshand.benchmark import (CrosshandConfig, CrosshandReport, reproduce_command, run_crosshand,
+                                              write_report)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_PAGE = ROOT / "docs" / "benchmarks" / "crosshand.md"
@@ -57,8 +58,7 @@ def main() -> int:
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks/crosshand.md")
     args = parser.parse_args()
     config = CrosshandConfig(seed=args.seed) if args.full else CrosshandConfig.quick(seed=args.seed)
-    command = "xlsdk bench crosshand" + ("" if args.full else " --quick") + (f" --seed {args.seed}" if args.seed else "")
-    report = run_crosshand(config, args.out, command=command)
+    report = run_crosshand(config, args.out, command=reproduce_command(quick=not args.full, seed=args.seed))
     write_report(report, args.out)
     block = markdown(report, full=args.full)
     print(block)

@@ -23,12 +23,11 @@ def crosshand_command(
     """Train the same policy on latent chunks and on raw joints; success on seen, held-out and a held-out hand."""
     import json
 
-    from xlsdk.policy.crosshand.benchmark import CrosshandConfig, run_crosshand, write_report
+    from xlsdk.policy.crosshand.benchmark import CrosshandConfig, reproduce_command, run_crosshand, write_report
 
     overrides = {"seed": seed, **({"steps": steps} if steps else {})}
     config = CrosshandConfig.quick(**overrides) if quick else CrosshandConfig(**overrides)
-    command = "xlsdk bench crosshand" + (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
-    report = run_crosshand(config, out, progress=not json_output, command=command)
+    report = run_crosshand(config, out, progress=not json_output, command=reproduce_command(quick=quick, seed=seed))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

@@ -101,6 +101,11 @@ class CrosshandReport(BaseModel):
         return "\n".join(lines)
 
 
+def reproduce_command(*, quick: bool, seed: int) -> str:
+    """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
+    return "xlsdk bench crosshand" + (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
+
+
 def _split(config: CrosshandConfig, hand: str, task: str) -> str:
     if hand == config.held_out_hand:
         return "held-out hand"
