@@ -55,9 +55,9 @@ def test_npz_with_timestamps(tmp_path: Path, inspire_poses: np.ndarray) -> None:
 @pytest.mark.parametrize("content, fragment", [
     ("a,b\n1,2\n", "header must name the joints"),
     ("timestamp,pinky_mcp,ring_mcp,middle_mcp,index_mcp,thumb_cmc_pitch,thumb_cmc_yaw\n0,1,2,x,4,5,6\n",
-     "line 2 is not a row of numbers"),
+     "line 2, column 'middle_mcp': 'x' is not a number"),
     ("timestamp,pinky_mcp,ring_mcp,middle_mcp,index_mcp,thumb_cmc_pitch,thumb_cmc_yaw\n0,1,2,nan,4,5,6\n",
-     "non-finite value at row 0, joint 'middle_mcp'"),
+     "non-finite value nan at line 2, joint 'middle_mcp'"),
 ])
 def test_bad_csv_messages(tmp_path: Path, content: str, fragment: str) -> None:
     path = tmp_path / "bad.csv"
@@ -76,7 +76,7 @@ def test_wrong_width_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_pickled_npy_is_refused(tmp_path: Path) -> None:
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(DataFormatError, match="not a plain numeric .npy"):
+    with pytest.raises(DataFormatError, match="holds Python objects"):
         read_trajectory(tmp_path / "obj.npy", ("a",))
 
 

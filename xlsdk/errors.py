@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 
 class XlsdkError(Exception):
@@ -69,12 +70,28 @@ class BrokenPluginError(XlsdkError):
     """A hand was requested whose plugin failed to load; the message carries the plugin's reason."""
 
 
+#: why a head was refused: a file is missing; unreadable or inconsistent; fitted for another version of
+#: the hand; against another core latent; or it does not match the hand it is loaded for
+HeadReason = Literal["missing", "corrupt", "stale", "fingerprint", "mismatch"]
+
+
 class HeadError(XlsdkError):
-    """A hand's encoder/decoder head is missing, corrupt or belongs to another latent."""
+    """A hand's encoder/decoder head is missing, corrupt, stale or belongs to another latent.
+
+    ``reason`` says which (:data:`HeadReason`), so that callers such as ``head_status`` branch on it
+    instead of on the message text.
+    """
+
+    def __init__(self, message: str, *, reason: HeadReason = "corrupt", hint: str | None = None) -> None:
+        self.reason: HeadReason = reason
+        super().__init__(message, hint=hint)
 
 
 class FingerprintMismatchError(HeadError):
     """A head was fitted against a core latent with a different fingerprint than the installed one."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, reason="fingerprint", hint=hint)
 
 
 class LatentError(XlsdkError):
@@ -85,9 +102,21 @@ class DataFormatError(XlsdkError):
     """A trajectory or dataset file has a shape, column or type xlsdk cannot use."""
 
 
+class OutputExistsError(DataFormatError):
+    """An output file already exists and replacing it was not asked for (``path`` is the file)."""
+
+    def __init__(self, path: Path | str, *, hint: str | None = None) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: already exists; nothing was written", hint=hint)
+
+
 class DriverError(XlsdkError):
     """A hardware or simulated driver failed (connection, protocol, device fault)."""
 
 
 class SafetyError(DriverError):
     """A command was refused by the safety layer (NaN/inf, wrong shape, hand stopped by the watchdog)."""
+
+
+class PhysicsError(XlsdkError):
+    """The MuJoCo world cannot be built, stepped or rendered (compile error, divergence, no OpenGL)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -157,6 +158,11 @@ def resolve_hand_spec(manifest: HandManifest, manifest_path: Path, urdf: UrdfMod
                 )
             low, high = narrowed.lower, narrowed.upper
         if low is None or high is None:
+            lower.append(0.0)
+            upper.append(0.0)
+            continue
+        if not (math.isfinite(low) and math.isfinite(high)):  # NaN would pass every comparison below
+            problems.append(f"joint {name!r} has a non-finite range [{low}, {high}]; limits must be finite numbers")
             lower.append(0.0)
             upper.append(0.0)
             continue

@@ -27,7 +27,10 @@ CANONICAL_FINGERS: tuple[Finger, ...] = ("thumb", "index", "middle", "ring", "li
 MANIFEST_SCHEMA = 1
 MANIFEST_FILENAME = "hand.toml"
 
-Vector3 = tuple[float, float, float]
+#: A number that must be finite: NaN passes every ``<`` comparison and would reach a driver through the
+#: limits (NaN clips to NaN), so NaN and +-inf are refused where the manifest is read.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Vector3 = tuple[FiniteFloat, FiniteFloat, FiniteFloat]
 HandName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=40)]
 
 
@@ -43,8 +46,8 @@ class JointRange(BaseModel):
     """A narrowed joint range (radians or metres)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    lower: float
-    upper: float
+    lower: FiniteFloat
+    upper: FiniteFloat
 
     @model_validator(mode="after")
     def _ordered(self) -> JointRange:
@@ -164,6 +167,8 @@ def _describe(error: dict) -> str:
         return f"field `{location}` is not a manifest field (check the spelling; see docs/reference/manifest.md)"
     if kind == "literal_error" and error["loc"] and error["loc"][0] == "fingers":
         return f"`{location}` is not a canonical finger; use thumb, index, middle, ring, little"
+    if kind == "finite_number":
+        return f"field `{location}` is {error['input']!r}; it must be a finite number (not NaN or infinity)"
     if kind == "literal_error" and error["loc"] == ("schema",):
         return f"field `schema` must be {MANIFEST_SCHEMA} (this xlsdk reads manifest schema {MANIFEST_SCHEMA})"
     message = error["msg"].removeprefix("Value error, ")

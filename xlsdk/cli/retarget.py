@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from xlsdk.cli.app import app, console, print_json
+from xlsdk.cli.app import app, console, console_err, print_json
 
 
 @app.command("retarget")
@@ -18,20 +18,32 @@ def retarget_command(
     output_path: Path = typer.Argument(..., metavar="OUT", help="Same kind as IN (a new directory for datasets)."),
     refine: bool = typer.Option(False, "--refine", help="Polish each pose with a few geometry gradient steps."),
     refine_steps: int = typer.Option(20, "--refine-steps"),
+    force: bool = typer.Option(False, "--force", help="Replace OUT if it exists (never IN, never a dataset)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Retarget a joint trajectory (or a LeRobot dataset's action/state columns) from one hand to another."""
     from xlsdk import load_hand
+    from xlsdk.errors import OutputExistsError
     from xlsdk.latent.retarget import retarget
-    from xlsdk.trajectories import (Trajectory, is_lerobot_dataset, read_trajectory, retarget_lerobot_dataset,
+    from xlsdk.trajectories import (LimitReport, Trajectory, check_finite_result, check_output_path,
+                                    is_lerobot_dataset, limit_report, read_trajectory, retarget_lerobot_dataset,
                                     write_trajectory)
 
+    dataset = is_lerobot_dataset(input_path)
+    try:  # refuse before loading anything: OUT is IN, under a file, a directory, or exists
+        check_output_path(input_path, output_path, overwrite=force, directory=dataset)
+    except OutputExistsError as exc:
+        raise OutputExistsError(exc.path, hint="pass --force to replace it") from None
     src, dst = load_hand(source), load_hand(target)
+    outside: list[LimitReport] = []
 
     def mapper(q: np.ndarray) -> np.ndarray:
-        return np.asarray(retarget(q, src, dst, refine=refine, refine_steps=refine_steps))
+        outside.append(limit_report(q, src.spec.lower, src.spec.upper, src.joint_names))
+        mapped = np.asarray(retarget(q, src, dst, refine=refine, refine_steps=refine_steps))
+        check_finite_result(mapped, input_path, dst.joint_names)
+        return mapped
 
-    if is_lerobot_dataset(input_path):
+    if dataset:
         keys = retarget_lerobot_dataset(input_path, output_path, mapper, src.dof, dst.joint_names)
         summary = {"input": str(input_path), "output": str(output_path), "from": src.name, "to": dst.name,
                    "kind": "lerobot", "columns": keys}
@@ -42,6 +54,16 @@ def retarget_command(
         summary = {"input": str(input_path), "output": str(output_path), "from": src.name, "to": dst.name,
                    "kind": input_path.suffix.lstrip("."), "poses": int(trajectory.q.shape[0]),
                    "timestamps": trajectory.timestamps is not None}
+    poses_outside = sum(report.poses for report in outside)
+    joints_outside = sorted({joint for report in outside for joint in report.joints})
+    summary["outside_source_limits"] = {"poses": poses_outside, "joints": joints_outside,
+                                        "worst": max((report.worst for report in outside), default=0.0)}
+    if poses_outside:
+        console_err.print(f"[yellow]warning:[/] {input_path}: {poses_outside} of {sum(r.total for r in outside)} "
+                          f"pose(s) lie outside the {src.name} limits (joints {', '.join(joints_outside)}; up to "
+                          f"{summary['outside_source_limits']['worst']:.3g} beyond); the heads are fitted inside the "
+                          "limits, so their results are extrapolations: check or clip those poses",
+                          soft_wrap=True, highlight=False)
     if json_output:
         print_json(summary)
     else:

@@ -54,6 +54,12 @@ class SafetyLayer:
         self.lower = np.asarray(lower, dtype=np.float64)
         self.upper = np.asarray(upper, dtype=np.float64)
         self.config = config or SafetyConfig()
+        # np.clip into a NaN bound gives NaN: limits that are not finite and ordered would let a NaN through
+        broken = [name for name, low, high in zip(joint_names, self.lower, self.upper, strict=True)
+                  if not (np.isfinite(low) and np.isfinite(high) and low <= high)]
+        if self.lower.shape != (len(joint_names),) or self.upper.shape != (len(joint_names),) or broken:
+            raise SafetyError(f"joint limits are not finite, ordered ranges for joint(s) "
+                              f"{', '.join(broken) or '(shape mismatch)'}; nothing can be sent safely")
 
     def check(self, q: object) -> np.ndarray:
         """``q`` as a finite float vector of the right length, or :class:`SafetyError` naming the problem."""
@@ -83,6 +89,10 @@ class SafetyLayer:
             capped = np.clip(step, -max_step, max_step)
             limited = [n for n, a, b in zip(self.joint_names, step, capped, strict=True) if a != b]
             sent = np.clip(previous + capped, self.lower, self.upper)
+        # the last line of defence: whatever happened above, nothing non-finite or outside the limits leaves
+        if not (np.all(np.isfinite(sent)) and np.all(sent >= self.lower) and np.all(sent <= self.upper)):
+            raise SafetyError(f"command rejected: the safe target {sent.tolist()} is not finite and inside the "
+                              "limits (the previous position may be corrupt); nothing was sent")
         report = CommandReport(
             requested=tuple(float(v) for v in requested),
             sent=tuple(float(v) for v in sent),
