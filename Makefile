@@ -31,10 +31,12 @@ $(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python
 setup: $(STAMP)  ## create .venv with the core and every plugin (editable) plus dev tools
 
 demo: setup  ## retarget a recorded grasp to every installed hand; writes a PNG and an HTML report
+	@.ci/ensure-egl
 	$(VENV)/bin/xlsdk demo --out $(DEMO_OUT)
 
 test: setup  ## run the whole test suite
 	@.ci/ensure-chromium
+	@.ci/ensure-egl
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 docs: setup  ## build the documentation site strictly (site/)

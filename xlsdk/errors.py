@@ -102,6 +102,22 @@ class DataFormatError(XlsdkError):
     """A trajectory or dataset file has a shape, column or type xlsdk cannot use."""
 
 
+class ShapeError(DataFormatError, ValueError):
+    """An array handed to the Python API has the wrong rank or width (also a ValueError, as numpy's are)."""
+
+
+class PolicyError(XlsdkError):
+    """A policy does not fit what it is used with: its action width, the hand attached, the latent installed."""
+
+
+class UnknownTaskError(PolicyError, ValueError):
+    """A cross-hand task name that is not one of the benchmark's tasks."""
+
+
+class PolicyConfigError(PolicyError, ValueError):
+    """A policy configuration holds impossible values (also a ValueError, which LeRobot's config parser expects)."""
+
+
 class OutputExistsError(DataFormatError):
     """An output file already exists and replacing it was not asked for (``path`` is the file)."""
 

@@ -1,0 +1,40 @@
+"""Physics: a MuJoCo world for any installed hand, built from its spec alone.
+
+* :mod:`xlsdk.physics.scene`: the pydantic scene description (objects with pose, size, colour, mass,
+  friction); no MuJoCo import, cheap to build;
+* :mod:`xlsdk.physics.hand_model`: the hand's bodies, joints, mimic equalities, servos, collision
+  shapes and fingertip sites from its manifest and URDF;
+* :mod:`xlsdk.physics.world`: table, actuated 6-DoF wrist, cameras, objects; :class:`World` steps,
+  reads object state and renders;
+* :mod:`xlsdk.physics.grasp`: grasps decoded from the shared latent, executed and judged by contact.
+
+Images come from MuJoCo's own renderer. With no display, ``MUJOCO_GL`` defaults to ``egl`` here (Mesa's
+software rasteriser works without a GPU; ``.ci/ensure-egl`` installs it), set before MuJoCo is imported.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"] if os.environ["MUJOCO_GL"] != "glfw" else "")
+
+if TYPE_CHECKING:
+    from xlsdk.physics.scene import Scene, SceneObject
+    from xlsdk.physics.world import PhysicsConfig, World
+
+_LAZY = {"Scene": "xlsdk.physics.scene", "SceneObject": "xlsdk.physics.scene", "World": "xlsdk.physics.world",
+         "PhysicsConfig": "xlsdk.physics.world", "ObjectState": "xlsdk.physics.world"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'xlsdk.physics' has no attribute {name!r}")
+
+
+__all__ = ["ObjectState", "PhysicsConfig", "Scene", "SceneObject", "World"]

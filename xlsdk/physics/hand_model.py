@@ -1,0 +1,278 @@
+"""A hand's MuJoCo bodies, built from its spec alone (manifest + URDF): nothing per hand is written by hand.
+
+:func:`add_hand` walks the URDF tree from its root and adds, under a mount body of an ``MjSpec``:
+
+* one body per link, posed by its joint's origin; revolute/continuous joints become hinges and
+  prismatic joints slides, with the spec's effective limits (URDF narrowed by the manifest);
+* inertia from the URDF ``<inertial>`` (bounded below so tiny frame-only links stay integrable);
+* collision geometry from the URDF's primitive ``<collision>`` shapes (boxes, cylinders, spheres), or,
+  for a link that only has meshes (or nothing), capsules fitted along the link: from its origin to each
+  child joint and to its fingertip point. Meshes are never loaded, so a hand whose mesh files are
+  missing still gets a world;
+* mimic couplings as joint equality constraints ``q_mimic = multiplier * q_source + offset``;
+* a position actuator per actuated joint (see :func:`actuator_gains`);
+* a site per canonical fingertip at the manifest's tip point (``tip_<finger>``) and a site at the xlsdk
+  palm frame (``palm``), so MuJoCo reports fingertips in the same frame as :meth:`xlsdk.Hand.fk`.
+
+Hand geoms do not collide with each other (MuJoCo contact between touching phalanges of a simplified
+model mostly jams fingers); they collide with everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+from lxml import etree
+
+from xlsdk.hand import Hand
+from xlsdk.kinematics import rpy_matrix
+
+PREFIX = "hand/"
+#: contype/conaffinity bits: hand geoms touch the world (bit 1) but not each other
+HAND_CONTYPE, HAND_CONAFFINITY = 2, 1
+#: a revolute actuator reaches its full effort at this fraction of the joint range of position error
+SATURATION_FRACTION = 0.05
+#: reflected rotor inertia added to every hand joint (kg m^2 or kg): keeps stiff servos on light phalanges stable
+ARMATURE = 1e-3
+DEFAULT_EFFORT = {"hinge": 1.0, "slide": 20.0}  # Nm / N when the URDF gives none
+MIN_MASS, MIN_INERTIA = 1e-3, 1e-7
+HAND_FRICTION = (1.0, 0.01, 0.0005)
+HAND_RGBA = (0.32, 0.34, 0.38, 1.0)
+TIP_RGBA = (0.9, 0.9, 0.92, 1.0)
+
+
+@dataclass(frozen=True)
+class ActuatorGains:
+    """Position-servo parameters of one actuated joint (documented in docs/concepts/physics.md)."""
+
+    joint: str
+    kp: float
+    force_limit: float
+    lower: float
+    upper: float
+
+
+def actuator_gains(hand: Hand) -> list[ActuatorGains]:
+    """Gains from limits and effort: ``kp = effort / (SATURATION_FRACTION * range)``, force limited to effort.
+
+    A servo then pushes with its full rated effort once it is 5 % of its range away from its target,
+    as a real position-controlled finger squeezing an object does; a URDF with ``effort="0"`` gets a
+    hand that cannot move (and cannot hold anything), which is what it says.
+    """
+    gains: list[ActuatorGains] = []
+    for name, low, high in zip(hand.joint_names, hand.spec.lower, hand.spec.upper, strict=True):
+        joint = hand.spec.urdf.joint(name)
+        kind = "slide" if joint.type == "prismatic" else "hinge"
+        effort = DEFAULT_EFFORT[kind] if joint.effort is None else float(joint.effort)
+        span = max(high - low, 1e-6)
+        gains.append(ActuatorGains(joint=name, kp=effort / (SATURATION_FRACTION * span), force_limit=effort,
+                                   lower=low, upper=high))
+    return gains
+
+
+def _origin(element: etree._Element | None) -> np.ndarray:
+    transform = np.eye(4)
+    if element is None:
+        return transform
+    xyz = [float(v) for v in (element.get("xyz") or "0 0 0").split()]
+    rpy = [float(v) for v in (element.get("rpy") or "0 0 0").split()]
+    transform[:3, :3] = rpy_matrix(rpy)
+    transform[:3, 3] = xyz
+    return transform
+
+
+def _quat(rotation: np.ndarray) -> np.ndarray:
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, np.ascontiguousarray(rotation, dtype=np.float64).reshape(-1))
+    return quat
+
+
+@dataclass(frozen=True)
+class _Shape:
+    kind: str  # box | cylinder | sphere | capsule
+    transform: np.ndarray
+    size: tuple[float, ...]
+    fromto: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Inertial:
+    mass: float
+    transform: np.ndarray
+    inertia: tuple[float, float, float, float, float, float]  # ixx iyy izz ixy ixz iyz
+
+
+def _link_elements(urdf_text: str) -> dict[str, etree._Element]:
+    root = etree.fromstring(urdf_text.encode("utf-8"), parser=etree.XMLParser(remove_comments=True))
+    return {link.get("name"): link for link in root.iter("link")}
+
+
+def _primitives(link: etree._Element, tag: str) -> list[_Shape]:
+    shapes: list[_Shape] = []
+    for element in link.findall(tag):
+        geometry = element.find("geometry")
+        if geometry is None:
+            continue
+        transform = _origin(element.find("origin"))
+        box, cylinder, sphere = geometry.find("box"), geometry.find("cylinder"), geometry.find("sphere")
+        if box is not None:
+            size = tuple(float(v) / 2 for v in box.get("size", "0 0 0").split())
+            shapes.append(_Shape("box", transform, size))
+        elif cylinder is not None:
+            shapes.append(_Shape("cylinder", transform, (float(cylinder.get("radius", 0)),
+                                                         float(cylinder.get("length", 0)) / 2)))
+        elif sphere is not None:
+            shapes.append(_Shape("sphere", transform, (float(sphere.get("radius", 0)),)))
+    return [shape for shape in shapes if all(v > 0 for v in shape.size)]
+
+
+def _inertial(link: etree._Element | None) -> _Inertial | None:
+    element = None if link is None else link.find("inertial")
+    if element is None or element.find("mass") is None:
+        return None
+    mass = float(element.find("mass").get("value", 0.0))
+    values = {key: 0.0 for key in ("ixx", "iyy", "izz", "ixy", "ixz", "iyz")}
+    inertia = element.find("inertia")
+    if inertia is not None:
+        values.update({key: float(inertia.get(key, 0.0)) for key in values})
+    return _Inertial(mass=mass, transform=_origin(element.find("origin")),
+                     inertia=(values["ixx"], values["iyy"], values["izz"], values["ixy"], values["ixz"], values["iyz"]))
+
+
+def fitted_capsules(hand: Hand, link: str, radius: float) -> list[_Shape]:
+    """Capsules along a mesh-only link: origin to each child joint and to the fingertip point on it."""
+    ends = [np.asarray(joint.origin_matrix()[:3, 3]) for joint in hand.spec.urdf.child_joints(link)]
+    ends += [np.asarray(tip.offset) for tip in hand.spec.manifest.fingers.values() if tip.link == link]
+    shapes = []
+    for end in ends:
+        if np.linalg.norm(end) < 1e-4:
+            continue
+        shapes.append(_Shape("capsule", np.eye(4), (radius,), fromto=(0.0, 0.0, 0.0, *map(float, end))))
+    if not shapes:
+        shapes.append(_Shape("sphere", np.eye(4), (radius,)))
+    return shapes
+
+
+def capsule_radius(hand: Hand) -> float:
+    """Radius of fitted capsules: 9 % of the hand's mean finger reach, between 4 and 11 mm."""
+    tips = np.asarray(hand.fk(hand.zero_pose()))
+    reach = float(np.linalg.norm(tips, axis=-1).mean())
+    return float(np.clip(0.09 * reach, 0.004, 0.011))
+
+
+def palm_transform(hand: Hand) -> np.ndarray:
+    """The xlsdk palm frame in the URDF root frame at the zero pose (fixed joints in between)."""
+    spec = hand.spec
+    chain = spec.urdf.path_between(spec.urdf.root, spec.manifest.palm_link) or []
+    transform = np.eye(4)
+    for joint in chain:
+        transform = transform @ joint.origin_matrix()
+    frame = np.eye(4)
+    frame[:3, :3] = rpy_matrix(spec.manifest.palm_frame.rpy)
+    frame[:3, 3] = spec.manifest.palm_frame.xyz
+    return transform @ frame
+
+
+def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
+    """Add ``hand`` under ``mount`` so that its xlsdk palm frame coincides with the mount frame."""
+    urdf = hand.spec.urdf
+    elements = _link_elements(urdf.text)
+    radius = capsule_radius(hand)
+    root_in_mount = np.linalg.inv(palm_transform(hand))
+    tips = {tip.link: [] for tip in hand.spec.manifest.fingers.values()}
+    for finger, tip in hand.spec.manifest.fingers.items():
+        tips[tip.link].append((finger, tip.offset))
+    limits = {name: (low, high) for name, low, high in zip(hand.joint_names, hand.spec.lower, hand.spec.upper,
+                                                            strict=True)}
+
+    def add_link(parent: mujoco.MjsBody, link: str, transform: np.ndarray) -> mujoco.MjsBody:
+        body = parent.add_body(name=PREFIX + link, pos=transform[:3, 3], quat=_quat(transform[:3, :3]))
+        body.gravcomp = 1.0  # the arm and the servos carry the hand's own weight
+        inertial = _inertial(elements.get(link))
+        if inertial is not None:
+            body.explicitinertial = True
+            body.mass = max(inertial.mass, MIN_MASS)
+            body.ipos = inertial.transform[:3, 3]
+            full = np.array(inertial.inertia)
+            full[:3] = np.maximum(full[:3], MIN_INERTIA)
+            rotation = inertial.transform[:3, :3]
+            tensor = np.array([[full[0], full[3], full[4]], [full[3], full[1], full[5]], [full[4], full[5], full[2]]])
+            tensor = rotation @ tensor @ rotation.T  # URDF inertia is in the inertial frame; MuJoCo's fullinertia in the body's
+            body.fullinertia = [tensor[0, 0], tensor[1, 1], tensor[2, 2], tensor[0, 1], tensor[0, 2], tensor[1, 2]]
+        else:
+            body.explicitinertial = True
+            body.mass = MIN_MASS * 10
+            body.inertia = [MIN_INERTIA * 10] * 3
+        element = elements.get(link)
+        shapes = [] if element is None else _primitives(element, "collision")
+        if not shapes and element is not None:
+            shapes = _primitives(element, "visual")
+        if not shapes:
+            shapes = fitted_capsules(hand, link, radius)
+        for shape in shapes:
+            _add_shape(body, shape)
+        for finger, offset in tips.get(link, []):
+            body.add_site(name=f"tip_{finger}", pos=offset, size=[0.003, 0, 0], rgba=[1, 0.2, 0.2, 1], group=3)
+        if link == hand.spec.manifest.palm_link:
+            frame = np.eye(4)
+            frame[:3, :3] = rpy_matrix(hand.spec.manifest.palm_frame.rpy)
+            frame[:3, 3] = hand.spec.manifest.palm_frame.xyz
+            body.add_site(name="palm", pos=frame[:3, 3], quat=_quat(frame[:3, :3]), size=[0.004, 0, 0], group=3)
+        for joint in urdf.child_joints(link):
+            moving = add_link(body, joint.child, joint.origin_matrix())
+            if joint.type == "fixed":
+                continue
+            kind = mujoco.mjtJoint.mjJNT_SLIDE if joint.type == "prismatic" else mujoco.mjtJoint.mjJNT_HINGE
+            low, high = limits.get(joint.name, (joint.lower, joint.upper))
+            mj_joint = moving.add_joint(name=PREFIX + joint.name, type=kind, axis=joint.axis, armature=ARMATURE,
+                                        damping=0.01)
+            if low is not None and high is not None and joint.mimic is None:
+                mj_joint.range = [low, high]
+                mj_joint.limited = mujoco.mjtLimited.mjLIMITED_TRUE
+            elif joint.mimic is not None and joint.lower is not None and joint.upper is not None:
+                mj_joint.range = [joint.lower, joint.upper]
+                mj_joint.limited = mujoco.mjtLimited.mjLIMITED_TRUE
+            else:
+                mj_joint.limited = mujoco.mjtLimited.mjLIMITED_FALSE
+        return body
+
+    add_link(mount, urdf.root, root_in_mount)
+
+    for name, term in hand.spec.mimic.items():
+        joint = urdf.joint(name)
+        if joint.type == "fixed":
+            continue
+        equality = spec.add_equality(name=f"{PREFIX}mimic/{name}", type=mujoco.mjtEq.mjEQ_JOINT,
+                                     name1=PREFIX + name, name2=PREFIX + term.source)
+        equality.data[:5] = [term.offset, term.multiplier, 0.0, 0.0, 0.0]
+        equality.solref = [0.005, 1.0]
+
+    for gains in actuator_gains(hand):
+        actuator = spec.add_actuator(name=PREFIX + gains.joint, target=PREFIX + gains.joint,
+                                     trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        actuator.set_to_position(kp=gains.kp, dampratio=1.0)
+        actuator.ctrlrange = [gains.lower, gains.upper]
+        actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        actuator.forcerange = [-gains.force_limit, gains.force_limit]
+        actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+
+
+def _add_shape(body: mujoco.MjsBody, shape: _Shape) -> None:
+    types = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+             "sphere": mujoco.mjtGeom.mjGEOM_SPHERE, "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE}
+    size = [*shape.size, 0.0, 0.0, 0.0][:3]
+    geom = body.add_geom(type=types[shape.kind], size=size, contype=HAND_CONTYPE, conaffinity=HAND_CONAFFINITY,
+                         friction=list(HAND_FRICTION), condim=4, rgba=list(TIP_RGBA if shape.kind == "sphere" else HAND_RGBA),
+                         mass=0.0)
+    if shape.fromto is not None:
+        geom.fromto = list(shape.fromto)
+    else:
+        geom.pos = shape.transform[:3, 3]
+        geom.quat = _quat(shape.transform[:3, :3])
+
+
+def hand_joint_names(hand: Hand) -> list[str]:
+    """MuJoCo names of the actuated joints, in command order."""
+    return [PREFIX + name for name in hand.joint_names]
