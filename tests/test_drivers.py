@@ -158,5 +158,5 @@ def test_vendor_sdk_drivers_say_what_to_install(hand: str, driver: str, module: 
     with pytest.raises(DriverError) as caught:
         instance.connect()
     assert f"the vendor SDK module {module!r} is not installed" in str(caught.value)
-    assert "use --driver sim" in str(caught.value)
+    assert "the sim driver drives this hand in simulation" in str(caught.value)
     assert not instance.is_connected

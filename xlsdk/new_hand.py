@@ -9,6 +9,7 @@ renamed into place at the end: a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -45,7 +46,7 @@ def template_dir() -> Path:
         if (candidate / "copier.yml").is_file():
             return candidate
     raise XlsdkError("the hand-plugin template was not found next to the xlsdk package",
-                     hint="pass --template PATH (a checkout of templates/hand-plugin)")
+                     hint="give the path of a checkout of templates/hand-plugin as the template")
 
 
 Chooser = Callable[[ManifestProposal, UrdfModel], ManifestProposal]
@@ -55,16 +56,17 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
                        version: str = "0.1.0", template: Path | None = None,
                        choose: Chooser | None = None) -> NewHandResult:
     """Render a plugin for ``urdf_path`` into ``out`` (default ``./xlsdk-<name>``); ``choose`` may edit proposals."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise XlsdkError(f"hand name {name!r} must be lowercase letters, digits and underscores, starting with a letter")
+    check_new_hand_name(name)
+    for field, value in (("vendor", vendor), ("title", title), ("version", version)):
+        if any(not character.isprintable() for character in value):
+            raise XlsdkError(f"{field} {value!r} contains control characters (a newline?); give it on one line")
     urdf_path = Path(urdf_path)
     model = load_urdf(urdf_path)
     proposal = propose_manifest(model)
     if choose is not None:
         proposal = choose(proposal, model)
     destination = Path(out) if out is not None else Path.cwd() / f"xlsdk-{name.replace('_', '-')}"
-    if destination.exists() and any(destination.iterdir()):
-        raise XlsdkError(f"{destination} already exists and is not empty", hint="choose another --out directory")
+    _check_destination(destination)
     package = f"xlsdk_{name}"
     urdf_file = f"{name}.urdf"
     manifest_text = render_manifest(name, proposal, model, urdf_file=urdf_file, title=title or f"{name} hand",
@@ -87,6 +89,9 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
         shutil.copyfile(urdf_path, urdf_dir / urdf_file)
         _copy_meshes(model, urdf_path, urdf_dir)
         (staging / package / "hand.toml").write_text(manifest_text, encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the plugin gets ordinary directory permissions
         if destination.exists():
             destination.rmdir()
         staging.rename(destination)
@@ -96,6 +101,48 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     return NewHandResult(name=name, directory=destination, package=package,
                          manifest=destination / package / "hand.toml", urdf=destination / package / "urdf" / urdf_file,
                          warnings=model.warnings, proposal=proposal)
+
+
+#: names a new hand may not take, and why: they mean something else to xlsdk already
+RESERVED_HAND_NAMES = {
+    "canonical": "the core latent's reference hand",
+    "sim": "the simulated driver every hand has",
+    "xlsdk": "the SDK itself",
+}
+
+
+def check_new_hand_name(name: str) -> None:
+    """Refuse a name that is malformed, reserved, or already taken by an installed hand or package."""
+    import importlib.util
+
+    from xlsdk.plugins import get_plugin_host
+
+    if not NAME_PATTERN.fullmatch(name) or len(name) > 40:
+        raise XlsdkError(f"hand name {name!r} must be lowercase letters, digits and underscores, starting with a "
+                         "letter (at most 40 characters)")
+    if name in RESERVED_HAND_NAMES:
+        raise XlsdkError(f"hand name {name!r} is reserved ({RESERVED_HAND_NAMES[name]}); choose another name")
+    installed = {record.name for record in get_plugin_host().hand_records(include_core=True)}
+    if name in installed:
+        raise XlsdkError(f"hand name {name!r} is taken: an installed plugin already provides hand {name!r}; a second "
+                         "plugin with that name would conflict with it, so choose another name")
+    package = f"xlsdk_{name}"
+    if importlib.util.find_spec(package) is not None:
+        raise XlsdkError(f"hand name {name!r} is taken: a Python package {package!r} is already installed; choose "
+                         "another name")
+
+
+def _check_destination(destination: Path) -> None:
+    """The plugin goes into a new or empty directory, never over a file or into a populated one."""
+    ancestor = destination
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        what = "is a file" if ancestor == destination else f"cannot be created: {ancestor} is a file"
+        raise XlsdkError(f"{destination} {what}; the plugin needs a new (or empty) directory; nothing was written")
+    if destination.is_dir() and any(destination.iterdir()):
+        raise XlsdkError(f"{destination} already exists and is not empty; choose another output directory; nothing "
+                         "was written")
 
 
 def _copy_meshes(model: UrdfModel, urdf_path: Path, urdf_dir: Path) -> None:
@@ -117,25 +164,48 @@ def _toml_list(values: tuple[float, ...] | list[float]) -> str:
     return "[" + ", ".join(f"{float(v):.10g}" for v in values) + "]"
 
 
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string: quotes, backslashes and control characters escaped.
+
+    Vendor names (``C:\\hands``), titles and URDF joint/link names are arbitrary text; written raw they
+    would give the user a TOML error about a file they never wrote.
+    """
+    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    out = []
+    for character in value:
+        if character in escapes:
+            out.append(escapes[character])
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            out.append(f"\\u{ord(character):04X}")
+        else:
+            out.append(character)
+    return '"' + "".join(out) + '"'
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a TOML comment (a name with a newline would otherwise end the comment)."""
+    return "".join(character if character.isprintable() else "?" for character in text)
+
+
 def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, urdf_file: str, title: str,
                     vendor: str, version: str) -> str:
     """``hand.toml`` text for the proposal, with a comment saying where each value came from."""
     lines = [
-        f"# xlsdk hand manifest (schema 1), proposed by `xlsdk new-hand` from {model.path.name}.",
+        f"# xlsdk hand manifest (schema 1), proposed by `xlsdk new-hand` from {_comment(model.path.name)}.",
         "# Review every value: the proposals come from the URDF's tree and its zero pose.",
         "schema = 1",
-        f'name = "{name}"',
-        f'version = "{version}"',
-        f'title = "{title}"',
-        f'vendor = "{vendor}"',
-        f'urdf = "urdf/{urdf_file}"',
+        f"name = {toml_string(name)}",
+        f"version = {toml_string(version)}",
+        f"title = {toml_string(title)}",
+        f"vendor = {toml_string(vendor)}",
+        f"urdf = {toml_string('urdf/' + urdf_file)}",
         "# the first link where several finger chains start",
-        f'palm_link = "{proposal.palm_link}"',
+        f"palm_link = {toml_string(proposal.palm_link)}",
         "# actuated joints in command order (URDF order): the order drivers and datasets use",
     ]
     if proposal.mimic_joints:
-        lines.append(f"# derived through <mimic>, not commanded: {', '.join(proposal.mimic_joints)}")
-    lines += ["joints = [" + ", ".join(f'"{j}"' for j in proposal.joints) + "]", 'drivers = ["sim"]', ""]
+        lines.append(f"# derived through <mimic>, not commanded: {_comment(', '.join(proposal.mimic_joints))}")
+    lines += ["joints = [" + ", ".join(toml_string(j) for j in proposal.joints) + "]", 'drivers = ["sim"]', ""]
     if any(abs(v) > 1e-9 for v in proposal.palm_rpy):
         lines += [
             "# The palm link's axes differ from the xlsdk palm frame (+Z wrist -> fingertips, +Y palm normal,",
@@ -145,15 +215,15 @@ def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, 
             "",
         ]
     for chain in proposal.chains:
-        lines += [_finger_comment(chain), f"[fingers.{chain.finger}]", f'link = "{chain.tip_link}"',
-                  f"offset = {_toml_list(chain.offset)}  # {chain.offset_source}", ""]
+        lines += [_finger_comment(chain), f"[fingers.{chain.finger}]", f"link = {toml_string(chain.tip_link)}",
+                  f"offset = {_toml_list(chain.offset)}  # {_comment(chain.offset_source)}", ""]
     return "\n".join(lines)
 
 
 def _finger_comment(chain: ChainProposal) -> str:
     reason = "the chain pointing most against the others" if chain.finger == "thumb" else \
         "ordered by distance from the thumb across the palm"
-    return f"# {chain.finger}: {' -> '.join(chain.joints)} ({reason})"
+    return f"# {chain.finger}: {_comment(' -> '.join(chain.joints))} ({reason})"
 
 
 def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str], bool]) -> Chooser:

@@ -19,4 +19,4 @@ def import_vendor_sdk(module: str, *, driver: str, install: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise DriverError(f"{driver}: the vendor SDK module {module!r} is not installed ({exc})",
-                          hint=f"{install}; until then use --driver sim") from None
+                          hint=f"{install}; until then the sim driver drives this hand in simulation") from None
