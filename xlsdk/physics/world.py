@@ -13,6 +13,7 @@ Frames: world metres, the table top is ``z = 0``, +X away from the front camera.
 from __future__ import annotations
 
 import math
+import os
 from functools import cached_property
 
 import mujoco
@@ -112,8 +113,8 @@ def build_spec(hand: Hand, scene: Scene | None = None, config: PhysicsConfig | N
     world.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(TABLE_HALF), pos=[0, 0, -TABLE_HALF[2]],
                    rgba=[0.78, 0.66, 0.5, 1], contype=OBJECT_CONTYPE, conaffinity=OBJECT_CONAFFINITY,
                    friction=[0.8, 0.005, 0.0001])
-    front = np.array([-0.42, -0.42, 0.36])
-    world.add_camera(name="front", pos=front, quat=_lookat_quat(front, np.array([0.02, 0.0, 0.06])), fovy=45)
+    front = np.array([0.36, 0.5, 0.3])  # faces the palm of a side grasp at the grasp spot
+    world.add_camera(name="front", pos=front, quat=_lookat_quat(front, np.array([0.05, 0.0, 0.06])), fovy=38)
     top = np.array([0.0, -0.001, 0.75])
     world.add_camera(name="top", pos=top, quat=_lookat_quat(top, np.zeros(3)), fovy=40)
 
@@ -360,6 +361,16 @@ class World:
                            lifted=float(pos[2] - self._start_pos[name][2]), hand_contacts=hand_contacts,
                            table_contact=table, button_travel=travel, upright=float(abs(axis[2])))
 
+    def hand_penetration(self, name: str) -> float:
+        """Deepest overlap between the hand and object ``name`` now (metres, 0 when apart)."""
+        body = self.model.body(name).id
+        deepest = 0.0
+        for contact in self.data.contact[: self.data.ncon]:
+            bodies = {int(self.model.geom_bodyid[contact.geom1]), int(self.model.geom_bodyid[contact.geom2])}
+            if body in bodies and bodies & self._hand_body_set:
+                deepest = max(deepest, -float(contact.dist))
+        return deepest
+
     def inside(self, name: str, container: str) -> bool:
         """Whether object ``name``'s centre is inside bin ``container`` (within its walls, below its rim)."""
         box = self.scene.get(container)
@@ -401,7 +412,28 @@ def wrist_rotation(wrist: np.ndarray) -> np.ndarray:
     return rpy_matrix((wrist[3], wrist[4], wrist[5])) @ HOME_ROTATION
 
 
+def _headless_backend() -> None:
+    """Use EGL when there is no display and the user chose no back end.
+
+    MuJoCo picks its OpenGL back end from ``MUJOCO_GL`` when it is first imported, which may happen
+    before xlsdk.physics (pytorch-kinematics imports it); with no display its default (GLFW) cannot
+    work, so the EGL context class is put in place before the first renderer is made.
+    """
+    if os.environ.get("MUJOCO_GL") not in (None, "egl") or os.environ.get("DISPLAY"):
+        return
+    try:
+        from mujoco.rendering.classic import gl_context
+
+        if gl_context.GLContext is None or gl_context.GLContext.__module__ != "mujoco.egl":
+            from mujoco.egl import GLContext
+
+            gl_context.GLContext = GLContext
+    except (ImportError, AttributeError):  # another MuJoCo layout: its own choice stands
+        return
+
+
 def _make_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Renderer:
+    _headless_backend()
     try:
         return mujoco.Renderer(model, height=height, width=width)
     except Exception as exc:  # noqa: BLE001 - GL back ends raise many types

@@ -1,0 +1,184 @@
+"""Grasps in physics: place an object where a hand's grasp closes, execute the grasp, judge it by contact.
+
+One executor serves ``xlsdk demo`` (the recorded pinch, retargeted through the latent) and
+``xlsdk check --physics`` (a pinch synthesised on the hand's own FK, encoded and decoded by its head):
+
+1. the object rests on the table at the grasp spot; the wrist is placed so that the centroid of the
+   fingertips of the *grasp* pose lands on the object's centre, palm facing the object from the side
+   with the thumb up (:data:`SIDE_GRASP_RPY`), backed off along the palm normal until the open hand
+   clears the object;
+2. the open hand comes in 6 cm along its palm normal, then the fingers follow the grasp from open to closed and
+   squeeze on (the targets continue 40 % past the grasp, inside the limits: a position-controlled hand
+   holds by commanding through the object, its servos saturating at their rated effort);
+3. the wrist lifts 10 cm and holds for 1 s. The object is **held** when it ends at least 5 cm above
+   where it started and off the table (so the hand carries it), whatever the fingertip geometry said.
+
+Nothing here is per hand: poses come from the latent or the hand's FK, the wrist pose from its tips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from xlsdk.hand import Hand
+from xlsdk.physics.scene import Scene, SceneObject
+from xlsdk.physics.world import PhysicsConfig, World
+
+LIFT_M = 0.10
+HELD_M = 0.05
+HOLD_S = 1.0
+SQUEEZE = 0.4
+APPROACH_M = 0.06
+MAX_PENETRATION_M = 0.005
+CLOSE_S = 0.8
+#: the table spot objects are grasped at (in front of the home wrist)
+GRASP_SPOT = (0.08, 0.0)
+
+
+class GraspResult(BaseModel):
+    """How one grasp went."""
+
+    model_config = ConfigDict(frozen=True)
+    hand: str
+    object: str
+    held: bool
+    lifted_m: float
+    contacts: int
+    seconds_simulated: float
+    wall_s: float
+    steps: int
+    frames: int
+
+
+def grasp_point(hand: Hand, q: np.ndarray) -> np.ndarray:
+    """Where a grasp closes (palm frame): the centroid of the fingertips of pose ``q``."""
+    return np.asarray(hand.fk(np.asarray(q, dtype=np.float64))).mean(axis=0)
+
+
+#: side grasp: palm facing +Y (the object), fingers along +X, thumb up
+SIDE_GRASP_RPY = (np.pi / 2, 0.0, 0.0)
+
+
+def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarray,
+                rpy: tuple[float, float, float] = SIDE_GRASP_RPY) -> np.ndarray:
+    """Wrist pose (palm facing the object) that puts the grasp's closing point on ``target`` (world)."""
+    from xlsdk.physics.world import wrist_rotation
+
+    wrist = np.array([0.0, 0.0, 0.0, *rpy])
+    wrist[:3] = np.asarray(target) - wrist_rotation(wrist) @ grasp_point(hand, q_grasp)
+    return wrist
+
+
+def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np.ndarray, *,
+                  config: PhysicsConfig | None = None, capture: Callable[[World, str], None] | None = None,
+                  world: World | None = None) -> GraspResult:
+    """Grasp ``item`` (resting at :data:`GRASP_SPOT`) going from ``q_open`` to ``q_grasp``, lift, judge.
+
+    ``capture(world, phase)`` is called at the phase boundaries (``approach``, ``closed``, ``lifted``,
+    ``held``) so callers can render frames without this module knowing about images.
+    """
+    from xlsdk.physics.world import wrist_rotation
+
+    started = time.perf_counter()
+    item = item.resting(*GRASP_SPOT)
+    world = world or World(hand, Scene(objects=(item,)), config)
+    lower, upper = np.asarray(hand.spec.lower), np.asarray(hand.spec.upper)
+    q_open = np.clip(np.asarray(q_open, dtype=np.float64), lower, upper)
+    q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), lower, upper)
+    q_squeeze = np.clip(q_grasp + SQUEEZE * (q_grasp - q_open), lower, upper)
+    target = np.array([*GRASP_SPOT, item.half_height])
+    wrist = grasp_wrist(world, hand, q_grasp, target)
+    normal = wrist_rotation(wrist) @ np.array([0.0, 1.0, 0.0])
+    wrist = _clear_of(world, item.name, wrist, q_open, normal)
+    away = wrist.copy()
+    away[:3] -= APPROACH_M * normal
+    world.reset(wrist=away, q=q_open)
+    steps = 0
+
+    def move(wrist_from: np.ndarray, wrist_to: np.ndarray, q_from: np.ndarray, q_to: np.ndarray,
+             seconds: float, knots: int = 25) -> None:
+        nonlocal steps
+        for s in np.linspace(0.0, 1.0, knots)[1:]:
+            world.set_wrist_target(wrist_from + (wrist_to - wrist_from) * s)
+            world.set_hand_target(q_from + (q_to - q_from) * s)
+            world.step(seconds / (knots - 1))
+            steps += max(1, round(seconds / (knots - 1) / world.model.opt.timestep))
+
+    move(away, away, q_open, q_open, 0.1)
+    if capture:
+        capture(world, "approach")
+    move(away, wrist, q_open, q_open, 0.4)
+    move(wrist, wrist, q_open, q_grasp, CLOSE_S)
+    move(wrist, wrist, q_grasp, q_squeeze, 0.3)
+    if capture:
+        capture(world, "closed")
+    lifted = wrist.copy()
+    lifted[2] += LIFT_M
+    move(wrist, lifted, q_squeeze, q_squeeze, 0.6)
+    if capture:
+        capture(world, "lifted")
+    move(lifted, lifted, q_squeeze, q_squeeze, HOLD_S)
+    state = world.object_state(item.name)
+    if capture:
+        capture(world, "held")
+    held = state.lifted >= HELD_M and not state.table_contact
+    return GraspResult(hand=hand.name, object=item.name, held=bool(held), lifted_m=round(state.lifted, 4),
+                       contacts=state.hand_contacts, seconds_simulated=round(world.time, 3),
+                       wall_s=round(time.perf_counter() - started, 3), steps=steps, frames=0)
+
+
+def _clear_of(world: World, name: str, wrist: np.ndarray, q_open: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Back the wrist off along the palm normal until the open hand overlaps the object by under 5 mm.
+
+    The grasp point is where the fingertips close; an object of that size centred there may overlap the
+    palm of a hand whose fist closes tightly, so the palm stops short of it instead (4 mm steps).
+    """
+    candidate = wrist.copy()
+    for _ in range(25):
+        world.reset(wrist=candidate, q=q_open)
+        if world.hand_penetration(name) < MAX_PENETRATION_M:
+            return candidate
+        candidate[:3] -= 0.004 * normal
+    return candidate
+
+
+def open_pose(hand: Hand) -> np.ndarray:
+    """The most open pose: every joint at the end of its range that moves the fingertips furthest from the palm centre."""
+    return np.asarray(hand.zero_pose(), dtype=np.float64)
+
+
+def synthesise_pinch(hand: Hand, half_width: float, *, steps: int = 150) -> np.ndarray:
+    """A thumb-index pinch on an object of ``half_width`` synthesised on the hand's own FK with xlsdk's IK.
+
+    First the tips meet (the hand's natural pinch point); then they are pushed apart along the line
+    joining them in the open pose until they sit ``half_width`` either side of that point.
+    """
+    from xlsdk.ik import descend
+
+    dtype = torch.float64
+    start = torch.as_tensor(hand.mid_pose(), dtype=dtype)[None]
+    kin = hand.kinematics
+
+    def meet(q: torch.Tensor) -> torch.Tensor:
+        tips = kin.fingertips(q)
+        return ((tips[:, 0] - tips[:, 1]) ** 2).sum(-1) + 1e-4 * ((q - start) ** 2).sum(-1)
+
+    q_meet = descend(hand, start, meet, steps=steps, lr=0.05)
+    tips_open = kin.fingertips(torch.as_tensor(open_pose(hand), dtype=dtype)[None])[0]
+    direction = tips_open[0] - tips_open[1]
+    direction = direction / direction.norm()
+    tips_meet = kin.fingertips(q_meet)[0]
+    centre = (tips_meet[0] + tips_meet[1]) / 2
+    goal_thumb, goal_index = centre + half_width * direction, centre - half_width * direction
+
+    def reach(q: torch.Tensor) -> torch.Tensor:
+        tips = kin.fingertips(q)
+        return ((tips[:, 0] - goal_thumb) ** 2).sum(-1) + ((tips[:, 1] - goal_index) ** 2).sum(-1)
+
+    q_grasp = descend(hand, q_meet, reach, steps=steps, lr=0.03)
+    return q_grasp[0].numpy()
