@@ -20,7 +20,7 @@ import xlsdk
 from docs_tables import replace_marked_block
 from xlsdk.files import write_json_atomic
 from xlsdk.latent.evaluate import LatentReport, evaluate_latent
-from xlsdk.latent.registry import installed_core_latent
+from xlsdk.latent.heads import installed_core_latent
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS_PAGE = ROOT / "docs" / "benchmarks" / "latent.md"
@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     hands = {name: xlsdk.load_hand(name) for name in HANDS}
-    report = evaluate_latent(hands, {name: hand.head for name, hand in hands.items()}, n=args.samples, seed=args.seed)
+    report = evaluate_latent(hands, n=args.samples, seed=args.seed)
     table = markdown(report)
     print(table)
     if args.json:

@@ -32,6 +32,7 @@ import xlsdk
 from docs_tables import replace_marked_block
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
+from xlsdk.latent.heads import load_head
 from xlsdk.latent.naive import naive_retarget
 from xlsdk.latent.objectives import tip_error
 from xlsdk.latent.retarget import StreamRetargeter, refine_retarget
@@ -122,14 +123,14 @@ def benchmark_pair(source: Hand, target: Hand, poses: int, stream_poses: int, wo
     q_src = torch.cat([sampler.uniform(poses // 2), sampler.grasps(poses - poses // 2)])
     tips_src = source.fk(q_src.double()).numpy()
     results: list[MethodResult] = []
-    source.head, target.head  # noqa: B018 - load both heads before timing
+    source_head, target_head = load_head(source), load_head(target)  # load both heads before timing
 
     # (a) latent decode
     with torch.no_grad():
         big = q_src.repeat(max(1, 16384 // poses), 1)
-        source.head.encode(big[:64])
+        source_head.encode(big[:64])
         start = time.perf_counter()
-        decoded_big = target.head.decode(source.head.encode(big))
+        decoded_big = target_head.decode(source_head.encode(big))
         batched = _rate(big.shape[0], time.perf_counter() - start)
         decoded = decoded_big[: q_src.shape[0]]
     stream = StreamRetargeter(source, target)

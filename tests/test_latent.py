@@ -17,14 +17,14 @@ from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.core import CORE_WEIGHTS
 from xlsdk.latent.evaluate import evaluate_latent
 from xlsdk.latent.fit import FitConfig, fit_head
-from xlsdk.latent.registry import core_latent_dir, head_status, installed_core_latent
+from xlsdk.latent.heads import core_latent_dir, head_status, installed_core_latent
 from xlsdk.latent.retarget import StreamRetargeter
 
 
 @pytest.fixture(scope="module")
 def report():
     hands = {name: xlsdk.load_hand(name) for name in REFERENCE_DOF}
-    return evaluate_latent(hands, {name: hand.head for name, hand in hands.items()}, n=512, seed=777)
+    return evaluate_latent(hands, n=512, seed=777)
 
 
 def test_shipped_latent_and_heads_are_fitted() -> None:

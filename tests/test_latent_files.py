@@ -16,7 +16,14 @@ from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.core import CORE_WEIGHTS, CoreLatent
 from xlsdk.latent.head import HeadConfig, LatentHead
 from xlsdk.latent.head_file import read_head, write_head
-from xlsdk.latent.registry import clear_core_latent_cache, head_status, installed_core_latent, load_head_for
+from xlsdk.latent.heads import (
+    clear_core_latent_cache,
+    decode,
+    encode,
+    head_status,
+    installed_core_latent,
+    load_head,
+)
 
 
 def _head_for(hand: Hand, seed: int = 0) -> LatentHead:
@@ -87,12 +94,12 @@ def test_missing_core_latent_says_how_to_make_one(tmp_path: Path, monkeypatch: p
 
 
 def test_head_loads_and_is_frozen(fitted: Hand) -> None:
-    head = load_head_for(fitted)
+    head = load_head(fitted)
     assert head.config.hand == fitted.name
     assert head_status(fitted).state == "fitted"
-    z = fitted.encode(fitted.sample(4).numpy())
+    z = encode(fitted, fitted.sample(4).numpy())
     assert z.shape == (4, 32)
-    q = fitted.decode(z)
+    q = decode(fitted, z)
     assert ((q >= fitted.lower().numpy() - 1e-6) & (q <= fitted.upper().numpy() + 1e-6)).all()
 
 
@@ -100,14 +107,14 @@ def test_missing_head(core_dir: Path, synthetic: SyntheticHand) -> None:
     hand = Hand(load_hand_spec(synthetic.manifest), plugin="test")
     assert head_status(hand).state == "none"
     with pytest.raises(HeadError, match=f"{hand.head_path}: missing.*xlsdk fit"):
-        load_head_for(hand)
+        load_head(hand)
 
 
 def test_truncated_head_is_refused_naming_the_file(fitted: Hand) -> None:
     data = fitted.head_path.read_bytes()
     fitted.head_path.write_bytes(data[: len(data) // 2])
     with pytest.raises(HeadError, match=f"{fitted.head_path}: checksum mismatch"):
-        load_head_for(fitted)
+        load_head(fitted)
     assert head_status(fitted).state == "corrupt"
 
 
@@ -123,7 +130,7 @@ def test_head_with_bad_shapes_is_refused(fitted: Hand) -> None:
     manifest["sha256"] = hashlib.sha256(fitted.head_path.read_bytes()).hexdigest()
     fitted.head_manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(HeadError, match="bad shapes"):
-        load_head_for(fitted)
+        load_head(fitted)
 
 
 def test_head_for_another_latent_is_a_fingerprint_mismatch(fitted: Hand) -> None:
@@ -131,7 +138,7 @@ def test_head_for_another_latent_is_a_fingerprint_mismatch(fitted: Hand) -> None
     manifest["latent_fingerprint"] = "f" * 64
     fitted.head_manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(FingerprintMismatchError, match="fitted against core latent ffffffffffff"):
-        load_head_for(fitted)
+        load_head(fitted)
     status = head_status(fitted)
     assert status.state == "fingerprint mismatch" and "xlsdk fit" in status.detail
 
@@ -141,7 +148,7 @@ def test_head_for_an_edited_urdf_is_stale(fitted: Hand, synthetic: SyntheticHand
     synthetic.urdf.write_text(text.replace('upper="1.7"', 'upper="1.5"', 1))
     edited = Hand(load_hand_spec(synthetic.manifest), plugin="test")
     with pytest.raises(HeadError, match="different version"):
-        load_head_for(edited)
+        load_head(edited)
     assert head_status(edited).state == "stale"
 
 
@@ -153,7 +160,7 @@ def test_cosmetic_urdf_edit_keeps_the_head(fitted: Hand, synthetic: SyntheticHan
 def test_invalid_head_manifest(fitted: Hand) -> None:
     fitted.head_manifest_path.write_text("{not json")
     with pytest.raises(HeadError, match=f"{fitted.head_manifest_path}: not a valid head manifest"):
-        load_head_for(fitted)
+        load_head(fitted)
 
 
 def test_no_pickle_anywhere() -> None:

@@ -4,7 +4,9 @@ The public API::
 
     import xlsdk
     xlsdk.hands()                        # installed hand names
-    hand = xlsdk.load_hand("inspire")    # spec, limits, fk(q), sample(n), encode(q), decode(z)
+    hand = xlsdk.load_hand("inspire")    # spec, limits, fk(q), geometry(q), sample(n)
+    z = xlsdk.encode(hand, q)            # joints -> the shared latent, through the hand's verified head
+    q = xlsdk.decode(hand, z)            # and back, inside the joint limits
     q_b = xlsdk.retarget(q_a, "inspire", "xhand")   # through the shared latent
     xlsdk.fit_head(hand)                 # fit a new hand's head against the frozen latent
 
@@ -29,32 +31,71 @@ from xlsdk.errors import (
     UrdfError,
     XlsdkError,
 )
-from xlsdk.hand import Hand, JointLimit
 from xlsdk.hookspecs import hookimpl
-from xlsdk.manifest import CANONICAL_FINGERS, HandManifest
-from xlsdk.plugins import get_plugin_host, reset_plugin_host
 
 if TYPE_CHECKING:
+    from xlsdk.hand import Hand, JointLimit
     from xlsdk.latent.core import CoreLatent
+    from xlsdk.manifest import CANONICAL_FINGERS, HandManifest
+    from xlsdk.plugins import get_plugin_host, reset_plugin_host
 
 __version__ = "0.1.0"
+
+#: public names whose modules are imported on first access (PEP 562), so that ``import xlsdk`` (and the
+#: ``xlsdk`` command line starting up) pays for pydantic models and numpy only when they are used
+_LAZY = {
+    "Hand": "xlsdk.hand",
+    "JointLimit": "xlsdk.hand",
+    "CANONICAL_FINGERS": "xlsdk.manifest",
+    "HandManifest": "xlsdk.manifest",
+    "get_plugin_host": "xlsdk.plugins",
+    "reset_plugin_host": "xlsdk.plugins",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'xlsdk' has no attribute {name!r}")
 
 
 def hands(*, include_core: bool = False) -> list[str]:
     """Names of the installed, working hands (``include_core`` adds the canonical hand)."""
+    from xlsdk.plugins import get_plugin_host
+
     return get_plugin_host().hand_names(include_core=include_core)
 
 
 def load_hand(name: str) -> Hand:
     """The installed hand called ``name``; raises :class:`UnknownHandError` listing the installed ones."""
+    from xlsdk.plugins import get_plugin_host
+
     return get_plugin_host().load_hand(name)
 
 
 def core_latent() -> CoreLatent:
     """The installed, frozen core latent (canonical + reference heads, fingerprint, metrics)."""
-    from xlsdk.latent.registry import installed_core_latent
+    from xlsdk.latent.heads import installed_core_latent
 
     return installed_core_latent()
+
+
+def encode(hand: str | Hand, q: Any) -> Any:
+    """Joint vectors ``(..., dof)`` to latents ``(..., k)`` through ``hand``'s head (numpy or torch)."""
+    from xlsdk.latent.heads import encode as _encode
+
+    return _encode(load_hand(hand) if isinstance(hand, str) else hand, q)
+
+
+def decode(hand: str | Hand, z: Any) -> Any:
+    """Latents ``(..., k)`` to joint vectors ``(..., dof)`` of ``hand``, inside its limits (numpy or torch)."""
+    from xlsdk.latent.heads import decode as _decode
+
+    return _decode(load_hand(hand) if isinstance(hand, str) else hand, z)
 
 
 def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = 20) -> Any:
@@ -89,6 +130,8 @@ __all__ = [
     "UrdfError",
     "XlsdkError",
     "core_latent",
+    "decode",
+    "encode",
     "fit_head",
     "get_plugin_host",
     "hands",

@@ -91,7 +91,7 @@ def _check_kinematics(name: str) -> CheckResult:
 
 def _check_head(name: str) -> CheckResult:
     from xlsdk import load_hand
-    from xlsdk.latent.registry import head_status, installed_core_latent
+    from xlsdk.latent.heads import head_status, installed_core_latent
 
     hand = load_hand(name)
     status = head_status(hand)
@@ -107,7 +107,7 @@ def _check_head(name: str) -> CheckResult:
 def _check_latent(name: str) -> CheckResult:
     from xlsdk import load_hand
     from xlsdk.latent.evaluate import evaluate_latent
-    from xlsdk.latent.registry import head_status, installed_core_latent
+    from xlsdk.latent.heads import head_status, installed_core_latent
 
     hand = load_hand(name)
     if head_status(hand).state != "fitted":
@@ -116,7 +116,7 @@ def _check_latent(name: str) -> CheckResult:
     canonical_name = installed_core_latent().manifest.canonical
     canonical = load_hand(canonical_name)
     hands = {name: hand, canonical_name: canonical}
-    report = evaluate_latent(hands, {name: hand.head, canonical_name: canonical.head}, n=512, seed=4242)
+    report = evaluate_latent(hands, n=512, seed=4242)
     recon = report.hands[0].recon_rad
     pairs = report.pairs
     geometry = sum(p.geometry_error for p in pairs) / len(pairs)
@@ -140,14 +140,14 @@ def _check_latent(name: str) -> CheckResult:
 
 def _check_drivers(name: str) -> CheckResult:
     from xlsdk import load_hand
-    from xlsdk.plugins import get_plugin_host
+    from xlsdk.drivers import hand_drivers
 
     hand = load_hand(name)
-    entries = {entry.name: entry for entry in get_plugin_host().drivers_for(name)}
-    offered = ["sim", *[d for d in hand.drivers if d != "sim"]]
+    offered = {"sim", *hand.drivers}  # what the plugin promises; generic drivers are checked by their own plugin
     tried: list[str] = []
-    for driver_name in offered:
-        entry = entries.get(driver_name)
+    for driver_name, entry in hand_drivers(hand).items():
+        if driver_name not in offered:
+            continue
         if entry is None:
             return CheckResult(hand=name, check="drivers", passed=False,
                                message=f"hand.toml offers driver {driver_name!r} but no plugin registers it",
@@ -158,10 +158,10 @@ def _check_drivers(name: str) -> CheckResult:
             continue
         try:
             if simulator is None:
-                _exercise(entry.factory(hand, {}), hand)
+                _exercise(entry.build(hand, {}), hand)
             else:
                 with simulator(hand) as options:
-                    _exercise(entry.factory(hand, dict(options)), hand)
+                    _exercise(entry.build(hand, options), hand)
         except (XlsdkError, OSError) as exc:
             return CheckResult(hand=name, check="drivers", passed=False, message=f"driver {driver_name!r}: {exc}",
                                fix=f"xlsdk drive {name} --driver {driver_name}" + (" --simulate" if simulator else ""))

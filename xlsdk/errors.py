@@ -136,3 +136,7 @@ class SafetyError(DriverError):
 
 class PhysicsError(XlsdkError):
     """The MuJoCo world cannot be built, stepped or rendered (compile error, divergence, no OpenGL)."""
+
+
+class ListenAddressError(XlsdkError):
+    """A host or port a local server (``xlsdk view``) cannot listen on: out of range, busy, not this machine's."""

@@ -1,7 +1,9 @@
-"""The :class:`Hand`: one hand's spec, limits, kinematics and latent head behind one object.
+"""The :class:`Hand`: one hand's spec, limits, kinematics and geometry behind one object.
 
 ``xlsdk.load_hand(name)`` returns one. Everything expensive (the kinematic chain, the normalisation
-scale, the encoder/decoder head) is built on first use, so listing hands stays cheap.
+scale) is built on first use, and torch / pytorch-kinematics are imported only then, so listing hands
+stays cheap. A hand knows no learning: its latent head is found, verified and cached by
+:mod:`xlsdk.latent.heads` (``xlsdk.encode(hand, q)``, ``xlsdk.decode(hand, z)``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.arrays import answer, as_batch
-from xlsdk.geometry import HandGeometry, HandScale, compute_hand_scale, hand_geometry
 from xlsdk.hand_spec import HandSpec
-from xlsdk.kinematics import FingertipKinematics
 from xlsdk.manifest import Finger
 
 if TYPE_CHECKING:
-    from xlsdk.latent.head import LatentHead
+    import torch
+
+    from xlsdk.geometry import HandGeometry, HandScale
+    from xlsdk.kinematics import FingertipKinematics
 
 HEAD_FILENAME = "head.safetensors"
 HEAD_MANIFEST_FILENAME = "head.json"
@@ -41,8 +42,9 @@ class Hand:
 
     * ``fk(q)``: fingertips ``(B, F, 3)`` in metres in the xlsdk palm frame, canonical finger order;
     * ``geometry(q)``: the normalised features the latent aligns (:mod:`xlsdk.geometry`);
-    * ``sample(n)``: uniform joint samples inside the limits;
-    * ``encode(q)`` / ``decode(z)``: to and from the shared latent, through the hand's fitted head.
+    * ``sample(n)``: uniform joint samples inside the limits.
+
+    Its fitted latent head lives next to ``hand.toml`` (``head_path``), loaded by :mod:`xlsdk.latent.heads`.
 
     ``q`` is always the actuated joint vector in command order (``joint_names``); numpy in gives numpy
     out, and a single vector gives a single answer.
@@ -99,11 +101,17 @@ class Hand:
             for name, low, high in zip(self.spec.joint_names, self.spec.lower, self.spec.upper, strict=True)
         ]
 
-    def lower(self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
-        return torch.tensor(self.spec.lower, dtype=dtype, device=device)
+    def lower(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+        """The lower limits as a tensor (float32 unless ``dtype``)."""
+        import torch
 
-    def upper(self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
-        return torch.tensor(self.spec.upper, dtype=dtype, device=device)
+        return torch.tensor(self.spec.lower, dtype=dtype or torch.float32, device=device)
+
+    def upper(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+        """The upper limits as a tensor (float32 unless ``dtype``)."""
+        import torch
+
+        return torch.tensor(self.spec.upper, dtype=dtype or torch.float32, device=device)
 
     def mid_pose(self) -> np.ndarray:
         return (np.asarray(self.spec.lower) + np.asarray(self.spec.upper)) / 2
@@ -114,52 +122,42 @@ class Hand:
 
     @cached_property
     def kinematics(self) -> FingertipKinematics:
+        from xlsdk.kinematics import FingertipKinematics
+
         return FingertipKinematics(self.spec)
 
     @cached_property
     def scale(self) -> HandScale:
+        from xlsdk.geometry import compute_hand_scale
+
         return compute_hand_scale(self.spec, self.kinematics)
 
     def fk(self, q: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         """Fingertip positions ``(B, F, 3)`` in metres, palm frame, fingers in canonical order."""
+        from xlsdk.arrays import answer, as_batch
+
         batch, kind = as_batch(q, width=self.dof, what=f"{self.name}.fk(q)")
         return answer(self.kinematics.fingertips(batch), kind)
 
     def geometry(self, q: torch.Tensor) -> HandGeometry:
         """Normalised geometry of a batch of joint vectors (differentiable in ``q``)."""
+        from xlsdk.arrays import as_batch
+        from xlsdk.geometry import hand_geometry
+
         batch, _ = as_batch(q, width=self.dof, what=f"{self.name}.geometry(q)")
         return hand_geometry(self.kinematics.fingertips(batch), self.fingers, self.scale)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, *, dtype: torch.dtype = torch.float32,
+    def sample(self, n: int, generator: torch.Generator | None = None, *, dtype: torch.dtype | None = None,
                device: torch.device | str | None = None) -> torch.Tensor:
-        """``n`` joint vectors drawn uniformly inside the limits, shape ``(n, dof)``."""
+        """``n`` joint vectors drawn uniformly inside the limits, shape ``(n, dof)`` (float32 unless ``dtype``)."""
+        import torch
+
+        dtype = dtype or torch.float32
         lower, upper = self.lower(dtype, device), self.upper(dtype, device)
         u = torch.rand(n, self.dof, generator=generator, dtype=dtype)  # generators live on the CPU
         return lower + (upper - lower) * u.to(lower.device)
 
     def clamp(self, q: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.clamp(q, self.lower(q.dtype, q.device), self.upper(q.dtype, q.device))
-
-    # --- latent -------------------------------------------------------------------------------------
-
-    @cached_property
-    def head(self) -> LatentHead:
-        """This hand's fitted encoder/decoder, checked against the installed core latent."""
-        from xlsdk.latent.registry import load_head_for
-
-        return load_head_for(self)
-
-    def encode(self, q: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        """Joint vectors ``(B, dof)`` to latents ``(B, k)`` (the posterior mean)."""
-        batch, kind = as_batch(q, width=self.dof, what=f"{self.name}.encode(q)")
-        with torch.no_grad():
-            z = self.head.encode(batch.to(torch.float32))
-        return answer(z.to(batch.dtype), kind)
-
-    def decode(self, z: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        """Latents ``(B, k)`` to joint vectors ``(B, dof)``, always inside the limits."""
-        head = self.head
-        batch, kind = as_batch(z, width=head.config.latent_dim, what=f"{self.name}.decode(z)")
-        with torch.no_grad():
-            q = head.decode(batch.to(torch.float32))
-        return answer(q.to(batch.dtype), kind)

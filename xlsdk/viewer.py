@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from xlsdk.hand import Hand
 from xlsdk.kinematics import rpy_matrix
+from xlsdk.latent.heads import decode, encode
 
 NONE_CHOICE = "(none)"
 _SPACING = 0.3  # metres between the two hands
@@ -50,9 +50,17 @@ class HandViewer:
     def __init__(self, hand: Hand, *, host: str = "127.0.0.1", port: int = 8080) -> None:
         import viser
 
+        from xlsdk.errors import ListenAddressError
+        from xlsdk.listen import check_listen_address
+
+        check_listen_address(host, port)  # viser would retry forever on a bad address: refuse it first
         self.hand = hand
         self.server = viser.ViserServer(host=host, port=port, verbose=False)
         self.port = self.server.get_port()
+        if port and self.port != port:  # taken between the check and the bind: viser moved on silently
+            self.server.stop()
+            raise ListenAddressError(f"port {port} on {host} was taken by another program as the viewer started; "
+                                     "choose another port, or port 0 for any free one")
         self.q = np.asarray(hand.mid_pose(), dtype=np.float64)
         self.z = np.zeros(self._latent_dim())
         self._lock = threading.RLock()
@@ -70,9 +78,12 @@ class HandViewer:
     # --- scene -----------------------------------------------------------------------------------
 
     def _latent_dim(self) -> int:
+        from xlsdk.errors import XlsdkError
+        from xlsdk.latent.heads import load_head
+
         try:
-            return self.hand.head.config.latent_dim
-        except Exception:  # a hand without a usable head still shows its joints
+            return load_head(self.hand).config.latent_dim
+        except XlsdkError:  # a hand without a usable head still shows its joints
             return 0
 
     def _add_hand(self, hand: Hand, name: str, offset: float) -> _Shown:
@@ -137,8 +148,7 @@ class HandViewer:
             return
         z = self.z.copy()
         z[index] = float(self.latent_sliders[index].value)
-        with torch.no_grad():
-            q = self.hand.head.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy()
+        q = decode(self.hand, z)
         self.z = z
         self._set_pose(q, source="latent")
 
@@ -147,8 +157,7 @@ class HandViewer:
         with self._lock:
             self.q = np.asarray(q, dtype=np.float64)
             if self.z.size and source == "joints":
-                with torch.no_grad():
-                    self.z = self.hand.head.encode(torch.as_tensor(self.q, dtype=torch.float32)[None])[0].double().numpy()
+                self.z = encode(self.hand, self.q)
             self._updating = True
             try:
                 self.main.show(self.q)
@@ -160,9 +169,7 @@ class HandViewer:
                     if abs(slider.value - clipped) > 1e-9:
                         slider.value = clipped
                 if self.target is not None and self.z.size:
-                    with torch.no_grad():
-                        q_target = self.target.hand.head.decode(torch.as_tensor(self.z, dtype=torch.float32)[None])[0]
-                    self.target.show(q_target.double().numpy())
+                    self.target.show(decode(self.target.hand, self.z))
             finally:
                 self._updating = False
             self.updates += 1

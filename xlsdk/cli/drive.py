@@ -42,8 +42,9 @@ def drive_command(
 ) -> None:
     """Stream open -> pinch -> open -> fist -> open to a hand and report how well it tracked."""
     from xlsdk import load_hand
+    from xlsdk.demo import demo_motion
     from xlsdk.drivers import driver_entry
-    from xlsdk.drivers.motion import demo_motion, stream_motion
+    from xlsdk.drivers.motion import stream_motion
     from xlsdk.errors import XlsdkError
 
     hand = load_hand(hand_name)
@@ -53,10 +54,13 @@ def drive_command(
         options["port"] = port
     with contextlib.ExitStack() as stack:
         if simulate:
+            if entry.simulator is None and driver_name == "sim":
+                raise XlsdkError("--simulate starts a protocol driver's simulated device; the sim driver is "
+                                 "simulated already: drop --simulate")
             if entry.simulator is None:
                 raise XlsdkError(f"driver {driver_name!r} has no simulated device; use --driver sim or real hardware")
             options = {**stack.enter_context(entry.simulator(hand)), **options}
-        driver = entry.factory(hand, options)
+        driver = entry.build(hand, options)
         q, timestamps = demo_motion(hand)
         with driver:
             report = stream_motion(driver, q, timestamps, speed=speed)

@@ -33,6 +33,7 @@ def train_command(
     checkpoint_dir: Path = typer.Option(None, "--checkpoint-dir", help="Resumable checkpoints (default OUT/checkpoints)."),
     export_heads: bool = typer.Option(False, "--export-heads",
                                       help="Also write each reference plugin's head.safetensors/head.json."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bar)."),
 ) -> None:
     """Train the core latent (canonical + reference heads, jointly). Seeded and resumable."""
     from xlsdk.latent.train import LatentTrainConfig, train_core_latent
@@ -53,20 +54,27 @@ def train_command(
     config = LatentTrainConfig.model_validate(config.model_dump())
     hands = _load_core_hands(list(config.hands))
     core = train_core_latent(config, hands=hands, out_dir=out, checkpoint_dir=checkpoint_dir or out / "checkpoints",
-                             device=device)
-    console.print(f"core latent [bold]{core.fingerprint[:12]}[/] written to {out}")
+                             device=device, progress=not json_output)
+    written: list[Path] = []
     if export_heads:
         from xlsdk.latent.export import export_reference_heads
 
-        for path in export_reference_heads(core, hands):
-            console.print(f"  head written: {path}")
+        written = export_reference_heads(core, hands)
+    if json_output:
+        print_json({"fingerprint": core.fingerprint, "out": str(out), "latent_dim": core.manifest.latent_dim,
+                    "hands": list(core.manifest.hands), "metrics": core.manifest.metrics,
+                    "training": core.manifest.training, "heads_written": [str(p) for p in written]})
+        return
+    console.print(f"core latent [bold]{core.fingerprint[:12]}[/] written to {out}")
+    for path in written:
+        console.print(f"  head written: {path}")
     _print_metrics(core.manifest.metrics)
 
 
 @latent_app.command("info")
 def info_command(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Fingerprint, size, hands and metrics of the installed core latent."""
-    from xlsdk.latent.registry import installed_core_latent
+    from xlsdk.latent.heads import installed_core_latent
 
     core = installed_core_latent()
     manifest = core.manifest
@@ -110,11 +118,11 @@ def eval_command(
     from xlsdk import hands as installed_hands
     from xlsdk import load_hand
     from xlsdk.latent.evaluate import evaluate_latent
-    from xlsdk.latent.registry import head_status
+    from xlsdk.latent.heads import head_status
 
     names = hands.split(",") if hands else [n for n in installed_hands() if head_status(load_hand(n)).state == "fitted"]
     selected = {name: load_hand(name) for name in names}
-    report = evaluate_latent(selected, {name: hand.head for name, hand in selected.items()}, n=samples, seed=seed)
+    report = evaluate_latent(selected, n=samples, seed=seed)
     if json_output:
         print_json({"hands": [h.model_dump() for h in report.hands], "pairs": [p.model_dump() for p in report.pairs],
                     "summary": report.summary()})

@@ -6,39 +6,50 @@ from pathlib import Path
 
 import typer
 
-from xlsdk.cli.app import app, console, print_json
+from xlsdk.cli.app import app, console, console_err, print_json
 
 policy_app = typer.Typer(help="Train and run the cross-hand XL-VLA policy.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
+HAND_HELP = "An installed hand (see `xlsdk hands`)."
+
+
+def _hand(positional: str | None, legacy: str | None) -> str:
+    """HAND is positional like in every other command; ``--hand`` (before 0.2) still works, with a warning."""
+    if positional and legacy and positional != legacy:
+        raise typer.BadParameter(f"HAND {positional!r} and --hand {legacy!r} disagree; give HAND only")
+    if legacy and not positional:
+        console_err.print("[yellow]warning:[/] --hand is deprecated: give the hand as the first argument "
+                          f"(xlsdk policy ... {legacy} ...)", soft_wrap=True)
+    hand = positional or legacy
+    if not hand:
+        raise typer.BadParameter("missing HAND: name an installed hand (see `xlsdk hands`)")
+    return hand
+
 
 @policy_app.command("make-dataset")
 def make_dataset_command(
-    hand_name: str = typer.Option(..., "--hand", help="An installed hand."),
+    hand_name: str = typer.Argument(None, metavar="HAND", help=HAND_HELP, show_default=False),
     out: Path = typer.Option(..., "--out", help="New LeRobot dataset directory."),
     tasks: str = typer.Option("pinch,tripod,power,point,hook,open", "--tasks", help="Comma-separated tasks."),
     scenes: int = typer.Option(16, "--scenes", help="Scenes (episodes) per task."),
     frames: int = typer.Option(12, "--frames", help="Frames per episode (10 fps)."),
     seed: int = typer.Option(0, "--seed"),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    legacy_hand: str = typer.Option(None, "--hand", hidden=True),
 ) -> None:
     """Write a LeRobot dataset of demonstrations solved by HAND's own IK for the benchmark's tasks."""
-    import numpy as np
-
     from xlsdk import load_hand
-    from xlsdk.errors import XlsdkError
-    from xlsdk.policy.crosshand.dataset import write_hand_dataset
-    from xlsdk.policy.crosshand.tasks import TASKS, sample_scenes
+    from xlsdk.policy.crosshand.dataset import write_task_dataset
 
-    chosen = [t.strip() for t in tasks.split(",") if t.strip()]
-    unknown = [t for t in chosen if t not in TASKS]
-    if unknown:
-        raise XlsdkError(f"unknown task(s) {', '.join(unknown)}; tasks are {', '.join(TASKS)}")
-    if out.exists():
-        raise XlsdkError(f"{out} already exists; choose a new dataset directory")
-    rng = np.random.default_rng(seed)
-    episodes = [scene for task in chosen for scene in sample_scenes(task, scenes, rng)]
-    demos = write_hand_dataset(load_hand(hand_name), episodes, out, frames=frames, image_size=48, seed=seed)
-    console.print(f"wrote {demos.episodes} episodes ({demos.frames} frames) of {hand_name} to {out}")
+    name = _hand(hand_name, legacy_hand)
+    demos = write_task_dataset(load_hand(name), out, tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+                               scenes_per_task=scenes, frames=frames, seed=seed)
+    if json_output:
+        print_json({"hand": demos.hand, "out": str(demos.root), "episodes": demos.episodes, "frames": demos.frames,
+                    "tasks": sorted({scene.task for scene in demos.scenes}), "expert_error": demos.expert_error})
+        return
+    console.print(f"wrote {demos.episodes} episodes ({demos.frames} frames) of {name} to {out}")
 
 
 @policy_app.command("train")
@@ -70,55 +81,28 @@ def train_command(
 
 @policy_app.command("run")
 def run_command(
+    hand_name: str = typer.Argument(None, metavar="HAND", help="Any installed hand with a fitted head.",
+                                    show_default=False),
     policy_path: Path = typer.Option(..., "--policy", help="A policy directory from `xlsdk policy train`."),
-    hand_name: str = typer.Option(..., "--hand", help="Any installed hand with a fitted head."),
     driver_name: str = typer.Option("sim", "--driver", help="Driver to run on (sim by default)."),
     port: str = typer.Option(None, "--port", help="Transport for real drivers."),
     task: str = typer.Option("pinch", "--task", help="pinch | tripod | power | point | hook | open"),
     episodes: int = typer.Option(1, "--episodes"),
     seed: int = typer.Option(0, "--seed"),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    legacy_hand: str = typer.Option(None, "--hand", hidden=True),
 ) -> None:
     """Closed loop: render a scene for TASK, let the policy drive HAND, report the task error."""
-    import time
+    from xlsdk.policy.evaluate import evaluate_policy
 
-    import numpy as np
-    import torch
-
-    from xlsdk import load_hand
-    from xlsdk.drivers import open_driver
-    from xlsdk.errors import XlsdkError
-    from xlsdk.policy.action_space import make_space
-    from xlsdk.policy.crosshand.demos import solve_scenes
-    from xlsdk.policy.crosshand.tasks import TASKS, sample_scenes, task_error
-    from xlsdk.policy.run import run_episode
-    from xlsdk.policy.train import load_policy
-
-    if task not in TASKS:
-        raise XlsdkError(f"--task must be one of {', '.join(TASKS)}")
-    policy, metadata = load_policy(policy_path)
-    hand = load_hand(hand_name)
-    space = make_space(metadata.action_space)  # type: ignore[arg-type]
-    scenes = sample_scenes(task, episodes, np.random.default_rng(seed))
-    _, expert = solve_scenes(hand, scenes, seed=seed)
-    rows = []
-    for scene, expert_error in zip(scenes, expert.tolist(), strict=True):
-        if driver_name == "sim":
-            final = run_episode(policy, space, hand, scene, frames=metadata.frames, fps=metadata.fps)
-        else:
-            driver = open_driver(hand, driver_name, {"port": port} if port else {})
-            final = run_episode(policy, space, hand, scene, frames=metadata.frames, fps=metadata.fps, driver=driver,
-                                sleep=time.sleep)
-        with torch.no_grad():
-            error = float(task_error(hand.geometry(torch.as_tensor(final[None], dtype=torch.float32)), [scene])[0])
-        rows.append({"instruction": scene.instruction, "error": error, "expert_error": expert_error,
-                     "success": error <= expert_error + 0.1, "final_q": [float(v) for v in final]})
-    seen = hand_name in metadata.hands
+    report = evaluate_policy(policy_path, _hand(hand_name, legacy_hand), task=task, episodes=episodes, seed=seed,
+                             driver=driver_name, driver_options={"port": port} if port else None)
     if json_output:
-        print_json({"hand": hand_name, "seen_in_training": seen, "action_space": metadata.action_space, "episodes": rows})
+        print_json(report.model_dump(mode="json"))
         return
-    note = "" if seen else " (a hand absent from the training data, driven through its head)"
-    console.print(f"{metadata.action_space} policy on [bold]{hand_name}[/]{note}, driver {driver_name}:")
-    for row in rows:
-        mark = "[green]success[/]" if row["success"] else "[red]miss[/]"
-        console.print(f"  {row['instruction']!r}: task error {row['error']:.3f} (expert {row['expert_error']:.3f}) {mark}")
+    note = "" if report.seen_in_training else " (a hand absent from the training data, driven through its head)"
+    console.print(f"{report.action_space} policy on [bold]{report.hand}[/]{note}, driver {report.driver}:")
+    for row in report.episodes:
+        mark = "[green]success[/]" if row.success else "[red]miss[/]"
+        console.print(f"  {row.instruction!r}: task error {row.error:.3f} (expert {row.expert_error:.3f}) {mark}")
+    console.print(f"success {report.success_rate:.0%} of {len(report.episodes)} episode(s)")

@@ -69,11 +69,21 @@ def load_demo_trajectory(path: Path | None = None) -> tuple[str, np.ndarray, np.
         return str(archive["hand"]), np.asarray(archive["q"], dtype=np.float64), np.asarray(archive["timestamp"])
 
 
+def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
+    """(q (T, dof), timestamps (T,)) of the demo grasp for ``hand`` (retargeted through the latent)."""
+    from xlsdk.latent.retarget import retarget
+
+    source, q, timestamps = load_demo_trajectory()
+    if hand.name != source:
+        q = np.asarray(retarget(q, source, hand))
+    return q, timestamps
+
+
 def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path | None = None,
              progress: bool = True) -> DemoReport:
     """Retarget the grasp to every installed hand, play it in simulation, write the figure and the report."""
     import xlsdk
-    from xlsdk.latent.registry import head_status, installed_core_latent
+    from xlsdk.latent.heads import head_status, installed_core_latent
 
     started = time.perf_counter()
     source_name, q_source, timestamps = load_demo_trajectory(trajectory)
@@ -98,19 +108,8 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
                       figure=figure, report=report, seconds=time.perf_counter() - started)
 
 
-class _VirtualClock:
-    """The simulator's time, advanced by the replay loop (the sim needs no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _replay(source: Hand, hand: Hand, q_source: np.ndarray, dt: float) -> tuple[DemoRow, np.ndarray]:
-    from xlsdk.drivers.safety import SafetyConfig
-    from xlsdk.drivers.sim import SimDriver
+    from xlsdk.drivers.sim import sim_on_virtual_clock
     from xlsdk.latent.retarget import retarget
 
     start = time.perf_counter()
@@ -119,8 +118,7 @@ def _replay(source: Hand, hand: Hand, q_source: np.ndarray, dt: float) -> tuple[
     lower, upper = np.asarray(hand.spec.lower), np.asarray(hand.spec.upper)
     within = bool(((q_target >= lower - 1e-9) & (q_target <= upper + 1e-9)).all())
 
-    clock = _VirtualClock()
-    driver = SimDriver(hand, clock=clock, watchdog_thread=False, safety=SafetyConfig(max_velocity=12.0))
+    driver, clock = sim_on_virtual_clock(hand, max_velocity=12.0)
     executed = np.empty_like(q_target)
     start = time.perf_counter()
     with driver:

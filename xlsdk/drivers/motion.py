@@ -1,12 +1,14 @@
-"""A short demo motion for any hand, and how well a driver tracks it (what ``xlsdk drive`` streams).
+"""Streaming a joint trajectory to a driver, and how well the driver tracks it (what ``xlsdk drive`` does).
 
-The motion is the grasp sequence shipped with xlsdk (open, thumb-index pinch, open, power grasp,
-open), retargeted to the hand through the shared latent, streamed at its own timestamps (optionally
-sped up). Tracking error compares each command with the state read right after it.
+The trajectory comes from the caller (``xlsdk drive`` streams the demo grasp of
+:func:`xlsdk.demo.demo_motion`): drivers move joints and know nothing of the latent. It is streamed at
+its own timestamps (optionally sped up); tracking error compares each command with the state read
+right after it.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -14,7 +16,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.drivers.base import HandDriver
-from xlsdk.hand import Hand
 
 
 class TrackingReport(BaseModel):
@@ -32,20 +33,20 @@ class TrackingReport(BaseModel):
     stats: dict[str, int]
 
 
-def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
-    """(q (T, dof), timestamps (T,)) of the demo grasp for ``hand``."""
-    from xlsdk.demo import load_demo_trajectory
-    from xlsdk.latent.retarget import retarget
+def check_speed(speed: float) -> float:
+    """``speed`` if it is a finite factor above 0 (0 divides by zero, negative or NaN never waits)."""
+    from xlsdk.errors import DriverError
 
-    source, q, timestamps = load_demo_trajectory()
-    if hand.name != source:
-        q = np.asarray(retarget(q, source, hand))
-    return q, timestamps
+    if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
+        raise DriverError(f"speed {speed!r} must be a finite number above 0 (1 plays the motion as recorded, "
+                          "2 twice as fast)")
+    return float(speed)
 
 
 def stream_motion(driver: HandDriver, q: np.ndarray, timestamps: np.ndarray, *, speed: float = 2.0,
                   sleep: Callable[[float], None] = time.sleep, settle_s: float = 0.4) -> TrackingReport:
     """Stream ``q`` to a connected driver at ``timestamps / speed`` and measure the tracking error."""
+    check_speed(speed)
     errors = np.zeros_like(q)
     faults: list[str] = []
     start = time.monotonic()

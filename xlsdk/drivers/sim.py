@@ -14,7 +14,6 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.drivers.base import HandDriver, HandState
@@ -34,6 +33,26 @@ class SimConfig(BaseModel):
     latency_s: float = Field(0.0, ge=0, description="delay between a command and its effect [s]")
     noise_std: float = Field(0.0, ge=0, description="std of the Gaussian noise on position readings")
     seed: int = 0
+
+
+class VirtualClock:
+    """Simulated time that only moves when the caller advances it (``clock.now += dt``).
+
+    A :class:`SimDriver` on a virtual clock replays an episode faster than real time with the same
+    dynamics; its watchdog thread must be off (nothing advances the clock behind the loop's back).
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sim_on_virtual_clock(hand: Hand, *, max_velocity: float) -> tuple[SimDriver, VirtualClock]:
+    """A simulated ``hand`` on a fresh :class:`VirtualClock` (no watchdog thread), with its clock."""
+    clock = VirtualClock()
+    return SimDriver(hand, clock=clock, watchdog_thread=False, safety=SafetyConfig(max_velocity=max_velocity)), clock
 
 
 class SimDriver(HandDriver):
@@ -73,6 +92,8 @@ class SimDriver(HandDriver):
         self._advance()
         noise = self._rng.normal(0.0, self.config.noise_std, self._q.shape) if self.config.noise_std > 0 else 0.0
         reading = np.clip(self._q + noise, self._lower, self._upper)
+        import torch
+
         full = self.hand.kinematics.expand(torch.as_tensor(self._q, dtype=torch.float64)[None])[0]
         extra = {f"{name}.pos": float(v) for name, v in zip(self.hand.kinematics.full_joint_names, full, strict=True)}
         return HandState(
@@ -116,8 +137,12 @@ def sim_driver_entry() -> DriverEntry:
     """The registry entry of the simulated driver (any hand)."""
 
     def factory(hand: Hand, options: dict[str, Any]) -> SimDriver:
-        sim_fields = set(SimConfig.model_fields)
-        config = SimConfig(**{k: v for k, v in options.items() if k in sim_fields})
-        return SimDriver(hand, config)
+        from xlsdk.errors import DriverError
+
+        unknown = sorted(set(options) - set(SimConfig.model_fields))
+        if unknown:
+            raise DriverError(f"the sim driver has no option {', '.join(map(repr, unknown))}; its options are "
+                              f"{', '.join(SimConfig.model_fields)}" + (" (it needs no port)" if "port" in unknown else ""))
+        return SimDriver(hand, SimConfig(**options))
 
     return DriverEntry(name="sim", factory=factory, description="simulated actuators (any hand, no hardware)")

@@ -1,5 +1,5 @@
 """The shared latent action space: heads, the frozen core latent, training, fitting, retargeting."""
 
-from xlsdk.latent.head import LATENT_DIM, HeadConfig, LatentHead
+from xlsdk.latent.head import DEFAULT_LATENT_DIM, HeadConfig, LatentHead
 
-__all__ = ["LATENT_DIM", "HeadConfig", "LatentHead"]
+__all__ = ["DEFAULT_LATENT_DIM", "HeadConfig", "LatentHead"]

@@ -76,9 +76,17 @@ class LatentReport(BaseModel):
 
 
 @torch.no_grad()
-def evaluate_latent(hands: dict[str, Hand], heads: dict[str, LatentHead], *, n: int = 1024, seed: int = 12345,
-                    sources: list[str] | None = None, targets: list[str] | None = None) -> LatentReport:
-    """Metrics for every hand in ``heads`` and every ordered pair (restricted by ``sources``/``targets``)."""
+def evaluate_latent(hands: dict[str, Hand], heads: dict[str, LatentHead] | None = None, *, n: int = 1024,
+                    seed: int = 12345, sources: list[str] | None = None, targets: list[str] | None = None) -> LatentReport:
+    """Metrics for every hand and every ordered pair (restricted by ``sources``/``targets``).
+
+    ``heads`` defaults to each hand's installed, verified head (:func:`~xlsdk.latent.heads.load_head`);
+    training passes the heads it is evaluating.
+    """
+    if heads is None:
+        from xlsdk.latent.heads import load_head
+
+        heads = {name: load_head(hand) for name, hand in hands.items()}
     poses: dict[str, dict[str, torch.Tensor]] = {}
     for index, (name, hand) in enumerate(hands.items()):
         sampler = PoseSampler(hand, seed=seed + 7 * index)

@@ -7,6 +7,7 @@ from pathlib import Path
 from xlsdk.hand import Hand
 from xlsdk.latent.core import CoreLatent
 from xlsdk.latent.head_file import write_head
+from xlsdk.latent.heads import invalidate_heads
 
 
 def export_reference_heads(core: CoreLatent, hands: dict[str, Hand]) -> list[Path]:
@@ -19,6 +20,6 @@ def export_reference_heads(core: CoreLatent, hands: dict[str, Hand]) -> list[Pat
         write_head(core.heads[name], hand.head_path, hand.head_manifest_path, hand_digest=hand.spec.digest,
                    fingerprint=core.fingerprint, geometry_version=core.manifest.geometry_version, origin="core",
                    metrics=metrics)
-        hand.__dict__.pop("head", None)
+        invalidate_heads(hand)
         written.append(hand.head_path)
     return written

@@ -29,9 +29,9 @@ from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, Hand
 from xlsdk.latent.core import CoreLatent
 from xlsdk.latent.head import HeadConfig, LatentHead
 from xlsdk.latent.head_file import HeadManifest, write_head
-from xlsdk.latent.objectives import GeometryWeights, kl_divergence, reconstruction_loss, tip_error
+from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss, tip_error
 from xlsdk.latent.sampling import PoseSampler
-from xlsdk.latent.train import pair_geometry_loss, resolve_device
+from xlsdk.latent.train import resolve_device
 from xlsdk.progress import step_progress
 
 
@@ -71,7 +71,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
              **overrides: object) -> FitResult:
     """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default)."""
     from xlsdk import load_hand
-    from xlsdk.latent.registry import installed_core_latent
+    from xlsdk.latent.heads import installed_core_latent, invalidate_heads
 
     started = time.perf_counter()  # the whole fit, grasp banks included: what the user waits for
     hand = load_hand(hand) if isinstance(hand, str) else hand
@@ -128,7 +128,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     metrics = {**metrics, "steps": float(step), "seconds": round(seconds, 2)}
     manifest = write_head(head, weights_path, manifest_path, hand_digest=hand.spec.digest, fingerprint=core.fingerprint,
                           geometry_version=GEOMETRY_VERSION, origin="fit", metrics=metrics)
-    hand.__dict__.pop("head", None)  # the Hand caches its head; the next use reads the new file
+    invalidate_heads(hand)  # drop the cached old head of this hand (the cache also keys on the file's sha256)
     return FitResult(hand=hand.name, steps=step, seconds=seconds, stopped_early=stopped_early, metrics=metrics,
                      weights_path=weights_path, manifest_path=manifest_path, manifest=manifest)
 

@@ -3,8 +3,11 @@
 ``head.json`` (:class:`HeadManifest`) records which hand description the head was fitted for (the
 hand's kinematic digest), the core-latent fingerprint it was fitted against, the architecture, the
 sha256 of the weights file and the fit's final metrics. :func:`read_head` refuses, with a message that
-names the file: a missing file, a truncated or edited one (checksum), bad tensor shapes, a head fitted
-against another core latent, and a head fitted for another version of the hand's URDF/manifest.
+names the file and field: a missing file, a truncated or edited one (checksum), impossible config values,
+bad tensor shapes, NaN/inf weights or outputs, a head fitted against another core latent, one fitted for
+another version of the hand's URDF/manifest, and limits that are not the hand's (the sha256 covers the
+weights only, so ``config.lower/upper`` are checked against the hand itself). Each refusal is a
+:class:`~xlsdk.errors.HeadError` whose ``reason`` says which kind it is.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from safetensors import SafetensorError
@@ -23,7 +26,12 @@ from xlsdk.files import write_json_atomic, write_with_atomic
 from xlsdk.latent.core import _load_state
 from xlsdk.latent.head import HeadConfig, LatentHead, weight_tensors
 
+if TYPE_CHECKING:
+    from xlsdk.hand import Hand
+
 HEAD_FORMAT = 1
+# head.json stores the limits as JSON floats: equal to the TOML's up to printing
+_LIMIT_TOLERANCE = 1e-9
 
 
 class HeadManifest(BaseModel):
@@ -65,31 +73,52 @@ def read_head_manifest(manifest_path: Path, weights_path: Path) -> HeadManifest:
     """The head manifest, checked to exist and parse (no weights are read)."""
     for path in (weights_path, manifest_path):
         if not path.is_file():
-            raise HeadError(f"{path}: missing", hint="fit the head with `xlsdk fit HAND`")
+            raise HeadError(f"{path}: missing", reason="missing", hint="fit the head with `xlsdk fit HAND`")
     try:
         return HeadManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise HeadError(f"{manifest_path}: not a valid head manifest ({first})",
+        raise HeadError(f"{manifest_path}: not a valid head manifest ({_first_problem(exc)})",
                         hint="refit with `xlsdk fit HAND`") from None
 
 
-def read_head(weights_path: Path, manifest_path: Path, *, expected_hand: str, hand_digest: str,
-              fingerprint: str, dof: int) -> tuple[LatentHead, HeadManifest]:
-    """Load and verify a head file pair; see the module docstring for what is refused."""
+def _first_problem(exc: Exception) -> str:
+    """pydantic's first error as "field: message" (a plain ValueError's first line otherwise)."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}" if where else error["msg"]
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = None, expected_hand: str | None = None,
+              hand_digest: str | None = None, fingerprint: str, dof: int | None = None) -> tuple[LatentHead, HeadManifest]:
+    """Load and verify a head file pair; see the module docstring for what is refused.
+
+    Pass ``hand`` to check the head against it (name, digest, joint count and the exact joint limits
+    the decoder squashes into); ``expected_hand``/``hand_digest``/``dof`` override or replace it.
+    """
+    expected_hand = expected_hand or (hand.name if hand is not None else None)
+    hand_digest = hand_digest or (hand.spec.digest if hand is not None else None)
+    dof = dof if dof is not None else (hand.dof if hand is not None else None)
+    if expected_hand is None or hand_digest is None or dof is None:
+        raise TypeError("read_head needs a hand, or expected_hand, hand_digest and dof")
     manifest = read_head_manifest(manifest_path, weights_path)
-    fit_hint = f"run `xlsdk fit {expected_hand}`"
+    fit_hint = f"fit it again with `xlsdk fit {expected_hand}`"
     if manifest.hand != expected_hand:
-        raise HeadError(f"{manifest_path}: head is for hand {manifest.hand!r}, not {expected_hand!r}", hint=fit_hint)
+        raise HeadError(f"{manifest_path}: field `hand`: head is for hand {manifest.hand!r}, not {expected_hand!r}",
+                        reason="mismatch", hint=fit_hint)
     if manifest.latent_fingerprint != fingerprint:
         raise FingerprintMismatchError(
             f"{manifest_path}: head was fitted against core latent {manifest.latent_fingerprint[:12]}, the installed "
             f"core latent is {fingerprint[:12]}", hint=fit_hint)
     if manifest.hand_digest != hand_digest:
         raise HeadError(f"{manifest_path}: head was fitted for a different version of {expected_hand}'s URDF or "
-                        "manifest (joints, limits, fingers or palm changed)", hint=fit_hint)
+                        "manifest (joints, limits, fingers or palm changed)", reason="stale", hint=fit_hint)
     if manifest.config.dof != dof:
-        raise HeadError(f"{manifest_path}: head has {manifest.config.dof} joints, the hand has {dof}", hint=fit_hint)
+        raise HeadError(f"{manifest_path}: field `config.dof`: head has {manifest.config.dof} joints, the hand has {dof}",
+                        reason="mismatch", hint=fit_hint)
+    if hand is not None:
+        _check_limits(manifest, manifest_path, hand, fit_hint)
     raw = weights_path.read_bytes()
     if hashlib.sha256(raw).hexdigest() != manifest.sha256:
         raise HeadError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file truncated or modified)",
@@ -100,12 +129,35 @@ def read_head(weights_path: Path, manifest_path: Path, *, expected_hand: str, ha
         raise HeadError(f"{weights_path}: unreadable safetensors file ({exc})", hint=fit_hint) from None
     head = LatentHead(manifest.config)
     _load_state(head, tensors, str(weights_path))
+    _check_finite(head, weights_path, fit_hint)
     return head, manifest
 
 
-def head_fingerprint_of(manifest_path: Path) -> str | None:
-    """The fingerprint a head manifest records, or None if it cannot be read (for status listings)."""
-    try:
-        return HeadManifest.model_validate_json(manifest_path.read_text(encoding="utf-8")).latent_fingerprint
-    except (OSError, ValidationError, ValueError):
-        return None
+def _check_limits(manifest: HeadManifest, manifest_path: Path, hand: Hand, fit_hint: str) -> None:
+    """The decoder squashes into ``config.lower/upper``: they must be the hand's limits, joint by joint."""
+    for field, own in (("lower", hand.spec.lower), ("upper", hand.spec.upper)):
+        recorded = getattr(manifest.config, field)
+        for joint, mine, theirs in zip(hand.joint_names, own, recorded, strict=True):
+            if abs(mine - theirs) > _LIMIT_TOLERANCE:
+                raise HeadError(f"{manifest_path}: field `config.{field}`: joint {joint!r} is {theirs}, the hand's "
+                                f"limit is {mine}", reason="mismatch", hint=fit_hint)
+
+
+def _check_finite(head: LatentHead, weights_path: Path, fit_hint: str) -> None:
+    """Finite weights, and a finite round trip on a few poses and latents (a 1e30 weight overflows there)."""
+    import torch
+
+    for name, tensor in head.named_parameters():
+        if not torch.isfinite(tensor).all():
+            raise HeadError(f"{weights_path}: tensor {name!r} holds NaN or infinite values", hint=fit_hint)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        u = torch.rand(8, head.config.dof, generator=generator)
+        q = head.lower + (head.upper - head.lower) * u
+        z = torch.randn(8, head.config.latent_dim, generator=generator)
+        outputs = {"encode": head.encode_distribution(q)[0], "decode": head.decode_normalized(z),
+                   "round trip": head(q)}
+    for what, value in outputs.items():
+        if not torch.isfinite(value).all():
+            raise HeadError(f"{weights_path}: the head's {what} gives NaN or infinite values on sample inputs",
+                            hint=fit_hint)

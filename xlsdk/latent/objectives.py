@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from xlsdk.geometry import HandGeometry
+from xlsdk.geometry import HandGeometry, shared_fingers
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ def geometry_loss(pred: HandGeometry, target: HandGeometry, weights: GeometryWei
     cosine = torch.nn.functional.cosine_similarity(pred.thumb_vectors, target.thumb_vectors, dim=-1, eps=1e-6)
     direction = (w * (1.0 - cosine)).mean()
     return weights.tips * tips + weights.vectors * vectors + weights.direction * direction
+
+
+def pair_geometry_loss(pred: HandGeometry, target: HandGeometry, weights: GeometryWeights) -> torch.Tensor:
+    """:func:`geometry_loss` between two hands' geometries, on the fingers both have."""
+    fingers = shared_fingers(pred.fingers, target.fingers)
+    return geometry_loss(pred.select(fingers), target.select(fingers), weights)
 
 
 def tip_error(pred: HandGeometry, target: HandGeometry) -> torch.Tensor:

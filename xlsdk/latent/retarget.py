@@ -20,6 +20,7 @@ from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.ik import descend
 from xlsdk.latent.head import LatentHead
+from xlsdk.latent.heads import load_head
 from xlsdk.latent.objectives import GeometryWeights, geometry_loss
 
 
@@ -36,8 +37,8 @@ def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, 
     source, target = _as_hand(src), _as_hand(dst)
     batch, kind = as_batch(q, width=source.dof, what=f"retarget(q) from {source.name}")
     with torch.no_grad():
-        z = source.head.encode(batch.to(torch.float32))
-        decoded = target.head.decode(z)
+        z = load_head(source).encode(batch.to(torch.float32))
+        decoded = load_head(target).decode(z)
     if refine:
         decoded = refine_retarget(batch.to(torch.float32), source, target, decoded, steps=refine_steps)
     return answer(decoded.to(batch.dtype), kind)
@@ -98,8 +99,8 @@ class StreamRetargeter:
 
     def __init__(self, src: str | Hand, dst: str | Hand) -> None:
         self.source, self.target = _as_hand(src), _as_hand(dst)
-        self._encoder = NumpyHead(self.source.head)
-        self._decoder = NumpyHead(self.target.head)
+        self._encoder = NumpyHead(load_head(self.source))
+        self._decoder = NumpyHead(load_head(self.target))
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
         q = np.asarray(q, dtype=np.float32)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import load_file, save_file
 
 from xlsdk.files import write_with_atomic
-from xlsdk.geometry import HandGeometry, shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.core import CoreLatent
-from xlsdk.latent.head import DEFAULT_HIDDEN, LATENT_DIM, HeadConfig, LatentHead
-from xlsdk.latent.objectives import GeometryWeights, geometry_loss, kl_divergence, reconstruction_loss
+from xlsdk.latent.head import DEFAULT_HIDDEN, DEFAULT_LATENT_DIM, HeadConfig, LatentHead
+from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss
 from xlsdk.latent.sampling import PoseSampler, SampleMix
 from xlsdk.progress import step_progress
+from xlsdk.training import clip_gradients, cosine_schedule, generator, init_parameters, normal_like
 
 REFERENCE_HANDS = ("canonical", "inspire", "ability", "xhand", "paxini")
 
@@ -43,7 +42,7 @@ class LatentTrainConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     hands: tuple[str, ...] = REFERENCE_HANDS
     canonical: str = "canonical"
-    latent_dim: int = LATENT_DIM
+    latent_dim: int = DEFAULT_LATENT_DIM
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
     steps: int = Field(3000, gt=0)
     batch_size: int = Field(192, gt=0, description="poses per hand per step")
@@ -65,12 +64,14 @@ class LatentTrainConfig(BaseModel):
 
 
 def build_heads(hands: dict[str, Hand], latent_dim: int, hidden: tuple[int, ...], seed: int) -> dict[str, LatentHead]:
-    torch.manual_seed(seed)
-    return {
+    """Fresh heads, initialised from ``seed`` in hand order (the global torch RNG is left alone)."""
+    heads = {
         name: LatentHead(HeadConfig(hand=name, dof=hand.dof, latent_dim=latent_dim, hidden=hidden,
                                     lower=hand.spec.lower, upper=hand.spec.upper))
         for name, hand in hands.items()
     }
+    init_parameters(heads.values(), generator(seed))
+    return heads
 
 
 def resolve_device(device: str) -> torch.device:
@@ -79,15 +80,12 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def sample_latent(head: LatentHead, q: torch.Tensor, noise: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sample_latent(head: LatentHead, q: torch.Tensor, noise: torch.Generator | None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(z, mean, log_var)``: ``z`` drawn from the posterior with the ``noise`` generator, or the mean without one."""
     mean, log_var = head.encode_distribution(q)
-    z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var) if noise else mean
+    z = mean + normal_like(mean, noise) * torch.exp(0.5 * log_var) if noise is not None else mean
     return z, mean, log_var
-
-
-def pair_geometry_loss(pred: HandGeometry, target: HandGeometry, weights: GeometryWeights) -> torch.Tensor:
-    fingers = shared_fingers(pred.fingers, target.fingers)
-    return geometry_loss(pred.select(fingers), target.select(fingers), weights)
 
 
 def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_dir: Path | None = None,
@@ -95,20 +93,20 @@ def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_
                       evaluate: bool = True) -> CoreLatent:
     """Train all heads jointly and return the (fingerprinted) core latent; save it if ``out_dir`` is given."""
     target_device = resolve_device(device)
-    torch.manual_seed(config.seed)
     heads = build_heads(hands, config.latent_dim, config.hidden, config.seed)
     for head in heads.values():
         head.to(target_device)
     parameters = [p for head in heads.values() for p in head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _cosine(step, config.steps, config.lr_floor))
+    schedule = cosine_schedule(optimizer, config.steps, config.lr_floor)
+    noise = generator(config.seed + 7) if config.latent_noise else None
     mix = SampleMix(**config.mix)
     samplers = {name: PoseSampler(hand, seed=config.seed + 101 * i, mix=mix) for i, (name, hand) in enumerate(hands.items())}
     weights = GeometryWeights(**config.geometry)
 
     start = 0
     if checkpoint_dir is not None:
-        start = _load_checkpoint(checkpoint_dir, config, heads, optimizer, schedule, samplers)
+        start = _load_checkpoint(checkpoint_dir, config, heads, optimizer, schedule, samplers, noise)
     for sampler in samplers.values():  # solve the grasp banks before the clock starts
         sampler.banks()
 
@@ -116,18 +114,18 @@ def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_
     last: dict[str, float] = {}
     with step_progress("latent train", config.steps, enabled=progress, start=start) as bar:
         for step in range(start, config.steps):
-            losses = _training_step(config, hands, heads, samplers, weights, names, target_device)
+            losses = _training_step(config, hands, heads, samplers, weights, names, target_device, noise)
             total = losses["total"]
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+            clip_gradients(parameters)
             optimizer.step()
             schedule.step()
             last = {k: float(v.detach()) for k, v in losses.items()}
             if step % 10 == 0 or step == config.steps - 1:
                 bar.update(step + 1, loss=last["total"], recon=last["recon"], retarget=last["retarget"])
             if checkpoint_dir is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-                _save_checkpoint(checkpoint_dir, config, step + 1, heads, optimizer, schedule, samplers)
+                _save_checkpoint(checkpoint_dir, config, step + 1, heads, optimizer, schedule, samplers, noise)
 
     for head in heads.values():
         head.to("cpu")
@@ -147,7 +145,7 @@ def train_core_latent(config: LatentTrainConfig, *, hands: dict[str, Hand], out_
 
 def _training_step(config: LatentTrainConfig, hands: dict[str, Hand], heads: dict[str, LatentHead],
                    samplers: dict[str, PoseSampler], weights: GeometryWeights, names: list[str],
-                   device: torch.device) -> dict[str, torch.Tensor]:
+                   device: torch.device, noise: torch.Generator | None) -> dict[str, torch.Tensor]:
     recon = torch.zeros((), device=device)
     kl = torch.zeros((), device=device)
     retarget = torch.zeros((), device=device)
@@ -155,7 +153,7 @@ def _training_step(config: LatentTrainConfig, hands: dict[str, Hand], heads: dic
     for source in names:
         head = heads[source]
         q = samplers[source].sample(config.batch_size).to(device)
-        z, mean, log_var = sample_latent(head, q, config.latent_noise)
+        z, mean, log_var = sample_latent(head, q, noise)
         recon = recon + reconstruction_loss(head.decode_normalized(z), head.normalize(q))
         kl = kl + kl_divergence(mean, log_var)
         if config.retarget_weight <= 0:
@@ -176,11 +174,6 @@ def _training_step(config: LatentTrainConfig, hands: dict[str, Hand], heads: dic
     return {"total": total, "recon": recon / count, "retarget": retarget / pairs, "cycle": cycle / pairs, "kl": kl / count}
 
 
-def _cosine(step: int, total: int, floor: float) -> float:
-    progress = min(step / max(total, 1), 1.0)
-    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
 # --- checkpoints (safetensors + JSON, no pickle) -----------------------------------------------------
 
 _CHECKPOINT = "checkpoint.safetensors"
@@ -188,7 +181,7 @@ _CHECKPOINT = "checkpoint.safetensors"
 
 def _save_checkpoint(directory: Path, config: LatentTrainConfig, step: int, heads: dict[str, LatentHead],
                      optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LambdaLR,
-                     samplers: dict[str, PoseSampler]) -> None:
+                     samplers: dict[str, PoseSampler], noise: torch.Generator | None) -> None:
     tensors: dict[str, torch.Tensor] = {}
     for name, head in heads.items():
         for key, value in head.state_dict().items():
@@ -199,7 +192,8 @@ def _save_checkpoint(directory: Path, config: LatentTrainConfig, step: int, head
             tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
     for name, sampler in samplers.items():
         tensors[f"rng/{name}"] = sampler.generator.get_state()
-    tensors["rng/torch"] = torch.get_rng_state()
+    if noise is not None:
+        tensors["rng/noise"] = noise.get_state()
     metadata = {
         "config_digest": config.digest(),
         "step": str(step),
@@ -211,7 +205,7 @@ def _save_checkpoint(directory: Path, config: LatentTrainConfig, step: int, head
 
 def _load_checkpoint(directory: Path, config: LatentTrainConfig, heads: dict[str, LatentHead],
                      optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LambdaLR,
-                     samplers: dict[str, PoseSampler]) -> int:
+                     samplers: dict[str, PoseSampler], noise: torch.Generator | None) -> int:
     """Resume from ``directory`` if it holds a checkpoint of the same config; returns the step to start at."""
     path = directory / _CHECKPOINT
     if not path.is_file():
@@ -242,5 +236,6 @@ def _load_checkpoint(directory: Path, config: LatentTrainConfig, heads: dict[str
     for name, sampler in samplers.items():
         if f"rng/{name}" in tensors:
             sampler.generator.set_state(tensors[f"rng/{name}"])
-    torch.set_rng_state(tensors["rng/torch"])
+    if noise is not None and "rng/noise" in tensors:
+        noise.set_state(tensors["rng/noise"])
     return int(metadata["step"])

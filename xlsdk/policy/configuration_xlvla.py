@@ -12,7 +12,7 @@ from lerobot.configs.policies import PreTrainedConfig
 from lerobot.configs.types import NormalizationMode
 from lerobot.optim.optimizers import AdamWConfig
 
-from xlsdk.latent.head import LATENT_DIM
+from xlsdk.errors import PolicyConfigError
 
 
 @PreTrainedConfig.register_subclass("xlvla")
@@ -25,6 +25,10 @@ class XlvlaConfig(PreTrainedConfig):
     the baseline arm of the cross-hand benchmark). ``hand`` is the hand whose head encodes the training
     data and decodes the output in LeRobot pipelines (``lerobot-train``); xlsdk's own trainer handles
     several hands at once.
+
+    The widths are recorded, not assumed: ``latent_dim`` is the k of the core latent the policy was
+    trained in (the installed one when left unset), ``raw_dim`` the widest hand it was trained on (its
+    ``hand``'s DOF when left unset). Both land in the saved ``config.json``.
     """
 
     chunk_size: int = 8
@@ -32,7 +36,8 @@ class XlvlaConfig(PreTrainedConfig):
     history: int = 2
     hand: str | None = None
     action_space: str = "latent"
-    raw_dim: int = 13
+    latent_dim: int | None = None
+    raw_dim: int | None = None
     image_size: int = 48
     image_dim: int = 64
     text_buckets: int = 512
@@ -50,17 +55,32 @@ class XlvlaConfig(PreTrainedConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.action_space not in ("latent", "raw"):
-            raise ValueError(f"action_space must be 'latent' or 'raw', got {self.action_space!r}")
+            raise PolicyConfigError(f"action_space must be 'latent' or 'raw', got {self.action_space!r}")
         if not 1 <= self.n_action_steps <= self.chunk_size:
-            raise ValueError(f"n_action_steps ({self.n_action_steps}) must be in 1..chunk_size ({self.chunk_size})")
+            raise PolicyConfigError(f"n_action_steps ({self.n_action_steps}) must be in 1..chunk_size ({self.chunk_size})")
         if self.history < 1:
-            raise ValueError("history must be at least 1 (the current state)")
+            raise PolicyConfigError("history must be at least 1 (the current state)")
+        if self.action_space == "latent" and self.latent_dim is None:
+            from xlsdk.latent.heads import latent_dim
+
+            self.latent_dim = latent_dim()
+        if self.action_space == "raw" and self.raw_dim is None and self.hand:
+            from xlsdk.plugins import get_plugin_host
+
+            self.raw_dim = get_plugin_host().load_hand(self.hand).dof
+        for name in ("latent_dim", "raw_dim"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise PolicyConfigError(f"{name} must be a positive width, got {value}")
         self.n_obs_steps = self.history
 
     @property
     def action_dim(self) -> int:
-        """Width of one policy action (and of one state): the latent or the padded joints."""
-        return LATENT_DIM if self.action_space == "latent" else self.raw_dim
+        """Width of one policy action (and of one state): the latent's k or the padded joints."""
+        width = self.latent_dim if self.action_space == "latent" else self.raw_dim
+        if width is None:
+            raise PolicyConfigError("a raw-joint xlvla policy needs raw_dim (the widest hand's DOF) or a hand")
+        return width
 
     @property
     def observation_delta_indices(self) -> list[int]:
@@ -82,4 +102,4 @@ class XlvlaConfig(PreTrainedConfig):
 
     def validate_features(self) -> None:
         if not self.image_features:
-            raise ValueError("xlvla needs at least one camera image (an 'observation.images.*' feature)")
+            raise PolicyConfigError("xlvla needs at least one camera image (an 'observation.images.*' feature)")

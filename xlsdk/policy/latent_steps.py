@@ -20,27 +20,23 @@ from lerobot.lerobot_types import TransitionKey
 from lerobot.processor.pipeline import ProcessorStep, ProcessorStepRegistry
 
 from xlsdk.errors import DataFormatError
-from xlsdk.latent.head import LATENT_DIM
-
-ACTION = "action"
-STATE = "observation.state"
+from xlsdk.latent.heads import apply_over_last_dim, latent_dim, load_head
+from xlsdk.policy.modeling_xlvla import ACTION, STATE
 
 
 def _hand(name: str) -> Any:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
 
-    return load_hand(name)
+    return get_plugin_host().load_hand(name)
 
 
-def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any) -> Any:
+def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any) -> torch.Tensor:
     tensor = torch.as_tensor(value)
-    if tensor.shape[-1] != width:
-        raise DataFormatError(f"{what}: last dimension is {tensor.shape[-1]}, hand {hand_name!r} expects {width}",
-                              hint="check that the dataset/policy and the hand match (xlsdk info HAND)")
-    shape = tensor.shape[:-1]
-    with torch.no_grad():
-        out = fn(tensor.reshape(-1, width).to(torch.float32))
-    return out.reshape(*shape, out.shape[-1]).to(tensor.device)
+    if tensor.ndim == 0 or tensor.shape[-1] != width:
+        raise DataFormatError(f"{what}: last dimension is {tensor.shape[-1] if tensor.ndim else 'missing'}, hand "
+                              f"{hand_name!r} expects {width}",
+                              hint="the dataset or policy and the hand must match (see the hand's dof and the latent k)")
+    return apply_over_last_dim(fn, tensor, width=width, what=what).float()
 
 
 @ProcessorStepRegistry.register("xlsdk_latent_encode")
@@ -57,11 +53,11 @@ class LatentEncodeStep(ProcessorStep):
         out = dict(transition)
         action = out.get(TransitionKey.ACTION)
         if self.encode_action and action is not None:
-            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, hand.head.encode)
+            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, load_head(hand).encode)
         observation = out.get(TransitionKey.OBSERVATION)
         if self.encode_state and observation is not None and STATE in observation:
             observation = dict(observation)
-            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, hand.head.encode)
+            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, load_head(hand).encode)
             out[TransitionKey.OBSERVATION] = observation
         return out
 
@@ -71,10 +67,11 @@ class LatentEncodeStep(ProcessorStep):
     def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
                            ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
         features = {kind: dict(group) for kind, group in features.items()}
+        k = latent_dim()
         if self.encode_action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
-            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(LATENT_DIM,))
+            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(k,))
         if self.encode_state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
-            features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(LATENT_DIM,))
+            features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(k,))
         return features
 
 
@@ -90,7 +87,9 @@ class LatentDecodeStep(ProcessorStep):
         out = dict(transition)
         action = out.get(TransitionKey.ACTION)
         if action is not None:
-            out[TransitionKey.ACTION] = _map_last_dim(action, LATENT_DIM, "latent action", hand.name, hand.head.decode)
+            head = load_head(hand)
+            out[TransitionKey.ACTION] = _map_last_dim(action, head.config.latent_dim, "latent action", hand.name,
+                                                      head.decode)
         return out
 
     def get_config(self) -> dict[str, Any]:

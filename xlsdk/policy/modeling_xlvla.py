@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor, nn
 
+from xlsdk.errors import DataFormatError
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.policy.text import hash_words
 
@@ -71,7 +72,7 @@ class XlvlaModel(nn.Module):
 def image_key(batch: dict[str, Any]) -> str:
     keys = sorted(k for k in batch if k.startswith("observation.images."))
     if not keys:
-        raise KeyError("the batch has no 'observation.images.*' camera")
+        raise DataFormatError("the batch has no 'observation.images.*' camera")
     return keys[0]
 
 

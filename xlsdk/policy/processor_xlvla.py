@@ -3,7 +3,7 @@
 Pre: add the batch dimension, encode ``action`` and ``observation.state`` into the latent with the
 configured hand's frozen head (latent action space), move to the device. Post: decode the latent action
 into that hand's joints, back to the CPU. Decoding for another hand is a post-processor override
-(``{"xlsdk_latent_decode": {"hand": "xhand"}}``) — or ``xlsdk policy run --hand``.
+(``{"xlsdk_latent_decode": {"hand": "xhand"}}``) — or ``xlsdk policy run HAND``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from lerobot.processor import AddBatchDimensionProcessorStep, DeviceProcessorStep
 from lerobot.processor.factory import make_policy_processor_pipelines
 
-from xlsdk.errors import XlsdkError
+from xlsdk.errors import PolicyConfigError
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
 
@@ -23,7 +23,8 @@ def make_xlvla_pre_post_processors(config: XlvlaConfig, dataset_stats: Any = Non
     post: list[Any] = []
     if config.action_space == "latent":
         if not config.hand:
-            raise XlsdkError("an xlvla policy in latent space needs --policy.hand=HAND (the hand of the dataset)")
+            raise PolicyConfigError("an xlvla policy in latent space needs its `hand` (the hand of the dataset) to "
+                                    "encode and decode with")
         pre.append(LatentEncodeStep(hand=config.hand))
         post.append(LatentDecodeStep(hand=config.hand))
     pre.append(DeviceProcessorStep(device=config.device or "cpu"))

@@ -10,23 +10,22 @@ action space, hands and tasks it saw. Weights are safetensors only.
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.errors import DataFormatError, XlsdkError
+from xlsdk.errors import DataFormatError, PolicyError
 from xlsdk.files import write_json_atomic
-from xlsdk.policy.action_space import ActionSpace, make_space
+from xlsdk.policy.action_space import ActionSpace, space_of
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.progress import step_progress
+from xlsdk.training import clip_gradients, cosine_schedule, generator, init_parameters
 
 METADATA = "xlsdk_policy.json"
 
@@ -35,15 +34,15 @@ class PolicyMetadata(BaseModel):
     """What xlsdk records next to a policy: how to feed it and which hands it has seen."""
 
     model_config = ConfigDict(frozen=True)
-    action_space: str
+    action_space: Literal["latent", "raw"]
     hands: list[str]
     tasks: list[str]
     image_key: str
-    fps: float
-    frames: int
-    steps: int
+    fps: float = Field(gt=0, allow_inf_nan=False)
+    frames: int = Field(ge=1)
+    steps: int = Field(ge=0)
     final_loss: float
-    seconds: float
+    seconds: float = Field(ge=0)
 
 
 @dataclass
@@ -136,7 +135,15 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
                        fps=frames.fps, frames_per_episode=frames.frames_per_episode)
 
 
+def widest_hand(hand_names: list[str]) -> int:
+    """The largest DOF among ``hand_names``: the width a raw-joint policy pads every hand to."""
+    import xlsdk
+
+    return max(xlsdk.load_hand(name).dof for name in set(hand_names))
+
+
 def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> XlvlaConfig:
+    """A policy config with its input/output features (a raw one needs ``raw_dim``)."""
     config = XlvlaConfig(action_space=space_name, image_size=image_size, **overrides)
     config.input_features = {
         "observation.images.scene": PolicyFeature(type=FeatureType.VISUAL, shape=(3, image_size, image_size)),
@@ -160,20 +167,20 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
 
     accelerator = Accelerator(cpu=_wants_cpu(device))
-    torch.manual_seed(seed)
     policy = XlvlaPolicy(config)
+    init_parameters([policy], generator(seed))  # the same weights in every process, the global RNG untouched
     policy.train()
     optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=config.optimizer_weight_decay)
     policy, optimizer = accelerator.prepare(policy, optimizer)
     # stepped here once per optimisation step (not handed to accelerate, which would step it once per process)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / steps)))
-    generator = torch.Generator().manual_seed(seed + accelerator.process_index)
+    schedule = cosine_schedule(optimizer, steps)
+    batches = generator(seed + accelerator.process_index)
     losses: list[float] = []
     started = time.perf_counter()
     with step_progress(f"policy train ({config.action_space})", steps,
                        enabled=progress and accelerator.is_main_process) as bar:
         for step in range(steps):
-            rows = torch.randint(0, len(data), (batch_size,), generator=generator)
+            rows = torch.randint(0, len(data), (batch_size,), generator=batches)
             batch = {"observation.images.scene": data.images[rows], "task": [data.tasks[i] for i in rows.tolist()],
                      "observation.state": data.states[rows], "action": data.actions[rows],
                      "action_is_pad": data.pads[rows]}
@@ -182,7 +189,7 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
             loss, _ = policy(batch)
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
-            accelerator.clip_grad_norm_(policy.parameters(), 5.0)
+            clip_gradients(policy.parameters(), accelerator=accelerator)
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
@@ -196,10 +203,10 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
 def _wants_cpu(device: str) -> bool:
     """``auto`` | ``cpu`` | ``cuda`` -> whether accelerate must stay on the CPU; a missing GPU is an error."""
     if device not in ("auto", "cpu", "cuda"):
-        raise XlsdkError(f"--device must be auto, cpu or cuda, got {device!r}")
+        raise PolicyError(f"training device must be auto, cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
-        raise XlsdkError("--device cuda was asked for, but torch sees no CUDA device",
-                         hint="use --device auto or cpu, or install a CUDA build of torch on a machine with a GPU")
+        raise PolicyError("training on cuda was asked for, but torch sees no CUDA device",
+                          hint="train on auto or cpu, or install a CUDA build of torch on a machine with a GPU")
     return device == "cpu"
 
 def save_policy(policy: Any, out: Path, metadata: PolicyMetadata) -> Path:
@@ -217,7 +224,13 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
     if not (path / METADATA).is_file():
         raise DataFormatError(f"{path}: not an xlsdk policy directory ({METADATA} missing)",
                               hint="train one with `xlsdk policy train`")
-    metadata = PolicyMetadata.model_validate_json((path / METADATA).read_text())
+    try:
+        metadata = PolicyMetadata.model_validate_json((path / METADATA).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()[:3]) \
+            if hasattr(exc, "errors") else str(exc)
+        raise DataFormatError(f"{path / METADATA}: not a valid xlsdk policy record ({problem})",
+                              hint="retrain the policy, or restore the file from the training run") from None
     with contextlib.redirect_stdout(sys.stderr):  # LeRobot prints progress; stdout is for --json output
         policy = XlvlaPolicy.from_pretrained(str(path))
     policy.eval()
@@ -230,10 +243,10 @@ def train_from_datasets(roots: list[Path], out: Path, *, space_name: str = "late
     """The library behind ``xlsdk policy train``; under ``accelerate launch`` only the main process saves."""
     from accelerate import PartialState
 
-    _wants_cpu(device)  # a bad --device fails before the datasets are read
-    space = make_space(space_name)  # type: ignore[arg-type]
-    config = make_config(space_name)
-    data = to_training_set(read_demo_frames(roots, config), space)
+    _wants_cpu(device)  # a bad device fails before the datasets are read
+    frames = read_demo_frames(roots, XlvlaConfig(action_space=space_name))
+    config = make_config(space_name, raw_dim=widest_hand(frames.hands) if space_name == "raw" else None)
+    data = to_training_set(frames, space_of(config))
     policy, losses, seconds = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed,
                                            progress=progress, device=device)
     metadata = PolicyMetadata(action_space=space_name, hands=sorted(set(data.hands)), tasks=sorted(set(data.tasks)),
@@ -243,7 +256,3 @@ def train_from_datasets(roots: list[Path], out: Path, *, space_name: str = "late
     if PartialState().is_main_process:
         save_policy(policy, out, metadata)
     return metadata, losses
-
-
-def describe(metadata: PolicyMetadata) -> str:
-    return json.dumps(metadata.model_dump(), indent=2)

@@ -60,3 +60,25 @@ def write_hand_dataset(hand: Hand, scenes: list[Scene], root: Path, *, frames: i
     dataset.finalize()
     return HandDemos(hand=hand.name, root=root, scenes=scenes, expert_error=[float(e) for e in errors],
                      episodes=len(scenes), frames=len(scenes) * frames)
+
+
+def write_task_dataset(hand: Hand, root: Path, *, tasks: list[str] | tuple[str, ...], scenes_per_task: int = 16,
+                       frames: int = 12, seed: int = 0, image_size: int = 48) -> HandDemos:
+    """A new LeRobot dataset at ``root`` of ``scenes_per_task`` demonstrations per task, solved by ``hand``'s IK.
+
+    The library behind ``xlsdk policy make-dataset``; refuses an existing ``root`` (a dataset is never
+    overwritten) and unknown tasks before anything is solved.
+    """
+    from xlsdk.errors import OutputExistsError, PolicyError
+    from xlsdk.policy.crosshand.tasks import check_task, sample_scenes
+
+    chosen = [check_task(task) for task in tasks]
+    if not chosen:
+        raise PolicyError("no tasks given; name at least one task")
+    if scenes_per_task < 1 or frames < 2:
+        raise PolicyError(f"need at least 1 scene per task and 2 frames per episode, got {scenes_per_task} and {frames}")
+    if Path(root).exists():
+        raise OutputExistsError(Path(root), hint="choose a new dataset directory")
+    rng = np.random.default_rng(seed)
+    scenes = [scene for task in chosen for scene in sample_scenes(task, scenes_per_task, rng)]
+    return write_hand_dataset(hand, scenes, Path(root), frames=frames, image_size=image_size, seed=seed)

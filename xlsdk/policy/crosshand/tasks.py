@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from xlsdk.errors import PolicyError, UnknownTaskError
 from xlsdk.geometry import HandGeometry
 
 TASKS = ("pinch", "tripod", "power", "point", "hook", "open")
@@ -51,7 +52,25 @@ class Scene:
     instruction: str
 
 
+#: a task succeeds when the executed fingertips' task error is at most this above the error the hand's own
+#: IK expert reaches on the same scene (so a target a hand cannot reach does not count against a policy)
+SUCCESS_TOLERANCE = 0.1
+
+
+def task_success(error: float, expert_error: float, tolerance: float = SUCCESS_TOLERANCE) -> bool:
+    """The success rule of ``xlsdk policy run`` and of the cross-hand benchmark (one rule for both)."""
+    return bool(error <= expert_error + tolerance)
+
+
+def check_task(task: str) -> str:
+    """``task`` if it is one of :data:`TASKS`; an :class:`~xlsdk.errors.UnknownTaskError` listing them otherwise."""
+    if task not in TASKS:
+        raise UnknownTaskError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    return task
+
+
 def sample_scenes(task: str, count: int, rng: np.random.Generator) -> list[Scene]:
+    check_task(task)
     scenes = []
     for _ in range(count):
         colour = str(rng.choice(list(COLOURS)))
@@ -107,6 +126,9 @@ def task_error(geometry: HandGeometry, scenes: list[Scene]) -> torch.Tensor:
 
 
 def _task_error(task: str, p: torch.Tensor, names: tuple[str, ...], scenes: list[Scene]) -> torch.Tensor:
+    check_task(task)
+    if names[:1] != ("thumb",) or "index" not in names:
+        raise PolicyError(f"the cross-hand tasks need a thumb and an index finger; this hand has {list(names)}")
     dtype = p.dtype
     dx = torch.tensor([0.2 * (s.u - 0.5) for s in scenes], dtype=dtype)
     dz = torch.tensor([0.3 * (0.5 - s.v) for s in scenes], dtype=dtype)
@@ -144,4 +166,4 @@ def _task_error(task: str, p: torch.Tensor, names: tuple[str, ...], scenes: list
     if task == "open":
         extended = ((p[:, fingers, 2] - 1.0).abs() + 0.5 * p[:, fingers, 1].abs()).mean(dim=-1)
         return extended + torch.relu(0.9 - (p[:, thumb] - p[:, index]).norm(dim=-1))
-    raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    raise UnknownTaskError(f"task {task!r} has no error term")
