@@ -1,7 +1,8 @@
 """The core's own plugin: what xlsdk provides without any hand plugin installed.
 
 It registers the canonical hand (the anthropomorphic model at the centre of the core latent; listed
-only with ``xlsdk hands --all``) and the ``sim`` driver, which drives every hand from its manifest.
+only with ``xlsdk hands --all``), the ``sim`` driver, which drives every hand from its manifest, and the
+``mujoco`` driver, which puts any hand in the physics world of :mod:`xlsdk.physics`.
 It goes through the same hooks as any third-party plugin, so the core exercises its own contract.
 """
 
@@ -22,6 +23,8 @@ def xlsdk_register_hands(register: Callable[..., None]) -> None:
 
 @hookimpl
 def xlsdk_register_drivers(register: Callable[..., None]) -> None:
+    from xlsdk.drivers.mujoco_driver import mujoco_driver_entry
     from xlsdk.drivers.sim import sim_driver_entry
 
     register(sim_driver_entry())
+    register(mujoco_driver_entry())

@@ -182,6 +182,11 @@ def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
             body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[width, wall, height / 2],
                           pos=[0, sign * (depth - wall), height / 2], **common)
         return
+    if item.kind == "marker":  # visual only: a goal spot on the table, no contact
+        body = spec.worldbody.add_body(name=item.name, pos=list(item.pos), quat=_yaw_quat(item.yaw))
+        body.add_geom(name=f"{item.name}/disc", type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[dims[0], 0.0005, 0],
+                      rgba=rgba, contype=0, conaffinity=0)
+        return
     if item.kind == "button":
         half, travel = dims
         body = spec.worldbody.add_body(name=item.name, pos=list(item.pos), quat=_yaw_quat(item.yaw))
@@ -262,6 +267,10 @@ class World:
         self.data.ctrl[self._hand_ctrl] = q
         self.data.ctrl[self._wrist_ctrl] = self.data.qpos[self._wrist_qpos]
         mujoco.mj_forward(self.model, self.data)
+        self.reset_object_origins()
+
+    def reset_object_origins(self) -> None:
+        """Measure ``ObjectState.lifted`` from where the objects are now (after moving them by hand)."""
         self._start_pos = {item.name: self._body_pos(item.name) for item in self.scene.objects}
 
     def home_wrist(self) -> np.ndarray:
