@@ -198,6 +198,7 @@ def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
                       springref=-0.002, damping=0.5)
         cap.add_geom(name=f"{item.name}/cap", type=mujoco.mjtGeom.mjGEOM_BOX, size=[half, half, travel],
                      mass=max(item.body_mass, 1e-3), **common)
+        spec.add_exclude(bodyname1=item.name, bodyname2=f"{item.name}/cap")  # the cap slides into its housing
         return
     body = spec.worldbody.add_body(name=item.name, pos=list(item.pos), quat=_yaw_quat(item.yaw, item.lying))
     body.add_freejoint(name=f"{item.name}/free")
