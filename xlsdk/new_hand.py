@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict
 from xlsdk.errors import XlsdkError
 from xlsdk.hand_spec import resolve_hand_spec
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
-from xlsdk.urdf import UrdfModel, load_urdf
+from xlsdk.robot_description import RobotDescription, load_robot_description
+from xlsdk.urdf import UrdfModel
 from xlsdk.urdf_import import ChainProposal, ManifestProposal, propose_manifest
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -36,6 +37,8 @@ class NewHandResult(BaseModel):
     urdf: Path
     warnings: tuple[str, ...]
     proposal: ManifestProposal
+    notes: tuple[str, ...] = ()  # what the proposal decided and why (skipped arm joints, names vs geometry, ...)
+    source_note: str = ""  # how the URDF was obtained from a xacro/MJCF input
 
 
 def template_dir() -> Path:
@@ -60,17 +63,17 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     for field, value in (("vendor", vendor), ("title", title), ("version", version)):
         if any(not character.isprintable() for character in value):
             raise XlsdkError(f"{field} {value!r} contains control characters (a newline?); give it on one line")
+    destination = Path(out) if out is not None else Path.cwd() / f"xlsdk-{name.replace('_', '-')}"
+    _check_destination(destination)  # before the URDF is read or a question is asked
     urdf_path = Path(urdf_path)
-    model = load_urdf(urdf_path)
+    description, model = load_robot_description(urdf_path)  # URDF, .xacro or MJCF .xml
     proposal = propose_manifest(model)
     if choose is not None:
         proposal = choose(proposal, model)
-    destination = Path(out) if out is not None else Path.cwd() / f"xlsdk-{name.replace('_', '-')}"
-    _check_destination(destination)
     package = f"xlsdk_{name}"
     urdf_file = f"{name}.urdf"
     manifest_text = render_manifest(name, proposal, model, urdf_file=urdf_file, title=title or f"{name} hand",
-                                    vendor=vendor, version=version)
+                                    vendor=vendor, version=version, source=description)
     # fail before writing anything if the proposal does not make a valid manifest
     manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
     resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
@@ -86,7 +89,10 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
         })
         urdf_dir = staging / package / "urdf"
         urdf_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(urdf_path, urdf_dir / urdf_file)
+        if description.kind == "urdf":
+            shutil.copyfile(urdf_path, urdf_dir / urdf_file)
+        else:  # the expanded/converted URDF is what the plugin ships
+            (urdf_dir / urdf_file).write_text(description.text, encoding="utf-8")
         _copy_meshes(model, urdf_path, urdf_dir)
         (staging / package / "hand.toml").write_text(manifest_text, encoding="utf-8")
         umask = os.umask(0)
@@ -100,7 +106,8 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
             shutil.rmtree(staging, ignore_errors=True)
     return NewHandResult(name=name, directory=destination, package=package,
                          manifest=destination / package / "hand.toml", urdf=destination / package / "urdf" / urdf_file,
-                         warnings=model.warnings, proposal=proposal)
+                         warnings=model.warnings + proposal.warnings, proposal=proposal,
+                         notes=description.conversion_notes + proposal.notes, source_note=description.note)
 
 
 #: names a new hand may not take, and why: they mean something else to xlsdk already
@@ -146,10 +153,24 @@ def _check_destination(destination: Path) -> None:
 
 
 def _copy_meshes(model: UrdfModel, urdf_path: Path, urdf_dir: Path) -> None:
-    """Copy meshes referenced by relative paths that resolve, keeping their layout next to the URDF."""
+    """Copy meshes that resolve, keeping their layout next to the URDF.
+
+    Relative paths keep their place; ``package://PKG/rest`` meshes go to ``urdf/PKG/rest``, where the
+    plugin's URDF resolves them again (a folder named PKG under one of its ancestors).
+    """
     for link in model.links:
         for shape in link.geometry:
-            if shape.kind != "mesh" or not shape.filename or "://" in shape.filename:
+            if shape.kind != "mesh" or not shape.filename:
+                continue
+            if shape.filename.startswith("package://"):
+                resolved = model.resolve_mesh(shape.filename)
+                relative = Path(shape.filename[len("package://"):])
+                if resolved is not None and not relative.is_absolute() and ".." not in relative.parts:
+                    target = urdf_dir / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(resolved, target)
+                continue
+            if "://" in shape.filename:
                 continue
             relative = Path(shape.filename)
             source = urdf_path.parent / relative
@@ -188,11 +209,17 @@ def _comment(text: str) -> str:
 
 
 def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, urdf_file: str, title: str,
-                    vendor: str, version: str) -> str:
+                    vendor: str, version: str, source: RobotDescription | None = None) -> str:
     """``hand.toml`` text for the proposal, with a comment saying where each value came from."""
     lines = [
         f"# xlsdk hand manifest (schema 1), proposed by `xlsdk new-hand` from {_comment(model.path.name)}.",
-        "# Review every value: the proposals come from the URDF's tree and its zero pose.",
+        "# Review every value: the proposals come from the URDF's names, tree and zero pose.",
+    ]
+    if source is not None and source.note:
+        lines.append(f"# urdf/{_comment(urdf_file)} was {_comment(source.note)}.")
+    lines += [f"# note: {_comment(note)}" for note in proposal.notes]
+    lines += [f"# warning: {_comment(warning)}" for warning in proposal.warnings]
+    lines += [
         "schema = 1",
         f"name = {toml_string(name)}",
         f"version = {toml_string(version)}",
@@ -205,7 +232,9 @@ def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, 
     ]
     if proposal.mimic_joints:
         lines.append(f"# derived through <mimic>, not commanded: {_comment(', '.join(proposal.mimic_joints))}")
-    lines += ["joints = [" + ", ".join(toml_string(j) for j in proposal.joints) + "]", 'drivers = ["sim"]', ""]
+    lines += ["joints = [" + ", ".join(toml_string(j) for j in proposal.joints) + "]", 'drivers = ["sim"]']
+    lines += [f"# {_comment(proposal.handedness_source)}" if proposal.handedness_source else "# which hand this is",
+              f"handedness = {toml_string(proposal.handedness)}", ""]
     if any(abs(v) > 1e-9 for v in proposal.palm_rpy):
         lines += [
             "# The palm link's axes differ from the xlsdk palm frame (+Z wrist -> fingertips, +Y palm normal,",
@@ -221,8 +250,8 @@ def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, 
 
 
 def _finger_comment(chain: ChainProposal) -> str:
-    reason = "the chain pointing most against the others" if chain.finger == "thumb" else \
-        "ordered by distance from the thumb across the palm"
+    reason = chain.reason or ("the chain pointing most against the others" if chain.finger == "thumb" else
+                              "ordered across the palm from the thumb's side")
     return f"# {chain.finger}: {_comment(' -> '.join(chain.joints))} ({reason})"
 
 

@@ -55,11 +55,14 @@ class SafetyLayer:
         self.upper = np.asarray(upper, dtype=np.float64)
         self.config = config or SafetyConfig()
         # np.clip into a NaN bound gives NaN: limits that are not finite and ordered would let a NaN through
+        if self.lower.shape != (len(joint_names),) or self.upper.shape != (len(joint_names),):
+            raise SafetyError(f"joint limits of shape {self.lower.shape} and {self.upper.shape} for "
+                              f"{len(joint_names)} joints (shape mismatch); nothing can be sent safely")
         broken = [name for name, low, high in zip(joint_names, self.lower, self.upper, strict=True)
                   if not (np.isfinite(low) and np.isfinite(high) and low <= high)]
-        if self.lower.shape != (len(joint_names),) or self.upper.shape != (len(joint_names),) or broken:
-            raise SafetyError(f"joint limits are not finite, ordered ranges for joint(s) "
-                              f"{', '.join(broken) or '(shape mismatch)'}; nothing can be sent safely")
+        if broken:
+            raise SafetyError(f"joint limits are not finite, ordered ranges for joint(s) {', '.join(broken)}; "
+                              "nothing can be sent safely")
 
     def check(self, q: object) -> np.ndarray:
         """``q`` as a finite float vector of the right length, or :class:`SafetyError` naming the problem."""
