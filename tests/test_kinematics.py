@@ -15,6 +15,7 @@ import yourdfpy
 from synthetic_hands import SyntheticHand, write_synthetic_hand
 
 import xlsdk
+from xlsdk.errors import ShapeError
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
 from xlsdk.kinematics import rpy_matrix
@@ -141,7 +142,7 @@ def test_dtypes_and_shapes(dtype: torch.dtype) -> None:
 
 def test_wrong_width_is_a_clear_error() -> None:
     hand = xlsdk.load_hand("canonical")
-    with pytest.raises(ValueError, match=r"canonical.fk\(q\): expected shape \(B, 17\)"):
+    with pytest.raises(ShapeError, match=r"canonical.fk\(q\): expected shape \(B, 17\)"):
         hand.fk(np.zeros((2, 5)))
 
 

@@ -22,6 +22,7 @@ from xlsdk.latent.heads import (
     encode,
     head_status,
     installed_core_latent,
+    invalidate_heads,
     load_head,
 )
 
@@ -176,3 +177,78 @@ def test_read_head_checks_the_hand_name(fitted: Hand) -> None:
     with pytest.raises(HeadError, match="not 'other'"):
         read_head(fitted.head_path, fitted.head_manifest_path, expected_hand="other", hand_digest=fitted.spec.digest,
                   fingerprint=installed_core_latent().fingerprint, dof=fitted.dof)
+
+
+def _edit_manifest(hand: Hand, **config: object) -> None:
+    manifest = json.loads(hand.head_manifest_path.read_text())
+    manifest["config"].update(config)
+    hand.head_manifest_path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    ({"hidden": []}, "config.hidden"),
+    ({"hidden": [64, -5, 64]}, "config.hidden"),
+    ({"lower": [0.0]}, "config.lower has 1 values"),
+    ({"dof": 0}, "config.dof"),
+    ({"latent_dim": -3}, "config.latent_dim"),
+])
+def test_impossible_head_config_is_corrupt_for_that_hand_only(fitted: Hand, edit: dict, field: str) -> None:
+    """A hand-edited head.json is refused naming the file and field, and never crashes head_status."""
+    _edit_manifest(fitted, **edit)
+    with pytest.raises(HeadError, match=f"{fitted.head_manifest_path}: not a valid head manifest .*{field}") as info:
+        load_head(fitted)
+    assert info.value.reason == "corrupt"
+    status = head_status(fitted)
+    assert status.state == "corrupt" and str(fitted.head_manifest_path) in status.detail
+    import xlsdk
+
+    assert head_status(xlsdk.load_hand("canonical")).state == "fitted", "other hands are unaffected"
+
+
+def test_head_limits_must_be_the_hands(fitted: Hand) -> None:
+    """config.lower/upper are outside the sha256: a head squashing into other limits is refused."""
+    head = load_head(fitted)
+    _edit_manifest(fitted, upper=[10.0] * fitted.dof)
+    with pytest.raises(HeadError, match=rf"field `config.upper`: joint '{fitted.joint_names[0]}' is 10.0") as info:
+        load_head(fitted)
+    assert info.value.reason == "mismatch"
+    assert head_status(fitted).state == "corrupt"
+    assert head is not None, "the head loaded before the edit; the cache did not hide the edit"
+
+
+@pytest.mark.parametrize("value", [float("nan"), 1e30])
+def test_non_finite_head_weights_are_refused(fitted: Hand, value: float) -> None:
+    import hashlib
+
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(fitted.head_path))
+    tensors["encoder.0.weight"] = torch.full_like(tensors["encoder.0.weight"], value)
+    tensors["decoder.0.weight"] = torch.full_like(tensors["decoder.0.weight"], value)
+    save_file(tensors, str(fitted.head_path))
+    manifest = json.loads(fitted.head_manifest_path.read_text())
+    manifest["sha256"] = hashlib.sha256(fitted.head_path.read_bytes()).hexdigest()
+    fitted.head_manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(HeadError, match=f"{fitted.head_path}: .*(NaN or infinite)"):
+        load_head(fitted)
+    assert head_status(fitted).state == "corrupt"
+
+
+def test_refitted_head_is_not_served_from_the_cache(fitted: Hand) -> None:
+    first = load_head(fitted)
+    assert load_head(fitted) is first, "cached while the files are unchanged"
+    core = installed_core_latent()
+    write_head(_head_for(fitted, 9), fitted.head_path, fitted.head_manifest_path, hand_digest=fitted.spec.digest,
+               fingerprint=core.fingerprint, geometry_version=GEOMETRY_VERSION, origin="fit")
+    second = load_head(fitted)
+    assert second is not first
+    assert not torch.equal(second.to_mean.weight, first.to_mean.weight)
+    invalidate_heads(fitted)
+    assert load_head(fitted) is not second, "invalidate_heads drops the hand's cached head"
+
+
+def test_head_error_reasons_drive_the_status(fitted: Hand) -> None:
+    fitted.head_path.unlink()
+    with pytest.raises(HeadError) as info:
+        load_head(fitted)
+    assert info.value.reason == "missing" and head_status(fitted).state == "corrupt"

@@ -111,6 +111,35 @@ def test_two_plugins_claiming_one_name_is_an_error_naming_both(tmp_path: Path, h
     assert host.load_hand("xhand").dof == 12
 
 
+def test_a_driver_name_two_plugins_register_is_a_recorded_conflict() -> None:
+    """Like a hand conflict: listing still works, the driver is left out, and using it names both plugins."""
+    import xlsdk
+    from xlsdk.drivers import DriverEntry, SimDriver, driver_entry, hand_drivers
+    from xlsdk.plugins import reset_plugin_host
+
+    class Twin:
+        def __init__(self) -> None:
+            self.xlsdk_register_drivers = lambda register: register(
+                DriverEntry(name="twin-driver", factory=lambda hand, options: SimDriver(hand)))
+
+    host = PluginHost()
+    host.register(Twin(), name="vendor-a")
+    host.register(Twin(), name="vendor-b")
+    assert "ability" in host.hand_names() and [r.name for r in host.hand_records()]
+    assert "twin-driver" not in {entry.name for entry in host.drivers_for("ability")}
+    assert host.driver_conflicts() == {
+        "twin-driver": "driver name 'twin-driver' is registered by plugin 'vendor-a' and plugin 'vendor-b'; "
+                       "uninstall one of them"}
+    previous = reset_plugin_host(host)
+    try:
+        hand = xlsdk.load_hand("ability")
+        assert "sim" in hand_drivers(hand) and "twin-driver" not in hand_drivers(hand)
+        with pytest.raises(PluginConflictError, match="'vendor-a' and plugin 'vendor-b'"):
+            driver_entry(hand, "twin-driver")
+    finally:
+        reset_plugin_host(previous)
+
+
 def test_in_memory_plugin_can_be_registered_and_removed(tmp_path: Path, hand_plugin) -> None:  # noqa: ANN001
     hand = write_synthetic_hand(tmp_path / "s", name="memhand")
     host = PluginHost()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from xlsdk.errors import ShapeError
+
 
 @dataclass(frozen=True)
 class InputKind:
@@ -26,7 +28,8 @@ def as_batch(x: np.ndarray | torch.Tensor | list, *, width: int, what: str, dtyp
     """``x`` as a ``(B, width)`` floating tensor; a 1-D input becomes a batch of one.
 
     Integer inputs are promoted to ``dtype``; floating torch inputs keep their dtype and device unless
-    ``device`` is given. Raises ValueError naming ``what`` on a wrong width or rank.
+    ``device`` is given. Raises :class:`~xlsdk.errors.ShapeError` (a ValueError too) naming ``what`` on a
+    wrong width or rank.
     """
     if isinstance(x, torch.Tensor):
         kind = InputKind(numpy=False, single=x.ndim == 1, dtype=x.dtype)
@@ -41,7 +44,7 @@ def as_batch(x: np.ndarray | torch.Tensor | list, *, width: int, what: str, dtyp
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 2 or tensor.shape[-1] != width:
-        raise ValueError(f"{what}: expected shape (B, {width}) or ({width},), got {tuple(tensor.shape)}")
+        raise ShapeError(f"{what}: expected shape (B, {width}) or ({width},), got {tuple(tensor.shape)}")
     return tensor, kind
 
 

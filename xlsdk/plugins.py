@@ -21,8 +21,8 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import pluggy
 from pydantic import BaseModel, ConfigDict
@@ -30,8 +30,12 @@ from pydantic import BaseModel, ConfigDict
 from xlsdk import hookspecs
 from xlsdk.drivers.entry import DriverEntry
 from xlsdk.errors import BrokenPluginError, PluginConflictError, UnknownHandError, XlsdkError
-from xlsdk.hand import Hand
-from xlsdk.hand_spec import HandSpec, load_hand_spec
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from xlsdk.hand import Hand
+    from xlsdk.hand_spec import HandSpec
 
 ENTRY_POINT_GROUP = "xlsdk"
 CORE_PLUGIN_NAME = "xlsdk-core"
@@ -50,16 +54,28 @@ class HandRecord(BaseModel):
     error: str | None = None
 
 
+PluginState = Literal["ok", "broken", "disabled"]
+
+
 class PluginRecord(BaseModel):
-    """One plugin: its entry-point name, distribution, what it registered, or why it is broken."""
+    """One plugin, as ``xlsdk plugins`` lists it: entry-point name, distribution, the hooks it implements,
+    what it registered, and its state (``broken`` with the reason in ``error``; ``disabled`` when
+    ``XLSDK_LOAD_PLUGINS`` left it out)."""
 
     model_config = ConfigDict(frozen=True)
     name: str
     distribution: str | None = None
     version: str | None = None
+    hooks: tuple[str, ...] = ()
     hands: tuple[str, ...] = ()
     drivers: tuple[str, ...] = ()
+    core: bool = False
     error: str | None = None
+    disabled: bool = False
+
+    @property
+    def state(self) -> PluginState:
+        return "disabled" if self.disabled else "broken" if self.error is not None else "ok"
 
 
 @dataclass
@@ -68,6 +84,7 @@ class _Registry:
     specs: dict[str, HandSpec] = field(default_factory=dict)
     drivers: list[tuple[str, DriverEntry]] = field(default_factory=list)
     plugins: dict[str, PluginRecord] = field(default_factory=dict)
+    driver_conflicts: dict[str, str] = field(default_factory=dict)  # driver name -> why it is unusable
 
 
 class PluginHost:
@@ -78,6 +95,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self._origins: dict[str, tuple[str | None, str | None]] = {}
         self._import_errors: dict[str, PluginRecord] = {}
+        self._disabled: dict[str, PluginRecord] = {}
         self._registry: _Registry | None = None
         self._hands: dict[str, Hand] = {}
         self._trace = bool(os.environ.get("XLSDK_TRACE_PLUGINS"))
@@ -109,12 +127,14 @@ class PluginHost:
 
     def _load_entry_points(self, allow: set[str] | None) -> None:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if allow is not None and entry_point.name not in allow:
-                continue
             if self.pm.get_plugin(entry_point.name) is not None:
                 continue
             distribution = entry_point.dist.name if entry_point.dist else None
             version = entry_point.dist.version if entry_point.dist else None
+            if allow is not None and entry_point.name not in allow:
+                self._disabled[entry_point.name] = PluginRecord(
+                    name=entry_point.name, distribution=distribution, version=version, disabled=True)
+                continue
             try:
                 module = entry_point.load()
                 self.register(module, name=entry_point.name, distribution=distribution, version=version)
@@ -147,6 +167,8 @@ class PluginHost:
         driver_entries: list[DriverEntry] = []
 
         def register_hand(manifest: Path | str | Traversable, *, core: bool = False) -> None:
+            from xlsdk.hand_spec import load_hand_spec
+
             path = Path(str(manifest))
             try:
                 spec = load_hand_spec(path)
@@ -183,9 +205,11 @@ class PluginHost:
         if error is None:
             registry.hands.extend(hand_records)
             registry.drivers.extend((plugin_name, entry) for entry in driver_entries)
+        hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
         registry.plugins[plugin_name] = PluginRecord(
-            name=plugin_name, distribution=distribution, version=version,
-            hands=tuple(r.name for r in hand_records), drivers=tuple(e.name for e in driver_entries), error=error,
+            name=plugin_name, distribution=distribution, version=version, hooks=hooks,
+            hands=tuple(r.name for r in hand_records), drivers=tuple(e.name for e in driver_entries),
+            core=plugin_name == CORE_PLUGIN_NAME, error=error,
         )
 
     @staticmethod
@@ -205,6 +229,13 @@ class PluginHost:
                 })
             marked.append(record)
         registry.hands = marked
+        plugins_of: dict[str, list[str]] = {}
+        for plugin_name, entry in registry.drivers:
+            plugins_of.setdefault(entry.name, []).append(plugin_name)
+        for name, claimants in plugins_of.items():
+            if len(claimants) > 1:
+                who = " and ".join(f"plugin {c!r}" for c in claimants)
+                registry.driver_conflicts[name] = f"driver name {name!r} is registered by {who}; uninstall one of them"
 
     # --- queries ------------------------------------------------------------------------------------
 
@@ -212,8 +243,10 @@ class PluginHost:
         records = [r for r in self._collect().hands if include_core or not r.core]
         return sorted(records, key=lambda r: (r.core, r.name))
 
-    def plugin_records(self) -> list[PluginRecord]:
-        return list(self._collect().plugins.values())
+    def plugin_records(self, *, include_disabled: bool = False) -> list[PluginRecord]:
+        """Every plugin that was loaded or failed to load (and, with ``include_disabled``, those left out)."""
+        records = list(self._collect().plugins.values())
+        return records + list(self._disabled.values()) if include_disabled else records
 
     def hand_names(self, *, include_core: bool = False) -> list[str]:
         """Names of working hands (broken ones are left out; see :meth:`hand_records`)."""
@@ -234,6 +267,8 @@ class PluginHost:
         if record.error is not None:
             error_type = PluginConflictError if len(records) > 1 else BrokenPluginError
             raise error_type(f"hand {name!r} cannot be loaded: {record.error}")
+        from xlsdk.hand import Hand
+
         spec = registry.specs[f"{record.plugin}:{name}"]
         hand = Hand(spec, plugin=record.plugin)
         self._hands[name] = hand
@@ -243,17 +278,18 @@ class PluginHost:
         return [entry for _, entry in self._collect().drivers]
 
     def drivers_for(self, hand_name: str) -> list[DriverEntry]:
-        """Drivers that can drive ``hand_name``: the generic ones plus those naming the hand."""
-        found: dict[str, DriverEntry] = {}
-        for plugin_name, entry in self._collect().drivers:
-            if not entry.supports(hand_name):
-                continue
-            if entry.name in found:
-                raise PluginConflictError(
-                    f"driver {entry.name!r} for hand {hand_name!r} is registered twice (again by plugin {plugin_name!r})"
-                )
-            found[entry.name] = entry
-        return list(found.values())
+        """Drivers that can drive ``hand_name``: the generic ones plus those naming the hand.
+
+        A driver name two plugins register is left out (see :meth:`driver_conflicts`), like a hand two
+        plugins claim: listing hands keeps working, and only using that driver fails.
+        """
+        registry = self._collect()
+        return [entry for _, entry in registry.drivers
+                if entry.supports(hand_name) and entry.name not in registry.driver_conflicts]
+
+    def driver_conflicts(self) -> dict[str, str]:
+        """Driver names registered by more than one plugin, each with the message saying who."""
+        return dict(self._collect().driver_conflicts)
 
 
 def _guess_hand_name(path: Path, fallback: str) -> str:
@@ -267,6 +303,16 @@ def _guess_hand_name(path: Path, fallback: str) -> str:
     except Exception:
         pass
     return fallback
+
+
+def get_plugins() -> list[PluginRecord]:
+    """Every plugin of the process-wide host, like ``llm plugins``: the core's own first, then by name.
+
+    Each record says which hooks the plugin implements, what it registered, its distribution and version,
+    and its state: ``ok``, ``broken`` (``error`` says why) or ``disabled`` (left out by ``XLSDK_LOAD_PLUGINS``).
+    """
+    records = get_plugin_host().plugin_records(include_disabled=True)
+    return sorted(records, key=lambda r: (not r.core, r.name))
 
 
 _host: PluginHost | None = None

@@ -195,3 +195,16 @@ def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
     assert driver.stats.retries == plan.dropped + plan.corrupted
     assert driver.stats.clamped > 1000
     assert sim.model.writes >= driver.stats.commands, "a lost reply means the device saw the write twice"
+
+
+def test_force_limits_reach_the_device_and_bad_ones_are_refused() -> None:
+    with simulated_inspire("tcp") as sim:
+        driver = _driver(sim.options)
+        assert sim.model.read_words(reg.FORCE_SET, reg.DOF) == [500] * reg.DOF, "the device's default"
+        with driver:
+            driver.set_force_limits([100, 200, 300, 400, 500, 600])
+            assert sim.model.read_words(reg.FORCE_SET, reg.DOF) == [100, 200, 300, 400, 500, 600]
+            for bad in ([100] * (reg.DOF - 1), [100, 200, 300, 400, 500, 1001], [-1] * reg.DOF):
+                with pytest.raises(DriverError, match="force limits must be 6 values in 0..1000"):
+                    driver.set_force_limits(bad)
+            assert sim.model.read_words(reg.FORCE_SET, reg.DOF) == [100, 200, 300, 400, 500, 600], "nothing sent"

@@ -163,6 +163,7 @@ class InspireServerContext(ModbusServerContext):
         return None
 
     def device_ids(self) -> list[int]:
+        """The ids this context serves: pymodbus's request handler asks (broadcast requests go to each)."""
         return [self.model.hand_id]
 
 
