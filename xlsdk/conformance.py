@@ -4,6 +4,8 @@
 Each check returns a :class:`CheckResult`; a failure says what is wrong and the command that fixes it.
 
 * ``manifest``: the manifest is valid against its URDF (names, tree, limits, mimic targets);
+* ``fingers``: the manifest's finger order agrees with the URDF's link names and its geometry (the index
+  next to the thumb's side, then middle, ring, little) and its handedness with where the thumb is;
 * ``kinematics``: FK is finite, moves, and stays within a plausible workspace over random poses;
 * ``head``: a head is present and fitted against the installed core latent's fingerprint;
 * ``latent``: reconstruction and cross-hand geometry errors are within the latent's thresholds and
@@ -189,8 +191,27 @@ def _exercise(driver: object, hand: object) -> None:
         raise DriverError("still connected after disconnect()")
 
 
+def _check_fingers(name: str) -> CheckResult:
+    """The manifest's fingers agree with the URDF's link names and geometry (index next to the thumb's side)."""
+    from xlsdk import load_hand
+    from xlsdk.urdf_import import finger_order_problems
+
+    hand = load_hand(name)
+    manifest = hand.spec.manifest
+    tips = {finger: tip.link for finger, tip in manifest.fingers.items()}
+    problems, proposal = finger_order_problems(hand.spec.urdf, manifest.palm_link, tips, manifest.handedness)
+    if problems:
+        return CheckResult(hand=name, check="fingers", passed=False, message="; ".join(problems),
+                           fix=f"fix [fingers.*] / handedness in hand.toml (`xlsdk new-hand` proposes: "
+                               + ", ".join(f"{c.finger}={c.tip_link}" for c in proposal.chains)
+                               + f", {proposal.handedness} hand)")
+    return CheckResult(hand=name, check="fingers", passed=True,
+                       message=f"finger order matches the link names and the geometry ({manifest.handedness} hand)")
+
+
 CHECKS: dict[str, Callable[[str], CheckResult]] = {
     "manifest": _check_manifest,
+    "fingers": _check_fingers,
     "kinematics": _check_kinematics,
     "head": _check_head,
     "latent": _check_latent,

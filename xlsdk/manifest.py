@@ -95,6 +95,8 @@ class HandManifest(BaseModel):
     drivers: tuple[str, ...] = ("sim",)
     palm_frame: PalmFrame = PalmFrame()
     coupling: Coupling = Coupling()
+    handedness: Literal["right", "left"] = Field(
+        "right", description="which hand this is; in the xlsdk palm frame a right hand's thumb is on -X, a left's on +X")
 
     @field_validator("joints")
     @classmethod
@@ -169,6 +171,8 @@ def _describe(error: dict) -> str:
         return f"`{location}` is not a canonical finger; use thumb, index, middle, ring, little"
     if kind == "finite_number":
         return f"field `{location}` is {error['input']!r}; it must be a finite number (not NaN or infinity)"
+    if kind == "literal_error" and error["loc"] == ("handedness",):
+        return 'field `handedness` must be "right" or "left"'
     if kind == "literal_error" and error["loc"] == ("schema",):
         return f"field `schema` must be {MANIFEST_SCHEMA} (this xlsdk reads manifest schema {MANIFEST_SCHEMA})"
     message = error["msg"].removeprefix("Value error, ")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -103,33 +104,44 @@ class UrdfModel(BaseModel):
     def joint_names(self) -> list[str]:
         return [joint.name for joint in self.joints]
 
-    def joint(self, name: str) -> UrdfJoint:
+    # Indices built once per model: a 2000-joint URDF must not turn every lookup into a scan.
+    @cached_property
+    def _joints_by_name(self) -> dict[str, UrdfJoint]:
+        return {joint.name: joint for joint in self.joints}
+
+    @cached_property
+    def _links_by_name(self) -> dict[str, UrdfLink]:
+        return {link.name: link for link in self.links}
+
+    @cached_property
+    def _parent_joint_of(self) -> dict[str, UrdfJoint]:
+        return {joint.child: joint for joint in self.joints}
+
+    @cached_property
+    def _child_joints_of(self) -> dict[str, list[UrdfJoint]]:
+        children: dict[str, list[UrdfJoint]] = {}
         for joint in self.joints:
-            if joint.name == name:
-                return joint
-        raise KeyError(name)
+            children.setdefault(joint.parent, []).append(joint)
+        return children
+
+    def joint(self, name: str) -> UrdfJoint:
+        return self._joints_by_name[name]
 
     def link(self, name: str) -> UrdfLink:
-        for link in self.links:
-            if link.name == name:
-                return link
-        raise KeyError(name)
+        return self._links_by_name[name]
 
     def parent_joint(self, link: str) -> UrdfJoint | None:
-        for joint in self.joints:
-            if joint.child == link:
-                return joint
-        return None
+        return self._parent_joint_of.get(link)
 
     def child_joints(self, link: str) -> list[UrdfJoint]:
-        return [joint for joint in self.joints if joint.parent == link]
+        return list(self._child_joints_of.get(link, ()))
 
     def path_between(self, ancestor: str, link: str) -> list[UrdfJoint] | None:
         """Joints from ``ancestor`` down to ``link`` (root-first), or None if ``ancestor`` is not above it."""
         chain: list[UrdfJoint] = []
         current = link
         while current != ancestor:
-            joint = self.parent_joint(current)
+            joint = self._parent_joint_of.get(current)
             if joint is None:
                 return None
             chain.append(joint)
@@ -138,13 +150,29 @@ class UrdfModel(BaseModel):
 
     def leaves_below(self, link: str) -> list[str]:
         """Links under ``link`` that have no children (finger ends), in depth-first order."""
-        children = self.child_joints(link)
-        if not children:
-            return [link]
         leaves: list[str] = []
-        for joint in children:
-            leaves.extend(self.leaves_below(joint.child))
+        stack = [link]
+        while stack:  # iterative: a long chain must not hit Python's recursion limit
+            current = stack.pop()
+            children = self._child_joints_of.get(current, ())
+            if not children:
+                leaves.append(current)
+            stack.extend(joint.child for joint in reversed(children))
         return leaves
+
+    def links_below(self, link: str) -> list[str]:
+        """``link`` and every link under it, depth first."""
+        found: list[str] = []
+        stack = [link]
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack.extend(joint.child for joint in reversed(self._child_joints_of.get(current, ())))
+        return found
+
+    def resolve_mesh(self, filename: str) -> Path | None:
+        """The file a mesh reference points to (``package://``, ``file://`` or relative), or None."""
+        return resolve_mesh_path(filename, self.path)
 
 
 def load_urdf(path: Path | str) -> UrdfModel:
@@ -304,21 +332,26 @@ def _tree_problems(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[
         children.setdefault(joint.parent, []).append(joint.child)
     visited: set[str] = set()
     cycles: list[str] = []
-
-    def walk(link: str, path: list[str]) -> None:
-        if link in path:
-            loop = path[path.index(link):]
-            cycles.append(" -> ".join([*loop, link]))
-            return
-        if link in visited:
-            return
-        visited.add(link)
-        for child in children.get(link, []):
-            walk(child, [*path, link])
-
-    for start in [*roots, *link_names]:
-        if start not in visited:
-            walk(start, [])
+    for start in [*roots, *link_names]:  # iterative depth-first walk: long chains must not recurse 2000 deep
+        if start in visited:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            link, depth = stack.pop()
+            on_path.difference_update(path[depth:])
+            del path[depth:]
+            if link in on_path:
+                loop = path[path.index(link):]
+                cycles.append(" -> ".join([*loop, link]))
+                continue
+            if link in visited:
+                continue
+            visited.add(link)
+            path.append(link)
+            on_path.add(link)
+            stack.extend((child, depth + 1) for child in reversed(children.get(link, [])))
     problems += [f"cycle in the kinematic tree: {loop}; a URDF must be a tree" for loop in dict.fromkeys(cycles)]
     return problems
 
@@ -329,7 +362,9 @@ def _joint_problems(joints: list[yourdfpy.Joint]) -> list[str]:
     for joint in joints:
         where = f"joint {joint.name!r}"
         if joint.type in ("floating", "planar"):
-            problems.append(f"{where} has type {joint.type}; xlsdk supports {', '.join(_SUPPORTED_TYPES)}")
+            problems.append(f"{where} has type {joint.type}: a {joint.type} base places the hand in a world and is "
+                            "not part of the hand; remove it and root the URDF at the hand's base link (xlsdk "
+                            f"supports {', '.join(_SUPPORTED_TYPES)})")
             continue
         if joint.type in ("revolute", "prismatic"):
             limit = joint.limit
@@ -449,19 +484,32 @@ def _mesh_warnings(links: tuple[UrdfLink, ...], path: Path) -> list[str]:
 
 
 def _mesh_resolves(filename: str, urdf_path: Path) -> bool:
+    return resolve_mesh_path(filename, urdf_path) is not None
+
+
+def resolve_mesh_path(filename: str, urdf_path: Path) -> Path | None:
+    """Where a mesh reference points, or None when it does not resolve.
+
+    ``package://PKG/rest`` resolves against the URDF's folder tree (no ROS needed): an ancestor folder named
+    ``PKG`` holding ``rest``, or any ancestor holding ``PKG/rest``. ``file://`` and plain paths resolve as
+    files, relative ones against the URDF's folder.
+    """
     if filename.startswith("package://"):
         relative = filename[len("package://"):]
-        # a package:// URI resolves against some ancestor directory named like its first component
         parts = Path(relative).parts
-        for ancestor in urdf_path.resolve().parents:
+        if not parts:
+            return None
+        for ancestor in Path(urdf_path).resolve().parents:
             if ancestor.name == parts[0] and (ancestor.parent / relative).is_file():
-                return True
+                return ancestor.parent / relative
             if (ancestor / relative).is_file():
-                return True
-        return False
+                return ancestor / relative
+        return None
     if filename.startswith("file://"):
         filename = filename[len("file://"):]
+    if "://" in filename:
+        return None
     candidate = Path(filename)
     if not candidate.is_absolute():
-        candidate = urdf_path.parent / candidate
-    return candidate.is_file()
+        candidate = Path(urdf_path).parent / candidate
+    return candidate if candidate.is_file() else None

@@ -21,6 +21,8 @@ def new_hand_command(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON (implies --yes)."),
 ) -> None:
     """Render a complete plugin (pyproject, package, URDF, proposed hand.toml, driver skeleton, tests, docs)."""
+    from rich.markup import escape
+
     from xlsdk.new_hand import create_hand_plugin, interactive_chooser
 
     chooser = None
@@ -29,17 +31,24 @@ def new_hand_command(
                                       lambda text: typer.confirm(text, default=True))
     result = create_hand_plugin(name, urdf, out, vendor=vendor, title=title, template=template, choose=chooser)
     for warning in result.warnings:
-        console_err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        console_err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if json_output:
         print_json({"name": result.name, "directory": str(result.directory), "package": result.package,
                     "manifest": str(result.manifest), "urdf": str(result.urdf), "warnings": list(result.warnings),
                     "palm_link": result.proposal.palm_link, "joints": list(result.proposal.joints),
                     "fingers": {c.finger: {"link": c.tip_link, "offset": list(c.offset)} for c in result.proposal.chains},
-                    "palm_rpy": list(result.proposal.palm_rpy)})
+                    "palm_rpy": list(result.proposal.palm_rpy), "handedness": result.proposal.handedness,
+                    "skipped_joints": list(result.proposal.skipped_joints), "notes": list(result.notes),
+                    "source_note": result.source_note})
         return
     console.print(f"created [bold]{result.directory}[/] (package {result.package})")
     console.print(f"  palm {result.proposal.palm_link!r}, {len(result.proposal.joints)} actuated joints, fingers "
-                  + ", ".join(f"{c.finger}={c.tip_link}" for c in result.proposal.chains))
+                  + ", ".join(f"{c.finger}={c.tip_link}" for c in result.proposal.chains)
+                  + f", {result.proposal.handedness} hand")
+    if result.source_note:
+        console.print(f"  the plugin's URDF was {result.source_note}")
+    for note in result.notes:
+        console.print(f"  note: {escape(note)}", soft_wrap=True)
     console.print("next:\n"
                   f"  pip install -e {result.directory}\n"
                   f"  xlsdk fit {result.name}\n"
