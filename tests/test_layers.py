@@ -1,0 +1,88 @@
+"""The layer rules of docs/architecture.md, read from the source with ``ast`` so that they stay true.
+
+spec/URDF -> kinematics (``Hand``) -> latent -> policy; drivers move joints and know no learning;
+physics builds on kinematics and drivers; nothing outside the CLI imports the CLI. Every import counts,
+including those inside functions and under ``TYPE_CHECKING``: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "xlsdk"
+
+
+def _imports(path: Path, source: str | None = None) -> set[str]:
+    """Every module ``path`` imports (absolute names; relative imports resolved against its package)."""
+    tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"), filename=str(path))
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules(*relative: str) -> list[Path]:
+    paths: list[Path] = []
+    for item in relative:
+        target = PACKAGE / item
+        paths.extend(sorted(target.rglob("*.py")) if target.is_dir() else [target])
+    return paths
+
+
+def _violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in paths for name in _imports(path)
+        if any(name == layer or name.startswith(layer + ".") for layer in forbidden)
+    )
+
+
+RULES = {
+    "kinematics knows no learning and no drivers": (
+        ("hand.py", "kinematics.py", "geometry.py"), ("xlsdk.latent", "xlsdk.policy", "xlsdk.drivers")),
+    "drivers move joints: no latent, no demo": (("drivers",), ("xlsdk.latent", "xlsdk.demo", "xlsdk.policy")),
+    "physics builds on kinematics and drivers": (("physics",), ("xlsdk.policy", "xlsdk.cli")),
+    "the spec knows nothing above it": (
+        ("manifest.py", "urdf.py", "hand_spec.py"),
+        ("xlsdk.hand", "xlsdk.kinematics", "xlsdk.latent", "xlsdk.policy", "xlsdk.drivers", "xlsdk.physics")),
+    "the latent is below the policy, drivers and physics": (
+        ("latent",), ("xlsdk.policy", "xlsdk.drivers", "xlsdk.physics", "xlsdk.demo", "xlsdk.viewer")),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_layer_rule(rule: str) -> None:
+    sources, forbidden = RULES[rule]
+    paths = [path for path in _modules(*sources) if path.exists()]
+    assert paths, f"no sources for {sources}: the rule would pass vacuously"
+    assert _violations(paths, forbidden) == [], rule
+
+
+def test_nothing_outside_the_cli_imports_the_cli() -> None:
+    library = [path for path in PACKAGE.rglob("*.py") if "cli" not in path.relative_to(PACKAGE).parts
+               and path.name != "__main__.py"]
+    assert len(library) > 50
+    assert _violations(library, ("xlsdk.cli",)) == []
+
+
+def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
+    """The rules are only as good as the import finder: it must catch every way of importing."""
+    assert "xlsdk.drivers.safety" in _imports(PACKAGE / "drivers" / "base.py"), "a module-level import"
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xlsdk.latent.head import LatentHead\n"
+              "def f():\n    import xlsdk.policy.run\n    from ..demo import demo_motion\n    from . import sim\n")
+    names = _imports(PACKAGE / "drivers" / "probe.py", source)
+    assert {"xlsdk.latent.head", "xlsdk.policy.run", "xlsdk.demo", "xlsdk.demo.demo_motion",
+            "xlsdk.drivers.sim"} <= names
+    assert _violations([PACKAGE / "drivers" / "base.py"], ("xlsdk.drivers",)), "a violation is reported"
