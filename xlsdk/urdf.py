@@ -20,14 +20,16 @@ import io
 import math
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import yourdfpy
 from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
+
+if TYPE_CHECKING:  # yourdfpy (and trimesh under it) load only when a URDF is parsed: `xlsdk --help` stays fast
+    import yourdfpy
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
 _SUPPORTED_TYPES = ("revolute", "continuous", "prismatic", "fixed")
@@ -193,6 +195,8 @@ def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
     raw = data.encode() if isinstance(data, str) else data
     root_element = _parse_xml(raw, path)
     _check_elements(root_element, path)
+    import yourdfpy
+
     try:
         model = yourdfpy.URDF.load(io.BytesIO(raw), build_scene_graph=False, load_meshes=False)
     except Exception as exc:  # yourdfpy raises bare Python errors on shapes we did not anticipate
