@@ -78,14 +78,37 @@ def load_hand_spec(manifest_path: Path | str) -> HandSpec:
 
 
 def resolve_hand_spec(manifest: HandManifest, manifest_path: Path, urdf: UrdfModel) -> HandSpec:
-    """Check a type-valid manifest against its URDF; raise one :class:`ManifestError` listing all problems."""
+    """Check a type-valid manifest against its URDF; raise one :class:`ManifestError` listing all problems.
+
+    The checks run in order (palm and joints, fingers, tip points, limits) and every problem of every
+    check is collected, so a vendor fixes the manifest in one pass.
+    """
+    mimic = _resolve_mimics(urdf)
+    problems = _joint_problems(manifest, urdf)
+    problems += _finger_problems(manifest, urdf, mimic)
+    problems += _tip_problems(manifest)
+    lower, upper, limit_problems = _resolve_limits(manifest, urdf)
+    problems += limit_problems
+    if problems:
+        raise ManifestError(manifest_path, problems)
+    digest = kinematic_digest(manifest, urdf, lower, upper)
+    return HandSpec(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        urdf=urdf,
+        lower=tuple(lower),
+        upper=tuple(upper),
+        mimic=mimic,
+        digest=digest,
+    )
+
+
+def _joint_problems(manifest: HandManifest, urdf: UrdfModel) -> list[str]:
+    """The palm link exists; every listed joint exists, moves, is not a mimic, and has a range."""
     problems: list[str] = []
-    links = set(urdf.link_names())
     joints = {joint.name: joint for joint in urdf.joints}
-
-    if manifest.palm_link not in links:
+    if manifest.palm_link not in set(urdf.link_names()):
         problems.append(f"field `palm_link`: link {manifest.palm_link!r} is not in {urdf.path.name}")
-
     for index, name in enumerate(manifest.joints):
         where = f"field `joints[{index}]`: joint {name!r}"
         joint = joints.get(name)
@@ -99,8 +122,13 @@ def resolve_hand_spec(manifest: HandManifest, manifest_path: Path, urdf: UrdfMod
             )
         elif joint.type == "continuous" and name not in manifest.limits:
             problems.append(f"{where} is continuous (no URDF limits); give its range in [limits.{name}]")
+    return problems
 
-    mimic = _resolve_mimics(urdf)
+
+def _finger_problems(manifest: HandManifest, urdf: UrdfModel, mimic: dict[str, MimicTerm]) -> list[str]:
+    """Every fingertip link hangs off the palm, and every joint moving it is actuated or follows one."""
+    problems: list[str] = []
+    links = set(urdf.link_names())
     actuated = set(manifest.joints)
     for finger, tip in manifest.fingers.items():
         where = f"field `fingers.{finger}.link`: link {tip.link!r}"
@@ -127,14 +155,29 @@ def resolve_hand_spec(manifest: HandManifest, manifest_path: Path, urdf: UrdfMod
                     f"joint {joint.name!r} (mimic of {term.source!r}) moves the {finger} tip but {term.source!r} "
                     "is not in `joints`; add it"
                 )
+    return problems
 
+
+def _tip_problems(manifest: HandManifest) -> list[str]:
+    """No two fingers share one tip point (same link and offset)."""
+    problems: list[str] = []
     seen_tips: dict[tuple[str, tuple[float, float, float]], str] = {}
     for finger, tip in manifest.fingers.items():
         key = (tip.link, tip.offset)
         if key in seen_tips:
             problems.append(f"fingers {seen_tips[key]!r} and {finger!r} share the same tip point; each needs its own")
         seen_tips[key] = finger
+    return problems
 
+
+def _resolve_limits(manifest: HandManifest, urdf: UrdfModel) -> tuple[list[float], list[float], list[str]]:
+    """Each actuated joint's range in command order: the URDF's, narrowed (never widened) by ``[limits]``.
+
+    Joints another check already refused get ``0.0`` placeholders so that the lists keep their length.
+    """
+    problems: list[str] = []
+    joints = {joint.name: joint for joint in urdf.joints}
+    actuated = set(manifest.joints)
     lower: list[float] = []
     upper: list[float] = []
     for name in manifest.limits:
@@ -170,19 +213,7 @@ def resolve_hand_spec(manifest: HandManifest, manifest_path: Path, urdf: UrdfMod
             problems.append(f"joint {name!r} has an empty range [{low}, {high}]; an actuated joint must move")
         lower.append(float(low))
         upper.append(float(high))
-
-    if problems:
-        raise ManifestError(manifest_path, problems)
-    digest = kinematic_digest(manifest, urdf, lower, upper)
-    return HandSpec(
-        manifest=manifest,
-        manifest_path=manifest_path,
-        urdf=urdf,
-        lower=tuple(lower),
-        upper=tuple(upper),
-        mimic=mimic,
-        digest=digest,
-    )
+    return lower, upper, problems
 
 
 def kinematic_digest(manifest: HandManifest, urdf: UrdfModel, lower: list[float], upper: list[float]) -> str:
