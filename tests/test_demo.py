@@ -24,3 +24,9 @@ def test_demo_replays_the_grasp_on_every_hand(tmp_path: Path, capsys: pytest.Cap
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     page = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in page and all(name in page for name in REFERENCE_DOF)
+    # in physics: every hand grasped the bottle in MuJoCo; the source hand's own grasp holds it
+    grasps = {row["hand"]: row for row in report["physics"]}
+    assert set(grasps) == set(REFERENCE_DOF) and grasps["inspire"]["held"] and grasps["inspire"]["lifted_mm"] > 50
+    for name in ("physics_grasps.png", "physics_held.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "The power grasp in physics" in page

@@ -8,10 +8,14 @@ the safety layer in the loop, on a virtual clock so it runs faster than real tim
 * the geometry error of the executed fingertips against the source's (normalised, and in mm);
 * whether every command stayed inside the joint limits (the decoder guarantees it; the safety layer's
   clamp counter proves it);
-* how closely the simulated actuators tracked the commands, and how long each step took.
+* how closely the simulated actuators tracked the commands, and how long each step took;
+* in physics (MuJoCo, :mod:`xlsdk.physics.showcase`): whether the hand, on its wrist, holds a bottle
+  with the retargeted power grasp, judged by where the bottle ends up.
 
 It writes ``fingertip_paths.png`` (each hand's fingertip paths side by side, in normalised palm-frame
-units) and ``report.html`` (the table, the figure and the provenance: core-latent fingerprint, heads).
+units), ``physics_grasps.png`` (rendered frames of every hand's grasp), ``physics_held.png`` (every hand
+holding, or not, side by side) and ``report.html`` (the tables, the figures and the provenance:
+core-latent fingerprint, heads).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.objectives import tip_error
+from xlsdk.physics.showcase import PhysicsRow
 from xlsdk.progress import step_progress
 
 FINGER_COLOURS = {"thumb": "#d62728", "index": "#1f77b4", "middle": "#2ca02c", "ring": "#9467bd", "little": "#ff7f0e"}
@@ -60,6 +65,9 @@ class DemoReport(BaseModel):
     figure: Path
     report: Path
     seconds: float
+    physics: list[PhysicsRow] = []
+    physics_figure: Path | None = None
+    held_figure: Path | None = None
 
 
 def load_demo_trajectory(path: Path | None = None) -> tuple[str, np.ndarray, np.ndarray]:
@@ -80,8 +88,12 @@ def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path | None = None,
-             progress: bool = True) -> DemoReport:
-    """Retarget the grasp to every installed hand, play it in simulation, write the figure and the report."""
+             progress: bool = True, physics: bool = True) -> DemoReport:
+    """Retarget the grasp to every installed hand, play it in simulation, write the figure and the report.
+
+    With ``physics`` each hand also executes the sequence's power grasp on a bottle in MuJoCo
+    (:mod:`xlsdk.physics.showcase`): whether it holds it, and rendered frames of every phase.
+    """
     import xlsdk
     from xlsdk.latent.heads import head_status, installed_core_latent
 
@@ -93,22 +105,40 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
     dt = float(np.median(np.diff(timestamps)))
     rows: list[DemoRow] = []
     paths: dict[str, np.ndarray] = {}
+    physics_rows: list[PhysicsRow] = []
+    frames: dict[str, list[np.ndarray]] = {}
+    if physics:
+        from xlsdk.physics.showcase import grasp_frames, grasp_in_physics
+
+        open_frame, grasp_frame = grasp_frames(source, q_source)
     with step_progress("demo", len(names), enabled=progress) as bar:
         for index, name in enumerate(names):
             hand = xlsdk.load_hand(name)
-            row, executed = _replay(source, hand, q_source, dt)
+            row, executed, q_hand = _replay(source, hand, q_source, dt)
             rows.append(row)
             paths[name] = hand.geometry(torch.as_tensor(executed, dtype=torch.float32)).tips.numpy()
+            if physics:
+                physics_row, frames[name] = grasp_in_physics(hand, q_hand, open_frame, grasp_frame)
+                physics_rows.append(physics_row)
             bar.update(index + 1, hand=name, error_mm=row.geometry_error_mm)
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = _plot(paths, {row.hand: row.fingers for row in rows}, out_dir / "fingertip_paths.png", source_name)
+    physics_figure = held_figure = None
+    if physics:
+        from xlsdk.physics.showcase import held_picture, strip, write_png
+
+        physics_figure, held_figure = out_dir / "physics_grasps.png", out_dir / "physics_held.png"
+        write_png(physics_figure, strip(physics_rows, frames))
+        write_png(held_figure, held_picture(physics_rows, frames))
     fingerprint = installed_core_latent().fingerprint
-    report = _write_html(out_dir / "report.html", rows, figure, source_name, q_source.shape[0], 1.0 / dt, fingerprint)
+    report = _write_html(out_dir / "report.html", rows, figure, source_name, q_source.shape[0], 1.0 / dt, fingerprint,
+                         physics_rows, physics_figure)
     return DemoReport(source=source_name, frames=q_source.shape[0], fps=1.0 / dt, fingerprint=fingerprint, rows=rows,
-                      figure=figure, report=report, seconds=time.perf_counter() - started)
+                      figure=figure, report=report, seconds=time.perf_counter() - started, physics=physics_rows,
+                      physics_figure=physics_figure, held_figure=held_figure)
 
 
-def _replay(source: Hand, hand: Hand, q_source: np.ndarray, dt: float) -> tuple[DemoRow, np.ndarray]:
+def _replay(source: Hand, hand: Hand, q_source: np.ndarray, dt: float) -> tuple[DemoRow, np.ndarray, np.ndarray]:
     from xlsdk.drivers.sim import sim_on_virtual_clock
     from xlsdk.latent.retarget import retarget
 
@@ -138,7 +168,7 @@ def _replay(source: Hand, hand: Hand, q_source: np.ndarray, dt: float) -> tuple[
                   geometry_error_mm=error * hand.scale.reach * 1000.0, within_limits=within,
                   clamped_commands=driver.stats.clamped, tracking_error_rad=tracking, retarget_ms=retarget_ms,
                   play_s=play_s)
-    return row, executed
+    return row, executed, q_target
 
 
 def _plot(paths: dict[str, np.ndarray], fingers: dict[str, tuple[str, ...]], out: Path, source: str) -> Path:
@@ -176,8 +206,33 @@ def _plot(paths: dict[str, np.ndarray], fingers: dict[str, tuple[str, ...]], out
     return out
 
 
+def _physics_html(rows: list[PhysicsRow], figure: Path | None) -> str:
+    if not rows or figure is None:
+        return ""
+    from xlsdk.physics.grasp import HELD_M, LIFT_M
+    from xlsdk.physics.showcase import DEMO_OBJECT
+
+    body = "\n".join(
+        f"<tr><td>{html.escape(r.hand)}</td><td>{'<b>holds it</b>' if r.held else 'drops it'}</td>"
+        f"<td>{r.lifted_mm:.0f}</td><td>{r.contacts}</td><td>{r.wall_s:.2f}</td></tr>" for r in rows)
+    radius, half = DEMO_OBJECT.dims
+    image = base64.b64encode(figure.read_bytes()).decode()
+    return f"""<h2>The power grasp in physics (MuJoCo)</h2>
+<p>The sequence's most closed frame (the power grasp) and its open frame, retargeted to each hand through the latent,
+executed on a bottle ({radius * 200:.0f} cm across, {half * 200:.0f} cm tall, {DEMO_OBJECT.body_mass * 1000:.0f} g) by the
+hand on its 6-DoF wrist: approach, close and squeeze, lift {LIFT_M * 100:.0f} cm, hold 1 s. <i>Holds it</i>: the bottle
+ends at least {HELD_M * 100:.0f} cm up and off the table (object state, not fingertip geometry).</p>
+<table>
+<tr><th>hand</th><th>result</th><th>lifted (mm)</th><th>hand contacts</th><th>wall (s)</th></tr>
+{body}
+</table>
+<img alt="each hand grasping the bottle in MuJoCo: approach, closed, lifted, held" src="data:image/png;base64,{image}">
+"""
+
+
 def _write_html(out: Path, rows: list[DemoRow], figure: Path, source: str, frames: int, fps: float,
-                fingerprint: str) -> Path:
+                fingerprint: str, physics_rows: list[PhysicsRow] | None = None,
+                physics_figure: Path | None = None) -> Path:
     from xlsdk.files import write_text_atomic
 
     image = base64.b64encode(figure.read_bytes()).decode()
@@ -208,7 +263,7 @@ hand's head, and played on xlsdk's simulated driver (first-order actuators, safe
 <p>Geometry error: mean distance between the executed fingertips and the source's, both normalised by each hand's
 knuckle centre and finger reach, on the fingers both hands have (millimetres at the destination hand's scale).</p>
 <img alt="fingertip paths of every hand" src="data:image/png;base64,{image}">
-<p>Core latent <code>{fingerprint[:16]}</code>; reproduce with <code>make demo</code>.</p>
+{_physics_html(physics_rows or [], physics_figure)}<p>Core latent <code>{fingerprint[:16]}</code>; reproduce with <code>make demo</code>.</p>
 </body></html>
 """
     write_text_atomic(out, document)

@@ -47,6 +47,7 @@ class PhysicsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     timestep: float = Field(0.002, gt=0, le=0.01, description="physics step [s]")
     impratio: float = Field(10.0, ge=1.0, description="friction-to-normal impedance ratio (higher: less slip)")
+    noslip_iterations: int = Field(5, ge=0, le=50, description="no-slip post-solver passes: without them soft contacts creep and held objects slide out (0: off)")
     wrist_kp: float = Field(2000.0, gt=0, description="wrist translation servo stiffness [N/m]")
     wrist_rot_kp: float = Field(150.0, gt=0, description="wrist rotation servo stiffness [Nm/rad]")
     workspace: WorkspaceBounds = WorkspaceBounds()
@@ -93,12 +94,13 @@ def build_spec(hand: Hand, scene: Scene | None = None, config: PhysicsConfig | N
     spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
     spec.option.impratio = config.impratio
+    spec.option.noslip_iterations = config.noslip_iterations
     spec.visual.quality.shadowsize = 0
     spec.visual.quality.offsamples = 0
     spec.visual.global_.offwidth = config.image_size
     spec.visual.global_.offheight = config.image_size
-    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
-    spec.visual.headlight.diffuse = [0.45, 0.45, 0.45]
+    spec.visual.headlight.ambient = [0.25, 0.25, 0.25]
+    spec.visual.headlight.diffuse = [0.35, 0.35, 0.35]
     spec.visual.map.znear = 0.01
     spec.stat.extent = 1.0
     spec.stat.center = [0.0, 0.0, 0.1]
@@ -115,6 +117,8 @@ def build_spec(hand: Hand, scene: Scene | None = None, config: PhysicsConfig | N
                    friction=[0.8, 0.005, 0.0001])
     front = np.array([0.36, 0.5, 0.3])  # faces the palm of a side grasp at the grasp spot
     world.add_camera(name="front", pos=front, quat=_lookat_quat(front, np.array([0.05, 0.0, 0.06])), fovy=38)
+    close = np.array([0.3, 0.3, 0.2])  # close-up of the grasp spot (xlsdk.physics.grasp.GRASP_SPOT)
+    world.add_camera(name="grasp", pos=close, quat=_lookat_quat(close, np.array([0.06, 0.0, 0.1])), fovy=42)
     top = np.array([0.0, -0.001, 0.75])
     world.add_camera(name="top", pos=top, quat=_lookat_quat(top, np.zeros(3)), fovy=40)
 
@@ -391,7 +395,7 @@ class World:
     # --- images -------------------------------------------------------------------------------------
 
     def render(self, camera: str = "front", size: int | tuple[int, int] | None = None) -> np.ndarray:
-        """An RGB image ``(H, W, 3)`` uint8 from ``camera`` (``front``, ``top`` or ``wrist``)."""
+        """An RGB image ``(H, W, 3)`` uint8 from ``camera`` (``front``, ``grasp``, ``top`` or ``wrist``)."""
         width, height = (size, size) if isinstance(size, int) else (size or (self.config.image_size,) * 2)
         if width > self.config.image_size or height > self.config.image_size:
             raise PhysicsError(f"image {width}x{height} is larger than this world allows "
