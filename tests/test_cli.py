@@ -32,8 +32,34 @@ def test_hands_json_lists_the_reference_hands(capsys: pytest.CaptureFixture) -> 
     for row in rows.values():
         assert "sim" in row["drivers"]
         assert row["distribution"] == f"xlsdk-{row['name']}"
-        assert row["head"] in ("fitted", "none", "fingerprint mismatch", "stale", "corrupt", "no core latent")
+        assert row["head"] == "fitted", row  # the shipped reference heads match the shipped core latent
     assert listing["broken"] == []
+
+
+@pytest.mark.parametrize("config", [{"hidden": []}, {"hidden": [64, -1, 64]}, {"lower": [0.0]}])
+def test_a_malformed_head_breaks_only_its_hand(capsys: pytest.CaptureFixture, fresh_host, hand_plugin,  # noqa: ANN001
+                                               synthetic, config: dict) -> None:  # noqa: ANN001
+    """issue 15 item 8: a broken head.json is that hand's "corrupt" state; every other hand still lists."""
+    from xlsdk.geometry import GEOMETRY_VERSION
+    from xlsdk.latent.head import HeadConfig, LatentHead
+    from xlsdk.latent.head_file import write_head
+    from xlsdk.latent.heads import installed_core_latent
+
+    fresh_host.register(hand_plugin(synthetic.manifest), name="vendor-x")
+    hand = fresh_host.load_hand(synthetic.name)
+    head = LatentHead(HeadConfig(hand=hand.name, dof=hand.dof, lower=hand.spec.lower, upper=hand.spec.upper))
+    write_head(head, hand.head_path, hand.head_manifest_path, hand_digest=hand.spec.digest,
+               fingerprint=installed_core_latent().fingerprint, geometry_version=GEOMETRY_VERSION, origin="fit")
+    manifest = json.loads(hand.head_manifest_path.read_text())
+    manifest["config"].update(config)
+    hand.head_manifest_path.write_text(json.dumps(manifest))
+    code, out, _ = run_cli(capsys, "hands", "--json")
+    assert code == 0
+    heads = {row["name"]: row["head"] for row in json.loads(out)["hands"]}
+    assert heads[synthetic.name] == "corrupt"
+    assert all(heads[name] == "fitted" for name in REFERENCE_DOF)
+    code, out, _ = run_cli(capsys, "hands")
+    assert code == 0 and synthetic.name in out and "corrupt" in out
 
 
 def test_hands_table(capsys: pytest.CaptureFixture) -> None:

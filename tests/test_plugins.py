@@ -180,9 +180,40 @@ def test_public_api_uses_the_process_host(fresh_host: PluginHost) -> None:
 
 
 def test_every_hook_is_documented() -> None:
-    """hookspecs.py is the plugin contract: every hook has a docstring describing its parameters."""
+    """hookspecs.py is the plugin contract: every parameter of every hook is documented."""
+    import inspect
+
     hooks = [name for name in dir(hookspecs) if name.startswith("xlsdk_")]
-    assert hooks, "no hooks found"
+    assert hooks == ["xlsdk_register_drivers", "xlsdk_register_hands"], "a new hook needs docs and a test here"
     for name in hooks:
-        doc = getattr(hookspecs, name).__doc__ or ""
-        assert ":param register:" in doc, f"{name} does not document its register callback"
+        spec = getattr(hookspecs, name)
+        doc = inspect.getdoc(spec) or ""
+        for parameter in inspect.signature(spec).parameters:
+            assert f":param {parameter}:" in doc, f"{name} does not document {parameter!r}"
+
+
+def test_hooks_work_as_their_docs_say(synthetic) -> None:  # noqa: ANN001
+    """A plugin written from the hook docstrings alone: register(manifest_path), register(DriverEntry)."""
+    from xlsdk.drivers import DriverEntry, SimDriver
+
+    assert "``register(manifest_path)``" in (hookspecs.xlsdk_register_hands.__doc__ or "")
+    assert "``register(entry)``" in (hookspecs.xlsdk_register_drivers.__doc__ or "")
+
+    class FromTheDocs:
+        @xlsdk.hookimpl
+        def xlsdk_register_hands(self, register) -> None:  # noqa: ANN001
+            register(synthetic.manifest)
+
+        @xlsdk.hookimpl
+        def xlsdk_register_drivers(self, register) -> None:  # noqa: ANN001
+            register(DriverEntry(name="docs-driver", hands=(synthetic.name,), factory=lambda h, o: SimDriver(h),
+                                 description="written from the hook docstring"))
+
+    host = PluginHost(load_entry_points=False)
+    host.register(FromTheDocs(), name="from-the-docs")
+    assert synthetic.name in host.hand_names()
+    drivers = [e.name for e in host.drivers_for(synthetic.name)]
+    assert drivers[0] == "sim" and drivers[-1] == "docs-driver", drivers
+    assert "docs-driver" not in [e.name for e in host.drivers_for("inspire")], "hands=(...) limits it"
+    record = next(r for r in host.plugin_records() if r.name == "from-the-docs")
+    assert record.hooks == ("xlsdk_register_drivers", "xlsdk_register_hands") and record.error is None

@@ -85,6 +85,8 @@ def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
             viewer.retarget_to.value = "xhand"  # the second hand follows through the latent
             page.wait_for_timeout(1000)
             final = _wait_for_hands(page)
+            assert viewer.target is not None and viewer.target.hand.name == "xhand"
+            assert np.abs(final - moved_image).mean() > 0.02, "the second hand appeared on the page"
             page.screenshot(path=str(tmp_path / "viewer.png"))
             browser.close()
     finally:
@@ -92,3 +94,22 @@ def test_viewer_page_in_headless_chromium(tmp_path: Path) -> None:
     assert final.shape == (800, 1200)
     assert final.std() > 10, "the screenshot is not blank"
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
+
+
+def test_the_retarget_hand_follows_the_main_hand_through_the_latent() -> None:
+    """Server side, no browser: the second hand shows decode(xhand, z) of the main hand's latent."""
+    viewer = HandViewer(xlsdk.load_hand("inspire"), port=_free_port())
+    try:
+        viewer.retarget_to.value = "xhand"
+        assert viewer.target is not None and viewer.target.hand.name == "xhand"
+        index = viewer.hand.joint_names.index("index_mcp")
+        viewer.joint_sliders[index].value = float(viewer.q[index] + 0.5)
+        assert np.allclose(viewer.z, xlsdk.encode("inspire", viewer.q), atol=1e-6)
+        assert viewer.target.q is not None
+        assert np.allclose(viewer.target.q, xlsdk.decode("xhand", viewer.z), atol=1e-6)
+        expected = xlsdk.retarget(viewer.q, "inspire", "xhand")
+        assert np.allclose(viewer.target.q, expected, atol=1e-5), "the viewer shows what retarget computes"
+        viewer.retarget_to.value = "(none)"
+        assert viewer.target is None
+    finally:
+        viewer.stop()

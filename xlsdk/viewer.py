@@ -39,9 +39,11 @@ class _Shown:
     hand: Hand
     urdf: object
     order: list[int] = field(default_factory=list)
+    q: np.ndarray | None = None  # the pose shown last, in the hand's joint order
 
     def show(self, q: np.ndarray) -> None:
-        self.urdf.update_cfg(np.asarray(q, dtype=np.float64)[self.order])  # type: ignore[attr-defined]
+        self.q = np.asarray(q, dtype=np.float64)
+        self.urdf.update_cfg(self.q[self.order])  # type: ignore[attr-defined]
 
 
 class HandViewer:
