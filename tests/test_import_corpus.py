@@ -226,3 +226,32 @@ def test_a_2000_joint_urdf_is_proposed_in_linear_time(tmp_path: Path) -> None:
     assert proposal.palm_link == "palm"
     assert {f: c.tip_link for f, c in proposal.fingers.items()} == {f: f"{f}_tip" for f in fingers}
     assert len(proposal.joints) == 600 and len(proposal.skipped_joints) == 1400
+
+
+def test_the_tutorials_mjcf_and_xacro_examples_scaffold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/tutorials/add-your-hand.md shows an MJCF and a xacro hand and the commands: they work as printed."""
+    import re
+    import shlex
+
+    page = (Path(__file__).parents[1] / "docs" / "tutorials" / "add-your-hand.md").read_text(encoding="utf-8")
+    sources = re.findall(r"`(my_\w+\.(?:xml|urdf\.xacro))`[^`]*?:\n\n```xml\n(.*?)```", page, re.S)
+    assert [name for name, _ in sources] == ["my_mjcf_hand.xml", "my_xacro_hand.urdf.xacro"]
+    for name, text in sources:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    lines = [line for line in re.findall(r"<!-- illustrative -->\s*\n```bash\n(.*?)```", page, re.S)[-1].splitlines()
+             if line.startswith("xlsdk new-hand my_")]
+    assert len(lines) == 2
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, capsys.readouterr().err
+    mjcf = tomllib.loads((tmp_path / "xlsdk-my-mjcf-hand" / "xlsdk_my_mjcf_hand" / "hand.toml").read_text())
+    assert {f: t["link"] for f, t in mjcf["fingers"].items()} == {
+        "thumb": "thumb_distal", "index": "index_distal", "middle": "middle_distal"}
+    assert mjcf["joints"] == ["index_mcp", "middle_mcp", "middle_pip", "thumb_cmc", "thumb_ip"]  # index_pip: mimic
+    converted = (tmp_path / "xlsdk-my-mjcf-hand" / "xlsdk_my_mjcf_hand" / "urdf" / "my_mjcf_hand.urdf").read_text()
+    assert '<mimic joint="index_mcp" multiplier="0.9"' in converted
+    xacro = tomllib.loads((tmp_path / "xlsdk-my-xacro-hand" / "xlsdk_my_xacro_hand" / "hand.toml").read_text())
+    assert {f: t["link"] for f, t in xacro["fingers"].items()} == {
+        "thumb": "thumb_tip", "index": "index_tip", "middle": "middle_tip"}
+    assert xacro["handedness"] == mjcf["handedness"] == "right"

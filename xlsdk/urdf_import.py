@@ -621,7 +621,8 @@ def _tip_offset(model: UrdfModel, chain: _Chain, finger: Finger) -> tuple[tuple[
                    f"so the tip is at its origin (on its joint axis, short of the real fingertip); set `offset` in "
                    f"[fingers.{finger}] of hand.toml to the fingertip in {chain.tip_link}'s frame (metres)")
         return (0.0, 0.0, 0.0), "link origin (no tip frame, primitive geometry or loadable mesh)", warning
-    return (float(point[0]), float(point[1]), float(point[2])), source, ""
+    rounded = tuple(0.0 if abs(v) < 1e-9 else round(float(v), 9) for v in point)  # no float dust in hand.toml
+    return rounded, source, ""  # type: ignore[return-value]
 
 
 def _primitive_end(shapes: tuple[LinkGeometry, ...], direction: np.ndarray) -> tuple[np.ndarray | None, str]:
