@@ -60,6 +60,11 @@ def test_new_hand_proposes_the_expected_manifest(hand: str, tmp_path: Path, caps
         assert joint not in manifest["joints"]
     for finger, offset in expected.get("offsets", {}).items():
         assert manifest["fingers"][finger]["offset"] == pytest.approx(offset, abs=1e-3), finger
+    _, source = load_robot_description(HANDS / expected["file"])
+    assert len(model.warnings) == len(source.warnings), "the plugin's URDF finds the meshes its source found"
+    # what `xlsdk check` (check `fingers`) runs on the installed plugin: the proposal conforms
+    tips = {finger: table["link"] for finger, table in manifest["fingers"].items()}
+    assert finger_order_problems(model, manifest["palm_link"], tips, manifest["handedness"])[0] == []
 
 
 def test_mjcf_conversion_keeps_mujocos_kinematics() -> None:
