@@ -53,7 +53,7 @@ class Cli:
     says: tuple[str, ...]
     never: tuple[str, ...] = ()  # fragments that must not appear (misleading messages of the past)
     prepare: Callable[[Path], None] | None = None
-    hands: Callable[[Path], list[Path]] | None = None  # manifests registered by an in-memory plugin
+    hands: Callable[[Path], list[Path | object]] | None = None  # manifests (or plugin objects) to register
     changed: tuple[str, ...] = ()  # inputs the command is asked to replace (--force)
     check: Callable[[Path, str], None] | None = None  # more checks on the outputs and stdout
     stdout_json: bool = False  # stdout must be exactly one JSON document
@@ -73,9 +73,11 @@ def _run_cli(case: Cli, work: Path, capsys: pytest.CaptureFixture) -> None:
     if case.hands is not None:
         from conftest import HandPlugin
 
-        manifests = case.hands(work)
+        registered = case.hands(work)
         host = PluginHost(allow=["ability", "xhand", "paxini"])
-        host.register(HandPlugin(*manifests), name="bad_input_hands")
+        host.register(HandPlugin(*[m for m in registered if isinstance(m, Path)]), name="bad_input_hands")
+        for index, plugin in enumerate(m for m in registered if not isinstance(m, Path)):
+            host.register(plugin, name=f"bad_input_plugin_{index}")
     before = _snapshot(work)
     argv = [part.replace("{w}", str(work)) for part in case.argv]
     previous = reset_plugin_host(host) if host is not None else None
@@ -565,6 +567,19 @@ def _listed_broken(fragment: str) -> Callable[[Path, str], None]:
     return check
 
 
+class TwinDriverPlugin:
+    """A plugin registering a driver named like another plugin's (a conflict, not a crash)."""
+
+    def xlsdk_register_drivers(self, register):  # noqa: ANN001 - hook signature
+        from xlsdk.drivers import DriverEntry, SimDriver
+
+        register(DriverEntry(name="twin", hands=("ability",), factory=lambda hand, options: SimDriver(hand)))
+
+
+def _twin_drivers(work: Path) -> list[Path | object]:
+    return [TwinDriverPlugin(), TwinDriverPlugin()]
+
+
 ABILITY_TO_INSPIRE = ("retarget", "--from", "ability", "--to", "inspire", "{w}/bad/good.npy", "{w}/o.npy")
 PLUGINS = {
     # one broken plugin must not break every hand (items 1, 8)
@@ -578,6 +593,10 @@ PLUGINS = {
                                hands=_inspire_copy(_edit_head_json(_set_config("hidden", [-4, 8])))),
     "head-lower-of-wrong-length": Cli(("hands", "--json"), 0, ('"ability"', "lower"), stdout_json=True,
                                       hands=_inspire_copy(_edit_head_json(_set_config("lower", [0.0, 0.0])))),
+    "duplicate-driver-name-across-plugins": Cli(("hands", "--json"), 0, ('"ability"', '"xhand"'), stdout_json=True,
+                                                hands=_twin_drivers),
+    "driving-a-duplicate-driver": Cli(("drive", "ability", "--driver", "twin"), 1,
+                                      ("'twin'", "bad_input_plugin_0", "bad_input_plugin_1"), hands=_twin_drivers),
     # head validated against the hand (item 2)
     "head-upper-of-10-rad": Cli(ABILITY_TO_INSPIRE, 1, ("head.json", "config.upper"),
                                 hands=_inspire_copy(_edit_head_json(_set_config("upper", [10.0] * 6)))),
@@ -611,6 +630,47 @@ POLICIES = {
 def test_policy(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     directory, fragments = POLICIES[name]
     _run_cli(Cli(_policy_run(directory), 1, fragments), tmp_path, capsys)
+
+
+# which cases hold each numbered item of issue 15 (the rest of the corpus is the bad input tried around them)
+ITEMS = {
+    1: ["manifest:limit-lower-nan", "manifest:tip-offset-nan", "manifest:palm-rpy-nan", "safety:limits-with-nan",
+        "command:nan-limit-hand-info", "test_nan_limit_never_reaches_a_driver"],
+    2: ["command:head-upper-of-10-rad", "command:head-nan-weights", "command:head-huge-weights"],
+    3: ["command:check-of-a-hand-without-head", "command:check-unknown-hand"],
+    4: ["retarget:out-is-in", "retarget:out-is-a-hard-link-of-in", "retarget:existing-out-without-force"],
+    5: ["retarget:csv-with-utf8-bom"],
+    6: ["retarget:huge-values-npy", "retarget:huge-values-refined", "retarget:huge-values-csv",
+        "retarget:far-outside-limits-warns"],
+    7: ["retarget:complex-npy", "retarget:complex-npz", "retarget:nan-timestamp-npz", "retarget:inf-timestamp-npz"],
+    8: ["command:head-hidden-empty-lists-every-hand", "command:head-negative-width",
+        "command:head-lower-of-wrong-length", "command:duplicate-driver-name-across-plugins",
+        "command:driving-a-duplicate-driver"],
+    9: ["command:view-port-70000", "command:view-port-negative", "command:view-unreachable-host",
+        "command:view-unknown-host", "process:view-port-70000"],
+    10: ["retarget:out-under-a-file", "retarget:out-is-a-directory", "retarget:latin1-csv",
+         "retarget:npz-with-object-member", "retarget:npz-that-is-not-a-zip", "retarget:npy-header-claiming-1e11-rows",
+         "retarget:lerobot-corrupt-info-json"],
+    11: ["command:modbus-unknown-option", "command:modbus-device-id-300", "command:speed-zero", "command:speed-nan",
+         "command:sim-unknown-option"],
+    12: ["new-hand:out-is-an-existing-file", "policy:corrupt-json", "policy:impossible-fields"],
+    13: ["new-hand:vendor-with-backslash", "new-hand:title-with-quotes-and-backslashes", "new-hand:joint-name-with-quote"],
+    14: ["new-hand:name-of-an-installed-hand", "new-hand:reserved-name-canonical", "new-hand:reserved-name-sim",
+         "new-hand:directory-permissions-follow-umask"],
+    15: ["retarget:inf-in-csv-names-the-file-line", "retarget:text-file-named-npy", "retarget:timestamps-of-shape-20x2",
+         "command:simulate-with-the-sim-driver"],
+    16: ["test_propose_manifest_of_a_2000_joint_urdf_finishes"],
+}
+
+
+def test_every_item_of_the_issue_has_cases() -> None:
+    tables = {"retarget": RETARGET, "manifest": MANIFESTS, "safety": SAFETY, "urdf": URDFS, "new-hand": NEW_HAND,
+              "command": {**COMMANDS, **PLUGINS}, "policy": POLICIES, "process": PROCESSES}
+    assert sorted(ITEMS) == list(range(1, 17))
+    for item, cases in ITEMS.items():
+        for case in cases:
+            table, _, name = case.partition(":")
+            assert (name in tables[table]) if name else case in globals(), f"item {item}: no case {case}"
 
 
 def test_corpus_size() -> None:
