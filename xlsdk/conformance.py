@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.errors import XlsdkError
+from xlsdk.errors import UnknownCheckError, XlsdkError
 
 #: thresholds of the shared latent (see docs/concepts/latent.md)
 MAX_RECON_RAD = 0.03
@@ -223,7 +223,7 @@ CHECK_NAMES = tuple(CHECKS)
 def run_check(hand: str, check: str) -> CheckResult:
     """Run one named check; an error loading the hand fails the check with its message."""
     if check not in CHECKS:
-        raise XlsdkError(f"unknown check {check!r}; checks are {', '.join(CHECK_NAMES)}")
+        raise UnknownCheckError(f"unknown check {check!r}; checks are {', '.join(CHECK_NAMES)}")
     try:
         return CHECKS[check](hand)
     except XlsdkError as exc:

@@ -110,6 +110,14 @@ class PolicyError(XlsdkError):
     """A policy does not fit what it is used with: its action width, the hand attached, the latent installed."""
 
 
+class NewHandError(XlsdkError):
+    """``xlsdk new-hand`` cannot scaffold the plugin as asked (a name, a destination, an answer)."""
+
+
+class UnknownCheckError(XlsdkError, ValueError):
+    """A conformance check name that is not one of the checks."""
+
+
 class UnknownTaskError(PolicyError, ValueError):
     """A cross-hand task name that is not one of the benchmark's tasks."""
 

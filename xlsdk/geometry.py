@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from xlsdk.errors import ShapeError
 from xlsdk.hand_spec import HandSpec
 from xlsdk.kinematics import FingertipKinematics
 from xlsdk.manifest import Finger
@@ -105,7 +106,7 @@ def hand_geometry(tips: torch.Tensor, fingers: tuple[Finger, ...], scale: HandSc
     center = torch.tensor(scale.knuckle_center, dtype=tips.dtype, device=tips.device)
     normalised = (tips - center) / scale.reach
     if fingers[0] != "thumb":
-        raise ValueError("fingertips must start with the thumb (canonical order)")
+        raise ShapeError(f"fingertips must start with the thumb (canonical order), got {list(fingers)}")
     vectors = normalised[:, 1:] - normalised[:, :1]
     return HandGeometry(
         fingers=fingers, tips=normalised, thumb_vectors=vectors, thumb_distances=vectors.norm(dim=-1)

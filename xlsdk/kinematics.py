@@ -28,6 +28,7 @@ import numpy as np
 import pytorch_kinematics as pk
 import torch
 
+from xlsdk.errors import ShapeError
 from xlsdk.hand_spec import HandSpec
 
 
@@ -75,7 +76,7 @@ class FingertipKinematics:
         squeeze = q.ndim == 1
         q2 = q.unsqueeze(0) if squeeze else q
         if q2.shape[-1] != self.spec.dof:
-            raise ValueError(f"{self.spec.name}: expected q with {self.spec.dof} joints, got shape {tuple(q.shape)}")
+            raise ShapeError(f"{self.spec.name}: expected q with {self.spec.dof} joints, got shape {tuple(q.shape)}")
         q_full = q2 @ built.expand.T + built.bias
         transforms = built.chain.forward_kinematics_tensor(q_full)  # (frames, B, 4, 4)
         tips = transforms[built.tip_frames]  # (F, B, 4, 4)
@@ -110,7 +111,7 @@ class FingertipKinematics:
 
     def _chain_for(self, q: torch.Tensor) -> _Chain:
         if not torch.is_floating_point(q):
-            raise TypeError(f"joint vectors must be floating point, got {q.dtype}")
+            raise ShapeError(f"joint vectors must be floating point, got {q.dtype}")
         key = (q.dtype, q.device)
         if key not in self._chains:
             self._chains[key] = self._build(q.dtype, q.device)

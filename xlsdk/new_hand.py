@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.errors import XlsdkError
+from xlsdk.errors import NewHandError
 from xlsdk.hand_spec import resolve_hand_spec
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
 from xlsdk.robot_description import RobotDescription, load_robot_description
@@ -48,7 +48,7 @@ def template_dir() -> Path:
     for candidate in candidates:
         if (candidate / "copier.yml").is_file():
             return candidate
-    raise XlsdkError("the hand-plugin template was not found next to the xlsdk package",
+    raise NewHandError("the hand-plugin template was not found next to the xlsdk package",
                      hint="give the path of a checkout of templates/hand-plugin as the template")
 
 
@@ -62,7 +62,7 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     check_new_hand_name(name)
     for field, value in (("vendor", vendor), ("title", title), ("version", version)):
         if any(not character.isprintable() for character in value):
-            raise XlsdkError(f"{field} {value!r} contains control characters (a newline?); give it on one line")
+            raise NewHandError(f"{field} {value!r} contains control characters (a newline?); give it on one line")
     destination = Path(out) if out is not None else Path.cwd() / f"xlsdk-{name.replace('_', '-')}"
     _check_destination(destination)  # before the URDF is read or a question is asked
     urdf_path = Path(urdf_path)
@@ -125,17 +125,17 @@ def check_new_hand_name(name: str) -> None:
     from xlsdk.plugins import get_plugin_host
 
     if not NAME_PATTERN.fullmatch(name) or len(name) > 40:
-        raise XlsdkError(f"hand name {name!r} must be lowercase letters, digits and underscores, starting with a "
+        raise NewHandError(f"hand name {name!r} must be lowercase letters, digits and underscores, starting with a "
                          "letter (at most 40 characters)")
     if name in RESERVED_HAND_NAMES:
-        raise XlsdkError(f"hand name {name!r} is reserved ({RESERVED_HAND_NAMES[name]}); choose another name")
+        raise NewHandError(f"hand name {name!r} is reserved ({RESERVED_HAND_NAMES[name]}); choose another name")
     installed = {record.name for record in get_plugin_host().hand_records(include_core=True)}
     if name in installed:
-        raise XlsdkError(f"hand name {name!r} is taken: an installed plugin already provides hand {name!r}; a second "
+        raise NewHandError(f"hand name {name!r} is taken: an installed plugin already provides hand {name!r}; a second "
                          "plugin with that name would conflict with it, so choose another name")
     package = f"xlsdk_{name}"
     if importlib.util.find_spec(package) is not None:
-        raise XlsdkError(f"hand name {name!r} is taken: a Python package {package!r} is already installed; choose "
+        raise NewHandError(f"hand name {name!r} is taken: a Python package {package!r} is already installed; choose "
                          "another name")
 
 
@@ -146,9 +146,9 @@ def _check_destination(destination: Path) -> None:
         ancestor = ancestor.parent
     if ancestor.exists() and not ancestor.is_dir():
         what = "is a file" if ancestor == destination else f"cannot be created: {ancestor} is a file"
-        raise XlsdkError(f"{destination} {what}; the plugin needs a new (or empty) directory; nothing was written")
+        raise NewHandError(f"{destination} {what}; the plugin needs a new (or empty) directory; nothing was written")
     if destination.is_dir() and any(destination.iterdir()):
-        raise XlsdkError(f"{destination} already exists and is not empty; choose another output directory; nothing "
+        raise NewHandError(f"{destination} already exists and is not empty; choose another output directory; nothing "
                          "was written")
 
 
@@ -262,7 +262,7 @@ def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str],
         palm = ask("Palm link", proposal.palm_link)
         if palm != proposal.palm_link:
             if palm not in model.link_names():
-                raise XlsdkError(f"link {palm!r} is not in {model.path.name}")
+                raise NewHandError(f"link {palm!r} is not in {model.path.name}")
             proposal = propose_manifest(model, palm)
         chains = []
         taken: set[str] = set()
@@ -272,7 +272,7 @@ def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str],
             if answer == "skip":
                 continue
             if answer not in CANONICAL_FINGERS or answer in taken:
-                raise XlsdkError(f"{answer!r} is not a free canonical finger ({', '.join(CANONICAL_FINGERS)})")
+                raise NewHandError(f"{answer!r} is not a free canonical finger ({', '.join(CANONICAL_FINGERS)})")
             taken.add(answer)
             proposed = " ".join(f"{v:.6g}" for v in chain.offset)
             offset_text = ask(f"Tip offset in {chain.tip_link} (x y z, metres)", proposed)
@@ -283,14 +283,14 @@ def interactive_chooser(ask: Callable[[str, str], str], confirm: Callable[[str],
             try:
                 offset = tuple(float(v) for v in offset_text.split())
             except ValueError:
-                raise XlsdkError(f"tip offset {offset_text!r} is not three numbers") from None
+                raise NewHandError(f"tip offset {offset_text!r} is not three numbers") from None
             if len(offset) != 3:
-                raise XlsdkError(f"tip offset {offset_text!r} is not three numbers")
+                raise NewHandError(f"tip offset {offset_text!r} is not three numbers")
             chains.append(chain.model_copy(update={"finger": answer, "offset": offset, "offset_source": "edited"}))
         order = {f: i for i, f in enumerate(CANONICAL_FINGERS)}
         chains.sort(key=lambda c: order[c.finger])
         if not confirm("Write the plugin with these choices?"):
-            raise XlsdkError("cancelled; nothing was written")
+            raise NewHandError("cancelled; nothing was written")
         return proposal.model_copy(update={"chains": tuple(chains)})
 
     return choose

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.errors import XlsdkError
+from xlsdk.errors import LatentError
 from xlsdk.geometry import GEOMETRY_VERSION, HandGeometry, shared_fingers
 from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, Hand
 from xlsdk.latent.core import CoreLatent
@@ -78,7 +78,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     config = (config or FitConfig()).model_copy(update=overrides) if overrides else (config or FitConfig())
     core = core or installed_core_latent()
     if hand.name in core.heads and hand.name == core.manifest.canonical:
-        raise XlsdkError(f"{hand.name!r} is the canonical hand: it is part of the core latent and never refitted",
+        raise LatentError(f"{hand.name!r} is the canonical hand: it is part of the core latent and never refitted",
                          hint="retrain the whole latent with `xlsdk latent train`")
     core_hands = _core_hands(core)
     target_device = resolve_device(device)
@@ -136,7 +136,6 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
 def _core_hands(core: CoreLatent) -> dict[str, Hand]:
     """The hands of the core latent, loaded through the plugin host (their specs must still match)."""
     from xlsdk import load_hand
-    from xlsdk.errors import LatentError
 
     hands: dict[str, Hand] = {}
     for name, entry in core.manifest.hands.items():
