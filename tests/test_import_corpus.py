@@ -117,6 +117,20 @@ def test_mjcf_free_and_ball_joints_are_refused(tmp_path: Path) -> None:
     assert "joint 'ball' is a ball joint" in message
 
 
+def test_mjcf_scene_keeps_the_hand_and_drops_the_objects(tmp_path: Path) -> None:
+    """A scene file (hand + a free-floating cube + a table) converts the hand's tree only, and says so."""
+    hand = (HANDS / "mjcf_hand.xml").read_text()
+    scene = hand.replace("<worldbody>", '<worldbody><geom name="table" type="plane" size="1 1 0.1"/>'
+                         '<body name="cube" pos="0.3 0 0.05"><freejoint name="cube_free"/>'
+                         '<geom type="box" size="0.02 0.02 0.02"/></body>')
+    path = tmp_path / "scene.xml"
+    path.write_text(scene)
+    description, model = load_robot_description(path)
+    assert "cube" not in model.link_names() and "palm" in model.link_names()
+    assert any("dropped other worldbody bodies: cube" in note for note in description.conversion_notes)
+    assert len(propose_manifest(model).joints) == len(EXPECTED["mjcf_hand"]["joints"])
+
+
 def test_floating_base_urdf_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     text = (HANDS / "numbered16.urdf").read_text()
     text = text.replace('<link name="palm_link">', '<link name="world"/><link name="palm_link">').replace(

@@ -159,10 +159,28 @@ class _MjcfWriter:
 
     def run(self) -> RobotDescription:
         m, mj = self.model, self.mj
+        roots = [b for b in range(1, m.nbody) if int(m.body_parentid[b]) == 0]
+        if not roots:
+            raise UrdfError(self.path, ["the MJCF worldbody holds no bodies; a hand model needs its body tree"])
+        joints_below = {b: 0 for b in range(m.nbody)}
+        for b in range(m.nbody - 1, 0, -1):  # children come after their parents in MuJoCo's body order
+            joints_below[b] += int(m.body_jntnum[b])
+            joints_below[int(m.body_parentid[b])] += joints_below[b]
+        root = max(roots, key=lambda b: joints_below[b])
+        dropped = [self._body(b) for b in roots if b != root]
+        if dropped:  # a scene's table, objects (free joints and all) are not the hand
+            self.notes.append(f"kept the body tree of {self._body(root)!r} (most joints); dropped other worldbody "
+                              f"bodies: {', '.join(dropped)}")
+        in_tree = {root}
+        for b in range(root + 1, m.nbody):
+            if int(m.body_parentid[b]) in in_tree:
+                in_tree.add(b)
         problems = []
         for j in range(m.njnt):
+            if int(m.jnt_bodyid[j]) not in in_tree:
+                continue
             kind = int(m.jnt_type[j])
-            name = _name(mj, m, mj.mjtObj.mjOBJ_JOINT, j, "joint")
+            name = self._joint_name(j)
             if kind == int(mj.mjtJoint.mjJNT_FREE):
                 problems.append(f"joint {name!r} is a free joint (a floating base): a hand model for xlsdk is the "
                                 "hand's own tree; remove the free joint (or <freejoint/>) from the MJCF")
@@ -171,18 +189,6 @@ class _MjcfWriter:
         if problems:
             raise UrdfError(self.path, problems)
         self._couplings()
-        roots = [b for b in range(1, m.nbody) if int(m.body_parentid[b]) == 0]
-        if not roots:
-            raise UrdfError(self.path, ["the MJCF worldbody holds no bodies; a hand model needs its body tree"])
-        joints_below = {b: 0 for b in range(m.nbody)}
-        for b in range(m.nbody - 1, 0, -1):
-            joints_below[b] += int(m.body_jntnum[b])
-            joints_below[int(m.body_parentid[b])] += joints_below[b]
-        root = max(roots, key=lambda b: joints_below[b])
-        dropped = [_name(mj, m, mj.mjtObj.mjOBJ_BODY, b, "body") for b in roots if b != root]
-        if dropped:
-            self.notes.append(f"kept the body tree of {self._body(root)!r} (most joints); dropped other worldbody "
-                              f"bodies: {', '.join(dropped)}")
         if int(m.body_jntnum[root]) > 0:  # joints against the world need a world link above them
             self.links.append('<link name="world"/>')
             self._body_tree(root, "world", np.zeros(3))
