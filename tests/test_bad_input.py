@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -174,7 +174,8 @@ RETARGET = {
     "latin1-csv": Cli(R("latin1.csv", "out.csv"), 1, ("{w}/bad/latin1.csv", "is not UTF-8 text", "0xe9")),
     "npz-with-object-member": Cli(R("object_member.npz"), 1, ("object_member.npz", "array 'q'", "Python objects")),
     "npz-that-is-not-a-zip": Cli(R("not_zip.npz"), 1, ("{w}/bad/not_zip.npz", "not an .npz archive")),
-    "npy-header-claiming-1e11-rows": Cli(R("huge_header.npy"), 1, ("huge_header.npy", "(100000000000, 6)", "truncated")),
+    "npy-header-claiming-1e11-rows": Cli(R("huge_header.npy"), 1,
+                                         ("huge_header.npy", "(100000000000, 6)", "truncated")),
     "text-file-named-npy": Cli(R("text.npy"), 1, ("{w}/bad/text.npy", "not a .npy array"), never=("pickled",)),
     "pickled-npy": Cli(R("pickle.npy"), 1, ("pickle.npy", "Python objects", "never unpickled")),
     "complex-npy": Cli(R("complex.npy"), 1, ("complex.npy", "complex numbers", "imaginary part")),
@@ -269,7 +270,8 @@ MANIFESTS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
     "limit-upper-inf": (_append(LIMIT.format(lower="0.0", upper="inf")), ("field `limits.fi_mcp.upper` is inf",)),
     "limit-lower-minus-inf": (_append(LIMIT.format(lower="-inf", upper="1.0")), ("`limits.fi_mcp.lower` is -inf",)),
     "limit-both-nan": (_append(LIMIT.format(lower="nan", upper="nan")), ("limits.fi_mcp.lower", "limits.fi_mcp.upper")),
-    "tip-offset-nan": (_replace(MIDDLE_OFFSET, "offset = [nan, 0, 0.023]"), ("field `fingers.middle.offset.0` is nan",)),
+    "tip-offset-nan": (_replace(MIDDLE_OFFSET, "offset = [nan, 0, 0.023]"),
+                       ("field `fingers.middle.offset.0` is nan",)),
     "tip-offset-inf": (_replace(MIDDLE_OFFSET, "offset = [0, 0, inf]"), ("field `fingers.middle.offset.2` is inf",)),
     "palm-rpy-nan": (_replace(PALM_RPY, "rpy = [nan, 0, 1.57]"), ("field `palm_frame.rpy.0` is nan",)),
     "palm-xyz-inf": (_replace(PALM_RPY, PALM_RPY + "\nxyz = [0, -inf, 0]"), ("field `palm_frame.xyz.1` is -inf",)),
@@ -282,7 +284,8 @@ MANIFESTS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
     "schema-2": (_replace("schema = 1", "schema = 2"), ("field `schema` must be 1",)),
     "missing-name": (_replace('name = "synth"\n', ""), ("field `name` is required",)),
     "not-toml": (_append("[fingers.index"), ("not valid TOML",)),
-    "non-canonical-finger": (_replace("[fingers.middle]", "[fingers.pinky]"), ("`fingers.pinky` is not a canonical finger",)),
+    "non-canonical-finger": (_replace("[fingers.middle]", "[fingers.pinky]"),
+                             ("`fingers.pinky` is not a canonical finger",)),
     "joint-listed-twice": (_replace('"fm_pip"]', '"fm_pip", "fi_mcp"]'), ("joint 'fi_mcp' is listed twice",)),
     "unknown-joint": (_replace('"fm_pip"]', '"fm_pip", "ghost"]'), ("joint 'ghost' is not in synth.urdf",)),
     "urdf-missing": (_replace('urdf = "synth.urdf"', 'urdf = "nowhere.urdf"'), ("field `urdf`", "does not exist")),
@@ -370,7 +373,8 @@ URDFS = {
                         '<robot name="r"><link name="&x;"/></robot>', ("external entity 'x'",)),
     "nan-origin": (_JOINT.format(origin='<origin xyz="0 nan 0"/>', axis="1 0 0", lower="0"),
                    ("joint 'j'", '<origin xyz="0 nan 0"> needs three numbers')),
-    "nan-limit": (_JOINT.format(origin="", axis="1 0 0", lower="nan"), ("joint 'j'", '<limit lower="nan"> is not a number')),
+    "nan-limit": (_JOINT.format(origin="", axis="1 0 0", lower="nan"),
+                  ("joint 'j'", '<limit lower="nan"> is not a number')),
     "inf-axis": (_JOINT.format(origin="", axis="0 0 inf", lower="0"), ('<axis xyz="0 0 inf"> needs three numbers',)),
     "empty-file": ("", ("not valid XML",)),
     "binary-garbage": ("\x00\x01\x02garbage", ("not valid XML",)),
@@ -432,7 +436,8 @@ def _rendered(expect: dict[str, object]) -> Callable[[Path, str], None]:
         manifest = tomllib.loads((plugin / "xlsdk_gadget" / "hand.toml").read_text(encoding="utf-8"))
         for key, value in expect.items():
             assert (value in manifest[key]) if key == "joints" else manifest[key] == value, key
-        assert tomllib.loads((plugin / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"] == "xlsdk-gadget"
+        pyproject = tomllib.loads((plugin / "pyproject.toml").read_text(encoding="utf-8"))
+        assert pyproject["project"]["name"] == "xlsdk-gadget"
         for source in plugin.rglob("*.py"):
             py_compile.compile(str(source), doraise=True)
         from xlsdk.hand_spec import load_hand_spec
@@ -600,7 +605,8 @@ PLUGINS = {
     # head validated against the hand (item 2)
     "head-upper-of-10-rad": Cli(ABILITY_TO_INSPIRE, 1, ("head.json", "config.upper"),
                                 hands=_inspire_copy(_edit_head_json(_set_config("upper", [10.0] * 6)))),
-    "head-nan-weights": Cli(ABILITY_TO_INSPIRE, 1, ("head.safetensors", "NaN"), hands=_inspire_copy(_edit_weights(math.nan))),
+    "head-nan-weights": Cli(ABILITY_TO_INSPIRE, 1, ("head.safetensors", "NaN"),
+                            hands=_inspire_copy(_edit_weights(math.nan))),
     "head-huge-weights": Cli(ABILITY_TO_INSPIRE, 1, ("head.safetensors",), hands=_inspire_copy(_edit_weights(1e30))),
 }
 
@@ -654,7 +660,8 @@ ITEMS = {
     11: ["command:modbus-unknown-option", "command:modbus-device-id-300", "command:speed-zero", "command:speed-nan",
          "command:sim-unknown-option"],
     12: ["new-hand:out-is-an-existing-file", "policy:corrupt-json", "policy:impossible-fields"],
-    13: ["new-hand:vendor-with-backslash", "new-hand:title-with-quotes-and-backslashes", "new-hand:joint-name-with-quote"],
+    13: ["new-hand:vendor-with-backslash", "new-hand:title-with-quotes-and-backslashes",
+         "new-hand:joint-name-with-quote"],
     14: ["new-hand:name-of-an-installed-hand", "new-hand:reserved-name-canonical", "new-hand:reserved-name-sim",
          "new-hand:directory-permissions-follow-umask"],
     15: ["retarget:inf-in-csv-names-the-file-line", "retarget:text-file-named-npy", "retarget:timestamps-of-shape-20x2",
@@ -684,8 +691,8 @@ def test_corpus_size() -> None:
 # --- the process level: no traceback, no hang -----------------------------------------------------
 
 PROCESSES = {
-    "retarget-nan": (lambda w: ["retarget", "--from", "inspire", "--to", "ability", str(BAD / "nan.npy"), str(w / "o.npy")],
-                     "nan.npy"),
+    "retarget-nan": (lambda w: ["retarget", "--from", "inspire", "--to", "ability", str(BAD / "nan.npy"),
+                                str(w / "o.npy")], "nan.npy"),
     "new-hand-over-a-file": (lambda w: ["new-hand", "gadget", "--urdf", str(write_synthetic_hand(w / "src").urdf),
                                         "--out", str(BAD / "good.npy"), "--yes"], "good.npy is a file"),
     "view-port-70000": (lambda w: ["view", "inspire", "--port", "70000"], "70000"),

@@ -55,7 +55,8 @@ class Counts:
     device_out_of_limit: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
 
-    def tap(self, values: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, device: bool, slack: float = 0.0) -> None:
+    def tap(self, values: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, device: bool,
+            slack: float = 0.0) -> None:
         values = np.asarray(values, dtype=np.float64)
         finite = np.isfinite(values)
         outside = int((finite & ((values < lower - slack) | (values > upper + slack))).sum())
@@ -297,7 +298,8 @@ def _check(name: str, counts: Counts, soak_counts: Any) -> None:  # noqa: ANN401
               "non-finite at transport": counts.transport_non_finite,
               "out-of-limit at transport": counts.transport_out_of_limit,
               "device values": counts.device_values, "non-finite at device": counts.device_non_finite,
-              "out-of-limit at device": counts.device_out_of_limit, **{f"kind {k}": v for k, v in sorted(counts.kinds.items())}}
+              "out-of-limit at device": counts.device_out_of_limit,
+              **{f"kind {k}": v for k, v in sorted(counts.kinds.items())}}
     soak_counts.record(f"safety soak {name}", record)
     print(f"safety soak {name}: " + ", ".join(f"{k}={v}" for k, v in record.items()))
     bad_kinds = counts.kinds.get("nan", 0) + counts.kinds.get("inf", 0) + counts.kinds.get("wrong length", 0)

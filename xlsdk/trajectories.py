@@ -90,7 +90,9 @@ def check_output_path(input_path: Path | str, output_path: Path | str, *, overwr
     is for dataset outputs: a new directory, never an existing one, whatever ``overwrite`` says.
     """
     source, output = Path(input_path), Path(output_path)
-    if output.exists() and source.exists() and (output.resolve() == source.resolve() or os.path.samefile(source, output)):
+    same = output.exists() and source.exists() and (output.resolve() == source.resolve()
+                                                    or os.path.samefile(source, output))  # a hard link too
+    if same:
         raise DataFormatError(f"{output}: is the input itself; write the result to a new path (the input is never "
                               "replaced)")
     ancestor = output.parent
@@ -292,7 +294,8 @@ def _read_csv(path: Path, joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.
                               f"(e.g. timestamp,{','.join(joint_names)})")
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
-        raise DataFormatError(f"{path}: column(s) {', '.join(map(repr, duplicated))} appear more than once in the header")
+        raise DataFormatError(f"{path}: column(s) {', '.join(map(repr, duplicated))} appear more than once in the "
+                              "header")
     body = [(line, row) for line, row in zip(lines[1:], rows[1:], strict=True) if any(cell.strip() for cell in row)]
     time_column = next((header.index(name) for name in TIME_COLUMNS if name in header), None)
     if all(name in header for name in joint_names):

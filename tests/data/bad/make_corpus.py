@@ -17,6 +17,7 @@ import numpy as np
 HERE = Path(__file__).parent
 JOINTS = ("pinky_mcp", "ring_mcp", "middle_mcp", "index_mcp", "thumb_cmc_pitch", "thumb_cmc_yaw")
 HEADER = "timestamp," + ",".join(JOINTS)
+MEMBER = zipfile.ZipInfo("q.npy", date_time=(1980, 1, 1, 0, 0, 0))  # a fixed date: rewriting changes nothing
 MID = np.array([0.85, 0.85, 0.85, 0.85, 0.25, 0.6])
 
 
@@ -26,7 +27,8 @@ def poses(n: int = 20) -> np.ndarray:
 
 def csv_text(q: np.ndarray, timestamps: np.ndarray | None = None) -> str:
     times = np.arange(len(q)) / 10 if timestamps is None else timestamps
-    return HEADER + "\n" + "".join(f"{float(t)!r}," + ",".join(repr(float(v)) for v in row) + "\n" for t, row in zip(times, q))
+    rows = (f"{float(t)!r}," + ",".join(repr(float(v)) for v in row) + "\n" for t, row in zip(times, q))
+    return HEADER + "\n" + "".join(rows)
 
 
 def npy_bytes(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
@@ -44,7 +46,7 @@ def main() -> None:
     (HERE / "text.npy").write_text("0.1 0.2 0.3 0.4 0.2 0.1\n")
     (HERE / "pickle.npy").write_bytes(npy_bytes(np.array([{"q": 1}], dtype=object), allow_pickle=True))
     with zipfile.ZipFile(HERE / "object_member.npz", "w") as archive:
-        archive.writestr("q.npy", npy_bytes(np.array([[1, 2, 3, 4, 5, 6]], dtype=object), allow_pickle=True))
+        archive.writestr(MEMBER, npy_bytes(np.array([[1, 2, 3, 4, 5, 6]], dtype=object), allow_pickle=True))
     (HERE / "not_zip.npz").write_text("q = [[0.1, 0.2, 0.3, 0.4, 0.2, 0.1]]\n")
     header = npy_bytes(np.zeros((1, 6)))
     text = header[10:128].decode("latin-1").replace("(1, 6), ", "(100000000000, 6), ")
@@ -84,7 +86,7 @@ def main() -> None:
     np.savez(HERE / "no_q.npz", joints=q)
     (HERE / "truncated.npy").write_bytes(npy_bytes(q)[:-40])
     with zipfile.ZipFile(HERE / "truncated_member.npz", "w") as archive:
-        archive.writestr("q.npy", npy_bytes(q)[:-48])
+        archive.writestr(MEMBER, npy_bytes(q)[:-48])
     np.save(HERE / "wide.npy", np.zeros((4, 9)))
     np.save(HERE / "three_d.npy", np.zeros((2, 3, 6)))
     np.save(HERE / "empty.npy", np.zeros((0, 6)))
