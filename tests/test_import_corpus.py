@@ -203,6 +203,7 @@ def test_name_tokens_and_finger_names() -> None:
     assert fingers_in_name("R_pinky_intermediate") == {"little"}
     assert fingers_in_name("thumb_fingertip") == {"thumb"}
     assert fingers_in_name("rh_THJ5") == {"thumb"}
+    assert fingers_in_name("forefinger_tip") == {"index"} and fingers_in_name("rh_forearm") == set()
     for numbered in ("link_3.0", "joint_12.0", "finger_0", "f1_link", "rl_dg_2_tip", "bh_finger_33_link"):
         assert fingers_in_name(numbered) == set(), numbered
 

@@ -44,8 +44,8 @@ from xlsdk.urdf import LinkGeometry, UrdfJoint, UrdfModel
 
 Handedness = Literal["right", "left"]
 
-#: name tokens of each canonical finger: whole words match a token's start, codes match whole tokens or a token
-#: made of the code and a phalanx word (``ffknuckle``, ``thj`` from ``THJ5``)
+#: name tokens of each canonical finger: a token is a finger's word or code, alone or followed by a phalanx word
+#: (``thumbtip``, ``forefinger``, ``ffknuckle``, ``thj`` from ``THJ5``; never ``forearm``)
 _FINGER_WORDS: dict[Finger, tuple[str, ...]] = {
     "thumb": ("thumb", "pollex"),
     "index": ("index", "fore", "first"),
@@ -55,7 +55,7 @@ _FINGER_WORDS: dict[Finger, tuple[str, ...]] = {
 }
 _FINGER_CODES: dict[Finger, str] = {"thumb": "th", "index": "ff", "middle": "mf", "ring": "rf", "little": "lf"}
 _PART_WORDS = ("", "j", "joint", "link", "base", "hub", "knuckle", "metacarpal", "proximal", "middle", "medial",
-               "intermediate", "distal", "tip", "pad")
+               "intermediate", "distal", "tip", "pad", "finger", "phalanx")
 _SIDE_TOKENS: dict[Handedness, tuple[str, ...]] = {"right": ("right", "r", "rh", "rj", "rl"),
                                                     "left": ("left", "l", "lh", "lj", "ll")}
 _TIP_FRAME_MIN = 1e-3  # a geometry-less leaf this far from its parent's origin is a tip frame
@@ -241,8 +241,8 @@ def fingers_in_name(name: str) -> set[Finger]:
     found: set[Finger] = set()
     tokens = name_tokens(name)
     for token in tokens:
-        for finger, words in _FINGER_WORDS.items():
-            if any(token.startswith(word) for word in words):
+        for finger, words in _FINGER_WORDS.items():  # "thumbtip", "forefinger" yes; "forearm" no
+            if any(token.startswith(word) and token[len(word):] in _PART_WORDS for word in words):
                 found.add(finger)
         for finger, code in _FINGER_CODES.items():
             if token.startswith(code) and token[len(code):] in _PART_WORDS:
