@@ -8,6 +8,8 @@
    time budgets (updates "Fitting a new hand" in docs/benchmarks/latent.md);
 4. benchmarks/crosshand/run.py (quick): the same policy trained on latent chunks vs padded raw joints,
    seen and held-out hand x task combinations (updates docs/benchmarks/crosshand.md).
+5. benchmarks/startup.py: `xlsdk --help`, `hands`, `hands --json` and `info` in fresh processes vs
+   `import typer` / `import pydantic, tomllib`, medians of interleaved rounds (target: within 3x).
 
 The latent ablation (benchmarks/latent_ablation.py) trains six latents and is run on its own.
 """
@@ -30,6 +32,7 @@ def main() -> int:
         [sys.executable, str(ROOT / "benchmarks" / "budgets.py"), "--write-docs",
          "--json", str(ROOT / "out" / "bench" / "budgets.json")],
         [sys.executable, str(ROOT / "benchmarks" / "crosshand" / "run.py"), "--write-docs"],
+        [sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--json", str(ROOT / "out" / "bench" / "startup.json")],
     ]
     failed = 0
     for command in steps:

@@ -113,3 +113,46 @@ def test_the_retarget_hand_follows_the_main_hand_through_the_latent() -> None:
         assert viewer.target is None
     finally:
         viewer.stop()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "port 70000 is not a TCP port"),
+    (["--port", "-5"], "port -5 is not a TCP port"),
+    (["--host", "8.8.8.8"], "8.8.8.8 is not an address of this machine"),
+    (["--host", "not_a_host"], "host 'not_a_host' is neither an IP address nor a valid host name"),
+    (["--host", "no-such-host.invalid"], "host 'no-such-host.invalid' does not resolve"),
+])
+@pytest.mark.timeout(60)
+def test_view_refuses_an_address_it_cannot_serve(args: list[str], message: str) -> None:
+    """Issue 15 item 9: these printed a thread traceback (or nothing) and hung forever; now exit 1 at once."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "xlsdk", "view", "inspire", *args], capture_output=True,
+                            text=True, timeout=50)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, "one line"
+
+
+@pytest.mark.timeout(60)
+def test_a_busy_port_is_refused_and_port_0_picks_a_free_one() -> None:
+    from xlsdk.errors import ListenAddressError
+    from xlsdk.listen import check_listen_address
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ListenAddressError, match=f"port {port} on 127.0.0.1 is already in use"):
+            check_listen_address("127.0.0.1", port)
+        with pytest.raises(ListenAddressError, match="already in use"):
+            HandViewer(xlsdk.load_hand("inspire"), port=port)  # viser would have moved to port + 1 silently
+    assert check_listen_address("localhost", 0) in ("127.0.0.1", "::1")
+    viewer = HandViewer(xlsdk.load_hand("inspire"), port=0)
+    try:
+        assert 0 < viewer.port <= 65535
+        with socket.create_connection(("127.0.0.1", viewer.port), timeout=10):
+            pass  # something listens where the viewer says it does
+    finally:
+        viewer.stop()

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from xlsdk.hand_spec import HandSpec
 
 ENTRY_POINT_GROUP = "xlsdk"
+#: the hooks of :mod:`xlsdk.hookspecs`, called on each plugin by name (see ``_collect_plugin``)
+_HOOK_NAMES = ("xlsdk_register_hands", "xlsdk_register_drivers")
 CORE_PLUGIN_NAME = "xlsdk-core"
 
 
@@ -190,8 +192,7 @@ class PluginHost:
             driver_entries.append(entry)
 
         error: str | None = None
-        for hook_name, callback in (("xlsdk_register_hands", register_hand),
-                                    ("xlsdk_register_drivers", register_driver)):
+        for hook_name, callback in zip(_HOOK_NAMES, (register_hand, register_driver), strict=True):
             implementation = getattr(plugin, hook_name, None)
             if implementation is None:
                 continue
@@ -205,7 +206,7 @@ class PluginHost:
         if error is None:
             registry.hands.extend(hand_records)
             registry.drivers.extend((plugin_name, entry) for entry in driver_entries)
-        hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+        hooks = tuple(sorted(name for name in _HOOK_NAMES if getattr(plugin, name, None) is not None))
         registry.plugins[plugin_name] = PluginRecord(
             name=plugin_name, distribution=distribution, version=version, hooks=hooks,
             hands=tuple(r.name for r in hand_records), drivers=tuple(e.name for e in driver_entries),

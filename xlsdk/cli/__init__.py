@@ -2,6 +2,10 @@
 
 Each command lives in its own module and registers itself on :data:`app`. Errors the user can cause
 (:class:`xlsdk.XlsdkError`) become one red line on stderr and exit code 1; usage errors exit with 2.
+
+Startup: every module here imports only typer and the app at module level; the library (and torch,
+yourdfpy, lerobot, viser...) is imported inside the command that runs, so ``xlsdk --help`` and
+``xlsdk hands`` answer at once (``benchmarks/startup.py`` measures it, ``tests/test_layers.py`` keeps it).
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from xlsdk.cli import view as _view  # noqa: E402,F401
 from xlsdk.cli import drive as _drive  # noqa: E402,F401
 from xlsdk.cli import policy as _policy  # noqa: E402,F401
 from xlsdk.cli import bench as _bench  # noqa: E402,F401
+from xlsdk.cli import plugins as _plugins  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``xlsdk`` script; returns the exit code."""
     try:
-        app(args=argv, prog_name="xlsdk", standalone_mode=False)
+        # without standalone mode click *returns* the code of a `typer.Exit` (and of --help) instead of
+        # exiting; commands themselves return None
+        code = app(args=argv, prog_name="xlsdk", standalone_mode=False)
     except XlsdkError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 1
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             console_err.print("[yellow]aborted[/]")
             return 1
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

@@ -17,7 +17,7 @@ def crosshand_command(
     quick: bool = typer.Option(False, "--quick", help="Smaller run: under 10 minutes on two CPU cores."),
     out: Path = typer.Option(Path("out/bench/crosshand"), "--out", help="Datasets, JSON and markdown go here."),
     seed: int = typer.Option(0, "--seed"),
-    steps: int = typer.Option(None, "--steps", help="Training steps per arm (default from the config)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Training steps per arm (default from the config)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Train the same policy on latent chunks and on raw joints; success on seen, held-out and a held-out hand."""
@@ -36,3 +36,34 @@ def crosshand_command(
     console.print(f"\ntraining frames {report.train_frames}, final loss {report.final_loss}, "
                   f"latency per chunk (CPU, batch 1): " + ", ".join(f"{k} {v:.2f} ms" for k, v in report.latency_ms.items()))
     console.print(f"{report.seconds:.0f} s; report in {out}/crosshand.json and crosshand.md")
+
+
+@bench_app.command("physics")
+def physics_command(
+    quick: bool = typer.Option(False, "--quick", help="Smaller run: under 15 minutes on two CPU cores."),
+    zero_shot_hand: list[str] = typer.Option([], "--zero-shot-hand",
+                                             help="An installed hand to add to the zero-shot split (repeatable)."),
+    out: Path = typer.Option(Path("out/bench/physics"), "--out", help="Datasets, JSON, markdown and HTML go here."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="How many training seeds (0, 1, ...)."),
+    steps: int = typer.Option(None, "--steps", help="Training steps of each XL-VLA arm (default from the config)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Latent vs raw (and ACT in latent space) on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
+    import json
+
+    from xlsdk.policy.physics_bench.benchmark import (PhysicsBenchConfig, reproduce_command, run_physics_bench,
+                                                      write_report)
+
+    overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)),
+                 **({"steps": steps} if steps else {})}
+    config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
+    report = run_physics_bench(config, out, progress=not json_output,
+                               command=reproduce_command(quick=quick, zero_shot=tuple(zero_shot_hand)))
+    write_report(report, out)
+    if json_output:
+        print_json(json.loads(report.model_dump_json()))
+        return
+    console.print(report.table(), markup=False)
+    console.print(f"\ntraining frames {report.train_frames}, raw width {report.raw_width}, latency per chunk "
+                  "(CPU, batch 1): " + ", ".join(f"{k} {v:.2f} ms" for k, v in report.latency_ms.items()))
+    console.print(f"{report.seconds:.0f} s; report in {out}/physics.json, physics.md and physics.html")

@@ -44,9 +44,10 @@ def drive_command(
     from xlsdk import load_hand
     from xlsdk.demo import demo_motion
     from xlsdk.drivers import driver_entry
-    from xlsdk.drivers.motion import stream_motion
+    from xlsdk.drivers.motion import check_speed, stream_motion
     from xlsdk.errors import XlsdkError
 
+    check_speed(speed)  # before any device is opened
     hand = load_hand(hand_name)
     entry = driver_entry(hand, driver_name)
     options = _parse_options(option)

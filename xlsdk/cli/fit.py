@@ -12,7 +12,7 @@ from xlsdk.cli.app import app, console, print_json
 @app.command("fit")
 def fit_command(
     hand_name: str = typer.Argument(..., metavar="HAND", help="An installed hand (see `xlsdk hands`)."),
-    steps: int = typer.Option(None, "--steps", help="Maximum optimisation steps (stops early at the targets)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Maximum optimisation steps (stops early at the targets)."),
     out: Path = typer.Option(None, "--out", help="Directory (or .safetensors path) for the head; default: next to hand.toml."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),

@@ -23,9 +23,9 @@ def _load_core_hands(names: list[str]) -> dict[str, Any]:
 @latent_app.command("train")
 def train_command(
     out: Path = typer.Option(Path("out/core_latent"), "--out", help="Directory for core_latent.safetensors/.json."),
-    steps: int = typer.Option(None, "--steps", help="Training steps (default from the config)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Poses per hand per step."),
-    latent_dim: int = typer.Option(None, "--latent-dim", "-k", help="Latent size k (ablations only)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Training steps (default from the config)."),
+    batch_size: int = typer.Option(None, "--batch-size", min=1, help="Poses per hand per step."),
+    latent_dim: int = typer.Option(None, "--latent-dim", "-k", min=1, help="Latent size k (ablations only)."),
     no_retarget: bool = typer.Option(False, "--no-retarget", help="Ablation: train without the cross-hand loss."),
     seed: int = typer.Option(0, "--seed"),
     recon_weight: float = typer.Option(None, "--recon-weight", help="Weight of the reconstruction loss."),
@@ -50,8 +50,15 @@ def train_command(
     if no_retarget:
         updates["retarget_weight"] = 0.0
         updates["cycle_weight"] = 0.0
-    config = LatentTrainConfig().model_copy(update=updates)
-    config = LatentTrainConfig.model_validate(config.model_dump())
+    from pydantic import ValidationError
+
+    from xlsdk.errors import XlsdkError
+
+    try:
+        config = LatentTrainConfig.model_validate({**LatentTrainConfig().model_dump(), **updates})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise XlsdkError(f"invalid training settings: {problems}") from None
     hands = _load_core_hands(list(config.hands))
     core = train_core_latent(config, hands=hands, out_dir=out, checkpoint_dir=checkpoint_dir or out / "checkpoints",
                              device=device, progress=not json_output)
@@ -111,7 +118,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 def eval_command(
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
     hands: str = typer.Option(None, "--hands", help="Comma-separated hands (default: every installed hand with a head)."),
-    samples: int = typer.Option(1024, "--samples", help="Held-out poses per hand."),
+    samples: int = typer.Option(1024, "--samples", min=1, help="Held-out poses per hand."),
     seed: int = typer.Option(12345, "--seed"),
 ) -> None:
     """Reconstruction, cross-hand geometry error (vs the naive mapping), pinch consistency, smoothness."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from xlsdk.cli.app import app, console, console_err, print_json
@@ -22,6 +21,8 @@ def retarget_command(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Retarget a joint trajectory (or a LeRobot dataset's action/state columns) from one hand to another."""
+    import numpy as np
+
     from xlsdk import load_hand
     from xlsdk.errors import OutputExistsError
     from xlsdk.latent.retarget import retarget

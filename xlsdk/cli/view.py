@@ -10,11 +10,14 @@ from xlsdk.cli.app import app, console
 @app.command("view")
 def view_command(
     hand_name: str = typer.Argument(..., metavar="HAND", help="An installed hand (see `xlsdk hands`)."),
-    port: int = typer.Option(8080, "--port", help="Port of the local web page."),
+    port: int = typer.Option(8080, "--port", help="Port of the local web page (0: any free port; a busy one is refused)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (default: this machine only)."),
 ) -> None:
     """Open a viewer at http://HOST:PORT: move joints or latent dimensions, retarget to another hand."""
     from xlsdk import load_hand
+    from xlsdk.listen import check_listen_address
+
+    check_listen_address(host, port)  # before the hand and viser load: a bad address fails at once
     from xlsdk.viewer import HandViewer
 
     viewer = HandViewer(load_hand(hand_name), host=host, port=port)

@@ -72,9 +72,21 @@ class DemoReport(BaseModel):
 
 def load_demo_trajectory(path: Path | None = None) -> tuple[str, np.ndarray, np.ndarray]:
     """(source hand, q (T, dof), timestamps (T,)) of the shipped grasp sequence, or of ``path``."""
-    path = path or Path(str(files("xlsdk.demo") / "inspire_grasp.npz"))
-    with np.load(path, allow_pickle=False) as archive:
-        return str(archive["hand"]), np.asarray(archive["q"], dtype=np.float64), np.asarray(archive["timestamp"])
+    import zipfile
+
+    from xlsdk.errors import DataFormatError
+
+    path = Path(path) if path else Path(str(files("xlsdk.demo") / "inspire_grasp.npz"))
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such trajectory file (an .npz with arrays hand, q and timestamp)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("hand", "q", "timestamp") if key not in archive]
+            if missing:
+                raise DataFormatError(f"{path}: the .npz has no {', '.join(missing)} array (it needs hand, q and timestamp)")
+            return str(archive["hand"]), np.asarray(archive["q"], dtype=np.float64), np.asarray(archive["timestamp"])
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataFormatError(f"{path}: not a readable .npz trajectory ({exc})") from None
 
 
 def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:

@@ -31,3 +31,25 @@ class DriverEntry:
 
     def supports(self, hand_name: str) -> bool:
         return not self.hands or hand_name in self.hands
+
+    def build(self, hand: Hand, options: dict[str, Any] | None = None) -> Any:
+        """The factory's (unconnected) driver for ``hand``; options it refuses raise a DriverError naming them.
+
+        Factories validate their options with pydantic models; a ValidationError (an unknown key, a value
+        out of range) reaches the user as one line per option instead of a traceback.
+        """
+        from pydantic import ValidationError
+
+        from xlsdk.errors import DriverError
+
+        try:
+            return self.factory(hand, dict(options or {}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"option {'.'.join(str(part) for part in error['loc']) or '?'}"
+                f"{'' if error['type'] == 'extra_forbidden' else '=' + repr(error.get('input'))}: "
+                f"{'not an option of this driver' if error['type'] == 'extra_forbidden' else error['msg']}"
+                for error in exc.errors()
+            )
+            raise DriverError(f"driver {self.name!r}: {problems}",
+                              hint="see the driver's documentation for its options") from None

@@ -80,8 +80,13 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
 
     import xlsdk
 
+    from xlsdk.trajectories import is_lerobot_dataset
+
     frames = DemoFrames([], [], [], [], [], [], 0.0, 0)
     for root in roots:
+        if not is_lerobot_dataset(Path(root)):  # LeRobot would go looking for it on the Hugging Face hub
+            raise DataFormatError(f"{root}: not a local LeRobot dataset (no meta/info.json)",
+                                  hint="write one with `xlsdk policy make-dataset`")
         probe = LeRobotDataset(repo_id=root.name, root=root)
         fps = float(probe.fps)
         hand_name = probe.meta.robot_type
@@ -89,9 +94,10 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
             raise DataFormatError(f"{root}: robot_type {hand_name!r} is not an installed hand",
                                   hint="`xlsdk hands` lists them")
         hand = xlsdk.load_hand(hand_name)
-        if tuple(probe.meta.features["action"]["shape"]) != (hand.dof,):
+        if tuple(probe.meta.features["action"]["shape"]) != (config.wrist_dim + hand.dof,):
             raise DataFormatError(f"{root}: action has shape {tuple(probe.meta.features['action']['shape'])}, "
-                                  f"hand {hand_name!r} has {hand.dof} joints")
+                                  f"hand {hand_name!r} has {hand.dof} joints"
+                                  + (f" after a {config.wrist_dim}-d wrist command" if config.wrist_dim else ""))
         image_keys = [key for key in probe.meta.features if key.startswith("observation.images.")]
         if not image_keys:
             raise DataFormatError(f"{root}: no camera feature (observation.images.*)")

@@ -1,0 +1,121 @@
+"""Startup of the ``xlsdk`` command line against its peers, measured side by side in one run.
+
+The target (issue 14): ``xlsdk --help`` within 3x of ``python -c "import typer"`` (the framework it is
+built on), and ``xlsdk hands``, ``xlsdk hands --json`` and ``xlsdk info HAND`` within 3x of
+``python -c "import pydantic, tomllib"`` (what reading a manifest needs at the least). Each command runs
+in a fresh process; the commands are interleaved round by round (so a busy machine slows peers and
+subjects alike) and the median of ``--repeats`` rounds is reported, with the ratio to the peer.
+A further column says whether the command imported torch, yourdfpy, trimesh or lerobot
+(``python -X importtime``), which is what the target is really about.
+
+Run: ``.venv/bin/python benchmarks/startup.py [--repeats 7] [--hand inspire] [--json PATH]`` (part of
+``make bench``). Exit code 1 when a ratio is above ``--max-ratio`` (default 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "yourdfpy", "trimesh", "lerobot", "pytorch_kinematics", "mujoco", "viser", "matplotlib")
+
+
+TYPER = "import typer"
+PYDANTIC = "import pydantic, tomllib"
+
+
+def commands(hand: str) -> dict[str, tuple[list[str], str | None]]:
+    """name -> (argv, the peer it is compared with); the peers themselves have no peer."""
+    py = sys.executable
+    return {
+        TYPER: ([py, "-c", "import typer"], None),
+        PYDANTIC: ([py, "-c", "import pydantic, tomllib"], None),
+        "xlsdk --help": ([py, "-m", "xlsdk", "--help"], TYPER),
+        "xlsdk hands": ([py, "-m", "xlsdk", "hands"], PYDANTIC),
+        "xlsdk hands --json": ([py, "-m", "xlsdk", "hands", "--json"], PYDANTIC),
+        f"xlsdk info {hand}": ([py, "-m", "xlsdk", "info", hand], PYDANTIC),
+    }
+
+
+def run_once(argv: list[str]) -> float:
+    env = {**os.environ, "COLUMNS": "100"}
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[1:])} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def heavy_imports(argv: list[str]) -> list[str]:
+    """Which heavy packages the command imports (top-level names seen by ``-X importtime``)."""
+    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    seen = set()
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        module = line.rsplit("|", 1)[-1].strip()
+        top = module.split(".")[0]
+        if top in HEAVY:
+            seen.add(top)
+    return sorted(seen)
+
+
+def measure(repeats: int, hand: str) -> dict[str, dict[str, object]]:
+    table = commands(hand)
+    for argv, _ in table.values():  # warm the file cache and any byte-compilation before timing
+        run_once(argv)
+    samples: dict[str, list[float]] = {name: [] for name in table}
+    for _ in range(repeats):
+        for name, (argv, _) in table.items():
+            samples[name].append(run_once(argv))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    report: dict[str, dict[str, object]] = {}
+    for name, (argv, peer_name) in table.items():
+        report[name] = {
+            "median_s": round(medians[name], 4),
+            "min_s": round(min(samples[name]), 4),
+            "peer": peer_name,
+            "ratio": round(medians[name] / medians[peer_name], 2) if peer_name else None,
+            "heavy_imports": heavy_imports(argv) if peer_name else [],
+        }
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--hand", default="inspire")
+    parser.add_argument("--max-ratio", type=float, default=3.0)
+    parser.add_argument("--json", type=Path, help="Also write the report here.")
+    args = parser.parse_args()
+    report = measure(args.repeats, args.hand)
+    print(f"{'command':28s} {'median s':>9s} {'min s':>7s}  {'ratio':>6s}  peer / heavy imports")
+    over = []
+    for name, row in report.items():
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else ""
+        extra = f"vs {row['peer']!r}; heavy: {', '.join(row['heavy_imports']) or 'none'}" if row["peer"] else "(peer)"
+        print(f"{name:28s} {row['median_s']:9.3f} {row['min_s']:7.3f}  {ratio:>6s}  {extra}")
+        if row["ratio"] is not None and row["ratio"] > args.max_ratio:
+            over.append(name)
+    print(f"({args.repeats} rounds, medians; target: every ratio <= {args.max_ratio:g}x)")
+    if args.json:
+        from xlsdk.files import write_json_atomic
+
+        write_json_atomic(args.json, {"repeats": args.repeats, "max_ratio": args.max_ratio, "commands": report})
+    if over:
+        print(f"over target: {', '.join(over)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

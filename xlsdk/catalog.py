@@ -1,0 +1,190 @@
+"""What is installed, as data: the hands with their plugin, head state and drivers, and one hand in full.
+
+``xlsdk hands --json`` and ``xlsdk info HAND --json`` print these models (documented contracts, see
+docs/reference/cli-json.md); the Python API returns the same objects, so a script never has to run the
+command line to learn what the command line knows::
+
+    import xlsdk.catalog
+    listing = xlsdk.catalog.hands_listing()
+    [row.name for row in listing.hands if row.head == "fitted"]
+
+Listing reads manifests, URDFs and head files only: it builds no kinematic chain and imports no torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from xlsdk.hand import Hand
+
+
+class HandRow(BaseModel):
+    """One working hand in ``xlsdk hands``."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    title: str
+    plugin: str
+    distribution: str | None
+    version: str | None
+    dof: int
+    fingers: list[str]
+    head: str  # a HeadState: fitted | none | fingerprint mismatch | stale | corrupt | no core latent
+    head_detail: str
+    drivers: list[str]
+    core: bool
+
+
+class BrokenRow(BaseModel):
+    """A hand (``name`` set) or a whole plugin (``name`` None) that does not work, and why."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str | None
+    plugin: str
+    distribution: str | None
+    manifest: str | None
+    error: str
+
+
+class HandListing(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    hands: list[HandRow]
+    broken: list[BrokenRow]
+
+
+def hands_listing(*, include_core: bool = False) -> HandListing:
+    """Every installed hand with its plugin, DOF, fingers, head state and drivers; broken ones with reasons.
+
+    ``include_core`` adds the core's canonical hand. A hand whose head is broken is listed with that state
+    and its reason; it never hides the other hands.
+    """
+    from xlsdk.drivers import hand_drivers
+    from xlsdk.latent.heads import head_status
+    from xlsdk.plugins import get_plugin_host
+
+    host = get_plugin_host()
+    rows: list[HandRow] = []
+    broken: list[BrokenRow] = []
+    for record in host.hand_records(include_core=include_core):
+        if record.error is not None:
+            broken.append(BrokenRow(name=record.name, plugin=record.plugin, distribution=record.distribution,
+                                    manifest=record.manifest_path, error=record.error))
+            continue
+        hand = host.load_hand(record.name)
+        status = head_status(hand)
+        rows.append(HandRow(
+            name=hand.name, title=hand.title, plugin=record.plugin, distribution=record.distribution,
+            version=record.version, dof=hand.dof, fingers=list(hand.fingers), head=status.state,
+            head_detail=status.detail, drivers=[name for name, entry in hand_drivers(hand).items() if entry],
+            core=record.core,
+        ))
+    for plugin in host.plugin_records():
+        if plugin.error is not None:
+            broken.append(BrokenRow(name=None, plugin=plugin.name, distribution=plugin.distribution, manifest=None,
+                                    error=plugin.error))
+    return HandListing(hands=rows, broken=broken)
+
+
+class JointRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    lower: float
+    upper: float
+
+
+class MimicRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    joint: str
+    source: str
+    multiplier: float
+    offset: float
+
+
+class TipRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    link: str
+    offset: list[float]
+
+
+class PosePoints(BaseModel):
+    """A joint vector and the fingertips it puts where (metres, xlsdk palm frame)."""
+
+    model_config = ConfigDict(frozen=True)
+    q: list[float]
+    tips: dict[str, list[float]]
+
+
+class HeadRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    state: str
+    detail: str
+    path: str
+
+
+class HandInfo(BaseModel):
+    """Everything ``xlsdk info HAND`` shows: identity, files, joints with limits, fingertips, head."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    title: str
+    vendor: str
+    version: str
+    plugin: str | None
+    manifest: str
+    urdf: str
+    palm_link: str
+    palm_frame: dict[str, list[float]]
+    dof: int
+    joints: list[JointRow]
+    mimic: list[MimicRow]
+    fingers: dict[str, TipRow]
+    drivers: list[str]
+    coupling: str
+    scale: dict[str, list[float] | float]
+    fingertips: dict[str, PosePoints]
+    head: HeadRow
+
+
+def hand_info(hand: Hand | str) -> HandInfo:
+    """A hand's manifest, joints with limits, fingertips at the zero and mid-range poses, drivers and head."""
+    import numpy as np
+
+    from xlsdk.drivers import hand_drivers
+    from xlsdk.latent.heads import head_status
+    from xlsdk.plugins import get_plugin_host
+
+    if isinstance(hand, str):
+        hand = get_plugin_host().load_hand(hand)
+    manifest = hand.spec.manifest
+    status = head_status(hand)
+    fingertips = {}
+    for pose_name, q in (("zero", hand.zero_pose()), ("mid", hand.mid_pose())):
+        tips = np.asarray(hand.fk(np.asarray(q, dtype=np.float64)))
+        fingertips[pose_name] = PosePoints(
+            q=[float(v) for v in q],
+            tips={finger: [float(v) for v in tip] for finger, tip in zip(hand.fingers, tips, strict=True)},
+        )
+    return HandInfo(
+        name=hand.name,
+        title=hand.title,
+        vendor=manifest.vendor,
+        version=manifest.version,
+        plugin=hand.plugin,
+        manifest=str(hand.spec.manifest_path),
+        urdf=str(hand.urdf_path.resolve()),
+        palm_link=manifest.palm_link,
+        palm_frame={"xyz": list(manifest.palm_frame.xyz), "rpy": list(manifest.palm_frame.rpy)},
+        dof=hand.dof,
+        joints=[JointRow(name=j.name, lower=j.lower, upper=j.upper) for j in hand.limits],
+        mimic=[MimicRow(joint=name, source=term.source, multiplier=term.multiplier, offset=term.offset)
+               for name, term in hand.spec.mimic.items()],
+        fingers={finger: TipRow(link=tip.link, offset=list(tip.offset)) for finger, tip in manifest.fingers.items()},
+        drivers=[name for name, entry in hand_drivers(hand).items() if entry],
+        coupling=manifest.coupling.notes,
+        scale={"knuckle_center": list(hand.scale.knuckle_center), "reach": hand.scale.reach},
+        fingertips=fingertips,
+        head=HeadRow(state=status.state, detail=status.detail, path=str(hand.head_path)),
+    )
