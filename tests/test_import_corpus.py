@@ -275,3 +275,72 @@ def test_the_tutorials_mjcf_and_xacro_examples_scaffold(tmp_path: Path, monkeypa
     assert {f: t["link"] for f, t in xacro["fingers"].items()} == {
         "thumb": "thumb_tip", "index": "index_tip", "middle": "middle_tip"}
     assert xacro["handedness"] == mjcf["handedness"] == "right"
+
+
+def _reframe(text: str, seed: int) -> str:
+    """The same hand with every link's frame turned by a random rotation (kinematics unchanged).
+
+    Vendors pick arbitrary link frames; the proposal must not depend on them: each joint origin becomes
+    R_parent^T T R_child, each axis R_child^T axis, each visual/collision origin R_link^T G.
+    """
+    from lxml import etree
+
+    from xlsdk.kinematics import rpy_matrix
+
+    def rotation(rng: np.random.Generator) -> np.ndarray:
+        q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+        q = q * np.sign(np.diag(r))
+        return q if np.linalg.det(q) > 0 else -q
+
+    def rpy(matrix: np.ndarray) -> tuple[float, float, float]:
+        pitch = float(np.arcsin(-np.clip(matrix[2, 0], -1.0, 1.0)))
+        return float(np.arctan2(matrix[2, 1], matrix[2, 2])), pitch, float(np.arctan2(matrix[1, 0], matrix[0, 0]))
+
+    def read(element: etree._Element | None) -> np.ndarray:
+        out = np.eye(4)
+        if element is not None:
+            out[:3, :3] = np.asarray(rpy_matrix(tuple(float(v) for v in element.get("rpy", "0 0 0").split())))
+            out[:3, 3] = [float(v) for v in element.get("xyz", "0 0 0").split()]
+        return out
+
+    def write(parent: etree._Element, matrix: np.ndarray) -> None:
+        element = parent.find("origin")
+        if element is None:
+            element = etree.SubElement(parent, "origin")
+        element.set("xyz", " ".join(repr(float(v)) for v in matrix[:3, 3]))
+        element.set("rpy", " ".join(repr(v) for v in rpy(matrix[:3, :3])))
+
+    rng = np.random.default_rng(seed)
+    root = etree.fromstring(text.encode())
+    turn = {link.get("name"): rotation(rng) for link in root.findall("link")}
+    for link in root.findall("link"):
+        r = np.eye(4)
+        r[:3, :3] = turn[link.get("name")]
+        for shape in [*link.findall("visual"), *link.findall("collision")]:
+            write(shape, np.linalg.inv(r) @ read(shape.find("origin")))
+    for joint in root.findall("joint"):
+        parent = np.eye(4)
+        parent[:3, :3] = turn[joint.find("parent").get("link")]
+        child = np.eye(4)
+        child[:3, :3] = turn[joint.find("child").get("link")]
+        write(joint, np.linalg.inv(parent) @ read(joint.find("origin")) @ child)
+        axis = joint.find("axis")
+        if axis is not None:
+            vector = child[:3, :3].T @ np.array([float(v) for v in axis.get("xyz").split()])
+            axis.set("xyz", " ".join(repr(float(v)) for v in vector))
+    return etree.tostring(root, encoding="unicode")
+
+
+@pytest.mark.parametrize("hand", ["numbered16", "five22_left", "leap16", "inspire_mimic", "numbered20_left",
+                                  "svh_palm_mimic"])
+def test_proposal_does_not_depend_on_link_frame_conventions(hand: str, tmp_path: Path) -> None:
+    shutil.copytree(HANDS, tmp_path / "hands")  # the copy keeps the meshes resolving next to the reframed file
+    source = tmp_path / "hands" / EXPECTED[hand]["file"]
+    reference = propose_manifest(load_urdf(source))
+    path = source.parent / f"reframed_{source.name}"
+    path.write_text(_reframe(source.read_text(), seed=len(hand)))
+    proposal = propose_manifest(load_urdf(path))
+    assert {f: c.tip_link for f, c in proposal.fingers.items()} == {f: c.tip_link for f, c in reference.fingers.items()}
+    assert proposal.handedness == reference.handedness == EXPECTED[hand]["handedness"]
+    assert proposal.joints == reference.joints
+    assert proposal.palm_rpy != reference.palm_rpy, "the palm link's frame did turn"
