@@ -5,17 +5,19 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.xlsdk-setup-stamp
+# the exact versions the suite passed with (see .ci/lock); pyproject files keep the compatible ranges
+CONSTRAINTS := .ci/constraints.txt
 PLUGIN_PROJECTS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
 PYTEST_ARGS ?=
 DEMO_OUT ?= out/demo
 
-.PHONY: help setup demo test docs bench clean
+.PHONY: help setup lock demo test docs bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python
+$(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python $(CONSTRAINTS)
 	@set -e; \
 	if [ -x "$(PY)" ] && ! "$(PY)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  echo "$(VENV) was made with Python < 3.12; recreating it"; rm -rf "$(VENV)"; fi; \
@@ -25,10 +27,13 @@ $(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python
 	  "$$python" -m venv "$(VENV)"; \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,docs]' $(addprefix -e ,$(PLUGIN_DIRS))
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,docs]' $(addprefix -e ,$(PLUGIN_DIRS))
 	@touch $@
 
-setup: $(STAMP)  ## create .venv with the core and every plugin (editable) plus dev tools
+setup: $(STAMP)  ## create .venv with the core and every plugin (editable) plus dev tools, tested versions
+
+lock:  ## after a dependency change and a green `make test`: pin .venv's versions in .ci/constraints.txt
+	.ci/lock $(PY) $(CONSTRAINTS)
 
 demo: setup  ## retarget a recorded grasp to every installed hand; writes a PNG and an HTML report
 	@.ci/ensure-egl
@@ -43,7 +48,7 @@ docs: setup  ## build the documentation site strictly (site/)
 	$(VENV)/bin/mkdocs build --strict
 
 bench: setup  ## run the benchmarks (ratios against the peer measured in the same run)
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:  ## remove the virtualenv and build outputs
