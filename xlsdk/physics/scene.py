@@ -15,12 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ObjectKind = Literal["cube", "ball", "cylinder", "pen", "button", "bin"]
+ObjectKind = Literal["cube", "ball", "cylinder", "pen", "button", "bin", "marker"]
 Vector3 = tuple[float, float, float]
 Colour = tuple[float, float, float, float]
 
 #: default size per kind (metres): cube (half edge,), ball (radius,), cylinder (radius, half height),
-#: pen (radius, half length), button (half width of the cap, half travel), bin (half width, half depth, wall height)
+#: pen (radius, half length), button (half width of the cap, half travel), bin (half width, half depth, wall height),
+#: marker (radius of a flat disc painted on the table: a goal spot that nothing collides with)
 DEFAULT_SIZES: dict[str, tuple[float, ...]] = {
     "cube": (0.025,),
     "ball": (0.03,),
@@ -28,11 +29,12 @@ DEFAULT_SIZES: dict[str, tuple[float, ...]] = {
     "pen": (0.006, 0.07),
     "button": (0.02, 0.006),
     "bin": (0.08, 0.08, 0.05),
+    "marker": (0.03,),
 }
 #: default mass per kind (kg); buttons and bins are fixed to the table (their mass is the moving cap's)
 DEFAULT_MASS: dict[str, float] = {"cube": 0.05, "ball": 0.05, "cylinder": 0.12, "pen": 0.015, "button": 0.01,
-                                  "bin": 0.0}
-SIZE_ARITY: dict[str, int] = {"cube": 1, "ball": 1, "cylinder": 2, "pen": 2, "button": 2, "bin": 3}
+                                  "bin": 0.0, "marker": 0.0}
+SIZE_ARITY: dict[str, int] = {"cube": 1, "ball": 1, "cylinder": 2, "pen": 2, "button": 2, "bin": 3, "marker": 1}
 #: named small and large cubes (the issue's standard set), as sizes for kind "cube"
 SMALL_CUBE = 0.02
 LARGE_CUBE = 0.035
@@ -94,12 +96,14 @@ class SceneObject(BaseModel):
             return dims[0] if self.lying else dims[1]
         if self.kind == "button":
             return 0.01  # the housing's half height; the cap sits on top
+        if self.kind == "marker":
+            return 0.0005  # a painted disc
         return 0.005  # bin: its floor plate
 
     @property
     def movable(self) -> bool:
         """Free bodies (the button's cap slides, but the button and the bin stay put)."""
-        return self.kind not in ("button", "bin")
+        return self.kind not in ("button", "bin", "marker")
 
     def resting(self, x: float, y: float) -> SceneObject:
         """The same object standing on the table at ``(x, y)``."""

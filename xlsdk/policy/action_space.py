@@ -88,4 +88,4 @@ def make_space(name: SpaceName, width: int | None = None) -> ActionSpace:
 
 def space_of(config: XlvlaConfig) -> ActionSpace:
     """The action space a policy was configured (and trained) in, at the width it recorded."""
-    return make_space(config.action_space, config.action_dim)  # type: ignore[arg-type]
+    return make_space(config.action_space, config.hand_action_dim)  # type: ignore[arg-type]

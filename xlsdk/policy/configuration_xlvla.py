@@ -40,6 +40,13 @@ class XlvlaConfig(PreTrainedConfig):
     raw_dim: int | None = None
     image_size: int = 48
     image_dim: int = 64
+    #: leading entries of every action and state before the hand's (a wrist command; 0: the hand alone)
+    wrist_dim: int = 0
+    #: image encoder: "cnn" (4 strided convolutions) or "tokens" (patch tokens + a small transformer,
+    #: for 3D scenes where where-things-are matters: the physics benchmark)
+    vision: str = "cnn"
+    patch_size: int = 12
+    vision_layers: int = 2
     text_buckets: int = 512
     text_dim: int = 32
     hidden_dim: int = 256
@@ -58,6 +65,12 @@ class XlvlaConfig(PreTrainedConfig):
             raise PolicyConfigError(f"action_space must be 'latent' or 'raw', got {self.action_space!r}")
         if not 1 <= self.n_action_steps <= self.chunk_size:
             raise PolicyConfigError(f"n_action_steps ({self.n_action_steps}) must be in 1..chunk_size ({self.chunk_size})")
+        if self.vision not in ("cnn", "tokens"):
+            raise PolicyConfigError(f"vision must be 'cnn' or 'tokens', got {self.vision!r}")
+        if self.vision == "tokens" and self.image_size % self.patch_size:
+            raise PolicyConfigError(f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size})")
+        if self.wrist_dim < 0:
+            raise PolicyConfigError(f"wrist_dim must be 0 or more, got {self.wrist_dim}")
         if self.history < 1:
             raise PolicyConfigError("history must be at least 1 (the current state)")
         if self.action_space == "latent" and self.latent_dim is None:
@@ -75,12 +88,17 @@ class XlvlaConfig(PreTrainedConfig):
         self.n_obs_steps = self.history
 
     @property
-    def action_dim(self) -> int:
-        """Width of one policy action (and of one state): the latent's k or the padded joints."""
+    def hand_action_dim(self) -> int:
+        """Width of the hand's part of an action: the latent's k or the padded joints."""
         width = self.latent_dim if self.action_space == "latent" else self.raw_dim
         if width is None:
             raise PolicyConfigError("a raw-joint xlvla policy needs raw_dim (the widest hand's DOF) or a hand")
         return width
+
+    @property
+    def action_dim(self) -> int:
+        """Width of one policy action (and of one state): the wrist command, then the hand's part."""
+        return self.wrist_dim + self.hand_action_dim
 
     @property
     def observation_delta_indices(self) -> list[int]:

@@ -30,44 +30,53 @@ def _hand(name: str) -> Any:
     return get_plugin_host().load_hand(name)
 
 
-def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any) -> torch.Tensor:
+def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any, keep: int = 0) -> torch.Tensor:
+    """``fn`` over the last dimension, after the ``keep`` leading entries (a wrist command), which pass as they are."""
     tensor = torch.as_tensor(value)
-    if tensor.ndim == 0 or tensor.shape[-1] != width:
+    if tensor.ndim == 0 or tensor.shape[-1] != width + keep:
         raise DataFormatError(f"{what}: last dimension is {tensor.shape[-1] if tensor.ndim else 'missing'}, hand "
-                              f"{hand_name!r} expects {width}",
+                              f"{hand_name!r} expects {width + keep}" + (f" ({keep} passed through + {width})" if keep else ""),
                               hint="the dataset or policy and the hand must match (see the hand's dof and the latent k)")
-    return apply_over_last_dim(fn, tensor, width=width, what=what).float()
+    mapped = apply_over_last_dim(fn, tensor[..., keep:], width=width, what=what).float()
+    return torch.cat([tensor[..., :keep].float(), mapped], dim=-1) if keep else mapped
 
 
 @ProcessorStepRegistry.register("xlsdk_latent_encode")
 @dataclass
 class LatentEncodeStep(ProcessorStep):
-    """Joint actions/state of ``hand`` -> latents (the posterior mean of its frozen encoder)."""
+    """Joint actions/state of ``hand`` -> latents (the posterior mean of its frozen encoder).
+
+    ``passthrough`` leading entries (e.g. a 6-d wrist command before the hand's joints) are kept as they are.
+    """
 
     hand: str
     encode_action: bool = True
     encode_state: bool = True
+    passthrough: int = 0
 
     def __call__(self, transition: dict) -> dict:
         hand = _hand(self.hand)
         out = dict(transition)
         action = out.get(TransitionKey.ACTION)
         if self.encode_action and action is not None:
-            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, load_head(hand).encode)
+            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, load_head(hand).encode,
+                                                      self.passthrough)
         observation = out.get(TransitionKey.OBSERVATION)
         if self.encode_state and observation is not None and STATE in observation:
             observation = dict(observation)
-            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, load_head(hand).encode)
+            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, load_head(hand).encode,
+                                               self.passthrough)
             out[TransitionKey.OBSERVATION] = observation
         return out
 
     def get_config(self) -> dict[str, Any]:
-        return {"hand": self.hand, "encode_action": self.encode_action, "encode_state": self.encode_state}
+        config = {"hand": self.hand, "encode_action": self.encode_action, "encode_state": self.encode_state}
+        return {**config, "passthrough": self.passthrough} if self.passthrough else config
 
     def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
                            ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
         features = {kind: dict(group) for kind, group in features.items()}
-        k = latent_dim()
+        k = latent_dim() + self.passthrough
         if self.encode_action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
             features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(k,))
         if self.encode_state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
@@ -78,9 +87,10 @@ class LatentEncodeStep(ProcessorStep):
 @ProcessorStepRegistry.register("xlsdk_latent_decode")
 @dataclass
 class LatentDecodeStep(ProcessorStep):
-    """Latent actions (chunks included) -> joint commands of ``hand`` (inside its limits)."""
+    """Latent actions (chunks included) -> joint commands of ``hand`` (inside its limits); ``passthrough`` as above."""
 
     hand: str
+    passthrough: int = 0
 
     def __call__(self, transition: dict) -> dict:
         hand = _hand(self.hand)
@@ -89,16 +99,16 @@ class LatentDecodeStep(ProcessorStep):
         if action is not None:
             head = load_head(hand)
             out[TransitionKey.ACTION] = _map_last_dim(action, head.config.latent_dim, "latent action", hand.name,
-                                                      head.decode)
+                                                      head.decode, self.passthrough)
         return out
 
     def get_config(self) -> dict[str, Any]:
-        return {"hand": self.hand}
+        return {"hand": self.hand, "passthrough": self.passthrough} if self.passthrough else {"hand": self.hand}
 
     def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
                            ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
         features = {kind: dict(group) for kind, group in features.items()}
         if ACTION in features.get(PipelineFeatureType.ACTION, {}):
             features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION,
-                                                                        shape=(_hand(self.hand).dof,))
+                                                                        shape=(self.passthrough + _hand(self.hand).dof,))
         return features

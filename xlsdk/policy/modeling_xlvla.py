@@ -29,13 +29,40 @@ STATE = "observation.state"
 ACTION = "action"
 
 
+class ImageTokens(nn.Module):
+    """Patch tokens of the image through a small transformer, pooled by attention (``vision="tokens"``).
+
+    A 3D scene seen from a fixed camera puts the answer to "where is the red cube" in which patch it
+    is in; a stack of strided convolutions followed by one linear layer blurs that, while tokens with
+    learned positions keep it (and attention lets the instruction-free pooling pick the object out).
+    """
+
+    def __init__(self, config: XlvlaConfig, width: int = 64) -> None:
+        super().__init__()
+        side = config.image_size // config.patch_size
+        self.patches = nn.Conv2d(3, width, config.patch_size, stride=config.patch_size)
+        self.position = nn.Parameter(torch.zeros(1, side * side, width))
+        layer = nn.TransformerEncoderLayer(width, nhead=4, dim_feedforward=2 * width, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, config.vision_layers, enable_nested_tensor=False)
+        self.query = nn.Parameter(torch.zeros(1, 1, width))
+        self.pool = nn.MultiheadAttention(width, 4, batch_first=True)
+        self.out = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, config.image_dim), nn.SiLU())
+
+    def forward(self, image: Tensor) -> Tensor:
+        tokens = self.patches(image).flatten(2).transpose(1, 2) + self.position
+        tokens = self.encoder(tokens)
+        pooled, _ = self.pool(self.query.expand(tokens.shape[0], -1, -1), tokens, tokens)
+        return self.out(pooled[:, 0])
+
+
 class XlvlaModel(nn.Module):
     """The network, free of LeRobot batch conventions (used by the policy and by xlsdk's trainer)."""
 
     def __init__(self, config: XlvlaConfig) -> None:
         super().__init__()
         self.config = config
-        self.image = nn.Sequential(
+        self.image = ImageTokens(config) if config.vision == "tokens" else nn.Sequential(
             nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.SiLU(),
             nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.SiLU(),
             nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.SiLU(),

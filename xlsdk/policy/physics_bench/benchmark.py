@@ -1,0 +1,342 @@
+"""The physics cross-hand benchmark: latent chunks vs padded raw joints, decided by contact in MuJoCo.
+
+1. For every training hand, the scripted expert (:mod:`~xlsdk.policy.physics_bench.expert`) runs every
+   task on ``scenes_per_task`` seeded scenes; its successful episodes become a LeRobot v3 dataset
+   (:mod:`~xlsdk.policy.physics_bench.dataset`). Some hand x task combinations are dropped from
+   training (held-out combinations); one whole hand never has data (held-out hand); zero-shot hands are
+   onboarded from the test corpus through ``new-hand`` + ``fit`` (:mod:`~xlsdk.policy.physics_bench.zero_shot`)
+   or named with ``--zero-shot-hand``.
+2. Per seed, the same XL-VLA network (patch-token vision over 96x96 top-camera images) is trained on
+   the same frames for the same steps twice: ``latent`` (the hand part of each action is a chunk of
+   the shared latent, through each hand's frozen head) and ``raw`` (joints scaled by the hand's limits,
+   padded to the widest benchmark hand); and a stock LeRobot ACT (``act-latent``) in latent space
+   through the processor steps. Every action also carries the 6-d wrist command.
+3. Every hand x task is evaluated closed loop on fresh scenes; success comes from object state only.
+   The expert's own success on those scenes is the ceiling, reported beside every result.
+4. Mean and spread (population standard deviation) over seeds of every split and combination.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from xlsdk.policy.physics_bench.dataset import IMAGE_KEY, WRIST_DIM, write_hand_dataset
+from xlsdk.policy.physics_bench.tasks import TASKS, TaskScene, sample_scenes
+from xlsdk.progress import step_progress
+
+ARMS = ("latent", "raw", "act-latent")
+SPLITS = ("seen", "held-out combination", "held-out hand", "zero-shot hand")
+
+
+class PhysicsBenchConfig(BaseModel):
+    """Every knob of the benchmark (recorded in its report)."""
+
+    model_config = ConfigDict(frozen=True)
+    hands: tuple[str, ...] = ("inspire", "xhand", "paxini", "ability")
+    held_out_hand: str | None = "ability"
+    held_out_combos: tuple[tuple[str, str], ...] = (("inspire", "bottle_upright"), ("xhand", "press_button"),
+                                                    ("paxini", "place_in_bin"))
+    zero_shot_corpus: tuple[str, ...] = ("numbered16",)
+    zero_shot_hands: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = TASKS
+    arms: tuple[str, ...] = ARMS
+    scenes_per_task: int = 16
+    eval_scenes: int = 4
+    steps: int = 2000
+    act_steps: int = 600
+    batch_size: int = 32
+    image_size: int = 96
+    chunk_size: int = 8
+    n_action_steps: int = 4
+    seeds: tuple[int, ...] = (0, 1, 2)
+    fit_steps: int = 600
+    data_seed: int = 0
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
+        """Under 15 minutes on two uncontended CPU cores: fewer scenes and steps, the same protocol."""
+        return cls(**{"scenes_per_task": 6, "eval_scenes": 2, "steps": 500, "act_steps": 150, "fit_steps": 300,
+                      **overrides})
+
+
+class Spread(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    mean: float
+    spread: float = Field(description="population standard deviation over seeds")
+    per_seed: list[float]
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        clean = [v for v in values if np.isfinite(v)]
+        if not clean:
+            return cls(mean=float("nan"), spread=float("nan"), per_seed=values)
+        return cls(mean=round(float(np.mean(clean)), 4), spread=round(float(np.std(clean)), 4), per_seed=values)
+
+    def text(self) -> str:
+        return "n/a" if not np.isfinite(self.mean) else f"{self.mean:.2f} ± {self.spread:.2f}"
+
+
+class ComboRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    hand: str
+    task: str
+    split: str
+    success: dict[str, Spread]
+    expert_success: Spread
+    note: str = ""
+
+
+class PhysicsBenchReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    config: PhysicsBenchConfig
+    summary: dict[str, dict[str, Spread]]  # arm -> split -> success over seeds
+    expert_summary: dict[str, Spread]  # split -> the expert's success (the ceiling)
+    combos: list[ComboRecord]
+    training_expert_success: dict[str, dict[str, float]]  # hand -> task -> share of demo scenes kept
+    train_frames: int
+    raw_width: int
+    latency_ms: dict[str, float]
+    final_loss: dict[str, list[float]]
+    seconds: float
+    command: str
+    strips: dict[str, str] = Field(default_factory=dict, description="hand/task/arm -> PNG file of an episode strip")
+
+    def summary_table(self) -> str:
+        arms = list(self.summary)
+        lines = ["| split | " + " | ".join(arms) + " | expert (ceiling) |", "|---" * (len(arms) + 2) + "|"]
+        for split in SPLITS:
+            if split not in self.expert_summary:
+                continue
+            lines.append(f"| {split} | " + " | ".join(self.summary[a][split].text() for a in arms)
+                         + f" | {self.expert_summary[split].text()} |")
+        return "\n".join(lines)
+
+    def combo_table(self) -> str:
+        arms = list(self.summary)
+        lines = ["| hand | task | split | " + " | ".join(arms) + " | expert |", "|---" * (len(arms) + 4) + "|"]
+        for combo in self.combos:
+            cells = [combo.success[a].text() if a in combo.success else "n/a" for a in arms]
+            note = f" ({combo.note})" if combo.note else ""
+            lines.append(f"| {combo.hand} | {combo.task} | {combo.split}{note} | " + " | ".join(cells)
+                         + f" | {combo.expert_success.text()} |")
+        return "\n".join(lines)
+
+    def table(self) -> str:
+        return self.combo_table() + "\n\n" + self.summary_table()
+
+
+def reproduce_command(*, quick: bool, zero_shot: tuple[str, ...] = ()) -> str:
+    return ("xlsdk bench physics" + (" --quick" if quick else "")
+            + "".join(f" --zero-shot-hand {name}" for name in zero_shot))
+
+
+def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
+    if hand in zero_shot:
+        return "zero-shot hand"
+    if hand == config.held_out_hand:
+        return "held-out hand"
+    if (hand, task) in config.held_out_combos:
+        return "held-out combination"
+    return "seen"
+
+
+def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool = True,
+                      command: str = "xlsdk bench physics") -> PhysicsBenchReport:
+    import xlsdk
+    from xlsdk.policy.physics_bench.zero_shot import onboard
+    from xlsdk.policy.train import read_demo_frames
+
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    zero_shot = list(config.zero_shot_hands)
+    for name in config.zero_shot_corpus:
+        zero_shot.append(onboard(name, out_dir.parent / "zero-shot-cache", fit_steps=config.fit_steps,
+                                 progress=progress))
+    for name in zero_shot:
+        xlsdk.load_hand(name)  # an unknown name fails here, before any work
+    eval_hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
+    training_hands = [h for h in config.hands if h != config.held_out_hand and h not in zero_shot]
+
+    # 1. demonstrations
+    data_dir = out_dir / "datasets"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    rng = np.random.default_rng(config.data_seed)
+    roots, task_of, demos_kept = [], {}, {}
+    strips: dict[str, np.ndarray] = {}
+    with step_progress("physics demos", len(training_hands), enabled=progress) as bar:
+        for index, name in enumerate(training_hands):
+            hand = xlsdk.load_hand(name)
+            scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
+            task_of.update({s.instruction: s.task for s in scenes})
+            demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size,
+                                       seed=config.data_seed + 100 * index)
+            demos_kept[name] = {task: round(demos.expert_success(task), 3) for task in config.tasks}
+            if demos.root is not None:
+                roots.append(demos.root)
+            bar.update(index + 1, hand=name)
+
+    from xlsdk.policy.physics_bench.policies import make_xlvla_config, train_arm
+
+    base = make_xlvla_config("latent", config, raw_width=1)
+    frames = read_demo_frames(roots, base)
+    keep = [(hand, task_of.get(task, task)) not in config.held_out_combos
+            for hand, task in zip(frames.hands, frames.tasks, strict=True)]
+    raw_width = max(xlsdk.load_hand(name).dof for name in eval_hands)
+
+    # 2-3. per seed: train every arm on the same frames, evaluate every hand x task on fresh scenes
+    successes: dict[str, dict[tuple[str, str], list[float]]] = {arm: {} for arm in config.arms}
+    expert: dict[tuple[str, str], list[float]] = {}
+    losses: dict[str, list[float]] = {arm: [] for arm in config.arms}
+    latency: dict[str, float] = {}
+    train_frames = int(sum(keep))
+    for seed in config.seeds:
+        scenes = _evaluation_scenes(config, eval_hands, seed)
+        for (hand, task), rate in _expert_rates(scenes, seed).items():
+            expert.setdefault((hand, task), []).append(rate)
+        for arm in config.arms:
+            runner, history = train_arm(arm, frames, keep, config, raw_width=raw_width, seed=seed, progress=progress)
+            losses[arm].append(round(float(np.mean(history[-20:])), 5))
+            if arm not in latency:
+                latency[arm] = runner.latency_ms(xlsdk.load_hand(training_hands[0]))
+            record = seed == config.seeds[0]
+            rates = _evaluate(runner, scenes, progress=progress, label=f"{arm} seed {seed}",
+                              strips=strips if record else None)
+            for combo, rate in rates.items():
+                successes[arm].setdefault(combo, []).append(rate)
+
+    combos = []
+    for hand in eval_hands:
+        for task in config.tasks:
+            note = ""
+            per_arm = {arm: Spread.of(successes[arm][(hand, task)]) for arm in config.arms}
+            if hand in zero_shot or hand == config.held_out_hand:
+                note = "no data for this hand"
+            combos.append(ComboRecord(hand=hand, task=task, split=split_of(config, hand, task, zero_shot),
+                                      success=per_arm, expert_success=Spread.of(expert[(hand, task)]), note=note))
+    summary = {arm: {} for arm in config.arms}
+    expert_summary = {}
+    for split in SPLITS:
+        chosen = [(c.hand, c.task) for c in combos if c.split == split]
+        if not chosen:
+            continue
+        for arm in config.arms:
+            per_seed = [float(np.nanmean([successes[arm][c][i] for c in chosen])) for i in range(len(config.seeds))]
+            summary[arm][split] = Spread.of(per_seed)
+        expert_summary[split] = Spread.of([float(np.mean([expert[c][i] for c in chosen]))
+                                           for i in range(len(config.seeds))])
+    strip_files = _write_strips(strips, out_dir)
+    return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
+                              training_expert_success=demos_kept, train_frames=train_frames, raw_width=raw_width,
+                              latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - started, 1),
+                              command=command, strips=strip_files)
+
+
+def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int
+                       ) -> dict[tuple[str, str], list[TaskScene]]:
+    """Fresh scenes per hand x task (never the training scenes: their own seed stream)."""
+    rng = np.random.default_rng(10_000 + seed)
+    return {(hand, task): sample_scenes(task, config.eval_scenes, rng) for hand in hands for task in config.tasks}
+
+
+def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]], seed: int) -> dict[tuple[str, str], float]:
+    """The expert's success on the evaluation scenes: the ceiling of every hand x task."""
+    import xlsdk
+    from xlsdk.policy.physics_bench.expert import run_expert
+
+    rates = {}
+    for (name, task), group in scenes.items():
+        hand = xlsdk.load_hand(name)
+        rates[(name, task)] = float(np.mean([_safe(lambda s=s: run_expert(hand, s, seed=seed, camera=None,
+                                                                           record_images=False).success)
+                                             for s in group]))
+    return rates
+
+
+def _safe(run: Any) -> bool:
+    """An episode whose simulation diverges counts as a failure (and is not hidden: it scores 0)."""
+    from xlsdk.errors import PhysicsError
+
+    try:
+        return bool(run())
+    except PhysicsError:
+        return False
+
+
+def _evaluate(runner: Any, scenes: dict[tuple[str, str], list[TaskScene]], *, progress: bool, label: str,
+              strips: dict[str, np.ndarray] | None) -> dict[tuple[str, str], float]:
+    import xlsdk
+
+    rates: dict[tuple[str, str], float] = {}
+    with step_progress(f"evaluate {label}", len(scenes), enabled=progress) as bar:
+        for index, ((name, task), group) in enumerate(scenes.items()):
+            hand = xlsdk.load_hand(name)
+            if not runner.can_drive(hand):
+                rates[(name, task)] = float("nan")
+                continue
+            results = []
+            for number, scene in enumerate(group):
+                keep_frames = strips is not None and number == 0
+                episode = runner.episode(hand, scene, record_images=keep_frames)
+                if episode is None:
+                    results.append(False)
+                    continue
+                results.append(episode.success)
+                if keep_frames and episode.images:
+                    strips[f"{name}/{task}/{runner.arm}"] = np.concatenate(episode.images[::5], axis=1)
+            rates[(name, task)] = float(np.mean(results))
+            bar.update(index + 1, combo=f"{name}/{task}")
+    return rates
+
+
+def _write_strips(strips: dict[str, np.ndarray], out_dir: Path) -> dict[str, str]:
+    from PIL import Image
+
+    folder = out_dir / "strips"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for key, image in strips.items():
+        path = folder / (key.replace("/", "__") + ".png")
+        Image.fromarray(image).save(path)
+        files[key] = str(path.relative_to(out_dir))
+    return files
+
+
+def write_report(report: PhysicsBenchReport, out_dir: Path) -> Path:
+    from xlsdk.files import write_json_atomic, write_text_atomic
+
+    write_json_atomic(out_dir / "physics.json", json.loads(report.model_dump_json()))
+    write_text_atomic(out_dir / "physics.md", report.table() + "\n")
+    write_text_atomic(out_dir / "physics.html", html_report(report))
+    return out_dir / "physics.json"
+
+
+def html_report(report: PhysicsBenchReport) -> str:
+    """A self-contained page: the summary, the per hand x task table, an episode strip per combination."""
+    import html
+
+    def table(markdown: str) -> str:
+        rows = [line.strip("|").split("|") for line in markdown.splitlines() if not line.startswith("|---")]
+        head, body = rows[0], rows[1:]
+        return ("<table><tr>" + "".join(f"<th>{html.escape(c.strip())}</th>" for c in head) + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>" for row in body)
+                + "</table>")
+
+    parts = ["<!doctype html><meta charset='utf-8'><title>xlsdk physics benchmark</title>",
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px}img{image-rendering:pixelated;height:96px}</style>",
+             f"<h1>Physics cross-hand benchmark</h1><p><code>{html.escape(report.command)}</code>, "
+             f"{report.seconds:.0f} s, seeds {list(report.config.seeds)}; success is mean ± spread over seeds.</p>",
+             "<h2>Summary</h2>", table(report.summary_table()), "<h2>Per hand and task</h2>", table(report.combo_table()),
+             "<h2>Episodes (top camera, every 5th control step, seed " + str(report.config.seeds[0]) + ")</h2>"]
+    for key, file in sorted(report.strips.items()):
+        parts.append(f"<p>{html.escape(key)}<br><img src='{html.escape(file)}'></p>")
+    return "\n".join(parts)

@@ -1,0 +1,85 @@
+"""The physics benchmark's demonstrations as LeRobot v3 datasets (one per hand, on local disk).
+
+Each kept episode (the expert succeeded, judged from object state) is one scene at the control rate:
+
+* ``observation.images.top``: the world's fixed top camera, rendered by MuJoCo (an image feature);
+* ``observation.state``: the measured wrist pose (x, y, z, roll, pitch, yaw of the palm frame) then
+  the hand's joints in command order;
+* ``action``: the wrist target then the hand's joint targets, as sent;
+* the task string is the instruction; ``robot_type`` the hand's name.
+
+The wrist comes first so that one policy action is "wrist command + hand action" for every hand
+(:mod:`xlsdk.policy.physics_bench.space`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xlsdk.hand import Hand
+from xlsdk.physics.world import WRIST_JOINTS
+from xlsdk.policy.physics_bench.expert import FPS, Episode, run_expert
+from xlsdk.policy.physics_bench.tasks import TaskScene
+
+IMAGE_KEY = "observation.images.top"
+CAMERA = "top"
+WRIST_DIM = len(WRIST_JOINTS)
+
+
+@dataclass
+class HandDemos:
+    hand: str
+    root: Path | None
+    attempted: dict[str, int] = field(default_factory=dict)  # per task
+    kept: dict[str, int] = field(default_factory=dict)
+    strips: dict[str, list[np.ndarray]] = field(default_factory=dict)  # a few frames of one kept episode per task
+
+    def expert_success(self, task: str) -> float:
+        return self.kept.get(task, 0) / max(self.attempted.get(task, 0), 1)
+
+
+def features_for(hand: Hand, image_size: int) -> dict:
+    names = [f"wrist.{n}" for n in WRIST_JOINTS] + [f"{n}.pos" for n in hand.joint_names]
+    width = WRIST_DIM + hand.dof
+    return {
+        IMAGE_KEY: {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]},
+        "observation.state": {"dtype": "float32", "shape": (width,), "names": names},
+        "action": {"dtype": "float32", "shape": (width,), "names": names},
+    }
+
+
+def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *, image_size: int = 96,
+                       seed: int = 0, strip_frames: int = 6) -> HandDemos:
+    """Run the expert on every scene; write the successful episodes (``root=None``: only measure)."""
+    dataset = None
+    if root is not None:
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        dataset = LeRobotDataset.create(repo_id=f"xlsdk/physics_{hand.name}", fps=int(FPS), root=root,
+                                        features=features_for(hand, image_size), robot_type=hand.name,
+                                        use_videos=False)
+    demos = HandDemos(hand=hand.name, root=root)
+    for index, scene in enumerate(scenes):
+        episode = run_expert(hand, scene, seed=seed + index, camera=CAMERA if dataset is not None else None,
+                             image_size=image_size, record_images=dataset is not None)
+        demos.attempted[scene.task] = demos.attempted.get(scene.task, 0) + 1
+        if not episode.success:
+            continue
+        demos.kept[scene.task] = demos.kept.get(scene.task, 0) + 1
+        if dataset is not None:
+            _add_episode(dataset, episode, scene)
+    if dataset is not None:
+        dataset.finalize()
+        if not any(demos.kept.values()):
+            demos.root = None  # nothing to train on from this hand
+    return demos
+
+
+def _add_episode(dataset: object, episode: Episode, scene: TaskScene) -> None:
+    for image, state, action in zip(episode.images, episode.states, episode.actions, strict=True):
+        dataset.add_frame({IMAGE_KEY: image, "observation.state": state, "action": action,  # type: ignore[attr-defined]
+                           "task": scene.instruction})
+    dataset.save_episode()  # type: ignore[attr-defined]
