@@ -89,7 +89,8 @@ def test_write_is_atomic(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [target], "no temporary file is left behind"
 
 
-def _write_lerobot_dataset(root: Path, hand: xlsdk.Hand, episodes: int = 2, frames: int = 6) -> np.ndarray:
+def _write_lerobot_dataset(root: Path, hand: xlsdk.Hand, episodes: int = 2, frames: int = 6,
+                           poses: np.ndarray | None = None) -> np.ndarray:
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     names = [f"{n}.pos" for n in hand.joint_names]
@@ -104,7 +105,7 @@ def _write_lerobot_dataset(root: Path, hand: xlsdk.Hand, episodes: int = 2, fram
     actions = []
     for _ in range(episodes):
         for _ in range(frames):
-            q = hand.sample(1, generator)[0].numpy()
+            q = hand.sample(1, generator)[0].numpy() if poses is None else poses[len(actions)]
             actions.append(q)
             dataset.add_frame({"action": q, "observation.state": q, "task": "pinch the cube",
                                "observation.images.top": np.full((8, 8, 3), 127, dtype=np.uint8)})
@@ -140,4 +141,15 @@ def test_lerobot_dataset_with_wrong_hand_is_refused(tmp_path: Path) -> None:
         from xlsdk.trajectories import retarget_lerobot_dataset
 
         retarget_lerobot_dataset(source, tmp_path / "out", lambda q: q, 12, ("a",) * 12)
+    assert not (tmp_path / "out").exists()
+
+
+def test_lerobot_dataset_with_nan_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    inspire = xlsdk.load_hand("inspire")
+    poses = np.tile(inspire.mid_pose(), (2, 1)).astype(np.float32)
+    poses[1, 3] = np.nan
+    source = tmp_path / "nan_grasps"
+    _write_lerobot_dataset(source, inspire, episodes=1, frames=2, poses=poses)
+    assert main(["retarget", "--from", "inspire", "--to", "ability", str(source), str(tmp_path / "out")]) == 1
+    assert "column 'action' holds a non-finite value nan at frame 1 (joint 3)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -342,12 +342,12 @@ def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.nd
     Timestamps, frame/episode indices, tasks, images and videos are copied unchanged. The new dataset
     is built in a temporary directory beside ``output`` and renamed into place. Returns the keys mapped.
     """
+    if output.exists():
+        raise DataFormatError(f"{output}: already exists; choose a new output directory")
+    _check_lerobot_info(source)  # before LeRobot (seconds to import) is asked to read it
     from lerobot.datasets.dataset_tools import modify_features
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    if output.exists():
-        raise DataFormatError(f"{output}: already exists; choose a new output directory")
-    _check_lerobot_info(source)
     try:
         dataset = LeRobotDataset(repo_id=repo_id or source.name, root=source)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # LeRobot's own errors on a damaged dataset
@@ -360,7 +360,13 @@ def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.nd
         if shape != (source_dof,):
             raise DataFormatError(f"{source}: column {key!r} has shape {shape}, the source hand has {source_dof} joints")
     table = dataset.hf_dataset.with_format("numpy")
-    mapped = {key: np.asarray(mapper(np.stack(table[key]).astype(np.float64)), dtype=np.float32) for key in present}
+    columns = {key: np.stack(table[key]).astype(np.float64) for key in present}
+    for key, values in columns.items():
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            raise DataFormatError(f"{source}: column {key!r} holds a non-finite value {values[tuple(bad[0])]} at frame "
+                                  f"{bad[0][0]} (joint {bad[0][1]}); nothing was written")
+    mapped = {key: np.asarray(mapper(values), dtype=np.float32) for key, values in columns.items()}
     info = {"dtype": "float32", "shape": [len(target_joint_names)], "names": [f"{n}.pos" for n in target_joint_names]}
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
