@@ -55,8 +55,9 @@ def test_copier_update_brings_template_improvements(tmp_path: Path) -> None:
     test_file = template / "tests" / "test_conformance.py.jinja"
     test_file.write_text(test_file.read_text().replace("import pytest\n", "import pytest  # template v2\n"))
     pyproject = template / "pyproject.toml.jinja"
-    pyproject.write_text(pyproject.read_text().replace('license = { text = "Apache-2.0" }\n',
-                                                       'license = { text = "Apache-2.0" }\nkeywords = ["xlsdk", "dexterous-hand"]\n'))
+    assert 'license = "Apache-2.0"\n' in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace('license = "Apache-2.0"\n',
+                                                       'license = "Apache-2.0"\nkeywords = ["xlsdk", "dexterous-hand"]\n'))
     _git("commit", "-qam", "v2", cwd=template)
     _git("tag", "v2", cwd=template)
 
