@@ -145,6 +145,21 @@ def test_floating_base_urdf_is_refused_with_a_clear_message(tmp_path: Path) -> N
     assert not (tmp_path / "out").exists()
 
 
+def test_continuous_finger_joints_get_a_proposed_range(tmp_path: Path) -> None:
+    """A vendor's continuous joint gets [limits] in the proposal, so new-hand accepts its own manifest."""
+    text = (HANDS / "numbered20.urdf").read_text()
+    start = text.index('<joint name="rj_dg_2_4" type="revolute"')
+    end = text.index("</joint>", start)
+    joint = text[start:end].replace('type="revolute"', 'type="continuous"').replace(
+        '<limit lower="-1.57" upper="1.57" effort="1" velocity="3"/>', '<limit effort="1" velocity="3"/>')
+    text = text[:start] + joint + text[end:]
+    path = tmp_path / "continuous.urdf"
+    path.write_text(text)
+    assert main(["new-hand", "continuous_hand", "--urdf", str(path), "--yes", "--out", str(tmp_path / "out")]) == 0
+    manifest = tomllib.loads((tmp_path / "out" / "xlsdk_continuous_hand" / "hand.toml").read_text())
+    assert manifest["limits"]["rj_dg_2_4"] == {"lower": pytest.approx(-np.pi), "upper": pytest.approx(np.pi)}
+
+
 def test_bad_xacro_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.urdf.xacro"
     path.write_text('<robot name="r" xmlns:xacro="http://www.ros.org/wiki/xacro"><link name="${undefined_value}"/>'

@@ -243,6 +243,9 @@ def render_manifest(name: str, proposal: ManifestProposal, model: UrdfModel, *, 
             f"rpy = {_toml_list(proposal.palm_rpy)}",
             "",
         ]
+    for joint, (lower, upper) in proposal.limits.items():
+        lines += [f"# {_comment(joint)} is continuous in the URDF: narrow this to its real range",
+                  f"[limits.{toml_string(joint)}]", f"lower = {lower:.10g}", f"upper = {upper:.10g}", ""]
     for chain in proposal.chains:
         lines += [_finger_comment(chain), f"[fingers.{chain.finger}]", f"link = {toml_string(chain.tip_link)}",
                   f"offset = {_toml_list(chain.offset)}  # {_comment(chain.offset_source)}", ""]

@@ -88,6 +88,8 @@ class ManifestProposal(BaseModel):
     handedness: Handedness = "right"
     handedness_source: str = ""
     skipped_joints: tuple[str, ...] = ()
+    #: proposed [limits] for actuated continuous joints (URDF gives them no range)
+    limits: dict[str, tuple[float, float]] = {}
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -206,6 +208,12 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
     if off_chain_sources:
         notes.append("actuated though on no finger chain (fingers follow them through <mimic>): "
                      + ", ".join(off_chain_sources))
+    continuous = [name for name in actuated if model.joint(name).type == "continuous"]
+    limits = {name: _sweep_ends(model.joint(name)) if model.joint(name).lower is not None and
+              model.joint(name).upper is not None else (-float(np.pi), float(np.pi)) for name in continuous}
+    if continuous:
+        notes.append("continuous joint(s) given a range in [limits] ([-pi, pi] unless the URDF's <limit> has one); "
+                     "narrow it to the real range: " + ", ".join(continuous))
     rpy = _rpy(frame)
     if not np.allclose(frame, np.eye(3), atol=1e-6):
         notes.append("the palm link's axes differ from the xlsdk palm frame; [palm_frame] converts them")
@@ -214,7 +222,7 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
     return ManifestProposal(palm_link=palm, joints=tuple(actuated), mimic_joints=tuple(mimic), fixed_joints=tuple(fixed),
                             chains=tuple(proposals), palm_rpy=rpy, handedness=handedness,
                             handedness_source=handedness_source, skipped_joints=tuple(skipped_above + skipped_other),
-                            notes=tuple(notes), warnings=tuple(warnings))
+                            limits=limits, notes=tuple(notes), warnings=tuple(warnings))
 
 
 def find_palm(model: UrdfModel, movable_below: dict[str, bool] | None = None) -> str:
