@@ -533,6 +533,13 @@ def _nan_limit_hand(work: Path) -> list[Path]:
     return [hand.manifest]
 
 
+def _continuous_joint_hand(work: Path) -> list[Path]:
+    hand = write_synthetic_hand(work / "plugin_synth")
+    hand.urdf.write_text(hand.urdf.read_text().replace('<joint name="th_rot" type="revolute">',
+                                                       '<joint name="th_rot" type="continuous">'))
+    return [hand.manifest]
+
+
 def _inspire_copy(edit: Callable[[Path], None]) -> Callable[[Path], list[Path]]:
     """The inspire package copied (and registered in place of the installed one), its head edited."""
     def make(work: Path) -> list[Path]:
@@ -599,6 +606,9 @@ PLUGINS = {
     "nan-limit-hand-listed-as-broken": Cli(("hands", "--json"), 0, ("limits.fi_mcp.lower",), hands=_nan_limit_hand,
                                            stdout_json=True),
     "nan-limit-hand-info": Cli(("info", "synth"), 1, ("field `limits.fi_mcp.lower` is nan",), hands=_nan_limit_hand),
+    "continuous-joint-names-its-limits-table": Cli(("info", "synth"), 1, ("joint 'th_rot' is continuous",
+                                                                          "give its range in [limits.th_rot]"),
+                                                   hands=_continuous_joint_hand),
     "check-of-a-hand-without-head": Cli(("check", "synth"), 1, ("synth",), hands=_synthetic),
     "head-hidden-empty-lists-every-hand": Cli(("hands", "--json"), 0, ('"ability"', "hidden"), stdout_json=True,
                                               hands=_inspire_copy(_edit_head_json(_set_config("hidden", [])))),

@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         # exiting; commands themselves return None
         code = app(args=argv, prog_name="xlsdk", standalone_mode=False)
     except XlsdkError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # messages quote TOML tables ([limits.j]) and vectors ([nan, 1.0])
+
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         console_err.print("[yellow]interrupted[/]")
