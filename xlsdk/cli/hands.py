@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape  # reasons quote TOML tables like [limits.j]
 
 from xlsdk.cli.app import app, console, print_json
 
@@ -32,6 +33,6 @@ def hands_command(
     console.print(table)
     for problem in listing.broken:
         who = problem.name or problem.plugin
-        console.print(f"[red]broken[/] {who} (plugin {problem.plugin}): {problem.error}", soft_wrap=True)
+        console.print(f"[red]broken[/] {escape(f'{who} (plugin {problem.plugin}): {problem.error}')}", soft_wrap=True)
     if not listing.hands:
         console.print("no hands installed: `pip install xlsdk-inspire` or scaffold one with `xlsdk new-hand`")
