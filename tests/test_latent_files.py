@@ -229,9 +229,32 @@ def test_non_finite_head_weights_are_refused(fitted: Hand, value: float) -> None
     manifest = json.loads(fitted.head_manifest_path.read_text())
     manifest["sha256"] = hashlib.sha256(fitted.head_path.read_bytes()).hexdigest()
     fitted.head_manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(HeadError, match=f"{fitted.head_path}: .*(NaN or infinite)"):
+    with pytest.raises(HeadError, match=f"{fitted.head_path}: tensor 'decoder.0.weight' holds "
+                                        "(NaN or infinite values|values up to 1e\\+30)"):
         load_head(fitted)
     assert head_status(fitted).state == "corrupt"
+
+
+def test_parameter_shapes_are_the_modules() -> None:
+    """head_status checks tensor shapes without torch, from the config: it must agree with LatentHead."""
+    from xlsdk.latent.manifests import parameter_shapes
+
+    for hidden in ((64, 128, 64), (16,), (8, 24)):
+        config = HeadConfig(hand="h", dof=5, latent_dim=7, hidden=hidden, lower=(0.0,) * 5, upper=(1.0,) * 5)
+        assert parameter_shapes(config) == {n: tuple(p.shape) for n, p in LatentHead(config).named_parameters()}
+
+
+def test_head_status_needs_no_torch() -> None:
+    """`xlsdk hands` reports every head's state; that must not import torch (startup)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xlsdk\nfrom xlsdk.latent.heads import head_status\n"
+            "states = {n: head_status(xlsdk.load_hand(n)).state for n in xlsdk.hands(include_core=True)}\n"
+            "assert set(states.values()) == {'fitted'}, states\n"
+            "assert 'torch' not in sys.modules, 'head_status imported torch'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_refitted_head_is_not_served_from_the_cache(fitted: Hand) -> None:

@@ -25,13 +25,16 @@ fingerprint, so heads trained on the old definition are rejected instead of sile
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from xlsdk.errors import ShapeError
 from xlsdk.hand_spec import HandSpec
-from xlsdk.kinematics import FingertipKinematics
 from xlsdk.manifest import Finger
+
+if TYPE_CHECKING:  # GEOMETRY_VERSION and shared_fingers are needed without torch (listings, head status)
+    import torch
+
+    from xlsdk.kinematics import FingertipKinematics
 
 GEOMETRY_VERSION = 1
 _REACH_SAMPLES = 4096
@@ -84,6 +87,8 @@ def compute_hand_scale(spec: HandSpec, kinematics: FingertipKinematics) -> HandS
         movable = [joint for joint in path if joint.movable]
         knuckle_links.append(movable[0].child if movable else tip.link)
         non_thumb.append(index)
+    import torch
+
     dtype = torch.float64
     lower = torch.tensor(spec.lower, dtype=dtype)
     upper = torch.tensor(spec.upper, dtype=dtype)
@@ -103,6 +108,8 @@ def compute_hand_scale(spec: HandSpec, kinematics: FingertipKinematics) -> HandS
 
 def hand_geometry(tips: torch.Tensor, fingers: tuple[Finger, ...], scale: HandScale) -> HandGeometry:
     """Normalised geometry of fingertip positions ``(B, F, 3)`` (metres, palm frame, canonical order)."""
+    import torch
+
     center = torch.tensor(scale.knuckle_center, dtype=tips.dtype, device=tips.device)
     normalised = (tips - center) / scale.reach
     if fingers[0] != "thumb":

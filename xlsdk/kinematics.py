@@ -23,13 +23,16 @@ Output frame: the xlsdk palm frame (see :class:`xlsdk.manifest.PalmFrame`), metr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pytorch_kinematics as pk
-import torch
 
 from xlsdk.errors import ShapeError
 from xlsdk.hand_spec import HandSpec
+
+if TYPE_CHECKING:  # torch and pytorch-kinematics load when a chain is built, not when xlsdk starts
+    import pytorch_kinematics as pk
+    import torch
 
 
 def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
@@ -67,6 +70,8 @@ class FingertipKinematics:
     """
 
     def __init__(self, spec: HandSpec) -> None:
+        import torch
+
         self.spec = spec
         self._chains: dict[tuple[torch.dtype, torch.device], _Chain] = {}
         self.full_joint_names: tuple[str, ...] = tuple(self._build(torch.float64, torch.device("cpu")).chain.get_joint_parameter_names())
@@ -102,6 +107,8 @@ class FingertipKinematics:
         indices = built.chain.get_frame_indices(*links)
         poses = transforms[indices].transpose(0, 1)  # (B, L, 4, 4)
         palm = transforms[built.palm_frame]
+        import torch
+
         to_palm = torch.linalg.inv(palm)
         frame = torch.eye(4, dtype=q.dtype, device=q.device)
         frame[:3, :3] = built.palm_rotation
@@ -110,6 +117,8 @@ class FingertipKinematics:
         return to_xlsdk @ to_palm[:, None] @ poses
 
     def _chain_for(self, q: torch.Tensor) -> _Chain:
+        import torch
+
         if not torch.is_floating_point(q):
             raise ShapeError(f"joint vectors must be floating point, got {q.dtype}")
         key = (q.dtype, q.device)
@@ -121,6 +130,9 @@ class FingertipKinematics:
         key = (dtype, device)
         if key in self._chains:
             return self._chains[key]
+        import pytorch_kinematics as pk
+        import torch
+
         spec = self.spec
         chain = pk.build_chain_from_urdf(spec.urdf.text.encode("utf-8")).to(dtype=dtype, device=device)
         names = chain.get_joint_parameter_names()

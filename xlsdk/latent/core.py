@@ -17,49 +17,51 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from pydantic import ValidationError
 
 from xlsdk.errors import LatentError
 from xlsdk.files import write_json_atomic, write_with_atomic
 from xlsdk.geometry import GEOMETRY_VERSION
-from xlsdk.latent.head import HeadConfig, LatentHead, freeze, weight_tensors
+from xlsdk.latent.manifests import CORE_MANIFEST, CORE_WEIGHTS, FORMAT_VERSION, CoreHandEntry, CoreLatentManifest
 
-CORE_WEIGHTS = "core_latent.safetensors"
-CORE_MANIFEST = "core_latent.json"
-FORMAT_VERSION = 1
+if TYPE_CHECKING:  # torch loads with the weights, not with the manifest (``xlsdk hands`` reads only that)
+    import torch
 
+    from xlsdk.latent.head import LatentHead
 
-class CoreHandEntry(BaseModel):
-    """One head inside the core latent."""
-
-    model_config = ConfigDict(frozen=True)
-    config: HeadConfig
-    hand_digest: str
-    fingers: tuple[str, ...]
+__all__ = ["CORE_MANIFEST", "CORE_WEIGHTS", "FORMAT_VERSION", "CoreHandEntry", "CoreLatent", "CoreLatentManifest",
+           "latent_fingerprint", "read_core_manifest"]
 
 
-class CoreLatentManifest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    format: int = FORMAT_VERSION
-    fingerprint: str
-    latent_dim: int
-    geometry_version: int
-    canonical: str = "canonical"
-    hands: dict[str, CoreHandEntry]
-    training: dict[str, Any] = {}
-    metrics: dict[str, Any] = {}
-    weights_sha256: str
-    xlsdk_version: str = ""
+def read_core_manifest(directory: Path | str) -> CoreLatentManifest:
+    """``core_latent.json`` of ``directory``, checked without torch: both files exist, the manifest parses,
+    the weights file matches its sha256, the geometry version is this xlsdk's."""
+    directory = Path(directory)
+    manifest_path, weights_path = directory / CORE_MANIFEST, directory / CORE_WEIGHTS
+    for path in (manifest_path, weights_path):
+        if not path.is_file():
+            raise LatentError(f"{path}: missing", hint="reinstall xlsdk or train one with `xlsdk latent train`")
+    try:
+        manifest = CoreLatentManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+    except (ValidationError, ValueError) as exc:
+        raise LatentError(f"{manifest_path}: not a valid core-latent manifest ({_first_line(exc)})") from None
+    if hashlib.sha256(weights_path.read_bytes()).hexdigest() != manifest.weights_sha256:
+        raise LatentError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file changed or truncated)",
+                          hint="reinstall xlsdk or retrain with `xlsdk latent train`")
+    if manifest.geometry_version != GEOMETRY_VERSION:
+        raise LatentError(
+            f"{manifest_path}: trained for geometry version {manifest.geometry_version}, this xlsdk computes "
+            f"version {GEOMETRY_VERSION}", hint="retrain with `xlsdk latent train`")
+    return manifest
 
 
 def latent_fingerprint(latent_dim: int, geometry_version: int, entries: dict[str, CoreHandEntry],
                        weights: dict[str, torch.Tensor]) -> str:
     """sha256 over the definitions and the weights (key order independent)."""
+    import torch
+
     digest = hashlib.sha256()
     definition = {
         "latent_dim": latent_dim,
@@ -78,6 +80,8 @@ class CoreLatent:
     """The frozen core latent in memory: heads by hand name, plus its manifest."""
 
     def __init__(self, manifest: CoreLatentManifest, heads: dict[str, LatentHead], source: Path | None = None) -> None:
+        from xlsdk.latent.head import freeze
+
         self.manifest = manifest
         self.heads = {name: freeze(head) for name, head in heads.items()}
         self.source = source
@@ -123,6 +127,8 @@ class CoreLatent:
 
     def save(self, directory: Path | str) -> Path:
         """Write both files atomically (weights first, then the manifest that checksums them)."""
+        from safetensors.torch import save_file
+
         directory = Path(directory)
         weights = _flatten(self.heads)
         metadata = {"fingerprint": self.fingerprint, "format": str(FORMAT_VERSION)}
@@ -136,20 +142,15 @@ class CoreLatent:
 
     @classmethod
     def load(cls, directory: Path | str) -> CoreLatent:
-        """Read and verify a core latent: manifest schema, checksum, tensor shapes, fingerprint."""
+        """Read and verify a core latent: manifest schema, checksum, geometry version, tensor shapes, fingerprint."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from xlsdk.latent.head import LatentHead
+
         directory = Path(directory)
-        manifest_path, weights_path = directory / CORE_MANIFEST, directory / CORE_WEIGHTS
-        for path in (manifest_path, weights_path):
-            if not path.is_file():
-                raise LatentError(f"{path}: missing", hint="reinstall xlsdk or run `xlsdk latent train`")
-        try:
-            manifest = CoreLatentManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
-        except (ValidationError, ValueError) as exc:
-            raise LatentError(f"{manifest_path}: not a valid core-latent manifest ({_first_line(exc)})") from None
-        raw = weights_path.read_bytes()
-        if hashlib.sha256(raw).hexdigest() != manifest.weights_sha256:
-            raise LatentError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file changed or truncated)",
-                              hint="reinstall xlsdk or retrain with `xlsdk latent train`")
+        manifest = read_core_manifest(directory)
+        weights_path = directory / CORE_WEIGHTS
         try:
             tensors = load_file(str(weights_path))
         except (SafetensorError, OSError) as exc:
@@ -164,14 +165,12 @@ class CoreLatent:
                                          _flatten(heads))
         if fingerprint != manifest.fingerprint:
             raise LatentError(f"{directory}: the weights do not match the recorded fingerprint")
-        if manifest.geometry_version != GEOMETRY_VERSION:
-            raise LatentError(
-                f"{manifest_path}: trained for geometry version {manifest.geometry_version}, this xlsdk computes "
-                f"version {GEOMETRY_VERSION}", hint="retrain with `xlsdk latent train`")
         return cls(manifest, heads, source=directory)
 
 
 def _flatten(heads: dict[str, LatentHead]) -> dict[str, torch.Tensor]:
+    from xlsdk.latent.head import weight_tensors
+
     return {f"{name}/{key}": tensor for name, head in heads.items() for key, tensor in weight_tensors(head).items()}
 
 

@@ -7,45 +7,15 @@ command can never leave the joint range. Only mean latents are used at inference
 
 from __future__ import annotations
 
-import math
-
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-#: k of a newly trained core latent (`xlsdk latent train -k` changes it); an installed core latent says its own
-#: (`installed_core_latent().latent_dim`), which is what policies and processor steps use
-DEFAULT_LATENT_DIM = 32
-DEFAULT_HIDDEN: tuple[int, ...] = (64, 128, 64)
+from xlsdk.latent.manifests import DEFAULT_HIDDEN, DEFAULT_LATENT_DIM, HeadConfig
+
+__all__ = ["DEFAULT_HIDDEN", "DEFAULT_LATENT_DIM", "HeadConfig", "LatentHead", "freeze", "weight_tensors"]
+
 # the decoder's tanh is stretched a little and clipped so that the limits themselves are reachable
 _SQUASH_GAIN = 1.05
-
-
-class HeadConfig(BaseModel):
-    """Shape of one head: which hand, its joint limits (command order), latent size and widths."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    hand: str
-    dof: int = Field(gt=0)
-    latent_dim: int = Field(DEFAULT_LATENT_DIM, gt=0)
-    hidden: tuple[int, ...] = DEFAULT_HIDDEN
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
-
-    @model_validator(mode="after")
-    def _sane(self) -> HeadConfig:
-        """Refuse shapes no head can have (a hand-edited head.json), naming the field."""
-        if not self.hidden or any(width <= 0 for width in self.hidden):
-            raise ValueError(f"config.hidden must be one or more positive widths, got {list(self.hidden)}")
-        for field in ("lower", "upper"):
-            values = getattr(self, field)
-            if len(values) != self.dof:
-                raise ValueError(f"config.{field} has {len(values)} values, config.dof is {self.dof}")
-            if not all(math.isfinite(v) for v in values):
-                raise ValueError(f"config.{field} must be finite, got {list(values)}")
-        if any(low >= high for low, high in zip(self.lower, self.upper, strict=True)):
-            raise ValueError("config.lower must be below config.upper for every joint")
-        return self
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

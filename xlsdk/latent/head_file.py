@@ -17,44 +17,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from pydantic import ValidationError
 
 from xlsdk.errors import FingerprintMismatchError, HeadError
 from xlsdk.files import write_json_atomic, write_with_atomic
-from xlsdk.latent.core import _load_state
-from xlsdk.latent.head import HeadConfig, LatentHead, weight_tensors
+from xlsdk.latent.manifests import HEAD_FORMAT, HeadManifest, parameter_shapes
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads with the weights: verify_head_files (what ``xlsdk hands`` runs) needs none
     from xlsdk.hand import Hand
+    from xlsdk.latent.head import LatentHead
 
-HEAD_FORMAT = 1
+__all__ = ["HEAD_FORMAT", "HeadManifest", "read_head", "read_head_manifest", "verify_head_files", "write_head"]
+
 # head.json stores the limits as JSON floats: equal to the TOML's up to printing
 _LIMIT_TOLERANCE = 1e-9
-
-
-class HeadManifest(BaseModel):
-    """What ``head.json`` holds."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    format: int = HEAD_FORMAT
-    hand: str
-    hand_digest: str
-    latent_fingerprint: str
-    geometry_version: int
-    config: HeadConfig
-    sha256: str
-    origin: Literal["core", "fit"]
-    metrics: dict[str, Any] = {}
-    created: str = ""
-    xlsdk_version: str = ""
+# a trained head's weights are O(1); far beyond this is an edited file (and overflows the forward pass)
+_MAX_WEIGHT = 1e4
 
 
 def write_head(head: LatentHead, weights_path: Path, manifest_path: Path, *, hand_digest: str, fingerprint: str,
                geometry_version: int, origin: Literal["core", "fit"], metrics: dict[str, Any] | None = None) -> HeadManifest:
     """Write the weights, then the manifest that checksums them; each atomically (temp file + rename)."""
+    from safetensors.torch import save_file
+
     from xlsdk import __version__
+    from xlsdk.latent.head import weight_tensors
 
     tensors = weight_tensors(head)
     write_with_atomic(weights_path, lambda tmp: save_file(tensors, str(tmp), metadata={"hand": head.config.hand,
@@ -96,7 +83,32 @@ def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = No
 
     Pass ``hand`` to check the head against it (name, digest, joint count and the exact joint limits
     the decoder squashes into); ``expected_hand``/``hand_digest``/``dof`` override or replace it.
+    Everything :func:`verify_head_files` checks, then the weights in torch and a finite forward pass.
     """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from xlsdk.latent.core import _load_state
+    from xlsdk.latent.head import LatentHead
+
+    manifest = verify_head_files(weights_path, manifest_path, hand=hand, expected_hand=expected_hand,
+                                 hand_digest=hand_digest, fingerprint=fingerprint, dof=dof)
+    fit_hint = f"fit it again with `xlsdk fit {manifest.hand}`"
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError) as exc:
+        raise HeadError(f"{weights_path}: unreadable safetensors file ({exc})", hint=fit_hint) from None
+    head = LatentHead(manifest.config)
+    _load_state(head, tensors, str(weights_path))
+    _check_finite(head, weights_path, fit_hint)
+    return head, manifest
+
+
+def verify_head_files(weights_path: Path, manifest_path: Path, *, hand: Hand | None = None,
+                      expected_hand: str | None = None, hand_digest: str | None = None, fingerprint: str,
+                      dof: int | None = None) -> HeadManifest:
+    """Every check that needs no torch: the manifest, its match with the hand and the core latent, the
+    weights' checksum, and each tensor's name, shape and magnitude (read with numpy)."""
     expected_hand = expected_hand or (hand.name if hand is not None else None)
     hand_digest = hand_digest or (hand.spec.digest if hand is not None else None)
     dof = dof if dof is not None else (hand.dof if hand is not None else None)
@@ -123,14 +135,36 @@ def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = No
     if hashlib.sha256(raw).hexdigest() != manifest.sha256:
         raise HeadError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file truncated or modified)",
                         hint=fit_hint)
+    _check_tensors(raw, manifest, weights_path, fit_hint)
+    return manifest
+
+
+def _check_tensors(raw: bytes, manifest: HeadManifest, weights_path: Path, fit_hint: str) -> None:
+    """The tensors the config calls for, with their shapes, finite and of a trained head's magnitude."""
+    import numpy as np
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
     try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError) as exc:
+        tensors = load(raw)
+    except (SafetensorError, ValueError) as exc:
         raise HeadError(f"{weights_path}: unreadable safetensors file ({exc})", hint=fit_hint) from None
-    head = LatentHead(manifest.config)
-    _load_state(head, tensors, str(weights_path))
-    _check_finite(head, weights_path, fit_hint)
-    return head, manifest
+    expected = parameter_shapes(manifest.config)
+    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in expected if k in tensors and tuple(tensors[k].shape) != expected[k])
+    if missing or extra or wrong:
+        parts = [f"missing tensors {missing}"] * bool(missing) + [f"unexpected tensors {extra}"] * bool(extra)
+        if wrong:
+            parts.append("bad shapes " + ", ".join(f"{k} {tuple(tensors[k].shape)} != {expected[k]}" for k in wrong))
+        raise HeadError(f"{weights_path}: " + "; ".join(parts), hint=fit_hint)
+    for name in sorted(tensors):
+        values = tensors[name].astype(np.float64)
+        if not np.isfinite(values).all():
+            raise HeadError(f"{weights_path}: tensor {name!r} holds NaN or infinite values", hint=fit_hint)
+        largest = float(np.abs(values).max(initial=0.0))
+        if largest > _MAX_WEIGHT:
+            raise HeadError(f"{weights_path}: tensor {name!r} holds values up to {largest:.3g}; a trained head's "
+                            f"weights stay far below {_MAX_WEIGHT:g}", hint=fit_hint)
 
 
 def _check_limits(manifest: HeadManifest, manifest_path: Path, hand: Hand, fit_hint: str) -> None:
@@ -144,12 +178,9 @@ def _check_limits(manifest: HeadManifest, manifest_path: Path, hand: Hand, fit_h
 
 
 def _check_finite(head: LatentHead, weights_path: Path, fit_hint: str) -> None:
-    """Finite weights, and a finite round trip on a few poses and latents (a 1e30 weight overflows there)."""
+    """A finite encode, decode and round trip on a few poses and latents (what finite weights still cannot promise)."""
     import torch
 
-    for name, tensor in head.named_parameters():
-        if not torch.isfinite(tensor).all():
-            raise HeadError(f"{weights_path}: tensor {name!r} holds NaN or infinite values", hint=fit_hint)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         u = torch.rand(8, head.config.dof, generator=generator)

@@ -25,15 +25,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import DataFormatError, HeadError, LatentError
-from xlsdk.latent.core import CORE_MANIFEST, CoreLatent
-from xlsdk.latent.head import LatentHead, freeze
-from xlsdk.latent.head_file import read_head
+from xlsdk.latent.core import read_core_manifest
+from xlsdk.latent.head_file import read_head, verify_head_files
+from xlsdk.latent.manifests import CORE_MANIFEST, CoreLatentManifest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads with the first head; head_status (xlsdk hands) never needs it
     import numpy as np
     import torch
 
     from xlsdk.hand import Hand
+    from xlsdk.latent.core import CoreLatent
+    from xlsdk.latent.head import LatentHead
 
 HeadState = Literal["fitted", "none", "fingerprint mismatch", "stale", "corrupt", "no core latent"]
 
@@ -61,7 +63,17 @@ def core_latent_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def _load_core(directory: str) -> CoreLatent:
+    from xlsdk.latent.core import CoreLatent
+
     return CoreLatent.load(directory)
+
+
+def installed_core_manifest() -> CoreLatentManifest:
+    """The installed core latent's manifest, checked without torch (files, schema, weights sha256, geometry)."""
+    directory = core_latent_dir()
+    if not (directory / CORE_MANIFEST).is_file():
+        raise LatentError(f"no core latent in {directory}", hint="train one with `xlsdk latent train`")
+    return read_core_manifest(directory)
 
 
 def installed_core_latent() -> CoreLatent:
@@ -96,18 +108,27 @@ def load_head(hand: Hand) -> LatentHead:
     stale, fitted against another core latent or does not match the hand.
     """
     core = installed_core_latent()
-    if hand.name == core.manifest.canonical and hand.plugin in (None, "xlsdk-core"):
-        entry = core.manifest.hands[hand.name]
-        if entry.hand_digest != hand.spec.digest:
-            raise HeadError("the canonical hand's URDF/manifest changed since the core latent was trained",
-                            reason="stale", hint="retrain the core latent with `xlsdk latent train`")
+    if _is_canonical(hand, core.manifest):
+        _check_canonical(hand, core.manifest)
         return core.canonical
     key = (core.fingerprint, hand.spec.digest, _file_sha(hand.head_path), _file_sha(hand.head_manifest_path))
     head = _HEADS.get(key)
     if head is None:
+        from xlsdk.latent.head import freeze
+
         head, _ = read_head(hand.head_path, hand.head_manifest_path, hand=hand, fingerprint=core.fingerprint)
         _HEADS[key] = freeze(head)
     return head
+
+
+def _is_canonical(hand: Hand, core: CoreLatentManifest) -> bool:
+    return hand.name == core.canonical and hand.plugin in (None, "xlsdk-core")
+
+
+def _check_canonical(hand: Hand, core: CoreLatentManifest) -> None:
+    if core.hands[hand.name].hand_digest != hand.spec.digest:
+        raise HeadError("the canonical hand's URDF/manifest changed since the core latent was trained",
+                        reason="stale", hint="retrain the core latent with `xlsdk latent train`")
 
 
 def invalidate_heads(hand: Hand | None = None) -> None:
@@ -120,15 +141,24 @@ def invalidate_heads(hand: Hand | None = None) -> None:
 
 
 def head_status(hand: Hand) -> HeadStatus:
-    """fitted / none / fingerprint mismatch / stale / corrupt, with the reason; never raises for a bad head."""
+    """fitted / none / fingerprint mismatch / stale / corrupt, with the reason; never raises for a bad head.
+
+    Decided without torch (what ``xlsdk hands`` needs to answer at once): the core latent's manifest and
+    weights checksum, and :func:`~xlsdk.latent.head_file.verify_head_files` (manifest, hand, limits,
+    checksum, tensor shapes and magnitudes). :func:`load_head` adds the finite forward pass.
+    """
     try:
-        installed_core_latent()
+        core = installed_core_manifest()
     except LatentError as exc:
         return HeadStatus(state="no core latent", detail=str(exc))
-    if hand.plugin not in (None, "xlsdk-core") and not hand.head_path.exists() and not hand.head_manifest_path.exists():
+    canonical = _is_canonical(hand, core)
+    if not canonical and not hand.head_path.exists() and not hand.head_manifest_path.exists():
         return HeadStatus(state="none", detail=f"no {hand.head_path.name}; fit one with `xlsdk fit {hand.name}`")
     try:
-        load_head(hand)
+        if canonical:
+            _check_canonical(hand, core)
+        else:
+            verify_head_files(hand.head_path, hand.head_manifest_path, hand=hand, fingerprint=core.fingerprint)
     except HeadError as exc:
         return HeadStatus(state=_STATE_OF_REASON[exc.reason], detail=str(exc))
     return HeadStatus(state="fitted")
