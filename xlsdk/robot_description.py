@@ -196,8 +196,8 @@ class _MjcfWriter:
             self._body_tree(root, None, np.zeros(3))
         robot = _xml_name(self.path.stem)
         body = "\n  ".join(self.links + self.joints)
-        text = f'<?xml version="1.0"?>\n<!-- converted from {_xml_name(self.path.name)} by xlsdk (MuJoCo parser) -->\n' \
-               f'<robot name="{robot}">\n  {body}\n</robot>\n'
+        header = f"<!-- converted from {_xml_name(self.path.name)} by xlsdk (MuJoCo parser) -->"
+        text = f'<?xml version="1.0"?>\n{header}\n<robot name="{robot}">\n  {body}\n</robot>\n'
         note = f"converted from MJCF {self.path.name} by xlsdk through MuJoCo's parser"
         return RobotDescription(source=self.path, kind="mjcf", text=text, note=note, conversion_notes=tuple(self.notes))
 
@@ -228,7 +228,7 @@ class _MjcfWriter:
                               "are not mimic joints")
 
     def _body_tree(self, b: int, parent: str | None, parent_shift: np.ndarray) -> None:
-        """Write body ``b`` (its joints, geoms) under URDF link ``parent`` whose frame sits ``parent_shift`` into its body."""
+        """Write body ``b`` under URDF link ``parent``, whose frame is ``parent_shift`` into its body."""
         m, mj = self.model, self.mj
         name = self._body(b)
         rotation = _quat_matrix(np.asarray(m.body_quat[b], dtype=float))
@@ -248,7 +248,8 @@ class _MjcfWriter:
         if count == 0:
             self.links.append(self._link(name, b, np.zeros(3)))
             if parent is not None:
-                self.joints.append(f'<joint name="{_xml_name(name)}_fixed" type="fixed"><parent link="{_xml_name(parent)}"/>'
+                self.joints.append(f'<joint name="{_xml_name(name)}_fixed" type="fixed">'
+                                   f'<parent link="{_xml_name(parent)}"/>'
                                    f'<child link="{_xml_name(name)}"/><origin xyz="{_fmt(position)}" '
                                    f'rpy="{_fmt(_matrix_rpy(rotation))}"/></joint>')
         for child_body in range(b + 1, m.nbody):

@@ -219,7 +219,8 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
         notes.append("the palm link's axes differ from the xlsdk palm frame; [palm_frame] converts them")
     order = {name: i for i, name in enumerate(CANONICAL_FINGERS)}
     proposals.sort(key=lambda p: order[p.finger])
-    return ManifestProposal(palm_link=palm, joints=tuple(actuated), mimic_joints=tuple(mimic), fixed_joints=tuple(fixed),
+    return ManifestProposal(palm_link=palm, joints=tuple(actuated), mimic_joints=tuple(mimic),
+                            fixed_joints=tuple(fixed),
                             chains=tuple(proposals), palm_rpy=rpy, handedness=handedness,
                             handedness_source=handedness_source, skipped_joints=tuple(skipped_above + skipped_other),
                             limits=limits, notes=tuple(notes), warnings=tuple(warnings))
@@ -532,8 +533,9 @@ def _open_tip(chain: _Chain) -> np.ndarray:
             continue
         low, high = _sweep_ends(joint)
         candidates = [v for v in (low, high, 0.0) if low <= v <= high]
+        fk = chain.fk
         values[joint.name] = max(candidates, key=lambda v: (
-            round(float(np.linalg.norm(chain.fk.sweep(index, v) - chain.knuckle)), 6), v == 0.0))  # type: ignore[union-attr]
+            round(float(np.linalg.norm(fk.sweep(index, v) - chain.knuckle)), 6), v == 0.0))
     return chain.fk.tip(values)
 
 
@@ -625,9 +627,9 @@ def _tip_offset(model: UrdfModel, chain: _Chain, finger: Finger) -> tuple[tuple[
     if point is None:
         point, source = _mesh_end(model, link.geometry, direction)
     if point is None:
-        warning = (f"{finger} fingertip: link {chain.tip_link!r} has no tip frame, primitive geometry or loadable mesh, "
-                   f"so the tip is at its origin (on its joint axis, short of the real fingertip); set `offset` in "
-                   f"[fingers.{finger}] of hand.toml to the fingertip in {chain.tip_link}'s frame (metres)")
+        warning = (f"{finger} fingertip: link {chain.tip_link!r} has no tip frame, primitive geometry or loadable "
+                   f"mesh, so the tip is at its origin (on its joint axis, short of the real fingertip); set `offset` "
+                   f"in [fingers.{finger}] of hand.toml to the fingertip in {chain.tip_link}'s frame (metres)")
         return (0.0, 0.0, 0.0), "link origin (no tip frame, primitive geometry or loadable mesh)", warning
     rounded = tuple(0.0 if abs(v) < 1e-9 else round(float(v), 9) for v in point)  # no float dust in hand.toml
     return rounded, source, ""  # type: ignore[return-value]
@@ -659,7 +661,8 @@ def _primitive_end(shapes: tuple[LinkGeometry, ...], direction: np.ndarray) -> t
     return best, source
 
 
-def _mesh_end(model: UrdfModel, shapes: tuple[LinkGeometry, ...], direction: np.ndarray) -> tuple[np.ndarray | None, str]:
+def _mesh_end(model: UrdfModel, shapes: tuple[LinkGeometry, ...],
+              direction: np.ndarray) -> tuple[np.ndarray | None, str]:
     """The point of the link's meshes farthest from the link origin (its joint), on the finger's side.
 
     A distal phalanx's fingertip is the part of its mesh farthest from the joint it turns about; the mean of
@@ -701,7 +704,7 @@ def _mesh_vertices(path: Path) -> np.ndarray | None:
     return None if vertices is None else np.asarray(vertices, dtype=np.float64)
 
 
-# --- finger order conformance -------------------------------------------------------------------------------------------
+# --- finger order conformance ----------------------------------------------------------------------------------
 
 def finger_order_problems(model: UrdfModel, palm: str, fingers: dict[str, str],
                           handedness: Handedness | None = None) -> tuple[list[str], ManifestProposal]:
