@@ -11,13 +11,16 @@ Each check returns a :class:`CheckResult`; a failure says what is wrong and the 
 * ``latent``: reconstruction and cross-hand geometry errors are within the latent's thresholds and
   clearly better than the naive joint-range mapping;
 * ``drivers``: every driver the manifest offers connects (in simulation), accepts a command, reports
-  state and disconnects cleanly.
+  state and disconnects cleanly;
+* ``physics`` (only with ``xlsdk check HAND --physics``): in MuJoCo the hand holds the standard objects
+  with grasps decoded from the latent (:mod:`xlsdk.physics.check`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -231,5 +234,38 @@ def run_check(hand: str, check: str) -> CheckResult:
                            fix=exc.hint or f"fix the plugin's hand.toml/URDF, then `xlsdk info {hand}`")
 
 
-def run_checks(hand: str) -> ConformanceReport:
-    return ConformanceReport(hand=hand, results=[run_check(hand, check) for check in CHECK_NAMES])
+def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
+    """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.physics.check`)."""
+    from xlsdk import load_hand
+    from xlsdk.latent.heads import head_status
+    from xlsdk.physics.check import MIN_HELD, check_physics
+
+    hand = load_hand(name)
+    if head_status(hand).state != "fitted":
+        return CheckResult(hand=name, check="physics", passed=False, message="no usable head to decode grasps with",
+                           fix=f"xlsdk fit {name}")
+    outcome = check_physics(hand, out_dir)
+    held = [v for v in outcome.objects if v.held]
+    listing = ", ".join(f"{v.object} {'held' if v.held else 'dropped'} ({v.lifted_mm:.0f} mm{', ' + v.grasp + ' grasp' if v.held else ''})"
+                        for v in outcome.objects)
+    details: dict[str, float | str] = {v.object: v.lifted_mm for v in outcome.objects}
+    if outcome.strip is not None:
+        details["strip"] = str(outcome.strip)
+    message = f"holds {len(held)} of {len(outcome.objects)} standard objects: {listing}"
+    if outcome.strip is not None:
+        message += f"; frames in {outcome.strip}"
+    return CheckResult(hand=name, check="physics", passed=outcome.passed, message=message, details=details,
+                       fix=f"needs {MIN_HELD}: check the URDF's joint effort limits, the fingertips and the collision "
+                           f"shapes (`xlsdk view {name} --physics`), then `xlsdk fit {name}`")
+
+
+def run_checks(hand: str, *, physics: bool = False, physics_out: Path | None = None) -> ConformanceReport:
+    """Every check; ``physics`` adds the MuJoCo grasp check (its strip PNG goes to ``physics_out``)."""
+    results = [run_check(hand, check) for check in CHECK_NAMES]
+    if physics:
+        try:
+            results.append(_check_physics(hand, physics_out))
+        except XlsdkError as exc:
+            results.append(CheckResult(hand=hand, check="physics", passed=False, message=str(exc),
+                                       fix=exc.hint or "see docs/concepts/physics.md"))
+    return ConformanceReport(hand=hand, results=results)

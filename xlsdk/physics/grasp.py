@@ -4,8 +4,8 @@ One executor serves ``xlsdk demo`` (the recorded pinch, retargeted through the l
 ``xlsdk check --physics`` (a pinch synthesised on the hand's own FK, encoded and decoded by its head):
 
 1. the object rests on the table at the grasp spot; the wrist is placed so that the centroid of the
-   fingertips of the *grasp* pose lands on the object's centre, palm facing the object from the side
-   with the thumb up (:data:`SIDE_GRASP_RPY`), backed off along the palm normal until the open hand
+   fingertips of the *grasp* pose lands on the object's centre, palm facing the object (from the side
+   with the thumb up for a standing bottle, from above otherwise: :func:`approach_rpy`), backed off along the palm normal until the open hand
    clears the object;
 2. the open hand comes in 6 cm along its palm normal, then the fingers follow the grasp from open to closed and
    squeeze on (the targets continue 40 % past the grasp, inside the limits: a position-controlled hand
@@ -62,6 +62,8 @@ def grasp_point(hand: Hand, q: np.ndarray) -> np.ndarray:
 
 #: side grasp: palm facing +Y (the object), fingers along +X, thumb up
 SIDE_GRASP_RPY = (np.pi / 2, 0.0, 0.0)
+#: top grasp: palm facing the table, fingers along +X
+TOP_GRASP_RPY = (0.0, 0.0, 0.0)
 
 
 def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarray,
@@ -74,10 +76,21 @@ def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarra
     return wrist
 
 
+def approach_rpy(item: SceneObject) -> tuple[float, float, float]:
+    """From the side (thumb up) for standing cylinders; from above (palm down) for everything lower.
+
+    A side grasp of an object a few centimetres tall would put the little finger's edge of the hand into
+    the table, so balls, cubes and lying objects are grasped from above.
+    """
+    return SIDE_GRASP_RPY if item.kind == "cylinder" and not item.lying else TOP_GRASP_RPY
+
+
 def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np.ndarray, *,
                   config: PhysicsConfig | None = None, capture: Callable[[World, str], None] | None = None,
-                  world: World | None = None) -> GraspResult:
+                  world: World | None = None, rpy: tuple[float, float, float] | None = None) -> GraspResult:
     """Grasp ``item`` (resting at :data:`GRASP_SPOT`) going from ``q_open`` to ``q_grasp``, lift, judge.
+
+    ``rpy`` is the wrist orientation (default :func:`approach_rpy`).
 
     ``capture(world, phase)`` is called at the phase boundaries (``approach``, ``closed``, ``lifted``,
     ``held``) so callers can render frames without this module knowing about images.
@@ -92,7 +105,7 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), lower, upper)
     q_squeeze = np.clip(q_grasp + SQUEEZE * (q_grasp - q_open), lower, upper)
     target = np.array([*GRASP_SPOT, item.half_height])
-    wrist = grasp_wrist(world, hand, q_grasp, target)
+    wrist = grasp_wrist(world, hand, q_grasp, target, approach_rpy(item) if rpy is None else rpy)
     normal = wrist_rotation(wrist) @ np.array([0.0, 1.0, 0.0])
     wrist = _clear_of(world, item.name, wrist, q_open, normal)
     away = wrist.copy()

@@ -66,6 +66,7 @@ def actuator_gains(hand: Hand) -> list[ActuatorGains]:
         joint = hand.spec.urdf.joint(name)
         kind = "slide" if joint.type == "prismatic" else "hinge"
         effort = DEFAULT_EFFORT[kind] if joint.effort is None else float(joint.effort)
+        effort = max(effort, 1e-6)  # MuJoCo needs a non-empty force range; effort 0 is a servo that cannot push
         span = max(high - low, 1e-6)
         gains.append(ActuatorGains(joint=name, kp=effort / (SATURATION_FRACTION * span), force_limit=effort,
                                    lower=low, upper=high))
