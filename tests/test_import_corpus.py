@@ -145,6 +145,21 @@ def test_floating_base_urdf_is_refused_with_a_clear_message(tmp_path: Path) -> N
     assert not (tmp_path / "out").exists()
 
 
+def test_a_bare_two_jaw_gripper_keeps_both_jaws(tmp_path: Path) -> None:
+    """A jaw whose joint drives the other jaw through <mimic> is a finger, not a palm-mounted driver."""
+    path = tmp_path / "jaws.urdf"
+    path.write_text(
+        '<robot name="jaws"><link name="base"/><link name="left"/><link name="right"/>'
+        '<joint name="left_slide" type="prismatic"><parent link="base"/><child link="left"/><origin xyz="-0.02 0 0.05"/>'
+        '<axis xyz="1 0 0"/><limit lower="0" upper="0.02" effort="1" velocity="1"/></joint>'
+        '<joint name="right_slide" type="prismatic"><parent link="base"/><child link="right"/>'
+        '<origin xyz="0.02 0 0.05"/><axis xyz="-1 0 0"/><limit lower="0" upper="0.02" effort="1" velocity="1"/>'
+        '<mimic joint="left_slide"/></joint></robot>')
+    proposal = propose_manifest(load_urdf(path))
+    assert {chain.tip_link for chain in proposal.chains} == {"left", "right"}
+    assert proposal.joints == ("left_slide",) and proposal.mimic_joints == ("right_slide",)
+
+
 def test_continuous_finger_joints_get_a_proposed_range(tmp_path: Path) -> None:
     """A vendor's continuous joint gets [limits] in the proposal, so new-hand accepts its own manifest."""
     text = (HANDS / "numbered20.urdf").read_text()

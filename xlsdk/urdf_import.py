@@ -395,16 +395,16 @@ def _finger_chains(model: UrdfModel, palm: str, movable_below: dict[str, bool],
                 branches.append(joint)
     depth = _movable_depth(model, palm)
     chains: list[_Chain] = []
+    drivers: list[_Chain] = []
     for branch in branches:
         below = model.links_below(branch.child)
         joint_names = [branch.name] + [model.parent_joint(link).name for link in below[1:]]  # type: ignore[union-attr]
-        if _is_driver(model, branch, below, joint_names, transforms):
-            continue
         leaves = model.leaves_below(branch.child)
         tip = max(leaves, key=lambda leaf: (round(float(np.linalg.norm(transforms[leaf][:3, 3])), 9), depth[leaf]))
-        chains.append(_Chain(branch=branch.name, tip_link=tip, joints=model.path_between(palm, tip) or [],
-                             names=below + joint_names))
-    return chains
+        chain = _Chain(branch=branch.name, tip_link=tip, joints=model.path_between(palm, tip) or [],
+                       names=below + joint_names)
+        (drivers if _is_driver(model, branch, below, joint_names, transforms) else chains).append(chain)
+    return chains if len(chains) >= 2 else chains + drivers  # a bare two-jaw gripper: its "driver" is a jaw
 
 
 def _movable_depth(model: UrdfModel, palm: str) -> dict[str, int]:
@@ -426,6 +426,8 @@ def _is_driver(model: UrdfModel, branch: UrdfJoint, below: list[str], joint_name
     movable = [name for name in joint_names if model.joint(name).movable]
     if not movable or not all(name in followed for name in movable):
         return False
+    if any(model.link(link).geometry for link in below):
+        return False  # it carries a body: a finger
     start = transforms[branch.child][:3, 3]
     return max(float(np.linalg.norm(transforms[link][:3, 3] - start)) for link in below) < _DRIVER_EXTENT
 
