@@ -1,13 +1,15 @@
 """Reading and validating URDF files.
 
-yourdfpy builds the model, but on its own it silently "recovers" malformed XML and raises bare
-``KeyError``s on missing attributes. So a URDF goes through three steps here:
+A URDF goes through three steps here, all on one strict lxml parse (yourdfpy, which "recovers"
+malformed XML, raises bare ``KeyError``s and pulls trimesh and scipy in at import, is left to the
+viewer; ``tests/test_urdf_reader.py`` checks that both read every URDF of the repository the same):
 
 1. a strict XML parse (not XML -> one message with the line),
 2. an element pass that names every malformed ``<link>``/``<joint>`` with its line (missing name, type,
-   parent/child, non-numeric attributes),
-3. yourdfpy builds the model, then a structural pass checks the tree: duplicates, unknown references,
-   roots, cycles, limits, axes and mimic targets.
+   parent/child, non-numeric attributes, shapes without sizes),
+3. the model is read from the elements (origins composed as translation x fixed-axis roll-pitch-yaw),
+   then a structural pass checks the tree: duplicates, unknown references, roots, cycles, limits,
+   axes and mimic targets.
 
 Each step collects *all* its problems and raises one :class:`~xlsdk.errors.UrdfError` listing them,
 so a vendor fixes a broken file in one round. Meshes that do not resolve are warnings only: kinematics
@@ -16,8 +18,8 @@ never need them.
 
 from __future__ import annotations
 
-import io
 import math
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -28,8 +30,8 @@ from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
 
-if TYPE_CHECKING:  # yourdfpy (and trimesh under it) load only when a URDF is parsed: `xlsdk --help` stays fast
-    import yourdfpy
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
 _SUPPORTED_TYPES = ("revolute", "continuous", "prismatic", "fixed")
@@ -195,14 +197,8 @@ def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
     raw = data.encode() if isinstance(data, str) else data
     root_element = _parse_xml(raw, path)
     _check_elements(root_element, path)
-    import yourdfpy
-
-    try:
-        model = yourdfpy.URDF.load(io.BytesIO(raw), build_scene_graph=False, load_meshes=False)
-    except Exception as exc:  # yourdfpy raises bare Python errors on shapes we did not anticipate
-        raise UrdfError(path, [f"yourdfpy could not build the model: {type(exc).__name__}: {exc}"]) from None
-    links = tuple(_convert_link(link) for link in model.robot.links)
-    joints_raw = model.robot.joints
+    links = _read_links(root_element, path)
+    joints_raw = [_read_joint(element) for element in root_element.findall("joint")]
     problems = _check_structure(links, joints_raw)
     if problems:
         raise UrdfError(path, problems)
@@ -211,7 +207,7 @@ def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
     warnings = tuple(_mesh_warnings(links, path))
     text = raw.decode("utf-8", errors="replace")
     return UrdfModel(
-        path=path, name=model.robot.name, text=text, root=root, links=links, joints=joints, warnings=warnings
+        path=path, name=root_element.get("name"), text=text, root=root, links=links, joints=joints, warnings=warnings
     )
 
 
@@ -290,12 +286,12 @@ def _is_float_vector(text: str, count: int) -> bool:
         return False
 
 
-def _find_roots(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[str]:
+def _find_roots(link_names: list[str], joints: Sequence[_JointElement]) -> list[str]:
     children = {joint.child for joint in joints}
     return [name for name in link_names if name not in children]
 
 
-def _check_structure(links: tuple[UrdfLink, ...], joints: list[yourdfpy.Joint]) -> list[str]:
+def _check_structure(links: tuple[UrdfLink, ...], joints: Sequence[_JointElement]) -> list[str]:
     problems: list[str] = []
     link_names = [link.name for link in links]
     if not link_names:
@@ -322,7 +318,7 @@ def _check_structure(links: tuple[UrdfLink, ...], joints: list[yourdfpy.Joint]) 
     return problems
 
 
-def _tree_problems(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[str]:
+def _tree_problems(link_names: list[str], joints: Sequence[_JointElement]) -> list[str]:
     roots = _find_roots(link_names, joints)
     problems: list[str] = []
     if not roots:
@@ -360,7 +356,7 @@ def _tree_problems(link_names: list[str], joints: list[yourdfpy.Joint]) -> list[
     return problems
 
 
-def _joint_problems(joints: list[yourdfpy.Joint]) -> list[str]:
+def _joint_problems(joints: Sequence[_JointElement]) -> list[str]:
     problems: list[str] = []
     by_name = {joint.name: joint for joint in joints}
     for joint in joints:
@@ -392,7 +388,7 @@ def _joint_problems(joints: list[yourdfpy.Joint]) -> list[str]:
     return problems
 
 
-def _mimic_cycle_problems(by_name: dict[str, yourdfpy.Joint]) -> list[str]:
+def _mimic_cycle_problems(by_name: dict[str, _JointElement]) -> list[str]:
     problems: list[str] = []
     reported: set[str] = set()
     for name in by_name:
@@ -426,21 +422,14 @@ def _matrix_tuple(matrix: np.ndarray | None) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(v) for v in row) for row in matrix)
 
 
-def _convert_joint(joint: yourdfpy.Joint) -> UrdfJoint:
+def _convert_joint(joint: _JointElement) -> UrdfJoint:
     limit = joint.limit
-    mimic = None
-    if joint.mimic is not None:
-        mimic = Mimic(
-            joint=joint.mimic.joint,
-            multiplier=1.0 if joint.mimic.multiplier is None else float(joint.mimic.multiplier),
-            offset=0.0 if joint.mimic.offset is None else float(joint.mimic.offset),
-        )
-    axis = np.asarray(joint.axis if joint.axis is not None else (1.0, 0.0, 0.0), dtype=np.float64)
+    axis = joint.axis
     if joint.type != "fixed":
         axis = axis / np.linalg.norm(axis)
     return UrdfJoint(
         name=joint.name,
-        type=joint.type,
+        type=joint.type,  # type: ignore[arg-type]  # floating/planar were refused by _joint_problems
         parent=joint.parent,
         child=joint.child,
         origin=_matrix_tuple(joint.origin),
@@ -449,29 +438,123 @@ def _convert_joint(joint: yourdfpy.Joint) -> UrdfJoint:
         upper=None if limit is None else limit.upper,
         effort=None if limit is None else limit.effort,
         velocity=None if limit is None else limit.velocity,
+        mimic=joint.mimic,
+    )
+
+
+@dataclass(frozen=True)
+class _Limit:
+    lower: float | None
+    upper: float | None
+    effort: float | None
+    velocity: float | None
+
+
+@dataclass(frozen=True)
+class _JointElement:
+    """A ``<joint>`` as read from the XML (already checked by :func:`_joint_element_problems`)."""
+
+    name: str
+    type: str
+    parent: str
+    child: str
+    origin: np.ndarray | None
+    axis: np.ndarray
+    limit: _Limit | None
+    mimic: Mimic | None
+
+
+def _number(element: etree._Element, attribute: str) -> float | None:
+    value = element.get(attribute)
+    return None if value is None else float(value)
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(part) for part in text.replace(",", " ").split()]
+
+
+def _origin(element: etree._Element | None) -> np.ndarray | None:
+    """``<origin xyz rpy>`` as a 4x4 matrix: translation, then fixed-axis roll-pitch-yaw (URDF convention).
+
+    Composed as ``I @ T @ R`` so that every entry (signed zeros included) is what yourdfpy computed: the
+    kinematic digest of a hand is a hash of these numbers.
+    """
+    if element is None:
+        return None
+    xyz = _numbers(element.get("xyz", "0 0 0"))
+    roll, pitch, yaw = _numbers(element.get("rpy", "0 0 0"))
+    translation = np.identity(4)
+    translation[:3, 3] = xyz
+    sr, sp, sy = np.sin(roll), np.sin(pitch), np.sin(yaw)
+    cr, cp, cy = np.cos(roll), np.cos(pitch), np.cos(yaw)
+    rotation = np.identity(4)
+    rotation[0, 0], rotation[0, 1], rotation[0, 2] = cp * cy, sp * (sr * cy) - cr * sy, sp * (cr * cy) + sr * sy
+    rotation[1, 0], rotation[1, 1], rotation[1, 2] = cp * sy, sp * (sr * sy) + cr * cy, sp * (cr * sy) - sr * cy
+    rotation[2, 0], rotation[2, 1], rotation[2, 2] = -sp, cp * sr, cp * cr
+    matrix = np.dot(np.dot(np.identity(4), translation), rotation)
+    matrix /= matrix[3, 3]
+    return matrix
+
+
+def _read_joint(element: etree._Element) -> _JointElement:
+    axis_element = element.find("axis")
+    axis = np.array(_numbers(axis_element.get("xyz", "1 0 0")) if axis_element is not None else [1.0, 0.0, 0.0])
+    limit_element = element.find("limit")
+    limit = None if limit_element is None else _Limit(*(_number(limit_element, a) for a in _LIMIT_ATTRIBUTES))
+    mimic_element = element.find("mimic")
+    mimic = None
+    if mimic_element is not None:
+        multiplier, offset = _number(mimic_element, "multiplier"), _number(mimic_element, "offset")
+        mimic = Mimic(joint=mimic_element.get("joint"), multiplier=1.0 if multiplier is None else multiplier,
+                      offset=0.0 if offset is None else offset)
+    return _JointElement(
+        name=element.get("name"), type=element.get("type"), parent=element.find("parent").get("link"),
+        child=element.find("child").get("link"), origin=_origin(element.find("origin")), axis=axis, limit=limit,
         mimic=mimic,
     )
 
 
-def _convert_link(link: yourdfpy.Link) -> UrdfLink:
-    shapes: list[LinkGeometry] = []
-    for element in [*link.visuals, *link.collisions]:
-        geometry = element.geometry
-        if geometry is None:
-            continue
-        origin = _matrix_tuple(element.origin)
-        if geometry.box is not None:
-            shapes.append(LinkGeometry(kind="box", origin=origin, size=tuple(float(v) for v in geometry.box.size)))
-        elif geometry.cylinder is not None:
-            size = (float(geometry.cylinder.radius), float(geometry.cylinder.length))
-            shapes.append(LinkGeometry(kind="cylinder", origin=origin, size=size))
-        elif geometry.sphere is not None:
-            shapes.append(LinkGeometry(kind="sphere", origin=origin, size=(float(geometry.sphere.radius),)))
-        elif geometry.mesh is not None:
-            scale = geometry.mesh.scale
-            size = tuple(float(v) for v in np.broadcast_to(np.asarray(scale if scale is not None else 1.0), (3,)))
-            shapes.append(LinkGeometry(kind="mesh", origin=origin, size=size, filename=geometry.mesh.filename))
-    return UrdfLink(name=link.name, geometry=tuple(shapes))
+def _read_links(root: etree._Element, path: Path) -> tuple[UrdfLink, ...]:
+    """Every ``<link>`` with its visual and collision shapes; one UrdfError lists every malformed shape."""
+    links: list[UrdfLink] = []
+    problems: list[str] = []
+    for element in root.findall("link"):
+        shapes: list[LinkGeometry] = []
+        for holder in [*element.findall("visual"), *element.findall("collision")]:
+            where = f"line {holder.sourceline}: link {element.get('name')!r} <{holder.tag}>"
+            try:
+                shape = _read_shape(holder)
+            except (KeyError, ValueError, TypeError) as exc:
+                problems.append(f"{where}: {exc}" if not isinstance(exc, KeyError)
+                                else f"{where}: the shape has no {exc.args[0]} attribute")
+                continue
+            shapes.append(shape)
+        links.append(UrdfLink(name=element.get("name"), geometry=tuple(shapes)))
+    if problems:
+        raise UrdfError(path, problems)
+    return tuple(links)
+
+
+def _read_shape(holder: etree._Element) -> LinkGeometry:
+    geometry = holder.find("geometry")
+    if geometry is None or len(geometry) == 0:
+        raise ValueError("has no <geometry> with a box, cylinder, sphere or mesh inside")
+    shape = geometry[0]
+    origin = _matrix_tuple(_origin(holder.find("origin")))
+    if shape.tag == "box":
+        return LinkGeometry(kind="box", origin=origin, size=tuple(_numbers(shape.attrib["size"])))
+    if shape.tag == "cylinder":
+        return LinkGeometry(kind="cylinder", origin=origin,
+                            size=(float(shape.attrib["radius"]), float(shape.attrib["length"])))
+    if shape.tag == "sphere":
+        return LinkGeometry(kind="sphere", origin=origin, size=(float(shape.attrib["radius"]),))
+    if shape.tag == "mesh":
+        scale = _numbers(shape.get("scale", ""))
+        if len(scale) not in (0, 1, 3):
+            raise ValueError(f"mesh scale {shape.get('scale')!r} needs one or three numbers")
+        size = tuple(scale * 3) if len(scale) == 1 else tuple(scale) if scale else (1.0, 1.0, 1.0)
+        return LinkGeometry(kind="mesh", origin=origin, size=size, filename=shape.get("filename"))
+    raise ValueError(f"unknown shape <{shape.tag}>; use box, cylinder, sphere or mesh")
 
 
 def _mesh_warnings(links: tuple[UrdfLink, ...], path: Path) -> list[str]:
