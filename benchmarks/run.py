@@ -10,6 +10,7 @@
    seen and held-out hand x task combinations (updates docs/benchmarks/crosshand.md).
 5. benchmarks/startup.py: `xlsdk --help`, `hands`, `hands --json` and `info` in fresh processes vs
    `import typer` / `import pydantic, tomllib`, medians of interleaved rounds (target: within 3x).
+6. benchmarks/import_speed.py: `new-hand`'s proposal on 500-2000-joint URDFs (time per joint stays flat).
 
 The latent ablation (benchmarks/latent_ablation.py) trains six latents and is run on its own.
 """
@@ -33,6 +34,7 @@ def main() -> int:
          "--json", str(ROOT / "out" / "bench" / "budgets.json")],
         [sys.executable, str(ROOT / "benchmarks" / "crosshand" / "run.py"), "--write-docs"],
         [sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--json", str(ROOT / "out" / "bench" / "startup.json")],
+        [sys.executable, str(ROOT / "benchmarks" / "import_speed.py")],
     ]
     failed = 0
     for command in steps:
