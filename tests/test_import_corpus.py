@@ -226,6 +226,14 @@ def test_finger_order_check_flags_contradicting_manifests() -> None:
                for p in problems)
 
 
+def test_the_fingers_check_passes_on_the_reference_hands() -> None:
+    from xlsdk.conformance import CHECK_NAMES, run_check
+
+    assert "fingers" in CHECK_NAMES
+    result = run_check("inspire", "fingers")
+    assert result.passed and "finger order matches" in result.message, result.explain()
+
+
 def test_name_tokens_and_finger_names() -> None:
     assert name_tokens("rh_FFJ3") == ["rh", "ffj"]
     assert name_tokens("IndexProximalLink") == ["index", "proximal", "link"]
