@@ -207,8 +207,13 @@ def mujoco_driver_entry() -> DriverEntry:
     """The registry entry of the physics driver (any hand)."""
 
     def factory(hand: Hand, options: dict[str, Any]) -> MujocoDriver:
-        fields = set(MujocoDriverConfig.model_fields)
-        config = MujocoDriverConfig(**{k: v for k, v in options.items() if k in fields})
+        known = [*MujocoDriverConfig.model_fields, "scene"]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise DriverError(f"the mujoco driver has no option {', '.join(map(repr, unknown))}; its options are "
+                              f"{', '.join(known)} (scene: a JSON file of xlsdk.physics.scene.Scene)"
+                              + (" (it needs no port)" if "port" in unknown else ""))
+        config = MujocoDriverConfig(**{k: v for k, v in options.items() if k != "scene"})
         return MujocoDriver(hand, _scene_from(options), config)
 
     return DriverEntry(name="mujoco", factory=factory,

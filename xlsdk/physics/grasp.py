@@ -87,10 +87,12 @@ def approach_rpy(item: SceneObject) -> tuple[float, float, float]:
 
 def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np.ndarray, *,
                   config: PhysicsConfig | None = None, capture: Callable[[World, str], None] | None = None,
-                  world: World | None = None, rpy: tuple[float, float, float] | None = None) -> GraspResult:
+                  world: World | None = None, rpy: tuple[float, float, float] | None = None,
+                  on_step: Callable[[World], None] | None = None) -> GraspResult:
     """Grasp ``item`` (resting at :data:`GRASP_SPOT`) going from ``q_open`` to ``q_grasp``, lift, judge.
 
-    ``rpy`` is the wrist orientation (default :func:`approach_rpy`).
+    ``rpy`` is the wrist orientation (default :func:`approach_rpy`); ``on_step(world)`` is called after
+    every control step (25 per phase), e.g. to record an episode.
 
     ``capture(world, phase)`` is called at the phase boundaries (``approach``, ``closed``, ``lifted``,
     ``held``) so callers can render frames without this module knowing about images.
@@ -121,6 +123,8 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
             world.set_hand_target(q_from + (q_to - q_from) * s)
             world.step(seconds / (knots - 1))
             steps += max(1, round(seconds / (knots - 1) / world.model.opt.timestep))
+            if on_step is not None:
+                on_step(world)
 
     move(away, away, q_open, q_open, 0.1)
     if capture:

@@ -206,6 +206,7 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             body.explicitinertial = True
             body.mass = MIN_MASS * 10
             body.inertia = [MIN_INERTIA * 10] * 3
+            body.ipos = [0.0, 0.0, 0.0]
         element = elements.get(link)
         shapes = [] if element is None else _primitives(element, "collision")
         if not shapes and element is not None:

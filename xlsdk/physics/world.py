@@ -144,6 +144,7 @@ def _add_wrist(spec: mujoco.MjSpec, config: PhysicsConfig) -> mujoco.MjsBody:
         body.explicitinertial = True
         body.mass = 0.2
         body.inertia = [2e-4, 2e-4, 2e-4]
+        body.ipos = [0.0, 0.0, 0.0]  # (MjSpec writes an explicit inertial to MJCF only once ipos is set)
         axis = [0.0, 0.0, 0.0]
         axis[index] = 1.0
         bound = WRIST_JOINTS.index(name)
