@@ -44,8 +44,15 @@ def commands(hand: str) -> dict[str, tuple[list[str], str | None]]:
     }
 
 
+def _env() -> dict[str, str]:
+    """A user's environment: bytecode caches are written and used (``PYTHONDONTWRITEBYTECODE`` dropped,
+    or every run would recompile xlsdk and the peers' sources and time the compiler)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "COLUMNS": "100"}
+
+
 def run_once(argv: list[str]) -> float:
-    env = {**os.environ, "COLUMNS": "100"}
+    env = _env()
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - started
@@ -56,8 +63,8 @@ def run_once(argv: list[str]) -> float:
 
 def heavy_imports(argv: list[str]) -> list[str]:
     """Which heavy packages the command imports (top-level names seen by ``-X importtime``)."""
-    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=ROOT, env=_env(), capture_output=True,
+                            text=True, timeout=600)
     seen = set()
     for line in result.stderr.splitlines():
         if not line.startswith("import time:"):
@@ -71,7 +78,7 @@ def heavy_imports(argv: list[str]) -> list[str]:
 
 def measure(repeats: int, hand: str) -> dict[str, dict[str, object]]:
     table = commands(hand)
-    for argv, _ in table.values():  # warm the file cache and any byte-compilation before timing
+    for argv, _ in table.values():  # warm the file cache and write the bytecode caches before timing
         run_once(argv)
     samples: dict[str, list[float]] = {name: [] for name in table}
     for _ in range(repeats):
