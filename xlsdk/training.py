@@ -5,8 +5,10 @@ here once so that they cannot drift apart:
 
 * **Seeding without side effects.** A library call must not reset the caller's global torch RNG (a
   research script seeds it once and expects its own stream). Every random draw goes through a local
-  :func:`generator`; module weights are drawn by :func:`init_parameters`, which re-runs torch's
-  default initialisation of each layer from that generator. The global RNG is never touched.
+  :func:`generator`; modules are built under :func:`global_rng_untouched` (torch's constructors draw
+  their default init from the global RNG; those draws are undone) and their weights drawn by
+  :func:`init_parameters`, which re-runs torch's default initialisation of each layer from the local
+  generator. The caller's random stream continues as if xlsdk had not run.
 * **One schedule.** :func:`cosine_schedule`: cosine decay from the base rate to ``floor`` times it
   over ``total`` steps, then flat.
 * **One clip.** :func:`clip_gradients` at :data:`GRAD_CLIP` (global L2 norm).
@@ -15,7 +17,8 @@ here once so that they cannot drift apart:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +36,15 @@ def generator(seed: int) -> torch.Generator:
     import torch
 
     return torch.Generator().manual_seed(int(seed))
+
+
+@contextmanager
+def global_rng_untouched() -> Iterator[None]:
+    """Undo whatever the block draws from the global CPU RNG (module constructors' default init)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        yield
 
 
 def init_parameters(modules: Iterable[nn.Module], generator: torch.Generator) -> None:

@@ -147,6 +147,7 @@ class CoreLatent:
         from safetensors.torch import load_file
 
         from xlsdk.latent.head import LatentHead
+        from xlsdk.training import global_rng_untouched
 
         directory = Path(directory)
         manifest = read_core_manifest(directory)
@@ -157,7 +158,8 @@ class CoreLatent:
             raise LatentError(f"{weights_path}: unreadable safetensors file ({exc})") from None
         heads: dict[str, LatentHead] = {}
         for name, entry in manifest.hands.items():
-            head = LatentHead(entry.config)
+            with global_rng_untouched():  # the weights come from the file: leave the caller's random stream alone
+                head = LatentHead(entry.config)
             state = {key.split("/", 1)[1]: value for key, value in tensors.items() if key.startswith(f"{name}/")}
             _load_state(head, state, f"{weights_path} [{name}]")
             heads[name] = head

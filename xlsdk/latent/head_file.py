@@ -90,6 +90,7 @@ def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = No
 
     from xlsdk.latent.core import _load_state
     from xlsdk.latent.head import LatentHead
+    from xlsdk.training import global_rng_untouched
 
     manifest = verify_head_files(weights_path, manifest_path, hand=hand, expected_hand=expected_hand,
                                  hand_digest=hand_digest, fingerprint=fingerprint, dof=dof)
@@ -98,7 +99,8 @@ def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = No
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError) as exc:
         raise HeadError(f"{weights_path}: unreadable safetensors file ({exc})", hint=fit_hint) from None
-    head = LatentHead(manifest.config)
+    with global_rng_untouched():  # the weights come from the file: leave the caller's random stream alone
+        head = LatentHead(manifest.config)
     _load_state(head, tensors, str(weights_path))
     _check_finite(head, weights_path, fit_hint)
     return head, manifest

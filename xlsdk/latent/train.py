@@ -31,7 +31,14 @@ from xlsdk.latent.head import DEFAULT_HIDDEN, DEFAULT_LATENT_DIM, HeadConfig, La
 from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss
 from xlsdk.latent.sampling import PoseSampler, SampleMix
 from xlsdk.progress import step_progress
-from xlsdk.training import clip_gradients, cosine_schedule, generator, init_parameters, normal_like
+from xlsdk.training import (
+    clip_gradients,
+    cosine_schedule,
+    generator,
+    global_rng_untouched,
+    init_parameters,
+    normal_like,
+)
 
 REFERENCE_HANDS = ("canonical", "inspire", "ability", "xhand", "paxini")
 
@@ -65,11 +72,12 @@ class LatentTrainConfig(BaseModel):
 
 def build_heads(hands: dict[str, Hand], latent_dim: int, hidden: tuple[int, ...], seed: int) -> dict[str, LatentHead]:
     """Fresh heads, initialised from ``seed`` in hand order (the global torch RNG is left alone)."""
-    heads = {
-        name: LatentHead(HeadConfig(hand=name, dof=hand.dof, latent_dim=latent_dim, hidden=hidden,
-                                    lower=hand.spec.lower, upper=hand.spec.upper))
-        for name, hand in hands.items()
-    }
+    with global_rng_untouched():
+        heads = {
+            name: LatentHead(HeadConfig(hand=name, dof=hand.dof, latent_dim=latent_dim, hidden=hidden,
+                                        lower=hand.spec.lower, upper=hand.spec.upper))
+            for name, hand in hands.items()
+        }
     init_parameters(heads.values(), generator(seed))
     return heads
 

@@ -25,7 +25,7 @@ from xlsdk.files import write_json_atomic
 from xlsdk.policy.action_space import ActionSpace, space_of
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.progress import step_progress
-from xlsdk.training import clip_gradients, cosine_schedule, generator, init_parameters
+from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters
 
 METADATA = "xlsdk_policy.json"
 
@@ -173,7 +173,8 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
 
     accelerator = Accelerator(cpu=_wants_cpu(device))
-    policy = XlvlaPolicy(config)
+    with global_rng_untouched():
+        policy = XlvlaPolicy(config)
     init_parameters([policy], generator(seed))  # the same weights in every process, the global RNG untouched
     policy.train()
     optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=config.optimizer_weight_decay)
