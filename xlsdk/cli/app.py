@@ -20,6 +20,22 @@ console = Console(highlight=False)
 console_err = Console(stderr=True, highlight=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from xlsdk import __version__
+
+        typer.echo(f"xlsdk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print xlsdk's version and exit."),
+) -> None:
+    """Options of ``xlsdk`` itself (before the command)."""
+
+
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
     typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
