@@ -230,3 +230,34 @@ def test_every_task_renders_and_scores() -> None:
     assert errors.shape == (len(scenes),) and bool(torch.isfinite(errors).all())
     images = {render(s).tobytes() for s in scenes}
     assert len(images) == len(scenes), "every scene looks different"
+
+
+def test_a_k16_core_latent_gives_k16_policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`xlsdk latent train -k 16` must not break the policy: every width is read from the installed latent."""
+    from lerobot.configs.types import FeatureType, PipelineFeatureType, PolicyFeature
+    from lerobot.lerobot_types import TransitionKey
+
+    from xlsdk.latent.core import CoreLatent
+    from xlsdk.latent.head import HeadConfig, LatentHead
+    from xlsdk.latent.heads import clear_core_latent_cache
+    from xlsdk.policy.train import make_config
+
+    canonical = xlsdk.load_hand("canonical")
+    head = LatentHead(HeadConfig(hand="canonical", dof=canonical.dof, latent_dim=16, lower=canonical.spec.lower,
+                                 upper=canonical.spec.upper))
+    CoreLatent.from_heads({"canonical": head}, {"canonical": canonical.spec.digest},
+                          {"canonical": canonical.fingers}).save(tmp_path / "k16")
+    monkeypatch.setenv("XLSDK_CORE_LATENT", str(tmp_path / "k16"))
+    clear_core_latent_cache()
+    try:
+        assert make_config("latent").action_dim == 16 and LatentSpace().dim == 16
+        features = {PipelineFeatureType.ACTION: {"action": PolicyFeature(type=FeatureType.ACTION, shape=(canonical.dof,))}}
+        out = LatentEncodeStep(hand="canonical").transform_features(features)
+        assert out[PipelineFeatureType.ACTION]["action"].shape == (16,)
+        q = canonical.sample(3, torch.Generator().manual_seed(0))
+        encoded = LatentEncodeStep(hand="canonical")({TransitionKey.ACTION: q})[TransitionKey.ACTION]
+        assert encoded.shape == (3, 16)
+        assert LatentDecodeStep(hand="canonical")({TransitionKey.ACTION: encoded})[TransitionKey.ACTION].shape == q.shape
+    finally:
+        monkeypatch.delenv("XLSDK_CORE_LATENT")
+        clear_core_latent_cache()
