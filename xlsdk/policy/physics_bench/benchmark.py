@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.policy.physics_bench.dataset import IMAGE_KEY, WRIST_DIM, write_hand_dataset
+from xlsdk.policy.physics_bench.dataset import write_hand_dataset
 from xlsdk.policy.physics_bench.tasks import TASKS, TaskScene, sample_scenes
 from xlsdk.progress import step_progress
 
@@ -63,7 +62,7 @@ class PhysicsBenchConfig(BaseModel):
     @classmethod
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
         """Under 15 minutes on two uncontended CPU cores: fewer scenes and steps, the same protocol."""
-        return cls(**{"scenes_per_task": 6, "eval_scenes": 2, "steps": 500, "act_steps": 150, "fit_steps": 300,
+        return cls(**{"scenes_per_task": 4, "eval_scenes": 1, "steps": 500, "act_steps": 150, "fit_steps": 300,
                       **overrides})
 
 
@@ -177,8 +176,7 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
             hand = xlsdk.load_hand(name)
             scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
             task_of.update({s.instruction: s.task for s in scenes})
-            demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size,
-                                       seed=config.data_seed + 100 * index)
+            demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size)
             demos_kept[name] = {task: round(demos.expert_success(task), 3) for task in config.tasks}
             if demos.root is not None:
                 roots.append(demos.root)
@@ -200,7 +198,7 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
     train_frames = int(sum(keep))
     for seed in config.seeds:
         scenes = _evaluation_scenes(config, eval_hands, seed)
-        for (hand, task), rate in _expert_rates(scenes, seed).items():
+        for (hand, task), rate in _expert_rates(scenes).items():
             expert.setdefault((hand, task), []).append(rate)
         for arm in config.arms:
             runner, history = train_arm(arm, frames, keep, config, raw_width=raw_width, seed=seed, progress=progress)
@@ -247,7 +245,7 @@ def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int
     return {(hand, task): sample_scenes(task, config.eval_scenes, rng) for hand in hands for task in config.tasks}
 
 
-def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]], seed: int) -> dict[tuple[str, str], float]:
+def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]]) -> dict[tuple[str, str], float]:
     """The expert's success on the evaluation scenes: the ceiling of every hand x task."""
     import xlsdk
     from xlsdk.policy.physics_bench.expert import run_expert
@@ -255,7 +253,7 @@ def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]], seed: int) -> 
     rates = {}
     for (name, task), group in scenes.items():
         hand = xlsdk.load_hand(name)
-        rates[(name, task)] = float(np.mean([_safe(lambda s=s: run_expert(hand, s, seed=seed, camera=None,
+        rates[(name, task)] = float(np.mean([_safe(lambda s=s: run_expert(hand, s, camera=None,
                                                                            record_images=False).success)
                                              for s in group]))
     return rates

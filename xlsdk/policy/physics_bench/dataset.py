@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from xlsdk.hand import Hand
 from xlsdk.physics.world import WRIST_JOINTS
 from xlsdk.policy.physics_bench.expert import FPS, Episode, run_expert
@@ -35,7 +33,6 @@ class HandDemos:
     root: Path | None
     attempted: dict[str, int] = field(default_factory=dict)  # per task
     kept: dict[str, int] = field(default_factory=dict)
-    strips: dict[str, list[np.ndarray]] = field(default_factory=dict)  # a few frames of one kept episode per task
 
     def expert_success(self, task: str) -> float:
         return self.kept.get(task, 0) / max(self.attempted.get(task, 0), 1)
@@ -51,8 +48,7 @@ def features_for(hand: Hand, image_size: int) -> dict:
     }
 
 
-def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *, image_size: int = 96,
-                       seed: int = 0, strip_frames: int = 6) -> HandDemos:
+def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *, image_size: int = 96) -> HandDemos:
     """Run the expert on every scene; write the successful episodes (``root=None``: only measure)."""
     dataset = None
     if root is not None:
@@ -62,8 +58,8 @@ def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *
                                         features=features_for(hand, image_size), robot_type=hand.name,
                                         use_videos=False)
     demos = HandDemos(hand=hand.name, root=root)
-    for index, scene in enumerate(scenes):
-        episode = run_expert(hand, scene, seed=seed + index, camera=CAMERA if dataset is not None else None,
+    for scene in scenes:
+        episode = run_expert(hand, scene, camera=CAMERA if dataset is not None else None,
                              image_size=image_size, record_images=dataset is not None)
         demos.attempted[scene.task] = demos.attempted.get(scene.task, 0) + 1
         if not episode.success:

@@ -74,17 +74,17 @@ def _pinch_yaw(direction: np.ndarray, object_yaw: float) -> float:
     return float(turn)
 
 
-def _lift_plan(world: World, hand: Hand, scene: TaskScene, seed: int) -> tuple[list[Keyframe], grasps.Grasp, np.ndarray]:
+def _lift_plan(world: World, hand: Hand, scene: TaskScene) -> tuple[list[Keyframe], grasps.Grasp, np.ndarray]:
     item = scene.scene.get(scene.target)
     centre = np.asarray(item.pos)
     if item.kind == "cube":
-        grasp = grasps.pinch(hand, item.dims[0], seed=seed)
+        grasp = grasps.cached(hand, "pinch", item.dims[0])
         rpy = _down(_pinch_yaw(grasp.direction, item.yaw))
     elif item.kind == "ball":
-        grasp = grasps.wrap(hand, item.dims[0], seed=seed)
+        grasp = grasps.cached(hand, "wrap", item.dims[0])
         rpy = _down()
     else:  # a standing cylinder: a side wrap, the palm facing +Y, its X axis along the bottle
-        grasp = grasps.wrap(hand, item.dims[0], cylinder=True, seed=seed)
+        grasp = grasps.cached(hand, "wrap", item.dims[0], cylinder=True)
         rpy = np.array([np.pi / 2, 0.0, 0.0])
     at = _placed(grasp.centre, centre, rpy)
     normal = wrist_rotation(at) @ np.array([0.0, 1.0, 0.0])
@@ -98,13 +98,13 @@ def _lift_plan(world: World, hand: Hand, scene: TaskScene, seed: int) -> tuple[l
     return plan, grasp, lifted
 
 
-def plan_for(world: World, hand: Hand, scene: TaskScene, seed: int = 0) -> list[Keyframe]:
+def plan_for(world: World, hand: Hand, scene: TaskScene) -> list[Keyframe]:
     """The expert's keyframes for ``scene`` (the episode starts at the world's home wrist, hand open)."""
     if scene.task in ("pinch_lift", "power_lift", "bottle_upright"):
-        return _lift_plan(world, hand, scene, seed)[0]
+        return _lift_plan(world, hand, scene)[0]
     item = scene.scene.get(scene.target)
     if scene.task == "press_button":
-        grasp = grasps.point(hand)
+        grasp = grasps.cached(hand, "point")
         rpy = np.array([0.0, np.pi / 2, 0.0])  # fingers straight down
         half, travel = item.dims
         top = np.array([item.pos[0], item.pos[1], item.pos[2] + 0.01 + 2 * travel])
@@ -131,7 +131,7 @@ def plan_for(world: World, hand: Hand, scene: TaskScene, seed: int = 0) -> list[
         end[0] += spot[0] - item.pos[0] + 0.045  # the long hand yields a little on its wrist servo
         return [(1.2, above, q), (0.8, start, q), (2.0, end, q), (0.5, end, q)]
     # place_in_bin
-    plan, grasp, lifted = _lift_plan(world, hand, scene.model_copy(update={"task": "pinch_lift"}), seed)
+    plan, grasp, lifted = _lift_plan(world, hand, scene.model_copy(update={"task": "pinch_lift"}))
     box = scene.scene.get(scene.goal or "bin")
     over = lifted.copy()
     over[:2] += np.asarray(box.pos[:2]) - np.asarray(item.pos[:2])
@@ -192,14 +192,14 @@ def rollout(world: World, scene: TaskScene, policy: Callable[[int, np.ndarray, C
     return episode
 
 
-def run_expert(hand: Hand, scene: TaskScene, *, seed: int = 0, fps: float = FPS, camera: str | None = "top",
+def run_expert(hand: Hand, scene: TaskScene, *, fps: float = FPS, camera: str | None = "top",
                image_size: int = 96, world: World | None = None, record_images: bool = True) -> Episode:
     """The expert's episode on ``scene`` (success judged from object state)."""
     from xlsdk.physics.world import PhysicsConfig
 
     world = world or World(hand, scene.scene, PhysicsConfig(image_size=max(96, image_size)))
     world.reset(q=grasps.open_pose(hand))
-    plan = plan_for(world, hand, scene, seed)
+    plan = plan_for(world, hand, scene)
     script = commands(plan, world.home_wrist(), grasps.open_pose(hand), fps, int(round(EPISODE_S * fps)))
     return rollout(world, scene, lambda step, state, image: script[step], fps=fps, camera=camera,
                    image_size=image_size, record_images=record_images)

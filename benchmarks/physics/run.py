@@ -1,0 +1,103 @@
+"""Physics cross-hand benchmark: latent chunks vs padded raw joints (and ACT in latent space), judged by contact.
+
+The protocol lives in the library (``xlsdk.policy.physics_bench``, also ``xlsdk bench physics``): MuJoCo
+tasks decided by object state, LeRobot datasets written by a scripted expert whose grasps come from each
+hand's own FK, held-out hand x task combinations, a held-out hand, zero-shot hands onboarded from the test
+corpus through new-hand + fit, three seeds. This script runs it, prints the tables (expert ceiling beside
+every result) and the inference latency per chunk, copies an image mosaic of episode strips for the docs
+and, with ``--write-docs``, puts the measured tables into docs/benchmarks/physics.md.
+
+Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--zero-shot-hand NAME ...] [--write-docs]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from xlsdk.policy.physics_bench.benchmark import (PhysicsBenchConfig, PhysicsBenchReport, reproduce_command,
+                                                  run_physics_bench, write_report)
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_PAGE = ROOT / "docs" / "benchmarks" / "physics.md"
+DOCS_IMAGE = ROOT / "docs" / "benchmarks" / "img" / "physics-episodes.png"
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the shared docs-table writer sits one folder up
+
+from docs_tables import replace_marked_block  # noqa: E402
+
+
+def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
+    config = report.config
+    latency = report.latency_ms
+    lines = [
+        f"{'Full' if full else 'Quick'} run: `{report.command}` (seeds {list(config.seeds)}; {config.scenes_per_task} "
+        f"expert scenes per hand and task, {report.train_frames:,} training frames, {config.steps:,} steps per XL-VLA "
+        f"arm, {config.act_steps:,} for ACT, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; "
+        f"raw width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
+        f"{torch.get_num_threads()} torch threads, {report.seconds:.0f} s of wall time"
+        + (", on a CPU shared with other jobs (contended)" if contended else "") + "._",
+        "",
+        "Success rate per split (mean ± spread over seeds; the expert's own success on the same scenes is the ceiling):",
+        "",
+        report.summary_table(),
+        "",
+        "Per hand and task:",
+        "",
+        report.combo_table(),
+        "",
+        "Inference latency per chunk (CPU, batch 1, prediction + decode): "
+        + ", ".join(f"{arm} {value:.1f} ms" for arm, value in latency.items()) + ".",
+    ]
+    return "\n".join(lines)
+
+
+def mosaic(report: PhysicsBenchReport, out_dir: Path, target: Path, per_row: int = 1) -> Path | None:
+    """One PNG of the latent arm's episode strips (a row per hand x task), for the docs page."""
+    from PIL import Image
+
+    keys = [k for k in sorted(report.strips) if k.endswith("/latent")]
+    if not keys:
+        return None
+    rows = [Image.open(out_dir / report.strips[k]) for k in keys]
+    width = max(r.width for r in rows)
+    sheet = Image.new("RGB", (width, sum(r.height for r in rows)), (255, 255, 255))
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(target)
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the full run (16 scenes, 2000 steps per arm)")
+    parser.add_argument("--zero-shot-hand", action="append", default=[], help="an installed hand (repeatable)")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "physics")
+    parser.add_argument("--contended", action="store_true", help="say in docs that the CPU was shared")
+    parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks/physics.md")
+    args = parser.parse_args()
+    overrides = {"zero_shot_hands": tuple(args.zero_shot_hand)}
+    config = PhysicsBenchConfig(**overrides) if args.full else PhysicsBenchConfig.quick(**overrides)
+    report = run_physics_bench(config, args.out,
+                               command=reproduce_command(quick=not args.full, zero_shot=tuple(args.zero_shot_hand)))
+    write_report(report, args.out)
+    block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")))
+    print(block)
+    if args.write_docs:
+        image = mosaic(report, args.out, DOCS_IMAGE)
+        replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
+        if image:
+            print(f"episode strips: {image}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
