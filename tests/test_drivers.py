@@ -147,7 +147,7 @@ def test_sim_driver_for_every_hand_through_the_registry(name: str) -> None:
 
 
 def test_unknown_driver_lists_the_available_ones() -> None:
-    with pytest.raises(DriverError, match="available: inspire-modbus, sim"):
+    with pytest.raises(DriverError, match="available: inspire-modbus, mujoco, sim"):
         open_driver(xlsdk.load_hand("inspire"), "inspire-can")
 
 
