@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.hand import Hand
@@ -162,40 +161,3 @@ def _clear_of(world: World, name: str, wrist: np.ndarray, q_open: np.ndarray, no
             return candidate
         candidate[:3] -= 0.004 * normal
     return candidate
-
-
-def open_pose(hand: Hand) -> np.ndarray:
-    """The most open pose: every joint at the end of its range that moves the fingertips furthest from the palm centre."""
-    return np.asarray(hand.zero_pose(), dtype=np.float64)
-
-
-def synthesise_pinch(hand: Hand, half_width: float, *, steps: int = 150) -> np.ndarray:
-    """A thumb-index pinch on an object of ``half_width`` synthesised on the hand's own FK with xlsdk's IK.
-
-    First the tips meet (the hand's natural pinch point); then they are pushed apart along the line
-    joining them in the open pose until they sit ``half_width`` either side of that point.
-    """
-    from xlsdk.ik import descend
-
-    dtype = torch.float64
-    start = torch.as_tensor(hand.mid_pose(), dtype=dtype)[None]
-    kin = hand.kinematics
-
-    def meet(q: torch.Tensor) -> torch.Tensor:
-        tips = kin.fingertips(q)
-        return ((tips[:, 0] - tips[:, 1]) ** 2).sum(-1) + 1e-4 * ((q - start) ** 2).sum(-1)
-
-    q_meet = descend(hand, start, meet, steps=steps, lr=0.05)
-    tips_open = kin.fingertips(torch.as_tensor(open_pose(hand), dtype=dtype)[None])[0]
-    direction = tips_open[0] - tips_open[1]
-    direction = direction / direction.norm()
-    tips_meet = kin.fingertips(q_meet)[0]
-    centre = (tips_meet[0] + tips_meet[1]) / 2
-    goal_thumb, goal_index = centre + half_width * direction, centre - half_width * direction
-
-    def reach(q: torch.Tensor) -> torch.Tensor:
-        tips = kin.fingertips(q)
-        return ((tips[:, 0] - goal_thumb) ** 2).sum(-1) + ((tips[:, 1] - goal_index) ** 2).sum(-1)
-
-    q_grasp = descend(hand, q_meet, reach, steps=steps, lr=0.03)
-    return q_grasp[0].numpy()

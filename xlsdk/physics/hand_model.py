@@ -273,8 +273,3 @@ def _add_shape(body: mujoco.MjsBody, shape: _Shape) -> None:
     else:
         geom.pos = shape.transform[:3, 3]
         geom.quat = _quat(shape.transform[:3, :3])
-
-
-def hand_joint_names(hand: Hand) -> list[str]:
-    """MuJoCo names of the actuated joints, in command order."""
-    return [PREFIX + name for name in hand.joint_names]

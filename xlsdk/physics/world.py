@@ -240,7 +240,7 @@ class World:
         self._wrist_ctrl = np.array([model.actuator(f"wrist/{n}").id for n in WRIST_JOINTS])
         self._mimic = [(model.jnt_qposadr[model.joint(PREFIX + name).id],
                         model.jnt_qposadr[model.joint(PREFIX + term.source).id], term.multiplier, term.offset)
-                       for name, term in hand.spec.mimic.items() if model.joint(PREFIX + name) is not None]
+                       for name, term in hand.spec.mimic.items() if hand.spec.urdf.joint(name).type != "fixed"]
         self._tip_sites = [model.site(f"tip_{finger}").id for finger in hand.fingers]
         self._palm_site = model.site("palm").id
         hand_bodies = [i for i in range(model.nbody) if model.body(i).name.startswith(PREFIX)]
