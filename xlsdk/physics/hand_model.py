@@ -5,8 +5,8 @@
 * one body per link, posed by its joint's origin; revolute/continuous joints become hinges and
   prismatic joints slides, with the spec's effective limits (URDF narrowed by the manifest);
 * inertia from the URDF ``<inertial>`` (bounded below so tiny frame-only links stay integrable);
-* collision geometry from the URDF's primitive ``<collision>`` shapes (boxes, cylinders, spheres), or,
-  for a link that only has meshes (or nothing), capsules fitted along the link: from its origin to each
+* collision geometry from the URDF's primitive ``<collision>`` shapes (boxes, cylinders, spheres), else
+  its primitive ``<visual>`` shapes, or, for a link that only has meshes (or nothing), capsules fitted along the link: from its origin to each
   child joint and to its fingertip point. Meshes are never loaded, so a hand whose mesh files are
   missing still gets a world;
 * mimic couplings as joint equality constraints ``q_mimic = multiplier * q_source + offset``;
