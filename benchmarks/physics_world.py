@@ -62,7 +62,8 @@ def main() -> int:
         q = demo_motion(hand)[0]
         result = execute_grasp(hand, DEMO_OBJECT, q[open_frame], q[grasp_frame])
         contact = result.steps / result.wall_s  # includes the grasp's own bookkeeping
-        rows.append({"hand": name, "render_front_ms": round(fast["front"], 3), "render_wrist_ms": round(fast["wrist"], 3),
+        rows.append({"hand": name, "render_front_ms": round(fast["front"], 3),
+                     "render_wrist_ms": round(fast["wrist"], 3),
                      "render_default_quality_ms": round(slow, 2), "render_speedup": round(slow / fast["front"], 1),
                      "steps_per_s_free": round(free), "steps_per_s_grasp": round(contact), "held": result.held})
         world.close()

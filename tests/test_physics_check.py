@@ -20,7 +20,8 @@ def _weak_copy(directory: Path, name: str = "weakinspire") -> Path:
     package = source.manifest_path.parent
     directory.mkdir(parents=True)
     manifest = source.manifest_path.read_text(encoding="utf-8")
-    (directory / "hand.toml").write_text(re.sub(r'(?m)^name = "inspire"', f'name = "{name}"', manifest), encoding="utf-8")
+    renamed = re.sub(r'(?m)^name = "inspire"', f'name = "{name}"', manifest)
+    (directory / "hand.toml").write_text(renamed, encoding="utf-8")
     urdf = directory / source.manifest.urdf
     urdf.parent.mkdir(parents=True, exist_ok=True)
     urdf.write_text(re.sub(r'effort="[0-9.]+"', 'effort="0"', source.urdf.text), encoding="utf-8")

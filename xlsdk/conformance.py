@@ -251,8 +251,9 @@ def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
                            fix=f"xlsdk fit {name}")
     outcome = check_physics(hand, out_dir)
     held = [v for v in outcome.objects if v.held]
-    listing = ", ".join(f"{v.object} {'held' if v.held else 'dropped'} ({v.lifted_mm:.0f} mm{', ' + v.grasp + ' grasp' if v.held else ''})"
-                        for v in outcome.objects)
+    listing = ", ".join(
+        f"{v.object} {'held' if v.held else 'dropped'} ({v.lifted_mm:.0f} mm{', ' + v.grasp + ' grasp' if v.held else ''})"
+        for v in outcome.objects)
     details: dict[str, float | str] = {v.object: v.lifted_mm for v in outcome.objects}
     if outcome.strip is not None:
         details["strip"] = str(outcome.strip)

@@ -231,8 +231,8 @@ def _physics_html(rows: list[PhysicsRow], figure: Path | None) -> str:
     image = base64.b64encode(figure.read_bytes()).decode()
     return f"""<h2>The power grasp in physics (MuJoCo)</h2>
 <p>The sequence's most closed frame (the power grasp) and its open frame, retargeted to each hand through the latent,
-executed on a bottle ({radius * 200:.0f} cm across, {half * 200:.0f} cm tall, {DEMO_OBJECT.body_mass * 1000:.0f} g) by the
-hand on its 6-DoF wrist: approach, close and squeeze, lift {LIFT_M * 100:.0f} cm, hold 1 s. <i>Holds it</i>: the bottle
+executed on a bottle ({radius * 200:.0f} cm across, {half * 200:.0f} cm tall,
+{DEMO_OBJECT.body_mass * 1000:.0f} g) by the hand on its 6-DoF wrist: approach, close and squeeze, lift {LIFT_M * 100:.0f} cm, hold 1 s. <i>Holds it</i>: the bottle
 ends at least {HELD_M * 100:.0f} cm up and off the table (object state, not fingertip geometry).</p>
 <table>
 <tr><th>hand</th><th>result</th><th>lifted (mm)</th><th>hand contacts</th><th>wall (s)</th></tr>
@@ -275,7 +275,8 @@ hand's head, and played on xlsdk's simulated driver (first-order actuators, safe
 <p>Geometry error: mean distance between the executed fingertips and the source's, both normalised by each hand's
 knuckle centre and finger reach, on the fingers both hands have (millimetres at the destination hand's scale).</p>
 <img alt="fingertip paths of every hand" src="data:image/png;base64,{image}">
-{_physics_html(physics_rows or [], physics_figure)}<p>Core latent <code>{fingerprint[:16]}</code>; reproduce with <code>make demo</code>.</p>
+{_physics_html(physics_rows or [], physics_figure)}
+<p>Core latent <code>{fingerprint[:16]}</code>; reproduce with <code>make demo</code>.</p>
 </body></html>
 """
     write_text_atomic(out, document)

@@ -123,8 +123,12 @@ def check_physics(hand: Hand, out_dir: Path | None = None, *, image_size: int = 
         attempts = (("synthesised", q_open, q_latent), ("recorded", recorded_open, recorded_close))
         for grasp, start, close in attempts:
             frames: list[np.ndarray] = []
+
+            def capture(world, phase, frames=frames):  # noqa: ANN001 - execute_grasp's callback
+                frames.append(world.render("grasp", image_size))
+
             result = execute_grasp(hand, item, start, close, config=PhysicsConfig(image_size=image_size),
-                                   capture=lambda world, phase, frames=frames: frames.append(world.render("grasp", image_size)))
+                                   capture=capture)
             if result.held:
                 break
         if not result.held:

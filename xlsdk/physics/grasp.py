@@ -5,8 +5,8 @@ One executor serves ``xlsdk demo`` (the recorded pinch, retargeted through the l
 
 1. the object rests on the table at the grasp spot; the wrist is placed so that the centroid of the
    fingertips of the *grasp* pose lands on the object's centre, palm facing the object (from the side
-   with the thumb up for a standing bottle, from above otherwise: :func:`approach_rpy`), backed off along the palm normal until the open hand
-   clears the object;
+   with the thumb up for a standing bottle, from above otherwise: :func:`approach_rpy`), backed off
+   along the palm normal until the open hand clears the object;
 2. the open hand comes in 6 cm along its palm normal, then the fingers follow the grasp from open to closed and
    squeeze on (the targets continue 40 % past the grasp, inside the limits: a position-controlled hand
    holds by commanding through the object, its servos saturating at their rated effort);

@@ -6,9 +6,9 @@
   prismatic joints slides, with the spec's effective limits (URDF narrowed by the manifest);
 * inertia from the URDF ``<inertial>`` (bounded below so tiny frame-only links stay integrable);
 * collision geometry from the URDF's primitive ``<collision>`` shapes (boxes, cylinders, spheres), else
-  its primitive ``<visual>`` shapes, or, for a link that only has meshes (or nothing), capsules fitted along the link: from its origin to each
-  child joint and to its fingertip point. Meshes are never loaded, so a hand whose mesh files are
-  missing still gets a world;
+  its primitive ``<visual>`` shapes, or, for a link that only has meshes (or nothing), capsules fitted
+  along the link: from its origin to each child joint and to its fingertip point. Meshes are never
+  loaded, so a hand whose mesh files are missing still gets a world;
 * mimic couplings as joint equality constraints ``q_mimic = multiplier * q_source + offset``;
 * a position actuator per actuated joint (see :func:`actuator_gains`);
 * a site per canonical fingertip at the manifest's tip point (``tip_<finger>``) and a site at the xlsdk
@@ -200,7 +200,8 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             full[:3] = np.maximum(full[:3], MIN_INERTIA)
             rotation = inertial.transform[:3, :3]
             tensor = np.array([[full[0], full[3], full[4]], [full[3], full[1], full[5]], [full[4], full[5], full[2]]])
-            tensor = rotation @ tensor @ rotation.T  # URDF inertia is in the inertial frame; MuJoCo's fullinertia in the body's
+            # URDF inertia is in the inertial frame; MuJoCo's fullinertia in the body's
+            tensor = rotation @ tensor @ rotation.T
             body.fullinertia = [tensor[0, 0], tensor[1, 1], tensor[2, 2], tensor[0, 1], tensor[0, 2], tensor[1, 2]]
         else:
             body.explicitinertial = True
@@ -265,9 +266,9 @@ def _add_shape(body: mujoco.MjsBody, shape: _Shape) -> None:
     types = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
              "sphere": mujoco.mjtGeom.mjGEOM_SPHERE, "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE}
     size = [*shape.size, 0.0, 0.0, 0.0][:3]
+    rgba = TIP_RGBA if shape.kind == "sphere" else HAND_RGBA
     geom = body.add_geom(type=types[shape.kind], size=size, contype=HAND_CONTYPE, conaffinity=HAND_CONAFFINITY,
-                         friction=list(HAND_FRICTION), condim=4, rgba=list(TIP_RGBA if shape.kind == "sphere" else HAND_RGBA),
-                         mass=0.0)
+                         friction=list(HAND_FRICTION), condim=4, rgba=list(rgba), mass=0.0)
     if shape.fromto is not None:
         geom.fromto = list(shape.fromto)
     else:

@@ -50,11 +50,14 @@ def write_player(path: Path, recorder: Recorder, *, title: str, caption: str = "
 
     frames = ",\n".join("[" + ",".join(f'"{_jpeg(image)}"' for image in views) + "]" for views in recorder.frames)
     times = ",".join(f"{t:.3f}" for t in recorder.times)
-    views = "".join(f'<figure><img id="view{i}" width="{recorder.size * 2}" height="{recorder.size * 2}" alt="{html.escape(c)}">'
-                    f"<figcaption>{html.escape(c)} camera</figcaption></figure>" for i, c in enumerate(recorder.cameras))
+    side = recorder.size * 2
+    views = "".join(f'<figure><img id="view{i}" width="{side}" height="{side}" alt="{html.escape(c)}">'
+                    f"<figcaption>{html.escape(c)} camera</figcaption></figure>"
+                    for i, c in enumerate(recorder.cameras))
     document = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }} figure {{ display: inline-block; margin: 0 1rem 0 0; }}
+<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+figure {{ display: inline-block; margin: 0 1rem 0 0; }}
 img {{ image-rendering: auto; background: #ddd; }} input[type=range] {{ width: 40rem; }}</style></head><body>
 <h1>{html.escape(title)}</h1><p>{html.escape(caption)}</p>
 <div>{views}</div>
@@ -67,7 +70,8 @@ const slider = document.getElementById("slider"), play = document.getElementById
 let playing = true;
 function show(i) {{
   frames[i].forEach((data, v) => document.getElementById("view" + v).src = "data:image/jpeg;base64," + data);
-  document.getElementById("clock").textContent = "t = " + times[i].toFixed(2) + " s (frame " + (i + 1) + "/" + frames.length + ")";
+  document.getElementById("clock").textContent =
+    "t = " + times[i].toFixed(2) + " s (frame " + (i + 1) + "/" + frames.length + ")";
   slider.value = i;
 }}
 slider.oninput = () => {{ playing = false; play.textContent = "play"; show(+slider.value); }};

@@ -53,7 +53,8 @@ def grasp_in_physics(hand: Hand, q: np.ndarray, open_frame: int, grasp_frame: in
     return row, images
 
 
-def strip(rows: list[PhysicsRow], images: dict[str, list[np.ndarray]], *, phases: tuple[str, ...] = PHASES) -> np.ndarray:
+def strip(rows: list[PhysicsRow], images: dict[str, list[np.ndarray]], *,
+          phases: tuple[str, ...] = PHASES) -> np.ndarray:
     """One row of phase images per hand, labelled (an RGB array for PNG writing)."""
     from PIL import Image, ImageDraw
 

@@ -47,7 +47,8 @@ class PhysicsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     timestep: float = Field(0.002, gt=0, le=0.01, description="physics step [s]")
     impratio: float = Field(10.0, ge=1.0, description="friction-to-normal impedance ratio (higher: less slip)")
-    noslip_iterations: int = Field(5, ge=0, le=50, description="no-slip post-solver passes: without them soft contacts creep and held objects slide out (0: off)")
+    noslip_iterations: int = Field(5, ge=0, le=50, description="no-slip post-solver passes: without them soft "
+                                   "contacts creep and held objects slide out (0: off)")
     wrist_kp: float = Field(2000.0, gt=0, description="wrist translation servo stiffness [N/m]")
     wrist_rot_kp: float = Field(150.0, gt=0, description="wrist rotation servo stiffness [Nm/rad]")
     workspace: WorkspaceBounds = WorkspaceBounds()
@@ -148,7 +149,8 @@ def _add_wrist(spec: mujoco.MjSpec, config: PhysicsConfig) -> mujoco.MjsBody:
         axis = [0.0, 0.0, 0.0]
         axis[index] = 1.0
         bound = WRIST_JOINTS.index(name)
-        body.add_joint(name=f"wrist/{name}", type=mujoco.mjtJoint.mjJNT_HINGE if rotary else mujoco.mjtJoint.mjJNT_SLIDE,
+        kind = mujoco.mjtJoint.mjJNT_HINGE if rotary else mujoco.mjtJoint.mjJNT_SLIDE
+        body.add_joint(name=f"wrist/{name}", type=kind,
                        axis=axis, range=[bounds.lower[bound], bounds.upper[bound]],
                        limited=mujoco.mjtLimited.mjLIMITED_TRUE, armature=0.02 if rotary else 0.5, damping=0.5)
         actuator = spec.add_actuator(name=f"wrist/{name}", target=f"wrist/{name}", trntype=mujoco.mjtTrn.mjTRN_JOINT)
@@ -195,7 +197,8 @@ def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
     if item.kind == "button":
         half, travel = dims
         body = spec.worldbody.add_body(name=item.name, pos=list(item.pos), quat=_yaw_quat(item.yaw))
-        body.add_geom(name=f"{item.name}/housing", type=mujoco.mjtGeom.mjGEOM_BOX, size=[half + 0.008, half + 0.008, 0.01],
+        body.add_geom(name=f"{item.name}/housing", type=mujoco.mjtGeom.mjGEOM_BOX,
+                      size=[half + 0.008, half + 0.008, 0.01],
                       rgba=[0.25, 0.25, 0.28, 1], contype=OBJECT_CONTYPE, conaffinity=OBJECT_CONAFFINITY)
         cap = body.add_body(name=f"{item.name}/cap", pos=[0, 0, 0.01 + travel])
         cap.add_joint(name=f"{item.name}/press", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=[0, 0, -1],
@@ -453,4 +456,4 @@ def _make_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Ren
         return mujoco.Renderer(model, height=height, width=width)
     except Exception as exc:  # noqa: BLE001 - GL back ends raise many types
         raise PhysicsError(f"MuJoCo cannot open an offscreen OpenGL context ({type(exc).__name__}: {exc})",
-                           hint="headless machines need EGL with Mesa: run .ci/ensure-egl and set MUJOCO_GL=egl") from None
+                           hint="headless machines need EGL with Mesa: run .ci/ensure-egl, set MUJOCO_GL=egl") from None
