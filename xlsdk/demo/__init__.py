@@ -232,7 +232,8 @@ def _physics_html(rows: list[PhysicsRow], figure: Path | None) -> str:
     return f"""<h2>The power grasp in physics (MuJoCo)</h2>
 <p>The sequence's most closed frame (the power grasp) and its open frame, retargeted to each hand through the latent,
 executed on a bottle ({radius * 200:.0f} cm across, {half * 200:.0f} cm tall,
-{DEMO_OBJECT.body_mass * 1000:.0f} g) by the hand on its 6-DoF wrist: approach, close and squeeze, lift {LIFT_M * 100:.0f} cm, hold 1 s. <i>Holds it</i>: the bottle
+{DEMO_OBJECT.body_mass * 1000:.0f} g) by the hand on its 6-DoF wrist: approach, close and squeeze,
+lift {LIFT_M * 100:.0f} cm, hold 1 s. <i>Holds it</i>: the bottle
 ends at least {HELD_M * 100:.0f} cm up and off the table (object state, not fingertip geometry).</p>
 <table>
 <tr><th>hand</th><th>result</th><th>lifted (mm)</th><th>hand contacts</th><th>wall (s)</th></tr>
