@@ -194,3 +194,29 @@ def test_scene_descriptions_are_validated() -> None:
         SceneObject(name="bottle", kind="cylinder", size=(0.03,))
     with pytest.raises(ValidationError, match="used twice"):
         Scene(objects=(SceneObject(name="a", kind="ball"), SceneObject(name="a", kind="cube")))
+
+
+@pytest.mark.slow
+def test_every_hand_of_the_import_corpus_gets_a_world_whose_tips_match_fk(tmp_path) -> None:
+    """Hands onboarded by `new-hand` (vendor-style URDFs, xacro, MJCF, mesh-only links, mimic chains) get a world."""
+    import tomllib
+    from pathlib import Path
+
+    from xlsdk.hand import Hand
+    from xlsdk.hand_spec import load_hand_spec
+    from xlsdk.new_hand import create_hand_plugin
+
+    corpus = Path(__file__).parent / "data" / "hands"
+    expected = tomllib.loads((corpus / "expected.toml").read_text(encoding="utf-8"))
+    assert len(expected) >= 10
+    for index, (key, facts) in enumerate(sorted(expected.items())):
+        name = f"corpus{index}"
+        create_hand_plugin(name, corpus / facts["file"], tmp_path / name)
+        hand = Hand(load_hand_spec(tmp_path / name / f"xlsdk_{name}" / "hand.toml"))
+        world = World(hand)
+        for q in hand.sample(3, torch.Generator().manual_seed(index), dtype=torch.float64).numpy():
+            world.reset(q=q)
+            np.testing.assert_allclose(world.fingertips("palm"), np.asarray(hand.fk(q)), atol=1e-4, err_msg=key)
+        world.set_hand_target(hand.mid_pose())
+        world.step(0.3)  # servos on every joint, mimic equalities: the simulation stays finite
+        assert np.all(np.isfinite(world.hand_positions())), key
