@@ -269,3 +269,13 @@ def test_one_function_decides_a_hands_drivers(fresh_host, hand_plugin, synthetic
         driver_entry(hand, "ghost-driver")
     result = run_check(synthetic.name, "drivers")
     assert not result.passed and "ghost-driver" in result.message
+
+
+def test_policy_commands_take_hand_as_the_first_argument(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    assert main(["policy", "run", "--policy", str(tmp_path)]) == 2
+    assert "missing HAND" in capsys.readouterr().err
+    assert main(["policy", "run", "inspire", "--hand", "xhand", "--policy", str(tmp_path)]) == 2
+    assert "HAND 'inspire' and --hand 'xhand' disagree" in capsys.readouterr().err
+    assert main(["policy", "make-dataset", "--hand", "inspire", "--tasks", "nosuch", "--out", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    assert "--hand is deprecated" in err and "unknown task 'nosuch'" in err
