@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"] if os.environ["MUJOCO_GL"] != "glfw" else "")
+if not os.environ.get("DISPLAY") and not os.environ.get("MUJOCO_GL"):
+    os.environ["MUJOCO_GL"] = "egl"  # mujoco.egl then sets PYOPENGL_PLATFORM itself
 
 if TYPE_CHECKING:
     from xlsdk.physics.scene import Scene, SceneObject

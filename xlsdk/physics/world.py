@@ -437,7 +437,7 @@ def _headless_backend() -> None:
     before xlsdk.physics (pytorch-kinematics imports it); with no display its default (GLFW) cannot
     work, so the EGL context class is put in place before the first renderer is made.
     """
-    if os.environ.get("MUJOCO_GL") not in (None, "egl") or os.environ.get("DISPLAY"):
+    if os.environ.get("MUJOCO_GL") not in (None, "", "egl") or os.environ.get("DISPLAY"):
         return
     try:
         from mujoco.rendering.classic import gl_context
