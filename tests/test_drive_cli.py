@@ -29,7 +29,9 @@ def test_drive_real_protocol_against_the_simulated_device(name: str, driver: str
 
 def test_drive_errors(capsys: pytest.CaptureFixture) -> None:
     assert main(["drive", "inspire", "--driver", "inspire-modbus"]) == 1
-    assert "needs --port" in capsys.readouterr().err
+    assert "inspire-modbus needs a port: a serial device such as /dev/ttyUSB0" in capsys.readouterr().err
+    assert main(["drive", "ability", "--driver", "ability-serial"]) == 1
+    assert "ability-serial needs a port (the UART/RS-485 adapter" in capsys.readouterr().err
     assert main(["drive", "xhand", "--driver", "xhand-sdk", "--simulate"]) == 1
     assert "has no simulated device" in capsys.readouterr().err
     assert main(["drive", "paxini", "--driver", "nope"]) == 1

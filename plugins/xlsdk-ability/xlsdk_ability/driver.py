@@ -12,7 +12,7 @@ def _factory(hand: Any, options: dict[str, Any]) -> Any:
     from xlsdk_ability.serial_driver import AbilitySerialConfig, AbilitySerialDriver
 
     if "port" not in options:
-        raise DriverError("ability-serial needs --port (the UART/RS-485 adapter, e.g. /dev/ttyUSB0)")
+        raise DriverError("ability-serial needs a port (the UART/RS-485 adapter, e.g. /dev/ttyUSB0)")
     return AbilitySerialDriver(hand, AbilitySerialConfig(**options))
 
 

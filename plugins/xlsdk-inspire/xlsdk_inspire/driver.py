@@ -13,7 +13,8 @@ def _factory(hand: Any, options: dict[str, Any]) -> Any:
     if "port" not in options:
         from xlsdk.errors import DriverError
 
-        raise DriverError("inspire-modbus needs --port /dev/ttyUSB0 (Modbus RTU) or --port tcp://HOST:PORT (Modbus TCP)")
+        raise DriverError("inspire-modbus needs a port: a serial device such as /dev/ttyUSB0 (Modbus RTU) or "
+                          "tcp://HOST:PORT (Modbus TCP)")
     return InspireModbusDriver(hand, InspireModbusConfig(**options))
 
 

@@ -54,7 +54,7 @@ class InspireModbusDriver(HandDriver):
         if port.startswith("tcp://"):
             host, _, number = port[len("tcp://"):].rpartition(":")
             if not host or not number.isdigit():
-                raise DriverError(f"{self.name}: --port {port!r} must look like tcp://HOST:PORT")
+                raise DriverError(f"{self.name}: port {port!r} must look like tcp://HOST:PORT")
             return ModbusTcpClient(host, port=int(number), timeout=self.config.timeout, retries=0)
         return ModbusSerialClient(port, baudrate=self.config.baudrate, bytesize=8, parity="N", stopbits=1,
                                   timeout=self.config.timeout, retries=0)
