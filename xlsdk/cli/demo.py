@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from xlsdk.cli.app import app, console, print_json
 
@@ -26,6 +25,8 @@ def demo_command(
     if json_output:
         print_json(report.model_dump(mode="json"))
         return
+    from rich.table import Table
+
     table = Table(title=f"one grasp recorded on {report.source}, replayed by every hand ({report.frames} frames)",
                   title_justify="left")
     for column in ("hand", "DOF", "geometry error", "mm", "inside limits", "tracking rms rad", "retarget ms",

@@ -6,7 +6,6 @@ import contextlib
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from xlsdk.cli.app import app, console, print_json
 
@@ -70,6 +69,8 @@ def drive_command(
         return
     console.print(f"drove [bold]{hand_name}[/] with {driver_name}{' (simulated device)' if simulate else ''}: "
                   f"{report.commands} commands in {report.seconds:.2f} s ({report.rate_hz:.0f} Hz)")
+    from rich.table import Table
+
     table = Table(title="tracking error [rad]", title_justify="left")
     table.add_column("joint")
     table.add_column("max |measured - commanded|")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from xlsdk.cli.app import app, console, print_json
 
@@ -134,6 +133,8 @@ def eval_command(
         print_json({"hands": [h.model_dump() for h in report.hands], "pairs": [p.model_dump() for p in report.pairs],
                     "summary": report.summary()})
         return
+    from rich.table import Table
+
     table = Table(title="reconstruction (held-out)", title_justify="left")
     for column in ("hand", "DOF", "mean |err| rad", "uniform", "grasp", "worst joint"):
         table.add_column(column)
