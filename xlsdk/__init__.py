@@ -98,7 +98,7 @@ def decode(hand: str | Hand, z: Any) -> Any:
     return _decode(load_hand(hand) if isinstance(hand, str) else hand, z)
 
 
-def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = 20) -> Any:
+def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = 2) -> Any:
     """Map joint vectors of hand ``src`` to hand ``dst`` through the shared latent (numpy in, numpy out)."""
     from xlsdk.latent.retarget import retarget as _retarget
 

@@ -15,8 +15,8 @@ def retarget_command(
     target: str = typer.Option(..., "--to", help="Hand to retarget to."),
     input_path: Path = typer.Argument(..., metavar="IN", help=".npy, .npz, .csv or a LeRobot dataset directory."),
     output_path: Path = typer.Argument(..., metavar="OUT", help="Same kind as IN (a new directory for datasets)."),
-    refine: bool = typer.Option(False, "--refine", help="Polish each pose with a few geometry gradient steps."),
-    refine_steps: int = typer.Option(20, "--refine-steps"),
+    refine: bool = typer.Option(False, "--refine", help="Polish each pose with a few Levenberg-Marquardt steps on the fingertip geometry."),
+    refine_steps: int = typer.Option(2, "--refine-steps"),
     force: bool = typer.Option(False, "--force", help="Replace OUT if it exists (never IN, never a dataset)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
