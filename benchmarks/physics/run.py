@@ -93,9 +93,12 @@ def main() -> int:
     print(block)
     if args.write_docs:
         image = mosaic(report, args.out, DOCS_IMAGE)
-        replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
         if image:
+            block += ("\n\n![Episode strips of the latent arm](img/physics-episodes.png)\n\n_Latent arm, seed "
+                      f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task), the top "
+                      "camera every fifth control step._")
             print(f"episode strips: {image}")
+        replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
     return 0
 
 

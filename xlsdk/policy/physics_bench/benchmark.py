@@ -164,10 +164,8 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
     eval_hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
     training_hands = [h for h in config.hands if h != config.held_out_hand and h not in zero_shot]
 
-    # 1. demonstrations
+    # 1. demonstrations (a hand's dataset from an identical earlier run is reused: same scenes, same expert)
     data_dir = out_dir / "datasets"
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
     rng = np.random.default_rng(config.data_seed)
     roots, task_of, demos_kept = [], {}, {}
     strips: dict[str, np.ndarray] = {}
@@ -176,10 +174,19 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
             hand = xlsdk.load_hand(name)
             scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
             task_of.update({s.instruction: s.task for s in scenes})
-            demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size)
-            demos_kept[name] = {task: round(demos.expert_success(task), 3) for task in config.tasks}
-            if demos.root is not None:
-                roots.append(demos.root)
+            recipe = {"hand": name, "position": index, "data_seed": config.data_seed, "tasks": list(config.tasks),
+                      "scenes_per_task": config.scenes_per_task, "image_size": config.image_size}
+            kept = _reusable(data_dir / name, recipe)
+            if kept is None:
+                if (data_dir / name).exists():
+                    shutil.rmtree(data_dir / name)
+                demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size)
+                kept = {task: round(demos.expert_success(task), 3) for task in config.tasks}
+                if demos.root is not None:
+                    _write_recipe(data_dir / name, recipe, kept)
+            demos_kept[name] = kept
+            if (data_dir / name / RECIPE).is_file():
+                roots.append(data_dir / name)
             bar.update(index + 1, hand=name)
 
     from xlsdk.policy.physics_bench.policies import make_xlvla_config, train_arm
@@ -236,6 +243,24 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
                               training_expert_success=demos_kept, train_frames=train_frames, raw_width=raw_width,
                               latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - started, 1),
                               command=command, strips=strip_files)
+
+
+RECIPE = "xlsdk_demos.json"
+
+
+def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, float] | None:
+    """The kept share per task of a dataset written by the same recipe, or None (then it is rewritten)."""
+    try:
+        record = json.loads((root / RECIPE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("kept") if record.get("recipe") == recipe and (root / "meta" / "info.json").is_file() else None
+
+
+def _write_recipe(root: Path, recipe: dict[str, Any], kept: dict[str, float]) -> None:
+    from xlsdk.files import write_json_atomic
+
+    write_json_atomic(root / RECIPE, {"recipe": recipe, "kept": kept})
 
 
 def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int

@@ -19,12 +19,16 @@ control step (:class:`Trace`), so a policy episode and an expert episode are gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UnknownTaskError
 from xlsdk.physics.scene import Scene, SceneObject
+
+if TYPE_CHECKING:
+    from xlsdk.physics.world import World
 
 TASKS = ("pinch_lift", "power_lift", "bottle_upright", "press_button", "push_block", "place_in_bin")
 COLOURS: dict[str, tuple[float, float, float, float]] = {
@@ -85,8 +89,8 @@ class Trace:
     inside: list[bool] = field(default_factory=list)
     contacts: list[int] = field(default_factory=list)
 
-    def record(self, world: object, scene: TaskScene) -> None:
-        state = world.object_state(scene.target)  # type: ignore[attr-defined]
+    def record(self, world: World, scene: TaskScene) -> None:
+        state = world.object_state(scene.target)
         self.lifted.append(state.lifted)
         self.upright.append(state.upright)
         self.travel.append(state.button_travel or 0.0)
@@ -95,7 +99,7 @@ class Trace:
             spot = np.asarray(scene.scene.get(scene.goal).pos[:2])
             self.spot_distance.append(float(np.linalg.norm(np.asarray(state.pos[:2]) - spot)))
         if scene.task == "place_in_bin" and scene.goal:
-            self.inside.append(world.inside(scene.target, scene.goal))  # type: ignore[attr-defined]
+            self.inside.append(world.inside(scene.target, scene.goal))
 
 
 def judge(scene: TaskScene, trace: Trace) -> bool:
