@@ -7,6 +7,10 @@
    authors' way of adding a hand: retraining every head jointly with the new one. The joint retrain is
    timed in the same run (short runs, cold and warm); its per-step cost and its fixed cost (grasp
    banks) are projected to its default step count, and the fit is reported as a ratio to that.
+3. ``xlsdk fit`` + ``xlsdk check`` of the 16-DOF and the 22-DOF hands of the import corpus
+   (tests/data/hands/numbered16.urdf, five22.urdf), scaffolded with ``new-hand --yes``, at default
+   settings, against the 60 s target for a 22-DOF hand: wall and CPU seconds (the CPU seconds are what
+   the fit costs when the two cores are not shared with other work), steps, reconstruction, verdict.
 
 Run: ``make bench`` (or ``.venv/bin/python benchmarks/budgets.py [--json PATH] [--write-docs]``);
 ``--write-docs`` updates the "Fitting a new hand" block of docs/benchmarks/latent.md.
@@ -38,9 +42,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS_PAGE = ROOT / "docs" / "benchmarks" / "latent.md"
 DEMO_BUDGET_S = 60.0
 FIT_BUDGET_S = 300.0
+CORPUS_FIT_BUDGET_S = 60.0
+CORPUS_HANDS = ("numbered16", "five22")
 sys.path.insert(0, str(ROOT / "tests"))  # the generated hands of the test suite
 
 from synthetic_hands import write_synthetic_hand  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from corpus_fit import corpus_files, fit_and_check, register, scaffold  # noqa: E402
 
 
 def time_demo(out: Path) -> dict[str, float]:
@@ -62,6 +71,13 @@ def time_fit(workdir: Path) -> tuple[Hand, dict[str, float]]:
     result = fit_head(hand, config=FitConfig(), progress=False)  # head written next to its hand.toml
     return hand, {"fit_s": round(result.seconds, 2), "fit_steps": result.steps, "stopped_early": result.stopped_early,
                   "recon_rad": round(result.metrics["recon_rad"], 4), "budget_s": FIT_BUDGET_S}
+
+
+def time_corpus_fits(workdir: Path, names: tuple[str, ...] = CORPUS_HANDS) -> list[dict]:
+    """Scaffold, fit at defaults and check the named corpus hands (16 and 22 DOF)."""
+    files = corpus_files()
+    register([scaffold(name, files[name], workdir) for name in names])
+    return [{**fit_and_check(name), "budget_s": CORPUS_FIT_BUDGET_S} for name in names]
 
 
 def project_joint_retrain(new_hand: Hand, short: int = 40, long: int = 120) -> dict[str, float]:
@@ -86,8 +102,16 @@ def project_joint_retrain(new_hand: Hand, short: int = 40, long: int = 120) -> d
             "joint_default_steps": default_steps, "joint_projected_s": round(fixed + per_step * default_steps, 1)}
 
 
-def markdown(demo: dict, fit: dict, joint: dict) -> str:
+def markdown(demo: dict, fit: dict, joint: dict, corpus: list[dict]) -> str:
     faster = joint["joint_projected_s"] / fit["fit_s"]
+    rows = [
+        f"| `xlsdk fit` corpus hand {row['hand']} ({row['dof']} DOF), default settings, then `xlsdk check` | "
+        f"{row['fit_s']:.0f} s wall, {row['fit_cpu_s']:.0f} s CPU ({row['steps']} steps; recon "
+        f"{row['recon_rad']:.4f} rad; check {'pass' if row['passed'] else 'FAIL: ' + ', '.join(row['failed'])}) | "
+        f"{row['budget_s']:.0f} s | {row['fit_cpu_s'] / row['budget_s']:.2f} (CPU) | same joint retrain | "
+        f"{joint['joint_projected_s'] / row['fit_s']:.1f}x |"
+        for row in corpus
+    ]
     return "\n".join([
         "| journey | measured | budget | measured / budget | peer (same run) | peer / measured |",
         "|---|---|---|---|---|---|",
@@ -96,6 +120,7 @@ def markdown(demo: dict, fit: dict, joint: dict) -> str:
         f"{fit['budget_s']:.0f} s | {fit['fit_s'] / fit['budget_s']:.2f} | joint retrain of all 6 heads, "
         f"{joint['joint_default_steps']} steps: {joint['joint_projected_s']:.0f} s (projected from "
         f"{joint['joint_per_step_s'] * 1000:.0f} ms/step) | {faster:.1f}x |",
+        *rows,
         f"| `xlsdk demo` (what `make demo` runs) | {demo['wall_s']:.1f} s | {demo['budget_s']:.0f} s | "
         f"{demo['wall_s'] / demo['budget_s']:.2f} | | |",
     ])
@@ -111,11 +136,12 @@ def main() -> None:
         workdir = Path(tmp)
         demo = time_demo(workdir / "demo")
         hand, fit = time_fit(workdir)
+        corpus = time_corpus_fits(workdir / "corpus")
         joint = project_joint_retrain(hand)
-    table = markdown(demo, fit, joint)
+    table = markdown(demo, fit, joint, corpus)
     print(table)
     if args.json:
-        write_json_atomic(args.json, {"demo": demo, "fit": fit, "joint": joint})
+        write_json_atomic(args.json, {"demo": demo, "fit": fit, "joint": joint, "corpus": corpus})
     if args.write_docs:
         stamp = (f"_Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
                  f"{torch.get_num_threads()} torch threads, Python {platform.python_version()}._")

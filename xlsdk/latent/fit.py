@@ -1,22 +1,41 @@
 """Fitting one new hand's head against the frozen core latent (``xlsdk fit HAND``).
 
 Every core module stays frozen (the canonical and reference heads, hence the fingerprint). Only the
-new hand's encoder/decoder train, from random samples of its own joint space, in both directions:
+new hand's encoder/decoder train, from samples of its own joint space, in both directions:
 
 * **decoder**: for latents ``z`` of the core hands' poses (``z = E_c(q_c)``, a fixed bank computed
   once), ``G_new(D_new(z)) ~ G_c(q_c)``: the new hand does what the latent means;
-* **encoder**: for the new hand's own poses, ``D_new(E_new(q)) ~ q`` (reconstruction) and every frozen
-  decoder reproduces its geometry, ``G_c(D_c(E_new(q))) ~ G_new(q)``: the new hand's latents mean what
+* **encoder**: for the new hand's own poses, ``D_new(E_new(q)) ~ q`` (reconstruction) and the frozen
+  decoders reproduce its geometry, ``G_c(D_c(E_new(q))) ~ G_new(q)``: the new hand's latents mean what
   the core latent means, so a policy trained on other hands reads them correctly;
 * KL of the posterior.
 
+What makes it fast (per step, FK dominates; see benchmarks/budgets.py):
+
+* everything that does not depend on the head is computed once: a pool of the new hand's own poses
+  with their geometry, the bank of core latents with their target geometry;
+* only two bank solves (IK for grasp poses): the new hand's and the canonical hand's. The other core
+  hands contribute uniform and closing poses plus the canonical grasps decoded through their own
+  frozen decoders and re-encoded (what their latents of a grasp look like), so no IK runs for them;
+* the encoder's geometry term runs on a sub-batch, against the canonical hand and one other core hand
+  per step in turn, instead of every core hand every step: 3 FK calls per step instead of 7;
+* reconstruction, the term that needs the most steps, is pure MLP work on the full batch;
+* the posterior starts narrow (``log_var_init``): with unit noise at the start, reconstruction
+  spends its first few hundred steps fighting the noise;
+* one torch thread: the tensors are small (a few hundred poses), and two threads on two shared cores
+  spend more time in synchronisation than they save.
+
 It stops early once the quality targets hold on a held-out set, and writes ``head.safetensors`` +
-``head.json`` atomically. ``xlsdk.fit_head`` is the library entry point.
+``head.json`` atomically. ``xlsdk.fit_head`` is the library entry point. It never touches the caller's
+global torch RNG or the cached core heads (it trains against copies).
 """
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +49,37 @@ from xlsdk.latent.core import CoreLatent
 from xlsdk.latent.head import HeadConfig, LatentHead
 from xlsdk.latent.head_file import HeadManifest, write_head
 from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss, tip_error
-from xlsdk.latent.sampling import PoseSampler
+from xlsdk.latent.sampling import PoseSampler, SampleMix
 from xlsdk.latent.train import resolve_device
 from xlsdk.progress import step_progress
+from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters, normal_like
+
+#: core hands other than the canonical one are sampled without IK (uniform + closing poses)
+_WITHOUT_IK = SampleMix(uniform=0.7, pinch=0.0, tripod=0.0, close=0.3)
 
 
 class FitConfig(BaseModel):
-    """Knobs of a head fit; the defaults fit a new hand on 2 CPU cores in a few minutes."""
+    """Knobs of a head fit; the defaults fit a 16-22-DOF hand in one to two CPU minutes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    steps: int = Field(2500, gt=0, description="maximum optimisation steps")
-    batch_size: int = Field(256, gt=0)
+    steps: int = Field(2000, gt=0, description="maximum optimisation steps")
+    batch_size: int = Field(384, gt=0, description="own poses per step (reconstruction, KL)")
+    geometry_batch: int = Field(96, gt=0, description="of those, poses whose latents go through frozen decoders")
+    decode_batch: int = Field(256, gt=0, description="core latents per step decoded through the new head")
     core_latents: int = Field(8192, gt=0, description="size of the bank of core latents for the decoder term")
+    pool: int = Field(16384, gt=0, description="own poses sampled once, geometry precomputed")
+    hidden: tuple[int, ...] | None = Field((128, 256, 128), description="head widths; None: the canonical head's")
     lr: float = 3e-3
     weight_decay: float = 1e-4
     recon_weight: float = 4.0
     decode_weight: float = 1.0
     encode_weight: float = 1.0
     kl_weight: float = 1e-4
-    target_recon_rad: float = Field(0.02, description="stop early once reconstruction is below this (rad)")
+    log_var_init: float = Field(-6.0, description="initial posterior log-variance (bias of the log-var layer)")
+    target_recon_rad: float = Field(0.022, description="stop early once reconstruction is below this (rad)")
     target_geometry: float = Field(0.12, description="... and geometry error below this (reach units)")
     check_every: int = 100
+    threads: int | None = Field(1, description="torch threads during the fit (None: leave as is)")
     seed: int = 0
 
 
@@ -70,56 +99,20 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
              core: CoreLatent | None = None, device: str = "auto", progress: bool = True,
              **overrides: object) -> FitResult:
     """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default)."""
-    from xlsdk import load_hand
     from xlsdk.latent.heads import installed_core_latent, invalidate_heads
 
     started = time.perf_counter()  # the whole fit, grasp banks included: what the user waits for
-    hand = load_hand(hand) if isinstance(hand, str) else hand
+    hand = _load_hand(hand) if isinstance(hand, str) else hand
     config = (config or FitConfig()).model_copy(update=overrides) if overrides else (config or FitConfig())
     core = core or installed_core_latent()
     if hand.name in core.heads and hand.name == core.manifest.canonical:
         raise LatentError(f"{hand.name!r} is the canonical hand: it is part of the core latent and never refitted",
-                         hint="retrain the whole latent with `xlsdk latent train`")
+                          hint="retrain the whole latent with `xlsdk latent train`")
     core_hands = _core_hands(core)
     target_device = resolve_device(device)
-    torch.manual_seed(config.seed)
-    head = LatentHead(HeadConfig(hand=hand.name, dof=hand.dof, latent_dim=core.latent_dim,
-                                 hidden=core.canonical.config.hidden, lower=hand.spec.lower, upper=hand.spec.upper))
-    head.to(target_device)
-    frozen = {name: core.heads[name].to(target_device) for name in core_hands}
-    weights = GeometryWeights(**core.manifest.training.get("config", {}).get("geometry", {}))
-    sampler = PoseSampler(hand, seed=config.seed)
-    sampler.banks()
-    bank = _core_latent_bank(core, core_hands, config, target_device)
-    holdout = _holdout(hand, core, core_hands, config, target_device)
-
-    optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.lr * 0.05)
-    generator = torch.Generator().manual_seed(config.seed + 1)
-    metrics: dict[str, float] = {}
-    stopped_early = False
-    step = 0
-    with step_progress(f"fit {hand.name}", config.steps, enabled=progress) as bar:
-        for step in range(1, config.steps + 1):
-            loss, parts = _fit_step(hand, head, frozen, core_hands, sampler, bank, weights, config, generator,
-                                    target_device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(head.parameters(), 5.0)
-            optimizer.step()
-            schedule.step()
-            if step % 10 == 0:
-                bar.update(step, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()})
-            if step % config.check_every == 0 or step == config.steps:
-                metrics = _holdout_metrics(hand, head, frozen, core_hands, holdout)
-                bar.update(step, recon_rad=metrics["recon_rad"], geom=metrics["geometry_error"])
-                if metrics["recon_rad"] < config.target_recon_rad and metrics["geometry_error"] < config.target_geometry:
-                    stopped_early = step < config.steps
-                    break
+    with _torch_threads(config.threads):
+        head, step, metrics, stopped_early = _fit(hand, core, core_hands, config, target_device, progress)
     seconds = time.perf_counter() - started
-    head.to("cpu")
-    for name in core_hands:
-        core.heads[name].to("cpu")
     out_dir = Path(out) if out is not None else hand.head_dir
     if out_dir.suffix == ".safetensors":
         weights_path, manifest_path = out_dir, out_dir.with_suffix(".json")
@@ -133,89 +126,158 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
                      weights_path=weights_path, manifest_path=manifest_path, manifest=manifest)
 
 
-def _core_hands(core: CoreLatent) -> dict[str, Hand]:
-    """The hands of the core latent, loaded through the plugin host (their specs must still match)."""
-    from xlsdk import load_hand
+def _fit(hand: Hand, core: CoreLatent, core_hands: dict[str, Hand], config: FitConfig, device: torch.device,
+         progress: bool) -> tuple[LatentHead, int, dict[str, float], bool]:
+    """The optimisation itself; returns the head (on the CPU), the last step, the held-out metrics."""
+    draw = generator(config.seed + 1)
+    with global_rng_untouched():
+        head = LatentHead(HeadConfig(hand=hand.name, dof=hand.dof, latent_dim=core.latent_dim,
+                                     hidden=config.hidden or core.canonical.config.hidden,
+                                     lower=hand.spec.lower, upper=hand.spec.upper))
+    init_parameters([head], generator(config.seed))
+    with torch.no_grad():
+        head.to_log_var.bias.fill_(config.log_var_init)
+    head.to(device)
+    # copies: the cached core heads stay where they are (CPU) whatever happens here
+    frozen = {name: copy.deepcopy(core.heads[name]).to(device) for name in core_hands}
+    weights = GeometryWeights(**core.manifest.training.get("config", {}).get("geometry", {}))
+    canonical = core.manifest.canonical
+    data = _FitData.build(hand, core_hands, frozen, canonical, config, device)
+    others = [name for name in core_hands if name != canonical]
 
-    hands: dict[str, Hand] = {}
-    for name, entry in core.manifest.hands.items():
-        hand = load_hand(name)
-        if hand.spec.digest != entry.hand_digest:
-            raise LatentError(f"hand {name!r} changed since the core latent was trained (kinematic digest differs)",
-                              hint="reinstall the reference plugins or retrain with `xlsdk latent train`")
-        hands[name] = hand
-    return hands
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = cosine_schedule(optimizer, config.steps)
+    metrics: dict[str, float] = {}
+    stopped_early = False
+    step = 0
+    with step_progress(f"fit {hand.name}", config.steps, enabled=progress) as bar:
+        for step in range(1, config.steps + 1):
+            partners = [canonical] + ([others[step % len(others)]] if others else [])
+            loss, parts = _fit_step(hand, head, frozen, core_hands, partners, data, weights, config, draw)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            clip_gradients(head.parameters())
+            optimizer.step()
+            schedule.step()
+            if step % 10 == 0:
+                bar.update(step, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()})
+            if step % config.check_every == 0 or step == config.steps:
+                metrics = _holdout_metrics(hand, head, frozen[canonical], core_hands[canonical], data)
+                bar.update(step, recon_rad=metrics["recon_rad"], geom=metrics["geometry_error"])
+                if metrics["recon_rad"] < config.target_recon_rad and metrics["geometry_error"] < config.target_geometry:
+                    stopped_early = step < config.steps
+                    break
+    return head.to("cpu"), step, metrics, stopped_early
 
 
-@torch.no_grad()
-def _core_latent_bank(core: CoreLatent, hands: dict[str, Hand], config: FitConfig,
-                      device: torch.device) -> list[tuple[str, torch.Tensor, HandGeometry]]:
-    """(hand, z, G(q)) from every core hand's own poses q, encoded by its frozen encoder.
+class _FitData:
+    """Everything a fit step indexes into, computed once: own pose pool, core latent bank, held-out sets."""
 
-    The geometry of the bank is computed here once; every step only indexes into it.
-    """
-    per_hand = max(config.core_latents // len(hands), 64)
-    bank = []
-    for index, (name, hand) in enumerate(hands.items()):
-        q = PoseSampler(hand, seed=config.seed + 31 * (index + 1)).sample(per_hand).to(device)
-        bank.append((name, core.heads[name].encode(q), hand.geometry(q)))
-    return bank
+    def __init__(self, pool: torch.Tensor, pool_geometry: HandGeometry,
+                 bank: list[tuple[str, torch.Tensor, HandGeometry]], holdout: torch.Tensor,
+                 holdout_canonical: torch.Tensor) -> None:
+        self.pool, self.pool_geometry, self.bank = pool, pool_geometry, bank
+        self.holdout, self.holdout_canonical = holdout, holdout_canonical
+
+    @classmethod
+    @torch.no_grad()
+    def build(cls, hand: Hand, core_hands: dict[str, Hand], frozen: dict[str, LatentHead], canonical: str,
+              config: FitConfig, device: torch.device) -> _FitData:
+        own = PoseSampler(hand, seed=config.seed)
+        pool = own.sample(config.pool).to(device)
+        # held out: fresh uniform poses and grasps drawn with fresh noise from the same IK bank
+        holdout = torch.cat([own.uniform(256), own.grasps(256)]).to(device)
+        reference = PoseSampler(core_hands[canonical], seed=config.seed + 31)
+        per_hand = max(config.core_latents // len(core_hands), 64)
+        q_canonical = reference.sample(per_hand).to(device)
+        bank = [(canonical, frozen[canonical].encode(q_canonical), core_hands[canonical].geometry(q_canonical))]
+        grasp_latents = frozen[canonical].encode(reference.grasps(per_hand // 4).to(device))
+        for index, (name, other) in enumerate(core_hands.items()):
+            if name == canonical:
+                continue
+            plain = PoseSampler(other, seed=config.seed + 31 * (index + 2), mix=_WITHOUT_IK)
+            q = torch.cat([plain.sample(per_hand - grasp_latents.shape[0]).to(device), frozen[name].decode(grasp_latents)])
+            bank.append((name, frozen[name].encode(q), other.geometry(q)))
+        holdout_canonical = reference.sample(512).to(device)
+        return cls(pool, hand.geometry(pool), bank, holdout, holdout_canonical)
 
 
 def _fit_step(hand: Hand, head: LatentHead, frozen: dict[str, LatentHead], core_hands: dict[str, Hand],
-              sampler: PoseSampler, bank: list[tuple[str, torch.Tensor, HandGeometry]], weights: GeometryWeights,
-              config: FitConfig, generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+              partners: list[str], data: _FitData, weights: GeometryWeights, config: FitConfig,
+              draw: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    device = data.pool.device
     # encoder direction: own poses, reconstruction + frozen decoders reproduce the geometry
-    q = sampler.sample(config.batch_size).to(device)
+    index = torch.randint(0, data.pool.shape[0], (config.batch_size,), generator=draw).to(device)
+    q = data.pool[index]
     mean, log_var = head.encode_distribution(q)
-    z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+    z = mean + normal_like(mean, draw) * torch.exp(0.5 * log_var)
     recon = reconstruction_loss(head.decode_normalized(z), head.normalize(q))
     kl = kl_divergence(mean, log_var)
-    with torch.no_grad():
-        own = hand.geometry(q)
+    rows = slice(0, min(config.geometry_batch, config.batch_size))
+    own = data.pool_geometry.rows(index[rows])
     encode = torch.zeros((), device=device)
-    for name, other in core_hands.items():
-        encode = encode + pair_geometry_loss(other.geometry(frozen[name].decode(z)), own, weights)
-    encode = encode / len(core_hands)
+    for name in partners:
+        encode = encode + pair_geometry_loss(core_hands[name].geometry(frozen[name].decode(z[rows])), own, weights)
+    encode = encode / len(partners)
     # decoder direction: core latents must decode to the geometry of the pose they came from; the picks
     # of every core hand decode and go through this hand's FK as one batch
-    share = max(config.batch_size // len(bank), 8)
-    picks = [torch.randint(0, latents.shape[0], (share,), generator=generator).to(device) for _, latents, _ in bank]
-    decoded = hand.geometry(head.decode(torch.cat([latents[index] for (_, latents, _), index in zip(bank, picks)])))
+    share = max(config.decode_batch // len(data.bank), 8)
+    picks = [torch.randint(0, latents.shape[0], (share,), generator=draw).to(device) for _, latents, _ in data.bank]
+    decoded = hand.geometry(head.decode(torch.cat([latents[pick] for (_, latents, _), pick in zip(data.bank, picks)])))
     decode = torch.zeros((), device=device)
-    for block, ((_, _, targets), index) in enumerate(zip(bank, picks, strict=True)):
-        rows = slice(block * share, (block + 1) * share)
-        decode = decode + pair_geometry_loss(decoded.rows(rows), targets.rows(index), weights)
-    decode = decode / len(bank)
+    for block, ((_, _, targets), pick) in enumerate(zip(data.bank, picks, strict=True)):
+        decode = decode + pair_geometry_loss(decoded.rows(slice(block * share, (block + 1) * share)),
+                                             targets.rows(pick), weights)
+    decode = decode / len(data.bank)
     loss = (config.recon_weight * recon + config.kl_weight * kl + config.encode_weight * encode
             + config.decode_weight * decode)
     return loss, {"recon": recon, "enc": encode, "dec": decode}
 
 
 @torch.no_grad()
-def _holdout(hand: Hand, core: CoreLatent, core_hands: dict[str, Hand], config: FitConfig,
-             device: torch.device) -> dict[str, Any]:
-    own = PoseSampler(hand, seed=config.seed + 997)
-    q_own = torch.cat([own.uniform(256), own.grasps(256)]).to(device)
-    canonical = core.manifest.canonical
-    q_canonical = PoseSampler(core_hands[canonical], seed=config.seed + 991).sample(512).to(device)
-    return {"own": q_own, "canonical": q_canonical, "canonical_name": canonical}
-
-
-@torch.no_grad()
-def _holdout_metrics(hand: Hand, head: LatentHead, frozen: dict[str, LatentHead], core_hands: dict[str, Hand],
-                     holdout: dict[str, Any]) -> dict[str, float]:
+def _holdout_metrics(hand: Hand, head: LatentHead, canonical_head: LatentHead, canonical: Hand,
+                     data: _FitData) -> dict[str, float]:
     head.eval()
-    q = holdout["own"]
+    q = data.holdout
     recon = float((head(q) - q).abs().mean())
-    canonical_name = str(holdout["canonical_name"])
-    canonical = core_hands[canonical_name]
     fingers = shared_fingers(hand.fingers, canonical.fingers)
-    q_c = holdout["canonical"]
-    into = tip_error(hand.geometry(head.decode(frozen[canonical_name].encode(q_c))).select(fingers),
+    q_c = data.holdout_canonical
+    into = tip_error(hand.geometry(head.decode(canonical_head.encode(q_c))).select(fingers),
                      canonical.geometry(q_c).select(fingers)).mean()
-    out_of = tip_error(canonical.geometry(frozen[canonical_name].decode(head.encode(q))).select(fingers),
+    out_of = tip_error(canonical.geometry(canonical_head.decode(head.encode(q))).select(fingers),
                        hand.geometry(q).select(fingers)).mean()
     head.train()
     return {"recon_rad": recon, "geometry_error": float((into + out_of) / 2),
             "geometry_from_canonical": float(into), "geometry_to_canonical": float(out_of)}
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` intra-op threads, restoring the caller's setting after."""
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _load_hand(name: str) -> Hand:
+    from xlsdk.plugins import get_plugin_host
+
+    return get_plugin_host().load_hand(name)
+
+
+def _core_hands(core: CoreLatent) -> dict[str, Hand]:
+    """The hands of the core latent, loaded through the plugin host (their specs must still match)."""
+    hands: dict[str, Hand] = {}
+    for name, entry in core.manifest.hands.items():
+        hand = _load_hand(name)
+        if hand.spec.digest != entry.hand_digest:
+            raise LatentError(f"hand {name!r} changed since the core latent was trained (kinematic digest differs)",
+                              hint="reinstall the reference plugins or retrain with `xlsdk latent train`")
+        hands[name] = hand
+    return hands
