@@ -156,11 +156,11 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     zero_shot = list(config.zero_shot_hands)
+    for name in zero_shot:
+        xlsdk.load_hand(name)  # an unknown name fails here, before any work
     for name in config.zero_shot_corpus:
         zero_shot.append(onboard(name, out_dir.parent / "zero-shot-cache", fit_steps=config.fit_steps,
                                  progress=progress))
-    for name in zero_shot:
-        xlsdk.load_hand(name)  # an unknown name fails here, before any work
     eval_hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
     training_hands = [h for h in config.hands if h != config.held_out_hand and h not in zero_shot]
 
