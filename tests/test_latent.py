@@ -129,3 +129,13 @@ def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
         back = xlsdk.retarget(there, other, hand)
         assert there.shape == (10, other.dof) and back.shape == (10, hand.dof)
         assert torch.isfinite(back).all()
+
+
+@pytest.mark.parametrize("value", [1e30, np.nan, np.inf])
+def test_retarget_refuses_to_answer_non_finite_joints(value: float) -> None:
+    """The Python API refuses, as the CLI does: a NaN answer must never reach a caller (or a driver)."""
+    q = np.zeros((4, 6))
+    q[2, 1] = value
+    with pytest.raises(xlsdk.DataFormatError, match=r"non-finite values for 1 pose\(s\) \(first: row 2\)"):
+        xlsdk.retarget(q, "inspire", "xhand")
+    assert np.isfinite(xlsdk.retarget(np.zeros((4, 6)), "inspire", "xhand")).all()

@@ -24,7 +24,7 @@ def retarget_command(
     import numpy as np
 
     from xlsdk import load_hand
-    from xlsdk.errors import OutputExistsError
+    from xlsdk.errors import DataFormatError, OutputExistsError
     from xlsdk.latent.retarget import retarget
     from xlsdk.trajectories import (LimitReport, Trajectory, check_finite_result, check_output_path,
                                     is_lerobot_dataset, limit_report, read_trajectory, retarget_lerobot_dataset,
@@ -40,7 +40,10 @@ def retarget_command(
 
     def mapper(q: np.ndarray) -> np.ndarray:
         outside.append(limit_report(q, src.spec.lower, src.spec.upper, src.joint_names))
-        mapped = np.asarray(retarget(q, src, dst, refine=refine, refine_steps=refine_steps))
+        try:
+            mapped = np.asarray(retarget(q, src, dst, refine=refine, refine_steps=refine_steps))
+        except DataFormatError as exc:  # the library refuses non-finite results; name the file here
+            raise DataFormatError(f"{input_path}: {exc.message}; nothing was written") from None
         check_finite_result(mapped, input_path, dst.joint_names)
         return mapped
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from xlsdk.arrays import answer, as_batch
+from xlsdk.errors import DataFormatError
 from xlsdk.geometry import HandGeometry, shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.heads import load_head
@@ -53,6 +54,12 @@ def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, 
         decoded = load_head(target).decode(z)
     if refine:
         decoded = refine_retarget(batch, source, target, decoded, steps=refine_steps).to(torch.float32)
+    bad = ~torch.isfinite(decoded).all(dim=-1)
+    if bool(bad.any()):
+        rows = torch.nonzero(bad).flatten()
+        raise DataFormatError(f"retargeting {source.name} -> {target.name} gave non-finite values for {rows.numel()} "
+                              f"pose(s) (first: row {int(rows[0])}); the input is non-finite or too far outside the "
+                              f"{source.name} joint limits to map")
     return answer(decoded.to(batch.dtype), kind)
 
 
