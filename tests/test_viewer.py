@@ -156,3 +156,25 @@ def test_a_busy_port_is_refused_and_port_0_picks_a_free_one() -> None:
             pass  # something listens where the viewer says it does
     finally:
         viewer.stop()
+
+
+def test_a_hand_whose_urdf_keeps_skipped_wrist_joints_is_shown(tmp_path: Path) -> None:
+    """A vendor URDF with a wrist above the palm (skipped by new-hand) still poses: skipped joints stay at 0."""
+    from xlsdk.hand import Hand
+    from xlsdk.hand_spec import load_hand_spec
+    from xlsdk.new_hand import create_hand_plugin
+
+    create_hand_plugin("wristy", Path(__file__).parent / "data" / "hands" / "five22.urdf", tmp_path / "wristy")
+    hand = Hand(load_hand_spec(tmp_path / "wristy" / "xlsdk_wristy" / "hand.toml"))
+    viewer = HandViewer(hand, port=0)
+    try:
+        model = viewer.main.urdf._urdf  # the yourdfpy model viser draws
+        assert len(model.actuated_joint_names) > hand.dof, "the corpus hand keeps its wrist joints in the URDF"
+        index = 3
+        viewer.joint_sliders[index].value = float(hand.limits[index].upper)
+        cfg = dict(zip(model.actuated_joint_names, model.cfg, strict=True))
+        assert cfg[hand.joint_names[index]] == pytest.approx(hand.limits[index].upper)
+        skipped = [name for name in model.actuated_joint_names if name not in hand.joint_names]
+        assert skipped and all(cfg[name] == 0.0 for name in skipped)
+    finally:
+        viewer.stop()

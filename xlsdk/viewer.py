@@ -38,12 +38,17 @@ class _Shown:
 
     hand: Hand
     urdf: object
-    order: list[int] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)  # per yourdfpy actuated joint: our index, or -1 (skipped)
     q: np.ndarray | None = None  # the pose shown last, in the hand's joint order
 
     def show(self, q: np.ndarray) -> None:
         self.q = np.asarray(q, dtype=np.float64)
-        self.urdf.update_cfg(self.q[self.order])  # type: ignore[attr-defined]
+        # yourdfpy wants every actuated URDF joint; joints the manifest skips (a wrist or arm above the
+        # palm, marked -1 in ``order``) stay at their reference pose 0
+        cfg = np.zeros(len(self.order))
+        ours = np.asarray(self.order) >= 0
+        cfg[ours] = self.q[np.asarray(self.order)[ours]]
+        self.urdf.update_cfg(cfg)  # type: ignore[attr-defined]
 
 
 class HandViewer:
@@ -99,7 +104,7 @@ class HandViewer:
         urdf = ViserUrdf(self.server, model, root_node_name=name)
         actuated = list(model.actuated_joint_names)
         order = [hand.joint_names.index(joint) if joint in hand.joint_names else -1 for joint in actuated]
-        shown = _Shown(hand=hand, urdf=urdf, order=[i for i in order if i >= 0])
+        shown = _Shown(hand=hand, urdf=urdf, order=order)
         return shown
 
     # --- GUI -------------------------------------------------------------------------------------
