@@ -94,7 +94,10 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
                                 held_out_combos=(("inspire", "push_block"),), zero_shot_corpus=(),
                                 tasks=("press_button", "push_block"), scenes_per_task=1, eval_scenes=1, steps=3,
                                 act_steps=2, seeds=(0, 1), image_size=48)
+    torch.manual_seed(1234)
+    before = torch.random.get_rng_state()
     report = run_physics_bench(config, tmp_path, progress=False)
+    assert torch.equal(torch.random.get_rng_state(), before), "the benchmark (ACT included) left the caller's RNG alone"
     write_report(report, tmp_path)
     data = json.loads((tmp_path / "physics.json").read_text())
     assert set(data["summary"]) == {"latent", "raw", "act-latent"}

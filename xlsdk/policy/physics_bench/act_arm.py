@@ -19,7 +19,7 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.policy.physics_bench.dataset import IMAGE_KEY, WRIST_DIM
-from xlsdk.training import clip_gradients, cosine_schedule, generator
+from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched
 
 STATE, ACTION = "observation.state", "action"
 
@@ -93,25 +93,28 @@ def train_act(frames: Any, keep: list[bool], *, image_size: int, chunk: int, n_a
                         STATE: PolicyFeature(type=FeatureType.STATE, shape=(width,))},
         output_features={ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(width,))},
     )
-    torch.manual_seed(seed)  # ACT initialises itself from the global generator
-    policy = ACTPolicy(config)
-    policy.train()
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=1e-4)
-    schedule = cosine_schedule(optimizer, steps)
-    batches = generator(seed)
-    losses: list[float] = []
-    states = (data["states"] - mean) / std
-    actions = (data["actions"] - mean) / std
-    started = time.perf_counter()
-    for _ in range(steps):
-        rows = torch.randint(0, len(states), (batch_size,), generator=batches)
-        loss, _ = policy({IMAGE_KEY: data["images"][rows], STATE: states[rows], ACTION: actions[rows],
-                          "action_is_pad": data["pads"][rows]})
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_gradients(policy.parameters())
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
+    # ACT initialises itself, and its dropout draws, from the global generator: seed it for this run and
+    # hand the caller's RNG state back afterwards (library calls never reset the global RNG)
+    with global_rng_untouched():
+        torch.manual_seed(seed)
+        policy = ACTPolicy(config)
+        policy.train()
+        optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=1e-4)
+        schedule = cosine_schedule(optimizer, steps)
+        batches = generator(seed)
+        losses: list[float] = []
+        states = (data["states"] - mean) / std
+        actions = (data["actions"] - mean) / std
+        started = time.perf_counter()
+        for _ in range(steps):
+            rows = torch.randint(0, len(states), (batch_size,), generator=batches)
+            loss, _ = policy({IMAGE_KEY: data["images"][rows], STATE: states[rows], ACTION: actions[rows],
+                              "action_is_pad": data["pads"][rows]})
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            clip_gradients(policy.parameters())
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
     policy.eval()
     return ActLatentArm(policy, mean, std), losses, time.perf_counter() - started

@@ -149,6 +149,15 @@ def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[s
 
 def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool = True,
                       command: str = "xlsdk bench physics") -> PhysicsBenchReport:
+    """Run the whole protocol; every random draw is seeded from ``config`` and the caller's RNG is left alone."""
+    from xlsdk.training import global_rng_untouched
+
+    with global_rng_untouched():  # stock LeRobot policies and dropout draw from the global generator
+        return _run_physics_bench(config, out_dir, progress=progress, command=command)
+
+
+def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool,
+                       command: str) -> PhysicsBenchReport:
     import xlsdk
     from xlsdk.policy.physics_bench.zero_shot import onboard
     from xlsdk.policy.train import read_demo_frames
