@@ -46,14 +46,28 @@ class XlvlaRunner:
         """A raw-joint policy cannot drive a hand wider than it was padded to (it is refused, shown as n/a)."""
         return self.space.name == "latent" or hand.dof <= self.space.hand_space.dim
 
+    def _world(self, hand: Hand, scene: TaskScene) -> Any:
+        from xlsdk.physics.world import PhysicsConfig, World
+
+        return World(hand, scene.scene, PhysicsConfig(image_size=max(96, self.image_size)))
+
+    def _roll(self, world: Any, scene: TaskScene, control: Any, record_images: bool) -> Episode | None:
+        """One graded episode in ``world`` (closed afterwards); a physics blow-up counts as no episode."""
+        try:
+            return rollout(world, scene, control, camera=CAMERA, image_size=self.image_size,
+                           record_images=record_images)
+        except PhysicsError:
+            return None
+        finally:
+            world.close()
+
     def _image(self, frame: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(frame)).permute(2, 0, 1)[None].float() / 255.0
 
     def episode(self, hand: Hand, scene: TaskScene, *, record_images: bool = False) -> Episode | None:
-        from xlsdk.physics.world import PhysicsConfig, World
         from xlsdk.policy.modeling_xlvla import STATE
 
-        world = World(hand, scene.scene, PhysicsConfig(image_size=max(96, self.image_size)))
+        world = self._world(hand, scene)
         policy, space, every = self.policy, self.space, self.policy.config.n_action_steps
         policy.reset()
         last: dict[str, torch.Tensor] = {}
@@ -65,13 +79,7 @@ class XlvlaRunner:
                      STATE: space.encode(hand, torch.as_tensor(state, dtype=torch.float32)[None])}
             return space.decode(hand, policy.select_action(batch)[0]).numpy()
 
-        try:
-            return rollout(world, scene, control, camera=CAMERA, image_size=self.image_size,
-                           record_images=record_images)
-        except PhysicsError:
-            return None
-        finally:
-            world.close()
+        return self._roll(world, scene, control, record_images)
 
     def latency_ms(self, hand: Hand, calls: int = 50) -> float:
         """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1)."""
@@ -95,9 +103,7 @@ class ActRunner(XlvlaRunner):
         return True
 
     def episode(self, hand: Hand, scene: TaskScene, *, record_images: bool = False) -> Episode | None:
-        from xlsdk.physics.world import PhysicsConfig, World
-
-        world = World(hand, scene.scene, PhysicsConfig(image_size=max(96, self.image_size)))
+        world = self._world(hand, scene)
         self.act_arm.reset()
         every = self.act_arm.n_action_steps
         last: dict[str, torch.Tensor] = {}
@@ -107,13 +113,7 @@ class ActRunner(XlvlaRunner):
                 last["image"] = self._image(image())
             return self.act_arm.act(hand, state, last["image"])
 
-        try:
-            return rollout(world, scene, control, camera=CAMERA, image_size=self.image_size,
-                           record_images=record_images)
-        except PhysicsError:
-            return None
-        finally:
-            world.close()
+        return self._roll(world, scene, control, record_images)
 
     def latency_ms(self, hand: Hand, calls: int = 20) -> float:
         state = np.zeros(WRIST_DIM + hand.dof)
