@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from xlsdk.hand import JointLimit  # the hand's own limit record (no torch: Hand imports it lazily)
+
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
 
@@ -88,13 +90,6 @@ def hands_listing(*, include_core: bool = False) -> HandListing:
     return HandListing(hands=rows, broken=broken)
 
 
-class JointRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    name: str
-    lower: float
-    upper: float
-
-
 class MimicRow(BaseModel):
     model_config = ConfigDict(frozen=True)
     joint: str
@@ -138,7 +133,7 @@ class HandInfo(BaseModel):
     palm_link: str
     palm_frame: dict[str, list[float]]
     dof: int
-    joints: list[JointRow]
+    joints: list[JointLimit]
     mimic: list[MimicRow]
     fingers: dict[str, TipRow]
     drivers: list[str]
@@ -178,7 +173,7 @@ def hand_info(hand: Hand | str) -> HandInfo:
         palm_link=manifest.palm_link,
         palm_frame={"xyz": list(manifest.palm_frame.xyz), "rpy": list(manifest.palm_frame.rpy)},
         dof=hand.dof,
-        joints=[JointRow(name=j.name, lower=j.lower, upper=j.upper) for j in hand.limits],
+        joints=hand.limits,
         mimic=[MimicRow(joint=name, source=term.source, multiplier=term.multiplier, offset=term.offset)
                for name, term in hand.spec.mimic.items()],
         fingers={finger: TipRow(link=tip.link, offset=list(tip.offset)) for finger, tip in manifest.fingers.items()},
