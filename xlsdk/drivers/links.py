@@ -15,6 +15,7 @@ import os
 import select
 import socket
 import threading
+import time
 import tty
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,7 +25,13 @@ Direction = Literal["to_device", "to_driver"]
 
 @dataclass
 class FaultPlan:
-    """Faults to inject, consumed chunk by chunk (thread-safe counters)."""
+    """Faults to inject, consumed chunk by chunk (thread-safe counters).
+
+    ``late_after_s`` (off by default) makes the plan also count ``late`` replies: the first chunk back
+    to the driver arriving more than that long after the last chunk of the request. A driver whose
+    reply timeout is that long retries such a request although no fault was injected (a loaded host
+    scheduled the device late), so soak tests can tell those retries from spurious ones.
+    """
 
     drop: dict[str, int] = field(default_factory=lambda: {"to_device": 0, "to_driver": 0})
     corrupt: dict[str, int] = field(default_factory=lambda: {"to_device": 0, "to_driver": 0})
@@ -32,6 +39,9 @@ class FaultPlan:
     dropped: int = 0
     corrupted: int = 0
     forwarded: int = 0
+    late_after_s: float | None = None
+    late: int = 0
+    _request_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def drop_next(self, count: int, direction: Direction = "to_driver") -> None:
@@ -45,6 +55,7 @@ class FaultPlan:
     def apply(self, direction: Direction, chunk: bytes) -> bytes | None:
         """The chunk to forward (possibly altered), or None to swallow it."""
         with self._lock:
+            self._time(direction)
             if self.stalled:
                 self.dropped += 1
                 return None
@@ -60,6 +71,18 @@ class FaultPlan:
                 return bytes(altered)
             self.forwarded += 1
             return chunk
+
+    def _time(self, direction: Direction) -> None:
+        """Note when a request ends and whether its reply starts late (see ``late_after_s``)."""
+        if self.late_after_s is None:
+            return
+        now = time.monotonic()
+        if direction == "to_device":
+            self._request_at = now
+        elif self._request_at is not None:
+            if now - self._request_at > self.late_after_s:
+                self.late += 1
+            self._request_at = None  # one verdict per request: later chunks belong to the same reply
 
 
 class PtyLink:

@@ -18,8 +18,11 @@ from xlsdk_inspire.simulated_device import simulated_inspire
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+_TIMEOUT_S = 0.05
+
+
 def _driver(options: dict, **safety: float) -> InspireModbusDriver:
-    config = InspireModbusConfig(**options, timeout=0.05, retry=RetryPolicy(attempts=3, backoff_s=0.0))
+    config = InspireModbusConfig(**options, timeout=_TIMEOUT_S, retry=RetryPolicy(attempts=3, backoff_s=0.0))
     return InspireModbusDriver(xlsdk.load_hand("inspire"), config,
                                safety=SafetyConfig(**{"max_velocity": None, "watchdog_s": 0.5, **safety}))
 
@@ -162,7 +165,7 @@ def test_no_answer_on_open_names_the_port() -> None:
 @pytest.mark.slow
 def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
     """10,000 commands streamed as fast as the link takes them, faults injected throughout."""
-    plan = FaultPlan()
+    plan = FaultPlan(late_after_s=0.8 * _TIMEOUT_S)  # replies a loaded host delivers too late to count
     with simulated_inspire("rtu", faults=plan) as sim:
         driver = _driver(sim.options, max_velocity=6.0)
         lower, upper = np.asarray(driver.hand.spec.lower), np.asarray(driver.hand.spec.upper)
@@ -188,11 +191,14 @@ def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
         seconds = time.monotonic() - started
     counts = {"sent": sent, "rejected (NaN)": rejected, "delivered": driver.stats.commands, "failed": failed,
               "retried": driver.stats.retries, "clamped": driver.stats.clamped, "device writes": sim.model.writes,
-              "dropped": plan.dropped, "corrupted": plan.corrupted, "rate_hz": round(sent / seconds)}
+              "dropped": plan.dropped, "corrupted": plan.corrupted, "late replies": plan.late, "rate_hz": round(sent / seconds)}
     soak_counts.record("inspire modbus-rtu soak (PTY)", counts)
     assert rejected == 20 and failed == 0
     assert driver.stats.commands == sent - rejected
-    assert driver.stats.retries == plan.dropped + plan.corrupted
+    # every injected fault costs exactly one retry; beyond those, only replies the link saw arrive late
+    # (the test machine descheduling the device past the driver's timeout) may be retried
+    injected = plan.dropped + plan.corrupted
+    assert injected <= driver.stats.retries <= injected + plan.late, (driver.stats.retries, injected, plan.late)
     assert driver.stats.clamped > 1000
     assert sim.model.writes >= driver.stats.commands, "a lost reply means the device saw the write twice"
 
