@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import xlsdk
@@ -55,3 +56,39 @@ def test_a_slowly_moving_stream_starts_from_the_previous_answer() -> None:
         cold = refine_retarget(frame[None], source, target, torch.as_tensor(xlsdk.retarget(frame[None], source, target)))
         goal = refiner.goal(frame[None])
         assert refiner.cost(answer[None], goal) <= refiner.cost(cold, goal) * 1.05 + 1e-9
+
+
+def test_the_refined_cost_is_the_training_objectives_tip_and_vector_terms() -> None:
+    from xlsdk.latent.objectives import GeometryWeights, pinch_weight
+
+    source, target = xlsdk.load_hand("paxini"), xlsdk.load_hand("inspire")
+    q_source, q_target = _poses("paxini", 16, 11), _poses("inspire", 16, 12).double()
+    weights = GeometryWeights()
+    refiner = GeometryRefiner(source, target, weights=weights)
+    goal = refiner.goal(q_source)
+    fingers = shared_fingers(source.fingers, target.fingers)
+    assert goal.fingers == fingers
+    reached = target.geometry(q_target).select(fingers)
+    expected = weights.tips * (reached.tips - goal.tips).pow(2).sum(-1).mean(-1) + weights.vectors * (
+        pinch_weight(goal, weights) * (reached.thumb_vectors - goal.thumb_vectors).pow(2).sum(-1)).mean(-1)
+    torch.testing.assert_close(refiner.cost(q_target, goal), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_stream_frame_runs_no_pytorch_kinematics_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-frame work is the heads and the compact evaluator: pytorch-kinematics runs only at set-up."""
+    import pytorch_kinematics as pk
+
+    stream = StreamRetargeter("ability", "xhand", refine=True)
+    calls = []
+    original = pk.Chain.forward_kinematics_tensor
+    def counted(self: pk.Chain, *args: object, **kwargs: object) -> torch.Tensor:
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pk.Chain, "forward_kinematics_tensor", counted)
+    for row in _poses("ability", 5, 13).numpy():
+        answer = stream(row)
+        assert answer.shape == (12,) and np.isfinite(answer).all()
+    assert calls == []
+    xlsdk.load_hand("xhand").fk(np.zeros(12))
+    assert calls == [1], "the counter sees pytorch-kinematics calls"

@@ -6,14 +6,17 @@ result (optimizer-level accuracy for a fraction of an optimizer's cost).
 
 The refinement (:class:`GeometryRefiner`) solves a small least-squares problem per pose: the
 residuals are the differences of normalised fingertips and of thumb-to-finger vectors (weighted up
-near pinches, as in the training objective), the Jacobian comes from one batched FK call of the pose
-and its ``dof`` forward-differenced neighbours (float64; pytorch-kinematics forward only, no
-autograd graph), and each step solves the damped normal equations and projects into the joint limits.
-Gauss-Newton converges in two or three steps where projected gradient descent needs twenty.
+near pinches, as in the training objective), a linear map of the fingertip positions; their Jacobian
+is that map applied to the analytic fingertip Jacobian of :class:`~xlsdk.tip_kinematics.TipKinematics`
+(the hand's own pytorch-kinematics chain, evaluated in float64 numpy: one call per step for all the
+candidates of every pose, where pytorch-kinematics' per-call set-up alone would cost a millisecond).
+Each step solves the damped normal equations at three damping levels and projects into the joint
+limits; a pose stops as soon as a step no longer lowers its cost. Gauss-Newton converges in two or
+three steps where projected gradient descent needs twenty.
 
 :class:`StreamRetargeter` is the teleoperation form: one pose per call, everything that does not
-depend on the pose (heads, chains, goal layout, damping) prepared once, and the previous frame's
-answer offered as a second warm start.
+depend on the pose (heads, chains, residual layout, damping) prepared once, and the previous frame's
+answer offered as a second start beside the decode (the one with the lower cost is refined).
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ import torch
 
 from xlsdk.arrays import answer, as_batch
 from xlsdk.errors import DataFormatError
-from xlsdk.geometry import HandGeometry, shared_fingers
+from xlsdk.geometry import HandGeometry, hand_geometry, shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.heads import load_head
-from xlsdk.latent.objectives import GeometryWeights, pinch_weight
+from xlsdk.latent.objectives import GeometryWeights
+from xlsdk.tip_kinematics import TipKinematics
 
 #: default Levenberg-Marquardt iterations of a refinement
 REFINE_STEPS = 2
-_EPS = 1e-6  # forward-difference step (rad) for the Jacobian, in float64
 _DAMPINGS = (1e-3, 1e-1, 3.0)  # LM damping levels tried in parallel, relative to the diagonal of J^T J
 _RIDGE = 1e-6  # absolute ridge, so joints that move no fingertip stay put
 
@@ -81,92 +84,130 @@ class GeometryRefiner:
         self.source, self.target = source, target
         self.weights = weights or GeometryWeights()
         self.fingers = shared_fingers(source.fingers, target.fingers)
-        dtype = torch.float64
-        self.lower, self.upper = target.lower(dtype), target.upper(dtype)
-        # the pose itself, then one forward-difference offset per joint: (d + 1, d)
-        self._probes = torch.cat([torch.zeros(1, target.dof, dtype=dtype), _EPS * torch.eye(target.dof, dtype=dtype)])
-        self._dampings = torch.tensor(_DAMPINGS, dtype=dtype)
-        self._ridge = _RIDGE * torch.eye(target.dof, dtype=dtype)
-
-    def close(self, q_source: torch.Tensor, previous_source: torch.Tensor, tolerance: float = 0.05) -> bool:
-        """Whether two source poses differ by less than ``tolerance`` of every joint's range."""
-        span = self.source.upper(q_source.dtype) - self.source.lower(q_source.dtype)
-        return bool(((q_source - previous_source).abs() <= tolerance * span).all())
+        self.lower, self.upper = target.lower(torch.float64), target.upper(torch.float64)
+        self._lower, self._upper = self.lower.numpy(), self.upper.numpy()
+        self._source_tips = TipKinematics(source, self.fingers)
+        self._target_tips = TipKinematics(target, self.fingers)
+        self._source_center = np.asarray(source.scale.knuckle_center, dtype=np.float64)
+        self._source_reach = source.scale.reach
+        self._target_center = np.asarray(target.scale.knuckle_center, dtype=np.float64)
+        self._target_reach = target.scale.reach
+        # residual rows as a linear map of the fingertips (3F): the tips, then thumb -> finger vectors
+        count = len(self.fingers)
+        between = np.zeros((count - 1, count))
+        between[:, 0], between[np.arange(count - 1), np.arange(1, count)] = -1.0, 1.0
+        layout = np.vstack([np.eye(3 * count) * (self.weights.tips / count) ** 0.5, np.kron(between, np.eye(3))])
+        self._layout = layout / self._target_reach  # residuals in reach units from tips in metres
+        self._vector_weight = self.weights.vectors / max(count - 1, 1)
+        self._dampings = np.asarray(_DAMPINGS)
+        self._ridge = _RIDGE * np.eye(target.dof)
+        self._diagonal = np.arange(target.dof)
 
     def goal(self, q_source: torch.Tensor) -> HandGeometry:
         """The source's geometry on the shared fingers (float64)."""
-        with torch.no_grad():
-            return self.source.geometry(q_source.to(torch.float64)).select(self.fingers)
-
-    def _residuals(self, geometry: HandGeometry, goal: HandGeometry, rows: int) -> torch.Tensor:
-        """Weighted residual vectors (rows, R): their squared norm is the tips + vectors terms of the objective."""
-        weights = self.weights
-        tips = (geometry.tips - goal.tips) * (weights.tips / goal.tips.shape[1]) ** 0.5
-        scale = (pinch_weight(goal, weights) * weights.vectors / max(goal.thumb_vectors.shape[1], 1)) ** 0.5
-        vectors = (geometry.thumb_vectors - goal.thumb_vectors) * scale[..., None]
-        return torch.cat([tips.reshape(rows, -1), vectors.reshape(rows, -1)], dim=1)
+        batch, _ = as_batch(q_source, width=self.source.dof, what=f"refinement goal from {self.source.name}")
+        tips, _ = self._source_tips.evaluate(batch.detach().to(torch.float64).cpu().numpy(), jacobian=False)
+        return hand_geometry(torch.from_numpy(tips), self.fingers, self.source.scale)
 
     def cost(self, q: torch.Tensor, goal: HandGeometry) -> torch.Tensor:
         """Per-row sum of squared residuals of target poses ``q`` (B, d)."""
-        with torch.no_grad():
-            geometry = self.target.geometry(q.to(torch.float64)).select(self.fingers)
-        return self._residuals(geometry, goal, q.shape[0]).pow(2).sum(dim=1)
+        system = self._system(goal)
+        points = q.detach().to(torch.float64).cpu().numpy()[:, None]
+        return torch.from_numpy(self._evaluate(points, *system, jacobian=False)[0][:, 0])
 
     def __call__(self, goal: HandGeometry, start: torch.Tensor, *, steps: int = REFINE_STEPS) -> torch.Tensor:
-        """``steps`` projected LM steps from ``start`` (B, d); returns float64 poses inside the limits.
+        """At most ``steps`` projected LM steps from ``start`` (B, d); returns float64 poses inside the limits."""
+        starts = start.detach().to(torch.float64).cpu().numpy()[:, None]
+        return torch.from_numpy(self.solve(self._system(goal), starts, steps=steps))
+
+    def system_from_source(self, q_source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`solve`'s goal for source poses ``(B, d_src)``, float64 numpy end to end (the stream's path)."""
+        tips, _ = self._source_tips.evaluate(q_source, jacobian=False)
+        tips = (tips - self._source_center) / self._source_reach
+        return self._system_of(tips, np.linalg.norm(tips[:, 1:] - tips[:, :1], axis=-1))
+
+    def _system(self, goal: HandGeometry) -> tuple[np.ndarray, np.ndarray]:
+        goal = goal.select(self.fingers)
+        return self._system_of(goal.tips.detach().to(torch.float64).cpu().numpy(),
+                               goal.thumb_distances.detach().to(torch.float64).cpu().numpy())
+
+    def _system_of(self, tips: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A goal (normalised tips ``(B, F, 3)``, thumb distances ``(B, F-1)``) as a linear residual map.
+
+        Returns ``A (B, R, 3F)`` and the goal tips in the target's metres ``(B, 3F)``: ``A @ (tips - goal)``
+        are the weighted residuals, tips and thumb vectors normalised by the target's reach and the vector
+        rows scaled by the goal's pinch weight (:func:`~xlsdk.latent.objectives.pinch_weight`, in numpy).
+        """
+        rows, count = tips.shape[:2]
+        pinch = 1.0 + self.weights.pinch_boost * np.exp(-distances / self.weights.pinch_sigma)
+        vector_scale = np.repeat((pinch * self._vector_weight) ** 0.5, 3, axis=1)  # (B, 3(F-1))
+        scale = np.concatenate([np.ones((rows, count * 3)), vector_scale], axis=1)
+        matrix = scale[:, :, None] * self._layout
+        return matrix, (tips * self._target_reach + self._target_center).reshape(rows, -1)
+
+    def _evaluate(self, points: np.ndarray, matrix: np.ndarray, goal_tips: np.ndarray, *,
+                  jacobian: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Costs ``(B, K)``, residuals ``(B, K, R)`` and their Jacobians ``(B, K, R, d)`` at candidates ``(B, K, d)``."""
+        rows, count, dof = points.shape
+        tips, tip_jacobian = self._target_tips.evaluate(points.reshape(-1, dof), jacobian=jacobian)
+        delta = tips.reshape(rows, count, -1) - goal_tips[:, None]
+        residual = np.einsum("brj,bkj->bkr", matrix, delta)
+        cost = np.einsum("bkr,bkr->bk", residual, residual)
+        if tip_jacobian is None:
+            return cost, residual, None
+        return cost, residual, matrix[:, None] @ tip_jacobian.reshape(rows, count, -1, dof)
+
+    def solve(self, system: tuple[np.ndarray, np.ndarray], starts: np.ndarray, *,
+              steps: int = REFINE_STEPS) -> np.ndarray:
+        """LM from the best of several starts per pose ``(B, S, d)``; float64 poses ``(B, d)`` inside the limits.
 
         Each step proposes one candidate per damping level (:data:`_DAMPINGS`: from nearly Gauss-Newton
-        to nearly gradient descent) and the next FK call evaluates all of them with their Jacobian
-        probes at once; each row keeps its best pose so far, so a step never makes a pose worse.
+        to nearly gradient descent) and evaluates them with their Jacobians in one call; a pose keeps
+        its best candidate only when it lowers the cost, so a step never makes a pose worse, and the
+        loop ends when no pose improved (the next step would propose the same candidates). A pose
+        with no finite start or a non-finite goal comes back as NaN for the caller to refuse.
         """
-        best = start.detach().to(torch.float64).clamp(self.lower, self.upper)
-        rows, dof = best.shape
-        points = best[:, None, :]  # (B, K, d) candidates to evaluate
-        best_cost = best_residual = best_jacobian = None
-        with torch.no_grad():
-            for iteration in range(steps + 1):
-                count = points.shape[1]
-                probes = (points[:, :, None, :] + self._probes).reshape(-1, dof)  # (B*K*(d+1), d)
-                geometry = self.target.geometry(probes).select(self.fingers)
-                stacked = self._residuals(geometry, _repeat(goal, count * (dof + 1)), probes.shape[0])
-                stacked = stacked.reshape(rows, count, dof + 1, -1)
-                residual = stacked[:, :, 0]  # (B, K, R)
-                cost, pick = residual.pow(2).sum(dim=-1).min(dim=1)  # best candidate per row
-                chosen = torch.arange(rows)
-                residual, stacked = residual[chosen, pick], stacked[chosen, pick]
-                jacobian = ((stacked[:, 1:] - residual[:, None]) / _EPS).transpose(1, 2)  # (B, R, d)
-                if best_cost is None:
-                    best, best_cost, best_residual, best_jacobian = points[:, 0], cost, residual, jacobian
-                else:
-                    better = cost < best_cost
-                    best = torch.where(better[:, None], points[chosen, pick], best)
-                    best_cost = torch.where(better, cost, best_cost)
-                    best_residual = torch.where(better[:, None], residual, best_residual)
-                    best_jacobian = torch.where(better[:, None, None], jacobian, best_jacobian)
-                if iteration == steps:
-                    break
-                normal = best_jacobian.transpose(1, 2) @ best_jacobian  # (B, d, d)
-                diagonal = torch.diag_embed(torch.diagonal(normal, dim1=1, dim2=2))
-                gradient = (best_jacobian.transpose(1, 2) @ best_residual[..., None]).squeeze(-1)
-                damped = normal[:, None] + self._dampings[None, :, None, None] * diagonal[:, None] + self._ridge
-                step = torch.linalg.solve(damped, -gradient[:, None, :].expand(-1, len(_DAMPINGS), -1))
-                points = torch.minimum(torch.maximum(best[:, None] + step, self.lower), self.upper)
+        matrix, goal_tips = system
+        rows, _, dof = starts.shape
+        usable = np.isfinite(starts).all(axis=2)  # (B, S)
+        valid = usable.any(axis=1) & np.isfinite(goal_tips).all(axis=1) & np.isfinite(matrix).all(axis=(1, 2))
+        starts = np.clip(np.where(usable[..., None], starts, 0.0), self._lower, self._upper)
+        matrix, goal_tips = np.where(valid[:, None, None], matrix, 0.0), np.where(valid[:, None], goal_tips, 0.0)
+        every = np.arange(rows)
+        cost, residual, jacobian = self._evaluate(starts, matrix, goal_tips, jacobian=steps > 0)
+        cost = np.where(usable, cost, np.inf)
+        pick = cost.argmin(axis=1)
+        best, best_cost = starts[every, pick], cost[every, pick]
+        for step in range(steps):
+            best_residual, best_jacobian = residual[every, pick], jacobian[every, pick]  # type: ignore[index]
+            transposed = np.swapaxes(best_jacobian, 1, 2)
+            normal = transposed @ best_jacobian  # (B, d, d)
+            gradient = transposed @ best_residual[..., None]  # (B, d, 1)
+            damped = np.repeat(normal[:, None] + self._ridge, len(self._dampings), axis=1)  # (B, K, d, d)
+            damped[..., self._diagonal, self._diagonal] += self._dampings[:, None] * normal[:, None, self._diagonal,
+                                                                                            self._diagonal]
+            moves = np.linalg.solve(damped, -gradient[:, None])[..., 0]
+            candidates = np.clip(best[:, None] + moves, self._lower, self._upper)
+            cost, residual, jacobian = self._evaluate(candidates, matrix, goal_tips, jacobian=step + 1 < steps)
+            pick = cost.argmin(axis=1)
+            better = cost[every, pick] < best_cost
+            if not better.any():
+                break
+            best = np.where(better[:, None], candidates[every, pick], best)
+            best_cost = np.where(better, cost[every, pick], best_cost)
+            if step + 1 < steps and not better.all():  # a pose that did not improve keeps its own residuals
+                residual[~better, pick[~better]] = best_residual[~better]
+                jacobian[~better, pick[~better]] = best_jacobian[~better]  # type: ignore[index]
+        best[~valid] = np.nan
         return best
-
-
-def _repeat(goal: HandGeometry, times: int) -> HandGeometry:
-    """Each row of ``goal`` repeated ``times`` times in place (row-major, matching the probe layout)."""
-    return HandGeometry(fingers=goal.fingers, tips=goal.tips.repeat_interleave(times, dim=0),
-                        thumb_vectors=goal.thumb_vectors.repeat_interleave(times, dim=0),
-                        thumb_distances=goal.thumb_distances.repeat_interleave(times, dim=0))
 
 
 class StreamRetargeter:
     """Retarget a stream of single poses ``src -> dst`` at minimal latency (frozen heads, no autograd).
 
-    With ``refine=True`` every pose is polished by ``refine_steps`` LM steps, warm-started from the
-    better of its latent decode and the previous frame's answer (a teleoperation stream moves little
-    between frames, so the previous answer is often already close).
+    With ``refine=True`` every pose is polished by up to ``refine_steps`` LM steps, started from the
+    better (lower geometry cost) of its latent decode and the previous frame's answer: a teleoperation
+    stream moves little between frames, so the previous answer is often already close.
     """
 
     def __init__(self, src: str | Hand, dst: str | Hand, *, refine: bool = False,
@@ -176,8 +217,7 @@ class StreamRetargeter:
         self._decoder = load_head(self.target)
         self.refine_steps = refine_steps
         self._refiner = GeometryRefiner(self.source, self.target) if refine else None
-        self._previous: torch.Tensor | None = None
-        self._previous_source = torch.zeros(0)
+        self._previous: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget the previous frame (call between unrelated streams)."""
@@ -189,10 +229,10 @@ class StreamRetargeter:
             decoded = self._decoder.decode(self._encoder.encode(pose))
         if self._refiner is None:
             return decoded[0].numpy()
-        goal = self._refiner.goal(pose)
-        start = decoded.to(torch.float64)
-        if self._previous is not None and self._refiner.close(pose, self._previous_source):
-            start = self._previous  # the hand barely moved: last frame's answer is the better start
-        refined = self._refiner(goal, start, steps=self.refine_steps)
-        self._previous, self._previous_source = refined, pose
-        return refined[0].numpy()
+        starts = decoded.numpy().astype(np.float64)[:, None]
+        if self._previous is not None:
+            starts = np.concatenate([starts, self._previous[None, None]], axis=1)
+        system = self._refiner.system_from_source(pose.numpy().astype(np.float64))
+        refined = self._refiner.solve(system, starts, steps=self.refine_steps)[0]
+        self._previous = refined if np.isfinite(refined).all() else None
+        return refined

@@ -1,0 +1,92 @@
+"""The refinement's compact evaluator is the same chain as pytorch-kinematics, Jacobian included.
+
+Checked on every installed hand (the canonical one too) and on import-corpus hands whose chains are
+what a vendor URDF looks like: mimic couplings (inspire_mimic), a palm spread joint driving fingers
+through mimic (svh_palm_mimic), a 2-joint wrist above the palm that new-hand skips (five22) and a
+7-joint arm under the hand (arm_ability).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import xlsdk
+from xlsdk.cli import main
+from xlsdk.errors import ShapeError
+from xlsdk.hand import Hand
+from xlsdk.hand_spec import load_hand_spec
+from xlsdk.tip_kinematics import TipKinematics
+
+HANDS = Path(__file__).parent / "data" / "hands"
+CORPUS = ("inspire_mimic", "svh_palm_mimic", "five22", "arm_ability")
+
+
+def _corpus_hand(name: str, root: Path) -> Hand:
+    out = root / name
+    assert main(["new-hand", f"tk_{name}", "--urdf", str(HANDS / f"{name}.urdf"), "--yes", "--out", str(out)]) == 0
+    return Hand(load_hand_spec(next(out.rglob("hand.toml"))))
+
+
+@pytest.fixture(scope="module")
+def hands(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Hand]:
+    root = tmp_path_factory.mktemp("tip_kinematics")
+    loaded = {name: xlsdk.load_hand(name) for name in xlsdk.hands(include_core=True)}
+    return loaded | {name: _corpus_hand(name, root) for name in CORPUS}
+
+
+def _poses(hand: Hand, n: int, seed: int) -> np.ndarray:
+    return hand.sample(n, torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
+
+
+@pytest.mark.slow  # scaffolds four corpus hands (~10 s, once for the module)
+def test_tips_match_pytorch_kinematics_on_every_hand(hands: dict[str, Hand]) -> None:
+    assert len(hands) >= 5 + len(CORPUS)  # the four reference hands, the canonical hand, the corpus hands
+    for name, hand in hands.items():
+        limits = np.stack([hand.lower(torch.float64).numpy(), hand.upper(torch.float64).numpy()])
+        q = np.concatenate([_poses(hand, 64, 3), limits])
+        tips, _ = TipKinematics(hand).evaluate(q, jacobian=False)
+        reference = hand.fk(torch.from_numpy(q)).numpy()
+        np.testing.assert_allclose(tips, reference, rtol=0, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.slow
+def test_jacobian_matches_finite_differences_of_pytorch_kinematics(hands: dict[str, Hand]) -> None:
+    step = 1e-6
+    for name, hand in hands.items():
+        q = _poses(hand, 8, 4)
+        _, jacobian = TipKinematics(hand).evaluate(q)
+        assert jacobian is not None and jacobian.shape == (8, len(hand.fingers), 3, hand.dof)
+        probes = np.eye(hand.dof) * step
+        plus = hand.fk(torch.from_numpy((q[:, None] + probes).reshape(-1, hand.dof))).numpy()
+        minus = hand.fk(torch.from_numpy((q[:, None] - probes).reshape(-1, hand.dof))).numpy()
+        numeric = ((plus - minus) / (2 * step)).reshape(8, hand.dof, -1, 3).transpose(0, 2, 3, 1)
+        np.testing.assert_allclose(jacobian, numeric, rtol=0, atol=1e-6, err_msg=name)
+        assert np.abs(jacobian).max() > 1e-3, f"{name}: the tips move with the joints"
+
+
+@pytest.mark.slow
+def test_mimic_followers_move_with_their_source(hands: dict[str, Hand]) -> None:
+    hand = hands["inspire_mimic"]
+    assert hand.spec.mimic, "the corpus hand has mimic couplings"
+    kinematics = TipKinematics(hand)
+    # every joint drives some tip; a follower adds to its source's column (not a column of its own)
+    _, jacobian = kinematics.evaluate(_poses(hand, 4, 5))
+    assert (np.abs(jacobian).max(axis=(0, 1, 2)) > 1e-4).all()
+    assert kinematics.joints_kept > hand.dof, "mimic followers are joints of the compressed chain"
+
+
+def test_a_subset_of_fingers_and_bad_shapes() -> None:
+    hand = xlsdk.load_hand("paxini")
+    fingers = ("thumb", "index")
+    q = _poses(hand, 3, 6)
+    tips, _ = TipKinematics(hand, fingers).evaluate(q, jacobian=False)
+    columns = [hand.fingers.index(f) for f in fingers]
+    np.testing.assert_allclose(tips, hand.fk(torch.from_numpy(q)).numpy()[:, columns], atol=1e-9)
+    with pytest.raises(ShapeError, match="paxini has no finger.*little"):
+        TipKinematics(hand, ("thumb", "little"))
+    with pytest.raises(ShapeError, match=r"\(B, 13\)"):
+        TipKinematics(hand).evaluate(q[:, :5])

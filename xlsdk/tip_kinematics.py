@@ -1,0 +1,200 @@
+"""Fingertip positions and their analytic Jacobian for a few poses at a time (numpy, float64).
+
+The refinement of a retargeted pose (:mod:`xlsdk.latent.retarget`) evaluates the fingertips of one to
+three candidate poses per Levenberg-Marquardt step, one stream frame at a time. At that size a
+pytorch-kinematics call costs about a millisecond of tensor set-up for every frame of the tree, where
+the arithmetic takes microseconds, and a forward-difference Jacobian needs ``dof + 1`` poses per
+candidate. This evaluator is the *same* chain, taken from the pytorch-kinematics object that
+:class:`~xlsdk.kinematics.FingertipKinematics` builds (static frame offsets, joint axes and types,
+the mimic expansion, tip offsets, palm frame; no second URDF parser), compressed once:
+
+* the chain starts at the palm: every fingertip hangs off the palm link (the manifest checks it), so
+  the joints above it (an arm, a wrist) move the palm and the tips together and never change where a
+  tip sits in the palm frame;
+* frames that cannot move are folded into their child's static offset: fixed joints, and joints no
+  actuated joint drives (they sit at their mimic offset, as in ``fingertips``);
+* only frames on the path from the palm to a fingertip are kept;
+* a joint's local transform is linear in ``(1, cos q, sin q, q)``, so every joint's transform is one
+  contraction with coefficients precomputed from its static offset and axis.
+
+The Jacobian is the geometric one: a revolute joint with world axis ``a`` through ``o`` moves a tip
+``p`` at ``a x (p - o)``, a prismatic one at ``a``, everything in the palm frame; mimic couplings
+enter through the expansion matrix. The tests hold it to pytorch-kinematics' FK and to finite
+differences on the reference hands and on import-corpus hands (mimic couplings, skipped wrists, arms).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from xlsdk.errors import ShapeError
+from xlsdk.manifest import Finger
+
+if TYPE_CHECKING:
+    from xlsdk.hand import Hand
+
+_FIXED, _REVOLUTE, _PRISMATIC = 0, 1, 2  # pytorch-kinematics' Joint.TYPES order
+
+
+def _skew(axis: np.ndarray) -> np.ndarray:
+    x, y, z = axis
+    return np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+
+
+def _basis(kind: int, axis: np.ndarray) -> np.ndarray:
+    """The four 4x4 matrices whose combination with ``(1, cos q, sin q, q)`` is the joint's motion.
+
+    Revolute: ``c I + (1 - c) k k^T + s [k]x`` (pytorch-kinematics' formula, exact for any axis length);
+    prismatic: a translation ``q k``; fixed: the identity.
+    """
+    basis = np.zeros((4, 4, 4))
+    if kind == _REVOLUTE:
+        outer = np.outer(axis, axis)
+        basis[0, :3, :3], basis[0, 3, 3] = outer, 1.0
+        basis[1, :3, :3] = np.eye(3) - outer
+        basis[2, :3, :3] = _skew(axis)
+    else:
+        basis[0] = np.eye(4)
+        if kind == _PRISMATIC:
+            basis[3, :3, 3] = axis
+    return basis
+
+
+def _motion(kind: int, axis: np.ndarray, value: float) -> np.ndarray:
+    return np.tensordot(np.array([1.0, np.cos(value), np.sin(value), value]), _basis(kind, axis), axes=1)
+
+
+class TipKinematics:
+    """Fingertips of ``fingers`` (default: all of the hand's) in the xlsdk palm frame, metres.
+
+    ``evaluate(q)`` takes actuated joint vectors ``(B, dof)`` (float64 numpy) and returns the tips
+    ``(B, F, 3)`` and, unless ``jacobian=False``, their Jacobian ``(B, F, 3, dof)``. Agrees with
+    ``hand.fk`` to rounding; built once per hand, tens of microseconds per call after that.
+    """
+
+    def __init__(self, hand: Hand, fingers: tuple[Finger, ...] | None = None) -> None:
+        import torch
+
+        fingers = tuple(fingers) if fingers is not None else hand.fingers
+        missing = [f for f in fingers if f not in hand.fingers]
+        if missing:
+            raise ShapeError(f"{hand.name} has no finger(s) {missing}; it declares {list(hand.fingers)}")
+        self.dof, self.fingers = hand.dof, fingers
+        built = hand.kinematics.prepared(torch.float64)
+        chain = built.chain
+        paths = [[int(i) for i in path] for path in chain.parents_indices]  # root ... frame
+        kinds = [int(k) for k in chain.joint_type_indices]
+        joints = [int(j) for j in chain.joint_indices]
+        axes = chain.axes.detach().cpu().numpy()
+        expand, bias = built.expand.cpu().numpy(), built.bias.cpu().numpy()
+        columns = [hand.fingers.index(f) for f in fingers]
+        tip_frames = [int(built.tip_frames[i]) for i in columns]
+        palm = int(built.palm_frame)
+        below = {frame: paths[frame][paths[frame].index(palm) + 1:] for frame in tip_frames}  # palm excluded
+
+        def static(frame: int) -> np.ndarray:  # link offset @ joint offset, as pytorch-kinematics composes them
+            link, joint = chain.link_offsets[frame], chain.joint_offsets[frame]
+            link = np.eye(4) if link is None else link.detach().cpu().numpy().reshape(4, 4)
+            joint = np.eye(4) if joint is None else joint.detach().cpu().numpy().reshape(4, 4)
+            return link @ joint
+
+        # node 0 is the palm; a kept frame's transform is its anchor node's transform @ rest[frame]
+        anchor: dict[int, int] = {palm: 0}
+        rest: dict[int, np.ndarray] = {palm: np.eye(4)}
+        parents, depths, bases, node_axes, node_kinds, rows, offsets, frames = [], [0], [], [], [], [], [], []
+        for frame in sorted(set().union(*below.values()), key=lambda f: len(paths[f])):
+            above = paths[frame][-2]
+            local = rest[above] @ static(frame)
+            kind, joint = kinds[frame], joints[frame]
+            if kind != _FIXED and np.any(expand[joint] != 0.0):
+                parents.append(anchor[above])
+                depths.append(depths[anchor[above]] + 1)
+                bases.append(local @ _basis(kind, axes[joint]))  # (4 coefficients, 4, 4)
+                node_axes.append(axes[joint])
+                node_kinds.append(kind)
+                rows.append(expand[joint])
+                offsets.append(bias[joint])
+                frames.append(frame)
+                anchor[frame], rest[frame] = len(parents), np.eye(4)
+            else:
+                motion = np.eye(4) if kind == _FIXED else _motion(kind, axes[joint], float(bias[joint]))
+                anchor[frame], rest[frame] = anchor[above], local @ motion
+        nodes = len(parents)
+        # renumber the joints by depth so that each level of the chain is one contiguous slice
+        order = sorted(range(nodes), key=lambda n: depths[n + 1])
+        number = {0: 0, **{old + 1: new + 1 for new, old in enumerate(order)}}
+        parents = [number[parents[n]] for n in order]
+        depths = [0] + [depths[n + 1] for n in order]
+        anchor = {frame: number[node] for frame, node in anchor.items()}
+        frames = [frames[n] for n in order]
+        # the palm node is the xlsdk palm frame's view of the palm link: p_x = (p_palm - xyz) @ R
+        rotation, translation = built.palm_rotation.cpu().numpy(), built.palm_translation.cpu().numpy()
+        self._palm = np.eye(4)
+        self._palm[:3, :3], self._palm[:3, 3] = rotation.T, -rotation.T @ translation
+        self._nodes = nodes
+        self._bases = np.array([self._palm @ bases[n] if parents[i] == 0 else bases[n] for i, n in enumerate(order)])
+        self._bases = self._bases.reshape(nodes, 4, 16).transpose(1, 0, 2) if nodes else np.zeros((4, 0, 16))
+        self._axes = np.array([node_axes[n] for n in order]).reshape(nodes, 3)
+        self._revolute = np.array([node_kinds[n] for n in order], dtype=int) == _REVOLUTE
+        self._any_prismatic = not bool(self._revolute.all())
+        self._expand = np.array([rows[n] for n in order]).reshape(nodes, self.dof)  # node value = q @ expand.T + offset
+        self._offset = np.array([offsets[n] for n in order], dtype=float)
+        self._levels: list[tuple[int, int, np.ndarray | None]] = []  # node slice, its parents (None: the palm)
+        for depth in range(1, max(depths) + 1):
+            level = [n for n in range(1, nodes + 1) if depths[n] == depth]
+            level_parents = np.array([parents[n - 1] for n in level], dtype=int)
+            self._levels.append((level[0], level[-1] + 1, None if (level_parents == 0).all() else level_parents))
+        # tips: the anchor's transform applied to a fixed homogeneous point
+        tip_offsets = built.tip_offsets.cpu().numpy()[columns]
+        self._tip_anchor = np.array([anchor[frame] for frame in tip_frames], dtype=int)
+        self._tip_point = np.stack([(self._palm if anchor[frame] == 0 else np.eye(4)) @ rest[frame]
+                                    @ np.append(offset, 1.0) for frame, offset in zip(tip_frames, tip_offsets, strict=True)])
+        # which joints move which tip (the joint's frame is on the tip's path), folded into the expansion
+        mask = np.array([[frame in below[tip] for frame in frames] for tip in tip_frames], dtype=float)
+        self._tip_expand = mask[:, :, None] * self._expand  # (F, nodes, dof)
+        self._cross = np.zeros((3, 9))  # axis -> its cross-product matrix, flattened
+        entries = [(2, 1, 1), (1, 2, -1), (0, 2, 1), (2, 0, -1), (1, 0, 1), (0, 1, -1)]  # two per axis x, y, z
+        for index, (row, column, sign) in enumerate(entries):
+            self._cross[index // 2, row * 3 + column] = sign
+
+    @property
+    def joints_kept(self) -> int:
+        """Joints the compressed chain evaluates (the driven joints between the palm and the tips)."""
+        return self._nodes
+
+    def _transforms(self, q: np.ndarray) -> np.ndarray:
+        """Transforms of every node in the xlsdk palm frame, ``(B, nodes + 1, 4, 4)`` (node 0: the palm)."""
+        rows = q.shape[0]
+        values = q @ self._expand.T + self._offset  # (B, nodes)
+        bases = self._bases
+        local = bases[0] + np.cos(values)[..., None] * bases[1] + np.sin(values)[..., None] * bases[2]
+        if self._any_prismatic:
+            local = local + values[..., None] * bases[3]
+        local = local.reshape(rows, self._nodes, 4, 4)
+        world = np.empty((rows, self._nodes + 1, 4, 4))
+        world[:, 0] = self._palm
+        for first, end, level_parents in self._levels:
+            if level_parents is None:
+                world[:, first:end] = local[:, first - 1:end - 1]
+            else:
+                world[:, first:end] = world[:, level_parents] @ local[:, first - 1:end - 1]
+        return world
+
+    def evaluate(self, q: np.ndarray, *, jacobian: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Tips ``(B, F, 3)`` and, with ``jacobian``, ``d tips / d q`` ``(B, F, 3, dof)`` at joint vectors ``q``."""
+        q = np.asarray(q, dtype=np.float64)
+        if q.ndim != 2 or q.shape[1] != self.dof:
+            raise ShapeError(f"expected joint vectors of shape (B, {self.dof}), got {q.shape}")
+        world = self._transforms(q)
+        tips = np.einsum("bfij,fj->bfi", world[:, self._tip_anchor, :3, :], self._tip_point)
+        if not jacobian:
+            return tips, None
+        axes = np.einsum("bnij,nj->bni", world[:, 1:, :3, :3], self._axes)  # (B, nodes, 3)
+        lever = tips[:, :, None] - world[:, None, 1:, :3, 3]  # (B, F, nodes, 3): from each joint to each tip
+        if self._any_prismatic:
+            columns = np.where(self._revolute[:, None], np.cross(axes[:, None], lever), axes[:, None])
+        else:
+            columns = np.einsum("bnij,bfnj->bfni", (axes @ self._cross).reshape(*axes.shape, 3), lever)
+        return tips, np.swapaxes(columns, 2, 3) @ self._tip_expand  # (B, F, 3, dof)
