@@ -12,8 +12,10 @@ import torch
 import xlsdk
 from xlsdk.policy.physics_bench.tasks import TASKS, sample_scene
 
-#: scene seed of the smoke scene per task (the inspire expert's first scene of rng(1))
-SMOKE_SEED = 1
+#: scene seed of the smoke scene per task (the first scene of rng(seed)); the bin release is the least
+#: robust plan (about 3 scenes in 8 for inspire), so its smoke scene is one the expert solves both in the
+#: benchmark's physics and at the world's default step
+SMOKE_SEEDS = {"place_in_bin": 6}
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +27,14 @@ def inspire() -> xlsdk.Hand:
 @pytest.mark.parametrize("task", TASKS)
 def test_expert_succeeds_and_doing_nothing_fails(inspire: xlsdk.Hand, task: str) -> None:
     """Success is read from object state: the expert's episode passes, a hand that holds still does not."""
-    from xlsdk.physics.world import World
-    from xlsdk.policy.physics_bench.expert import rollout, run_expert
+    from xlsdk.policy.physics_bench.expert import bench_world, rollout, run_expert
 
-    scene = sample_scene(task, np.random.default_rng(SMOKE_SEED))
+    scene = sample_scene(task, np.random.default_rng(SMOKE_SEEDS.get(task, 1)))
     episode = run_expert(inspire, scene, camera=None, record_images=False)
     assert episode.success, (task, episode.trace)
     assert len(episode.actions) == len(episode.states) == 30 and episode.actions[0].shape == (6 + inspire.dof,)
 
-    world = World(inspire, scene.scene)
+    world = bench_world(inspire, scene)
     still = np.concatenate([world.home_wrist(), inspire.zero_pose()])
     idle = rollout(world, scene, lambda step, state, image: still, camera=None, record_images=False)
     assert not idle.success, task
@@ -66,7 +67,7 @@ def test_dataset_round_trips_through_lerobot(inspire: xlsdk.Hand, tmp_path: Path
     from xlsdk.policy.physics_bench.policies import make_xlvla_config
     from xlsdk.policy.train import read_demo_frames
 
-    scene = sample_scene("press_button", np.random.default_rng(SMOKE_SEED))
+    scene = sample_scene("press_button", np.random.default_rng(1))
     demos = write_hand_dataset(inspire, [scene], tmp_path / "inspire", image_size=32)
     assert demos.kept == {"press_button": 1} and demos.expert_success("press_button") == 1.0
 
@@ -101,7 +102,12 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     write_report(report, tmp_path)
     data = json.loads((tmp_path / "physics.json").read_text())
     assert set(data["summary"]) == {"latent", "raw", "act-latent"}
-    assert set(data["summary"]["latent"]) == {"seen", "held-out combination", "held-out hand"}
+    # the three splits of fresh scenes, and the seen combinations replayed on scenes trained on
+    assert set(data["summary"]["latent"]) == {"seen", "held-out combination", "held-out hand", "seen, training scenes"}
+    assert len(data["summary"]["latent"]["seen, training scenes"]["per_seed"]) == 2
+    assert data["expert_summary"]["seen, training scenes"]["mean"] == 1.0  # only scenes the expert solved
+    cpu = data["cpu_seconds"]
+    assert cpu["total"] >= cpu["train latent"] > 0 and cpu["expert demonstrations + datasets"] > 0
     spread = data["summary"]["raw"]["seen"]
     assert len(spread["per_seed"]) == 2 and 0.0 <= spread["mean"] <= 1.0 and spread["spread"] >= 0.0
     combos = {(c["hand"], c["task"]): c for c in data["combos"]}

@@ -27,9 +27,10 @@ STATE, ACTION = "observation.state", "action"
 class ActLatentArm:
     """ACT + the latent processor steps + normalisation statistics: trained once, run on any hand."""
 
-    def __init__(self, policy: Any, mean: torch.Tensor, std: torch.Tensor) -> None:
+    def __init__(self, policy: Any, mean: torch.Tensor, std: torch.Tensor, image_size: int) -> None:
         self.policy = policy
         self.mean, self.std = mean, std
+        self.image_size = image_size
 
     def reset(self) -> None:
         self.policy.reset()
@@ -47,10 +48,17 @@ class ActLatentArm:
             {TransitionKey.OBSERVATION: {STATE: torch.as_tensor(state, dtype=torch.float32)[None]}})
         latent_state = (encoded[TransitionKey.OBSERVATION][STATE] - self.mean) / self.std
         with torch.no_grad():
-            action = self.policy.select_action({IMAGE_KEY: image, STATE: latent_state})
+            action = self.policy.select_action({IMAGE_KEY: resized(image, self.image_size), STATE: latent_state})
         action = action * self.std + self.mean
         decoded = LatentDecodeStep(hand=hand.name, passthrough=WRIST_DIM)({TransitionKey.ACTION: action})
         return decoded[TransitionKey.ACTION][0].numpy()
+
+
+def resized(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Camera images (N, 3, S, S) at ``size`` x ``size`` (area averaging; unchanged when already that size)."""
+    if images.shape[-1] == size:
+        return images
+    return torch.nn.functional.interpolate(images, size=(size, size), mode="area")
 
 
 def encode_frames(frames: Any, keep: list[bool], chunk: int) -> dict[str, torch.Tensor]:
@@ -77,11 +85,13 @@ def encode_frames(frames: Any, keep: list[bool], chunk: int) -> dict[str, torch.
 
 def train_act(frames: Any, keep: list[bool], *, image_size: int, chunk: int, n_action_steps: int, steps: int,
               batch_size: int, seed: int) -> tuple[ActLatentArm, list[float], float]:
+    """Train ACT on the kept frames, its images scaled to ``image_size`` (the ResNet-18 is ACT's CPU cost)."""
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies.act.configuration_act import ACTConfig
     from lerobot.policies.act.modeling_act import ACTPolicy
 
     data = encode_frames(frames, keep, chunk)
+    data["images"] = resized(data["images"], image_size)
     width = data["actions"].shape[-1]
     flat = data["actions"][~data["pads"]]
     mean, std = flat.mean(dim=0), flat.std(dim=0).clamp_min(1e-3)
@@ -117,4 +127,4 @@ def train_act(frames: Any, keep: list[bool], *, image_size: int, chunk: int, n_a
             schedule.step()
             losses.append(float(loss.detach()))
     policy.eval()
-    return ActLatentArm(policy, mean, std), losses, time.perf_counter() - started
+    return ActLatentArm(policy, mean, std, image_size), losses, time.perf_counter() - started

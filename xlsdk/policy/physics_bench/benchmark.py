@@ -21,18 +21,23 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.policy.physics_bench.dataset import write_hand_dataset
+from xlsdk.policy.physics_bench.dataset import CAMERA, write_hand_dataset
 from xlsdk.policy.physics_bench.tasks import TASKS, TaskScene, sample_scenes
 from xlsdk.progress import step_progress
 
 ARMS = ("latent", "raw", "act-latent")
 SPLITS = ("seen", "held-out combination", "held-out hand", "zero-shot hand")
+#: not a split of fresh scenes: seen combinations replayed on scenes the policy was trained on (the expert
+#: succeeded there), which tells "cannot fit its own data" from "does not generalise to new scenes"
+TRAINING_SCENES = "seen, training scenes"
 
 
 class PhysicsBenchConfig(BaseModel):
@@ -52,18 +57,23 @@ class PhysicsBenchConfig(BaseModel):
     steps: int = 2000
     act_steps: int = 600
     batch_size: int = 32
+    act_batch_size: int = 32
     image_size: int = 96
+    act_image_size: int = 96
     chunk_size: int = 8
     n_action_steps: int = 4
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int = 600
     data_seed: int = 0
+    training_scene_checks: int = Field(1, ge=0, description="training scenes replayed per seen combination and seed")
 
     @classmethod
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
-        """Under 15 minutes on two uncontended CPU cores: fewer scenes and steps, the same protocol."""
-        return cls(**{"scenes_per_task": 4, "eval_scenes": 1, "steps": 500, "act_steps": 150, "fit_steps": 300,
-                      **overrides})
+        """Under 15 minutes on two CPU cores (about 10 minutes of CPU time): fewer scenes and steps, the same
+        protocol. ACT sees its images at 64x64 in batches of 16 here: its from-scratch ResNet-18 costs 1.4 s of
+        CPU per 96x96 batch of 32, more than everything else per step together."""
+        return cls(**{"scenes_per_task": 10, "eval_scenes": 1, "steps": 600, "act_steps": 100, "act_batch_size": 16,
+                      "act_image_size": 64, "fit_steps": 300, **overrides})
 
 
 class Spread(BaseModel):
@@ -105,13 +115,14 @@ class PhysicsBenchReport(BaseModel):
     latency_ms: dict[str, float]
     final_loss: dict[str, list[float]]
     seconds: float
+    cpu_seconds: dict[str, float] = Field(default_factory=dict, description="process CPU time per phase (all threads)")
     command: str
     strips: dict[str, str] = Field(default_factory=dict, description="hand/task/arm -> PNG file of an episode strip")
 
     def summary_table(self) -> str:
         arms = list(self.summary)
         lines = ["| split | " + " | ".join(arms) + " | expert (ceiling) |", "|---" * (len(arms) + 2) + "|"]
-        for split in SPLITS:
+        for split in (*SPLITS, TRAINING_SCENES):
             if split not in self.expert_summary:
                 continue
             lines.append(f"| {split} | " + " | ".join(self.summary[a][split].text() for a in arms)
@@ -163,13 +174,15 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
     from xlsdk.policy.train import read_demo_frames
 
     started = time.perf_counter()
+    cpu = CpuClock()
     out_dir.mkdir(parents=True, exist_ok=True)
     zero_shot = list(config.zero_shot_hands)
     for name in zero_shot:
         xlsdk.load_hand(name)  # an unknown name fails here, before any work
-    for name in config.zero_shot_corpus:
-        zero_shot.append(onboard(name, out_dir.parent / "zero-shot-cache", fit_steps=config.fit_steps,
-                                 progress=progress))
+    with cpu("zero-shot onboarding (new-hand + fit)"):
+        for name in config.zero_shot_corpus:
+            zero_shot.append(onboard(name, out_dir.parent / "zero-shot-cache", fit_steps=config.fit_steps,
+                                     progress=progress))
     eval_hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
     training_hands = [h for h in config.hands if h != config.held_out_hand and h not in zero_shot]
 
@@ -177,23 +190,30 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
     data_dir = out_dir / "datasets"
     rng = np.random.default_rng(config.data_seed)
     roots, task_of, demos_kept = [], {}, {}
+    replay: dict[tuple[str, str], list[TaskScene]] = {}  # seen combination -> training scenes the expert solved
     strips: dict[str, np.ndarray] = {}
-    with step_progress("physics demos", len(training_hands), enabled=progress) as bar:
+    with cpu("expert demonstrations + datasets"), \
+            step_progress("physics demos", len(training_hands), enabled=progress) as bar:
         for index, name in enumerate(training_hands):
             hand = xlsdk.load_hand(name)
             scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
             task_of.update({s.instruction: s.task for s in scenes})
             recipe = {"hand": name, "position": index, "data_seed": config.data_seed, "tasks": list(config.tasks),
-                      "scenes_per_task": config.scenes_per_task, "image_size": config.image_size}
-            kept = _reusable(data_dir / name, recipe)
-            if kept is None:
+                      "scenes_per_task": config.scenes_per_task, "image_size": config.image_size, "camera": CAMERA}
+            record = _reusable(data_dir / name, recipe)
+            if record is None:
                 if (data_dir / name).exists():
                     shutil.rmtree(data_dir / name)
                 demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size)
-                kept = {task: round(demos.expert_success(task), 3) for task in config.tasks}
+                record = {"kept": {task: round(demos.expert_success(task), 3) for task in config.tasks},
+                          "kept_scenes": demos.kept_scenes}
                 if demos.root is not None:
-                    _write_recipe(data_dir / name, recipe, kept)
-            demos_kept[name] = kept
+                    _write_recipe(data_dir / name, recipe, record)
+            demos_kept[name] = record["kept"]
+            for position in record["kept_scenes"]:
+                scene = scenes[position]
+                if (name, scene.task) not in config.held_out_combos:
+                    replay.setdefault((name, scene.task), []).append(scene)
             if (data_dir / name / RECIPE).is_file():
                 roots.append(data_dir / name)
             bar.update(index + 1, hand=name)
@@ -201,7 +221,8 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
     from xlsdk.policy.physics_bench.policies import make_xlvla_config, train_arm
 
     base = make_xlvla_config("latent", config, raw_width=1)
-    frames = read_demo_frames(roots, base)
+    with cpu("reading the datasets (LeRobot)"):
+        frames = read_demo_frames(roots, base)
     keep = [(hand, task_of.get(task, task)) not in config.held_out_combos
             for hand, task in zip(frames.hands, frames.tasks, strict=True)]
     raw_width = max(xlsdk.load_hand(name).dof for name in eval_hands)
@@ -212,18 +233,32 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
     losses: dict[str, list[float]] = {arm: [] for arm in config.arms}
     latency: dict[str, float] = {}
     train_frames = int(sum(keep))
+    on_training: dict[str, list[float]] = {arm: [] for arm in config.arms}
     for seed in config.seeds:
         scenes = _evaluation_scenes(config, eval_hands, seed)
-        for (hand, task), rate in _expert_rates(scenes).items():
-            expert.setdefault((hand, task), []).append(rate)
+        with cpu("expert ceiling on the evaluation scenes"):
+            for (hand, task), rate in _expert_rates(scenes).items():
+                expert.setdefault((hand, task), []).append(rate)
+        # a different training scene per seed, where there are enough (the first ones otherwise)
+        again = {combo: [group[(seed * config.training_scene_checks + i) % len(group)]
+                         for i in range(config.training_scene_checks)]
+                 for combo, group in sorted(replay.items()) if config.training_scene_checks}
         for arm in config.arms:
-            runner, history = train_arm(arm, frames, keep, config, raw_width=raw_width, seed=seed, progress=progress)
+            with cpu(f"train {arm}"):
+                runner, history = train_arm(arm, frames, keep, config, raw_width=raw_width, seed=seed,
+                                            progress=progress)
             losses[arm].append(round(float(np.mean(history[-20:])), 5))
             if arm not in latency:
-                latency[arm] = runner.latency_ms(xlsdk.load_hand(training_hands[0]))
-            record = seed == config.seeds[0]
-            rates = _evaluate(runner, scenes, progress=progress, label=f"{arm} seed {seed}",
-                              strips=strips if record else None)
+                with cpu("latency"):
+                    latency[arm] = runner.latency_ms(xlsdk.load_hand(training_hands[0]))
+            first = seed == config.seeds[0]
+            with cpu(f"evaluate {arm}"):
+                rates = _evaluate(runner, scenes, progress=progress, label=f"{arm} seed {seed}",
+                                  strips=strips if first else None)
+                if again:
+                    replayed = _evaluate(runner, again, progress=progress, label=f"{arm} seed {seed}, training scenes",
+                                         strips=None)
+                    on_training[arm].append(float(np.nanmean(list(replayed.values()))))
             for combo, rate in rates.items():
                 successes[arm].setdefault(combo, []).append(rate)
 
@@ -247,29 +282,57 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
             summary[arm][split] = Spread.of(per_seed)
         expert_summary[split] = Spread.of([float(np.mean([expert[c][i] for c in chosen]))
                                            for i in range(len(config.seeds))])
+    if all(on_training.values()):
+        for arm in config.arms:
+            summary[arm][TRAINING_SCENES] = Spread.of(on_training[arm])
+        expert_summary[TRAINING_SCENES] = Spread.of([1.0] * len(config.seeds))  # only solved scenes are replayed
     strip_files = _write_strips(strips, out_dir)
     return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
                               training_expert_success=demos_kept, train_frames=train_frames, raw_width=raw_width,
                               latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - started, 1),
-                              command=command, strips=strip_files)
+                              cpu_seconds=cpu.totals(), command=command, strips=strip_files)
 
 
 RECIPE = "xlsdk_demos.json"
 
 
-def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, float] | None:
-    """The kept share per task of a dataset written by the same recipe, or None (then it is rewritten)."""
+class CpuClock:
+    """Process CPU seconds (every thread of this process) spent per named phase, summed over repeats.
+
+    CPU time rather than wall time: on a shared machine the wall clock measures the neighbours too.
+    """
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self.start = time.process_time()
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.process_time()
+        try:
+            yield
+        finally:
+            self.spent[phase] = self.spent.get(phase, 0.0) + time.process_time() - start
+
+    def totals(self) -> dict[str, float]:
+        return {**{k: round(v, 1) for k, v in self.spent.items()}, "total": round(time.process_time() - self.start, 1)}
+
+
+def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
+    """What a dataset written by the same recipe kept (share per task, scene positions), or None (rewrite it)."""
     try:
         record = json.loads((root / RECIPE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record.get("kept") if record.get("recipe") == recipe and (root / "meta" / "info.json").is_file() else None
+    if record.get("recipe") != recipe or not (root / "meta" / "info.json").is_file() or "kept_scenes" not in record:
+        return None
+    return record
 
 
-def _write_recipe(root: Path, recipe: dict[str, Any], kept: dict[str, float]) -> None:
+def _write_recipe(root: Path, recipe: dict[str, Any], record: dict[str, Any]) -> None:
     from xlsdk.files import write_json_atomic
 
-    write_json_atomic(root / RECIPE, {"recipe": recipe, "kept": kept})
+    write_json_atomic(root / RECIPE, {"recipe": recipe, **record})
 
 
 def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int

@@ -2,7 +2,8 @@
 
 Each kept episode (the expert succeeded, judged from object state) is one scene at the control rate:
 
-* ``observation.images.top``: the world's fixed top camera, rendered by MuJoCo (an image feature);
+* ``observation.images.wrist``: the wrist camera (it moves with the hand and looks along the fingers at
+  what they grasp), rendered by MuJoCo (an image feature);
 * ``observation.state``: the measured wrist pose (x, y, z, roll, pitch, yaw of the palm frame) then
   the hand's joints in command order;
 * ``action``: the wrist target then the hand's joint targets, as sent;
@@ -22,8 +23,10 @@ from xlsdk.physics.world import WRIST_JOINTS
 from xlsdk.policy.physics_bench.expert import FPS, Episode, run_expert
 from xlsdk.policy.physics_bench.tasks import TaskScene
 
-IMAGE_KEY = "observation.images.top"
-CAMERA = "top"
+#: the camera the policies see: the wrist camera (looking along the fingers). The fixed top camera looks
+#: straight down through the hand, which covers the objects from above at the start of every episode.
+CAMERA = "wrist"
+IMAGE_KEY = f"observation.images.{CAMERA}"
 WRIST_DIM = len(WRIST_JOINTS)
 
 
@@ -33,6 +36,7 @@ class HandDemos:
     root: Path | None
     attempted: dict[str, int] = field(default_factory=dict)  # per task
     kept: dict[str, int] = field(default_factory=dict)
+    kept_scenes: list[int] = field(default_factory=list)  # positions in ``scenes`` of the episodes written
 
     def expert_success(self, task: str) -> float:
         return self.kept.get(task, 0) / max(self.attempted.get(task, 0), 1)
@@ -58,13 +62,14 @@ def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *
                                         features=features_for(hand, image_size), robot_type=hand.name,
                                         use_videos=False)
     demos = HandDemos(hand=hand.name, root=root)
-    for scene in scenes:
+    for position, scene in enumerate(scenes):
         episode = run_expert(hand, scene, camera=CAMERA if dataset is not None else None,
                              image_size=image_size, record_images=dataset is not None)
         demos.attempted[scene.task] = demos.attempted.get(scene.task, 0) + 1
         if not episode.success:
             continue
         demos.kept[scene.task] = demos.kept.get(scene.task, 0) + 1
+        demos.kept_scenes.append(position)
         if dataset is not None:
             _add_episode(dataset, episode, scene)
     if dataset is not None:

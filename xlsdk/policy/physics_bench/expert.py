@@ -7,9 +7,14 @@ object, and writes a plan of keyframes (wrist pose + hand joints, with a duratio
 * lifts (cube, ball, bottle): above the object, down onto it with the hand open, close onto the
   synthesised grasp and squeeze on (the targets continue past the grasp, as a position-controlled hand
   holds by commanding through the object), lift 12 cm, hold;
-* press: fingers pointing down in the pointing pose, the index tip over the cap, down 8 mm past its top;
+* press: fingers pointing down in the pointing pose, the index tip over the cap, down 2 cm past its top
+  (the wrist servo yields on the spring) and held there;
 * push: fingers down, palm facing the push, lowered behind the block and moved across to the spot;
 * bin: the pinch of ``pinch_lift``, carried over the bin, opened, the hand withdrawn.
+
+No plan pauses and comes back: a policy sees only the image and a short state history, and a state
+the demonstrations pass through twice (going down, then back up) would leave it averaging the two
+(measured: a learned press stopped halfway down). The last keyframe is held to the episode's end.
 
 :func:`rollout` executes commands at the control rate on a :class:`~xlsdk.physics.world.World` and
 records the object-state :class:`~xlsdk.policy.physics_bench.tasks.Trace` the task is judged by; the
@@ -110,8 +115,7 @@ def plan_for(world: World, hand: Hand, scene: TaskScene) -> list[Keyframe]:
         top = np.array([item.pos[0], item.pos[1], item.pos[2] + 0.01 + 2 * travel])
         above = _placed(grasp.centre, top + [0.0, 0.0, 0.04], rpy)
         pressed = _placed(grasp.centre, top - [0.0, 0.0, 0.02], rpy)
-        return [(1.2, above, grasp.q_grasp), (1.0, above, grasp.q_grasp), (1.0, pressed, grasp.q_grasp),
-                (0.6, pressed, grasp.q_grasp), (0.8, above, grasp.q_grasp)]
+        return [(1.2, above, grasp.q_grasp), (1.2, pressed, grasp.q_grasp)]  # and held pressed
     if scene.task == "push_block":
         q = grasps.open_pose(hand)
         rpy = np.array([0.0, np.pi / 2, np.pi])  # fingers down, palm facing +X (the push)
@@ -192,14 +196,32 @@ def rollout(world: World, scene: TaskScene, policy: Callable[[int, np.ndarray, C
     return episode
 
 
+#: the benchmark's simulation: 4 ms steps and 2 no-slip passes instead of the world's 2 ms and 5. Measured
+#: on 4 hands x 6 tasks x 4-8 scenes (144 expert episodes): one outcome of 144 changed (a paxini ball lift
+#: that now holds), at 1.8x less CPU per episode. Expert and policies are graded in the same physics.
+TIMESTEP_S = 0.004
+NOSLIP_ITERATIONS = 2
+
+
+def bench_world(hand: Hand, scene: TaskScene, image_size: int = 96) -> World:
+    """The world every benchmark episode (expert or policy) runs in."""
+    from xlsdk.physics.world import PhysicsConfig
+
+    return World(hand, scene.scene, PhysicsConfig(image_size=max(96, image_size), timestep=TIMESTEP_S,
+                                                  noslip_iterations=NOSLIP_ITERATIONS))
+
+
 def run_expert(hand: Hand, scene: TaskScene, *, fps: float = FPS, camera: str | None = "top",
                image_size: int = 96, world: World | None = None, record_images: bool = True) -> Episode:
     """The expert's episode on ``scene`` (success judged from object state)."""
-    from xlsdk.physics.world import PhysicsConfig
-
-    world = world or World(hand, scene.scene, PhysicsConfig(image_size=max(96, image_size)))
-    world.reset(q=grasps.open_pose(hand))
-    plan = plan_for(world, hand, scene)
-    script = commands(plan, world.home_wrist(), grasps.open_pose(hand), fps, int(round(EPISODE_S * fps)))
-    return rollout(world, scene, lambda step, state, image: script[step], fps=fps, camera=camera,
-                   image_size=image_size, record_images=record_images)
+    owned = world is None
+    world = world or bench_world(hand, scene, image_size)
+    try:
+        world.reset(q=grasps.open_pose(hand))
+        plan = plan_for(world, hand, scene)
+        script = commands(plan, world.home_wrist(), grasps.open_pose(hand), fps, int(round(EPISODE_S * fps)))
+        return rollout(world, scene, lambda step, state, image: script[step], fps=fps, camera=camera,
+                       image_size=image_size, record_images=record_images)
+    finally:
+        if owned:
+            world.close()

@@ -20,7 +20,8 @@ import torch
 from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
 from xlsdk.policy.physics_bench.dataset import CAMERA, IMAGE_KEY, WRIST_DIM
-from xlsdk.policy.physics_bench.expert import Episode, rollout
+from xlsdk.policy.physics_bench.expert import Episode, bench_world, rollout
+from xlsdk.policy.physics_bench.space import absolute_wrist, relative_wrist
 from xlsdk.policy.physics_bench.tasks import TaskScene
 
 
@@ -47,9 +48,7 @@ class XlvlaRunner:
         return self.space.name == "latent" or hand.dof <= self.space.hand_space.dim
 
     def _world(self, hand: Hand, scene: TaskScene) -> Any:
-        from xlsdk.physics.world import PhysicsConfig, World
-
-        return World(hand, scene.scene, PhysicsConfig(image_size=max(96, self.image_size)))
+        return bench_world(hand, scene, self.image_size)
 
     def _roll(self, world: Any, scene: TaskScene, control: Any, record_images: bool) -> Episode | None:
         """One graded episode in ``world`` (closed afterwards); a physics blow-up counts as no episode."""
@@ -73,11 +72,11 @@ class XlvlaRunner:
         last: dict[str, torch.Tensor] = {}
 
         def control(step: int, state: np.ndarray, image: Any) -> np.ndarray:
-            if step % every == 0 or "image" not in last:
-                last["image"] = self._image(image())
+            if step % every == 0 or "image" not in last:  # a new chunk is predicted on this step
+                last["image"], last["anchor"] = self._image(image()), state
             batch = {IMAGE_KEY: last["image"], "task": [scene.instruction],
                      STATE: space.encode(hand, torch.as_tensor(state, dtype=torch.float32)[None])}
-            return space.decode(hand, policy.select_action(batch)[0]).numpy()
+            return absolute_wrist(space.decode(hand, policy.select_action(batch)[0]).numpy(), last["anchor"])
 
         return self._roll(world, scene, control, record_images)
 
@@ -109,9 +108,9 @@ class ActRunner(XlvlaRunner):
         last: dict[str, torch.Tensor] = {}
 
         def control(step: int, state: np.ndarray, image: Any) -> np.ndarray:
-            if step % every == 0 or "image" not in last:
-                last["image"] = self._image(image())
-            return self.act_arm.act(hand, state, last["image"])
+            if step % every == 0 or "image" not in last:  # a new chunk is predicted on this step
+                last["image"], last["anchor"] = self._image(image()), state
+            return absolute_wrist(self.act_arm.act(hand, state, last["image"]), last["anchor"])
 
         return self._roll(world, scene, control, record_images)
 
@@ -130,12 +129,13 @@ class ActRunner(XlvlaRunner):
 def train_arm(arm: str, frames: Any, keep: list[bool], config: Any, *, raw_width: int, seed: int,
               progress: bool) -> tuple[Any, list[float]]:
     """Train ``arm`` on the kept frames with ``seed``; returns its runner and the per-step losses."""
+    frames = relative_wrist(frames)
     if arm == "act-latent":
         from xlsdk.policy.physics_bench.act_arm import train_act
 
-        act, losses, _ = train_act(frames, keep, image_size=config.image_size, chunk=config.chunk_size,
+        act, losses, _ = train_act(frames, keep, image_size=config.act_image_size, chunk=config.chunk_size,
                                    n_action_steps=config.n_action_steps, steps=config.act_steps,
-                                   batch_size=config.batch_size, seed=seed)
+                                   batch_size=config.act_batch_size, seed=seed)
         return ActRunner(act, config.image_size), losses
     from xlsdk.policy.action_space import space_of
     from xlsdk.policy.physics_bench.space import WristHandSpace
