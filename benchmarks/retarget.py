@@ -1,7 +1,7 @@
 """Retargeting benchmark: the same source poses retargeted four ways, measured in the same run.
 
 (a) xlsdk latent decode      D_dst(E_src(q))
-(b) latent + refinement      (a) polished by a few Levenberg-Marquardt steps on the fingertip geometry
+(b) latent + refinement      (a) polished by up to 2 Levenberg-Marquardt steps on the fingertip geometry
 (c) dex-retargeting          its vector optimizer (nlopt SLSQP on pinocchio FK), pointed at our own URDFs
 (d) naive joint-range map    normalised joint positions copied by finger and role
 
@@ -141,8 +141,9 @@ def benchmark_pair(source: Hand, target: Hand, poses: int, stream_poses: int, wo
     single = _rate(stream_poses, time.perf_counter() - start)
     results.append(MethodResult("latent", *_error(source, target, q_src, decoded), batched, single))
 
-    # (b) latent + refinement (REFINE_STEPS Levenberg-Marquardt steps): batched over the set, and one pose
-    # at a time through a prepared StreamRetargeter (warm start from the previous frame when it is close)
+    # (b) latent + refinement (up to REFINE_STEPS Levenberg-Marquardt steps): batched over the set, and one
+    # pose at a time through a prepared StreamRetargeter (each frame starts from the better of its decode and
+    # the previous frame's answer)
     start = time.perf_counter()
     refined = refine_retarget(q_src, source, target, decoded)
     batched = _rate(poses, time.perf_counter() - start)
@@ -206,7 +207,7 @@ def run(poses: int, stream_poses: int, hands: tuple[str, ...]) -> dict:
         "latent clearly better than naive": summary["latent"]["geometry_error"] < 0.8 * summary["naive"]["geometry_error"],
     }
     return {"poses_per_pair": poses, "stream_poses": stream_poses, "hands": list(hands),
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.python_version()}",
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s), {platform.python_version()}",
             "summary": summary, "targets": targets, "pairs": pairs}
 
 

@@ -1,9 +1,10 @@
 """Inverse kinematics by projected gradient descent on the differentiable FK.
 
-One loop serves every place xlsdk needs joints that achieve a fingertip goal: the grasp banks of the
-latent's pose sampler, the benchmark's IK demonstrations and the optional refinement of a retargeted
-pose. Adam on the cost, then clamping into the joint limits after every step (projection), so every
-iterate is a valid pose.
+One loop serves every place xlsdk needs joints that achieve an arbitrary differentiable fingertip
+goal: the grasp banks of the latent's pose sampler and the benchmarks' IK demonstrations. Adam on the
+cost, then clamping into the joint limits after every step (projection), so every iterate is a valid
+pose. (The refinement of a retargeted pose has a least-squares goal and its own Levenberg-Marquardt
+solver, :class:`xlsdk.latent.retarget.GeometryRefiner`.)
 """
 
 from __future__ import annotations

@@ -141,6 +141,8 @@ class TipKinematics:
         self._any_prismatic = not bool(self._revolute.all())
         self._expand = np.array([rows[n] for n in order]).reshape(nodes, self.dof)  # node value = q @ expand.T + offset
         self._offset = np.array([offsets[n] for n in order], dtype=float)
+        self._twice = np.concatenate([self._expand, self._expand]).T  # (dof, 2 nodes)
+        self._phase = np.concatenate([self._offset + np.pi / 2, self._offset])
         self._levels: list[tuple[int, int, np.ndarray | None]] = []  # node slice, its parents (None: the palm)
         for depth in range(1, max(depths) + 1):
             level = [n for n in range(1, nodes + 1) if depths[n] == depth]
@@ -166,13 +168,12 @@ class TipKinematics:
 
     def _transforms(self, q: np.ndarray) -> np.ndarray:
         """Transforms of every node in the xlsdk palm frame, ``(B, nodes + 1, 4, 4)`` (node 0: the palm)."""
-        rows = q.shape[0]
-        values = q @ self._expand.T + self._offset  # (B, nodes)
-        bases = self._bases
-        local = bases[0] + np.cos(values)[..., None] * bases[1] + np.sin(values)[..., None] * bases[2]
+        rows, nodes = q.shape[0], self._nodes
+        values = q @ self._twice + self._phase  # (B, 2 nodes): q + pi/2 then q, so one sine gives cos and sin
+        local = np.einsum("bkn,knj->bnj", np.sin(values).reshape(rows, 2, nodes), self._bases[1:3]) + self._bases[0]
         if self._any_prismatic:
-            local = local + values[..., None] * bases[3]
-        local = local.reshape(rows, self._nodes, 4, 4)
+            local = local + values[:, nodes:, None] * self._bases[3]
+        local = local.reshape(rows, nodes, 4, 4)
         world = np.empty((rows, self._nodes + 1, 4, 4))
         world[:, 0] = self._palm
         for first, end, level_parents in self._levels:

@@ -38,6 +38,7 @@ from xlsdk.tip_kinematics import TipKinematics
 REFINE_STEPS = 2
 _DAMPINGS = (1e-3, 1e-1, 3.0)  # LM damping levels tried in parallel, relative to the diagonal of J^T J
 _RIDGE = 1e-6  # absolute ridge, so joints that move no fingertip stay put
+_TOLERANCE = 1e-2  # a pose whose step lowered its cost by less than this fraction has converged
 
 
 def _as_hand(hand: str | Hand) -> Hand:
@@ -163,9 +164,11 @@ class GeometryRefiner:
 
         Each step proposes one candidate per damping level (:data:`_DAMPINGS`: from nearly Gauss-Newton
         to nearly gradient descent) and evaluates them with their Jacobians in one call; a pose keeps
-        its best candidate only when it lowers the cost, so a step never makes a pose worse, and the
-        loop ends when no pose improved (the next step would propose the same candidates). A pose
-        with no finite start or a non-finite goal comes back as NaN for the caller to refuse.
+        its best candidate only when it lowers the cost, so a step never makes a pose worse. A pose
+        stops once a step lowers its cost by less than :data:`_TOLERANCE` of it (converged) or not at
+        all (the next step would propose the same candidates), and the loop ends when every pose has
+        stopped. A pose with no finite start or a non-finite goal comes back as NaN for the caller to
+        refuse.
         """
         matrix, goal_tips = system
         rows, _, dof = starts.shape
@@ -178,6 +181,7 @@ class GeometryRefiner:
         cost = np.where(usable, cost, np.inf)
         pick = cost.argmin(axis=1)
         best, best_cost = starts[every, pick], cost[every, pick]
+        active = np.ones(rows, dtype=bool)
         for step in range(steps):
             best_residual, best_jacobian = residual[every, pick], jacobian[every, pick]  # type: ignore[index]
             transposed = np.swapaxes(best_jacobian, 1, 2)
@@ -190,11 +194,13 @@ class GeometryRefiner:
             candidates = np.clip(best[:, None] + moves, self._lower, self._upper)
             cost, residual, jacobian = self._evaluate(candidates, matrix, goal_tips, jacobian=step + 1 < steps)
             pick = cost.argmin(axis=1)
-            better = cost[every, pick] < best_cost
-            if not better.any():
-                break
+            reached = cost[every, pick]
+            better = active & (reached < best_cost)
             best = np.where(better[:, None], candidates[every, pick], best)
-            best_cost = np.where(better, cost[every, pick], best_cost)
+            active = better & (reached < (1.0 - _TOLERANCE) * best_cost)  # converged poses stop here
+            best_cost = np.where(better, reached, best_cost)
+            if not active.any():
+                break
             if step + 1 < steps and not better.all():  # a pose that did not improve keeps its own residuals
                 residual[~better, pick[~better]] = best_residual[~better]
                 jacobian[~better, pick[~better]] = best_jacobian[~better]  # type: ignore[index]
