@@ -104,7 +104,7 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert set(data["summary"]) == {"latent", "raw", "act-latent"}
     # the three splits of fresh scenes, and the seen combinations replayed on scenes trained on
     assert set(data["summary"]["latent"]) == {"seen", "held-out combination", "held-out hand", "seen, training scenes"}
-    assert len(data["summary"]["latent"]["seen, training scenes"]["per_seed"]) == 2
+    assert len(data["summary"]["latent"]["seen, training scenes"]["per_seed"]) == 1  # the first seed's policies
     assert data["expert_summary"]["seen, training scenes"]["mean"] == 1.0  # only scenes the expert solved
     cpu = data["cpu_seconds"]
     assert cpu["total"] >= cpu["train latent"] > 0 and cpu["expert demonstrations + datasets"] > 0

@@ -7,7 +7,8 @@ corpus through new-hand + fit, three seeds. This script runs it, prints the tabl
 every result) and the inference latency per chunk, copies an image mosaic of episode strips for the docs
 and, with ``--write-docs``, puts the measured tables into docs/benchmarks/physics.md.
 
-Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--zero-shot-hand NAME ...] [--write-docs]``.
+Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--zero-shot-hand NAME ...] [--write-docs]``, or
+``--from-report out/bench/physics/physics.json --write-docs`` to put an earlier run's tables into the docs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # the shared docs-table writer sit
 from docs_tables import replace_marked_block  # noqa: E402
 
 
-def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
+def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool, threads: int | None) -> str:
     config = report.config
     latency = report.latency_ms
     lines = [
@@ -40,7 +41,8 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
         f"expert scenes per hand and task, {report.train_frames:,} training frames, {config.steps:,} steps per XL-VLA "
         f"arm, {config.act_steps:,} for ACT, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; "
         f"raw width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads, {report.seconds:.0f} s of wall time"
+        + (f"{threads} torch threads, " if threads else "") + f"{report.seconds:.0f} s of wall time"
+        + (f" and {report.cpu_seconds['total']:.0f} s of CPU time" if "total" in report.cpu_seconds else "")
         + (", on a CPU shared with other jobs (contended)" if contended else "") + "._",
         "",
         "Success rate per split (mean ± spread over seeds; the expert's own success on the same scenes is the ceiling):",
@@ -54,6 +56,11 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
         "Inference latency per chunk (CPU, batch 1, prediction + decode): "
         + ", ".join(f"{arm} {value:.1f} ms" for arm, value in latency.items()) + ".",
     ]
+    if report.cpu_seconds:
+        cpu = dict(report.cpu_seconds)
+        total = cpu.pop("total", None)
+        lines += ["", f"CPU time (process time, every thread; {total:.0f} s in all): "
+                  + ", ".join(f"{phase} {value:.0f} s" for phase, value in cpu.items()) + "."]
     return "\n".join(lines)
 
 
@@ -83,20 +90,29 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "physics")
     parser.add_argument("--contended", action="store_true", help="say in docs that the CPU was shared")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks/physics.md")
+    parser.add_argument("--from-report", type=Path, default=None,
+                        help="a physics.json an earlier run wrote (e.g. `xlsdk bench physics --quick` on a fresh clone): "
+                             "make the docs block from it instead of running again (its strips sit beside it)")
     args = parser.parse_args()
-    overrides = {"zero_shot_hands": tuple(args.zero_shot_hand)}
-    config = PhysicsBenchConfig(**overrides) if args.full else PhysicsBenchConfig.quick(**overrides)
-    report = run_physics_bench(config, args.out,
-                               command=reproduce_command(quick=not args.full, zero_shot=tuple(args.zero_shot_hand)))
-    write_report(report, args.out)
-    block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")))
+    if args.from_report is not None:
+        report = PhysicsBenchReport.model_validate_json(args.from_report.read_text(encoding="utf-8"))
+        args.out, args.full = args.from_report.parent, "--quick" not in report.command
+    else:
+        overrides = {"zero_shot_hands": tuple(args.zero_shot_hand)}
+        config = PhysicsBenchConfig(**overrides) if args.full else PhysicsBenchConfig.quick(**overrides)
+        report = run_physics_bench(config, args.out, command=reproduce_command(quick=not args.full,
+                                                                               zero_shot=tuple(args.zero_shot_hand)))
+        write_report(report, args.out)
+    config = report.config
+    block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")),
+                     threads=None if args.from_report else torch.get_num_threads())
     print(block)
     if args.write_docs:
         image = mosaic(report, args.out, DOCS_IMAGE)
         if image:
             block += ("\n\n![Episode strips of the latent arm](img/physics-episodes.png)\n\n_Latent arm, seed "
-                      f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task), the top "
-                      "camera every fifth control step._")
+                      f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task), the "
+                      "camera the policies see (the wrist camera) every fifth control step._")
             print(f"episode strips: {image}")
         replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
     return 0

@@ -1,8 +1,9 @@
 """The benchmark's arms: how each is configured, trained and run closed loop on a physics episode.
 
 * ``latent`` / ``raw``: the native XL-VLA policy (:class:`~xlsdk.policy.modeling_xlvla.XlvlaPolicy`),
-  patch-token vision (``vision="tokens"``) over the 96x96 top camera, actions = 6-d wrist command +
-  the hand part in the latent (k) or padded raw joints; trained by :func:`xlsdk.policy.train.train_policy`.
+  patch-token vision (``vision="tokens"``) over the 96x96 wrist camera, actions = 6-d wrist command (its
+  position relative, :mod:`~xlsdk.policy.physics_bench.space`) + the hand part in the latent (k) or padded
+  raw joints; trained by :func:`xlsdk.policy.train.train_policy`.
 * ``act-latent``: LeRobot's ACT through the latent processor steps (:mod:`~xlsdk.policy.physics_bench.act_arm`).
 
 Every arm is run by :func:`~xlsdk.policy.physics_bench.expert.rollout`, the expert's own executor: the
