@@ -240,8 +240,54 @@ def test_parameter_shapes_are_the_modules() -> None:
     from xlsdk.latent.manifests import parameter_shapes
 
     for hidden in ((64, 128, 64), (16,), (8, 24)):
-        config = HeadConfig(hand="h", dof=5, latent_dim=7, hidden=hidden, lower=(0.0,) * 5, upper=(1.0,) * 5)
-        assert parameter_shapes(config) == {n: tuple(p.shape) for n, p in LatentHead(config).named_parameters()}
+        for skip in (False, True):
+            config = HeadConfig(hand="h", dof=5, latent_dim=7, hidden=hidden, lower=(0.0,) * 5, upper=(1.0,) * 5,
+                                linear_skip=skip)
+            assert parameter_shapes(config) == {n: tuple(p.shape) for n, p in LatentHead(config).named_parameters()}
+
+
+def test_linear_skip_option_is_backwards_compatible() -> None:
+    """Off, a head config serialises exactly as before the option existed (the core fingerprint hashes that
+    JSON, so an extra key would stale every fitted head); on, it round-trips through head.json."""
+    config = HeadConfig(hand="h", dof=3, lower=(0.0,) * 3, upper=(1.0,) * 3)
+    assert "linear_skip" not in config.model_dump(mode="json")
+    assert "linear_skip" not in json.loads(config.model_dump_json())
+    with_skip = config.model_copy(update={"linear_skip": True})
+    assert HeadConfig.model_validate_json(with_skip.model_dump_json()) == with_skip
+    assert HeadConfig.model_validate_json(config.model_dump_json()).linear_skip is False
+
+
+def test_skip_head_starts_as_the_identity() -> None:
+    """A fitted head starts with an exact round trip (within the limits, at the limits too) and keeps the
+    decoder's promise of never leaving the joint range; a head without the skip paths cannot start so."""
+    from xlsdk.latent.head import start_as_identity
+
+    lower, upper = (-0.5, 0.0, -1.2, 0.1), (0.5, 1.6, 0.3, 2.0)
+    head = LatentHead(HeadConfig(hand="h", dof=4, lower=lower, upper=upper, linear_skip=True))
+    start_as_identity(head, torch.Generator().manual_seed(0))
+    low, high = torch.tensor(lower), torch.tensor(upper)
+    q = torch.cat([low + (high - low) * torch.rand(64, 4, generator=torch.Generator().manual_seed(1)),
+                   low[None], high[None]])
+    with torch.no_grad():
+        assert torch.allclose(head(q), q, atol=1e-5)
+        far = head.decode(100.0 * torch.randn(32, head.config.latent_dim))
+    assert ((far >= low) & (far <= high)).all()
+    with pytest.raises(ValueError, match="linear_skip"):
+        start_as_identity(LatentHead(HeadConfig(hand="h", dof=4, lower=lower, upper=upper)), torch.Generator())
+
+
+def test_skip_head_file_round_trip(core_dir: Path, synthetic: SyntheticHand) -> None:
+    """A head with the skip paths is written, verified (tensor names and shapes from its config) and read back."""
+    hand = Hand(load_hand_spec(synthetic.manifest), plugin="test")
+    core = installed_core_latent()
+    torch.manual_seed(2)
+    head = LatentHead(HeadConfig(hand=hand.name, dof=hand.dof, lower=hand.spec.lower, upper=hand.spec.upper,
+                                 linear_skip=True))
+    write_head(head, hand.head_path, hand.head_manifest_path, hand_digest=hand.spec.digest,
+               fingerprint=core.fingerprint, geometry_version=GEOMETRY_VERSION, origin="fit")
+    loaded = load_head(hand)
+    assert loaded.config.linear_skip and torch.equal(loaded.joints_skip.weight, head.joints_skip.weight)
+    assert head_status(hand).state == "fitted"
 
 
 def test_head_status_needs_no_torch() -> None:

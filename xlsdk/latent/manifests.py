@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 #: k of a newly trained core latent (``xlsdk latent train -k`` changes it); an installed core latent says
 #: its own (``installed_core_latent().latent_dim``), which is what policies and processor steps use
@@ -33,6 +33,19 @@ class HeadConfig(BaseModel):
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
     lower: tuple[float, ...]
     upper: tuple[float, ...]
+    linear_skip: bool = Field(False, description="a linear path beside each MLP (encoder mean, decoder pre-squash)")
+
+    @model_serializer(mode="wrap")
+    def _without_default_skip(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Heads without the skip path serialise exactly as before the option existed.
+
+        The core latent's fingerprint hashes every head config's JSON, so an extra ``"linear_skip":
+        false`` would change the fingerprint of every installed core latent and stale every fitted head.
+        """
+        data = handler(self)
+        if not self.linear_skip:
+            data.pop("linear_skip", None)
+        return data
 
     @model_validator(mode="after")
     def _sane(self) -> HeadConfig:
@@ -65,7 +78,10 @@ def parameter_shapes(config: HeadConfig) -> dict[str, tuple[int, ...]]:
                        f"{norm}.weight": (width_out,), f"{norm}.bias": (width_out,)}
         return shapes
 
+    skip = {"mean_skip.weight": (config.latent_dim, config.dof), "mean_skip.bias": (config.latent_dim,),
+            "joints_skip.weight": (config.dof, config.latent_dim), "joints_skip.bias": (config.dof,)}
     return {
+        **(skip if config.linear_skip else {}),
         **mlp("encoder", [config.dof, *hidden]),
         "to_mean.weight": (config.latent_dim, hidden[-1]), "to_mean.bias": (config.latent_dim,),
         "to_log_var.weight": (config.latent_dim, hidden[-1]), "to_log_var.bias": (config.latent_dim,),
