@@ -72,3 +72,17 @@ def test_hand_scale_is_deterministic() -> None:
     again = xlsdk.get_plugin_host().__class__().load_hand("xhand").scale
     assert first == again
     assert np.isclose(first.reach, 0.1027, atol=0.002), "XHand: 17.8 + 55.8 + 42.5 mm from the abduction joint"
+
+
+def test_one_descent_solves_both_banks_exactly_and_float32_pinches_too() -> None:
+    """The pinch and tripod banks solved as one FK batch are the two separate solves, bit for bit (rows are
+    independent); the fit's float32 IK still brings thumb and finger together."""
+    hand = xlsdk.load_hand("ability")
+    sampler = PoseSampler(hand, seed=5)
+    together = sampler._solve_banks()
+    assert torch.equal(together["pinch"], sampler._solve_pinches())
+    assert torch.equal(together["tripod"], sampler._solve_tripods())
+    fast = PoseSampler(hand, seed=5, ik_dtype=torch.float32, noise=0.0)
+    assert fast.banks() is not sampler.banks()  # the precision is part of the bank's key
+    pinch = hand.geometry(fast.pinches(128)).thumb_distances.min(dim=1).values
+    assert fast.banks()["pinch"].dtype == torch.float32 and float(pinch.median()) < 0.1
