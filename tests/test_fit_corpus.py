@@ -37,3 +37,21 @@ def test_default_fit_of_a_corpus_hand_passes_check(tmp_path: Path, fresh_host, c
     assert result.metrics["recon_rad"] < 0.03, result.metrics
     report = run_checks("fit_dex3")
     assert report.passed, "\n".join(r.explain() for r in report.results if not r.passed)
+
+
+def test_fit_stops_only_when_check_would_pass_with_a_margin() -> None:
+    """The early stop: reconstruction under its target, and geometry under its target or levelled off well
+    inside `xlsdk check`'s limit; a levelled-off geometry above that limit keeps the fit going."""
+    from xlsdk.conformance import MAX_GEOMETRY_ERROR, MAX_RECON_RAD
+    from xlsdk.latent.fit import FitConfig, _good_enough
+
+    config = FitConfig()
+    assert config.target_recon_rad < MAX_RECON_RAD and config.levelled_geometry < MAX_GEOMETRY_ERROR
+    assert config.linear_skip, "fitted heads use the linear skip paths"
+    good = {"recon_rad": 0.015, "geometry_error": 0.19}
+    assert _good_enough(good, 0.192, config)  # levelled off at 0.19
+    assert not _good_enough(good, 0.25, config)  # still improving
+    assert not _good_enough(good, None, config)  # first check: no trend yet
+    assert _good_enough({"recon_rad": 0.015, "geometry_error": 0.1}, None, config)  # under the geometry target
+    assert not _good_enough({"recon_rad": 0.025, "geometry_error": 0.1}, 0.1, config)  # reconstruction not there
+    assert not _good_enough({"recon_rad": 0.015, "geometry_error": 0.34}, 0.341, config)  # levelled, too close to 0.35
