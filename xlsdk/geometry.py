@@ -43,10 +43,21 @@ _REACH_SEED = 20260310
 
 @dataclass(frozen=True)
 class HandScale:
-    """Per-hand normalisation: knuckle centre (metres, palm frame) and finger reach (metres)."""
+    """Per-hand normalisation: knuckle centre (metres, palm frame) and finger reach (metres).
+
+    ``axes`` flips the palm frame's lateral X for a left hand: the shared geometry is a right hand's
+    (thumb toward -X), and a left hand's palm frame is its mirror image (thumb toward +X), which no
+    rotation turns into a right hand's. Mirrored, a left hand's pinch is where a right hand's is, so
+    one latent serves both. Metric uses of the scale (centre, reach) stay in the hand's own frame.
+    """
 
     knuckle_center: tuple[float, float, float]
     reach: float
+    axes: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    @property
+    def mirrored(self) -> bool:
+        return self.axes[0] < 0
 
 
 @dataclass(frozen=True)
@@ -103,15 +114,21 @@ def compute_hand_scale(spec: HandSpec, kinematics: FingertipKinematics) -> HandS
         tips = kinematics.fingertips(samples)[:, non_thumb]  # (S, K, 3)
         reach = (tips - knuckles_all).norm(dim=-1).amax(dim=0).mean()
     center = knuckles.mean(dim=0)
-    return HandScale(knuckle_center=tuple(float(v) for v in center), reach=float(reach))
+    axes = (-1.0, 1.0, 1.0) if spec.manifest.handedness == "left" else (1.0, 1.0, 1.0)
+    return HandScale(knuckle_center=tuple(float(v) for v in center), reach=float(reach), axes=axes)
 
 
 def hand_geometry(tips: torch.Tensor, fingers: tuple[Finger, ...], scale: HandScale) -> HandGeometry:
-    """Normalised geometry of fingertip positions ``(B, F, 3)`` (metres, palm frame, canonical order)."""
+    """Normalised geometry of fingertip positions ``(B, F, 3)`` (metres, palm frame, canonical order).
+
+    Normalised: about the knuckle centre, in units of the reach, a left hand mirrored into a right's.
+    """
     import torch
 
     center = torch.tensor(scale.knuckle_center, dtype=tips.dtype, device=tips.device)
     normalised = (tips - center) / scale.reach
+    if scale.mirrored:
+        normalised = normalised * torch.tensor(scale.axes, dtype=tips.dtype, device=tips.device)
     if fingers[0] != "thumb":
         raise ShapeError(f"fingertips must start with the thumb (canonical order), got {list(fingers)}")
     vectors = normalised[:, 1:] - normalised[:, :1]

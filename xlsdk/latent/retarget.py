@@ -91,8 +91,10 @@ class GeometryRefiner:
         self._target_tips = TipKinematics(target, self.fingers)
         self._source_center = np.asarray(source.scale.knuckle_center, dtype=np.float64)
         self._source_reach = source.scale.reach
+        self._source_axes = np.asarray(source.scale.axes, dtype=np.float64)  # left hands mirrored (HandScale)
         self._target_center = np.asarray(target.scale.knuckle_center, dtype=np.float64)
         self._target_reach = target.scale.reach
+        self._target_axes = np.asarray(target.scale.axes, dtype=np.float64)
         # residual rows as a linear map of the fingertips (3F): the tips, then thumb -> finger vectors
         count = len(self.fingers)
         between = np.zeros((count - 1, count))
@@ -124,7 +126,7 @@ class GeometryRefiner:
     def system_from_source(self, q_source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`solve`'s goal for source poses ``(B, d_src)``, float64 numpy end to end (the stream's path)."""
         tips, _ = self._source_tips.evaluate(q_source, jacobian=False)
-        tips = (tips - self._source_center) / self._source_reach
+        tips = (tips - self._source_center) / self._source_reach * self._source_axes
         return self._system_of(tips, np.linalg.norm(tips[:, 1:] - tips[:, :1], axis=-1))
 
     def _system(self, goal: HandGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +146,8 @@ class GeometryRefiner:
         vector_scale = np.repeat((pinch * self._vector_weight) ** 0.5, 3, axis=1)  # (B, 3(F-1))
         scale = np.concatenate([np.ones((rows, count * 3)), vector_scale], axis=1)
         matrix = scale[:, :, None] * self._layout
-        return matrix, (tips * self._target_reach + self._target_center).reshape(rows, -1)
+        # back into the target's own palm frame (a left target un-mirrored; residual norms are unchanged)
+        return matrix, (tips * self._target_axes * self._target_reach + self._target_center).reshape(rows, -1)
 
     def _evaluate(self, points: np.ndarray, matrix: np.ndarray, goal_tips: np.ndarray, *,
                   jacobian: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
