@@ -80,8 +80,10 @@ def test_one_descent_solves_both_banks_exactly_and_float32_pinches_too() -> None
     hand = xlsdk.load_hand("ability")
     sampler = PoseSampler(hand, seed=5)
     together = sampler._solve_banks()
-    assert torch.equal(together["pinch"], sampler._solve_pinches())
-    assert torch.equal(together["tripod"], sampler._solve_tripods())
+    start, cost, pick = sampler._pinch_problem()
+    assert torch.equal(together["pinch"], pick(*sampler._descend(start, cost)))
+    tripods = sampler._best(*sampler._descend(sampler._starts(128), sampler._tripod_cost()), 128)[0]
+    assert torch.equal(together["tripod"], tripods)
     fast = PoseSampler(hand, seed=5, ik_dtype=torch.float32, noise=0.0)
     assert fast.banks() is not sampler.banks()  # the precision is part of the bank's key
     pinch = hand.geometry(fast.pinches(128)).thumb_distances.min(dim=1).values

@@ -150,8 +150,9 @@ class PoseSampler:
         """Both banks from one descent: the pinch rows and the tripod rows go through FK as one batch.
 
         Rows are independent (the cost is a sum over rows, Adam is per element, the projection per
-        joint), so this solves exactly the two problems :meth:`_solve_pinches` and :meth:`_solve_tripods`
-        describe, with half the FK calls (each call has a fixed cost that a larger batch shares).
+        joint), so this solves exactly the two problems :meth:`_pinch_problem` and :meth:`_tripod_cost`
+        describe, each as if alone, with half the FK calls (each call has a fixed cost that a larger
+        batch shares).
         """
         pinch_start, pinch_cost, pinch_pick = self._pinch_problem()
         tripod_start, tripod_cost = self._starts(_BANK_SIZE // 2), self._tripod_cost()
@@ -164,7 +165,7 @@ class PoseSampler:
         return {"pinch": pinch_pick(q[:split], final[:split]),
                 "tripod": self._best(q[split:], final[split:], _BANK_SIZE // 2)[0]}
 
-    def _solve_pinches(self) -> torch.Tensor:
+    def _pinch_problem(self):  # noqa: ANN202 - (starts, fingertip cost, solutions -> bank)
         """Thumb-onto-finger IK per finger, keeping only real pinches (tips within 5 % of the reach).
 
         A finger the thumb cannot reach on this hand (the Inspire's thumb never meets its little finger)
@@ -173,10 +174,6 @@ class PoseSampler:
         and all fingers descend in one batch (rows are independent: Adam is per element), so FK runs
         once per step instead of once per finger and step.
         """
-        start, cost, pick = self._pinch_problem()
-        return pick(*self._descend(start, cost))
-
-    def _pinch_problem(self):  # noqa: ANN202 - (starts, fingertip cost, solutions -> bank)
         fingers = self.hand.fingers
         others = list(range(1, len(fingers)))
         per_finger = max(_BANK_SIZE // len(others), 16)
@@ -200,9 +197,6 @@ class PoseSampler:
 
         return start.repeat(len(others), 1), cost, pick
 
-    def _solve_tripods(self) -> torch.Tensor:
-        return self._solve(self._tripod_cost(), _BANK_SIZE // 2)[0]
-
     def _tripod_cost(self):  # noqa: ANN202 - a fingertip cost
         """Thumb tip between the index and middle tips (or the first two non-thumb fingers)."""
         fingers = self.hand.fingers
@@ -215,10 +209,6 @@ class PoseSampler:
             return (tips[:, 0] - between).norm(dim=-1) + 0.5 * (tips[:, pair[0]] - tips[:, pair[-1]]).norm(dim=-1)
 
         return cost
-
-    def _solve(self, cost_fn, n: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001 - a fingertip closure
-        """IK from ``2n`` random starts; the better half (lowest cost first) and its costs."""
-        return self._best(*self._descend(self._starts(n), cost_fn), n)
 
     def _starts(self, n: int) -> torch.Tensor:
         """``2n`` random poses in the limits (``ik_dtype``), seeded by this sampler's seed and ``n``."""
