@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,8 @@ from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometr
 from xlsdk.latent.sampling import PoseSampler, SampleMix
 from xlsdk.latent.train import resolve_device
 from xlsdk.progress import step_progress
-from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters, normal_like
+from xlsdk.training import (clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters, normal_like,
+                             torch_threads)
 
 #: core hands other than the canonical one are sampled without IK (uniform + closing poses)
 _WITHOUT_IK = SampleMix(uniform=0.7, pinch=0.0, tripod=0.0, close=0.3)
@@ -123,7 +122,7 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
                           hint="retrain the whole latent with `xlsdk latent train`")
     core_hands = _core_hands(core)
     target_device = resolve_device(device)
-    with _torch_threads(config.threads):
+    with torch_threads(config.threads):
         head, step, metrics, stopped_early = _fit(hand, core, core_hands, config, target_device, progress)
     seconds = time.perf_counter() - started
     out_dir = Path(out) if out is not None else hand.head_dir
@@ -282,20 +281,6 @@ def _holdout_metrics(hand: Hand, head: LatentHead, canonical_head: LatentHead, c
     head.train()
     return {"recon_rad": recon, "geometry_error": float((into + out_of) / 2),
             "geometry_from_canonical": float(into), "geometry_to_canonical": float(out_of)}
-
-
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` intra-op threads, restoring the caller's setting after."""
-    if threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _load_hand(name: str) -> Hand:

@@ -61,12 +61,10 @@ def synthesise_grasps(hand: Hand, items: tuple[SceneObject, ...], *, steps: int 
     """
     from xlsdk.ik import descend
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a 3-pose batch gains nothing from threads, and loses a lot on a busy machine
-    try:
+    from xlsdk.training import torch_threads
+
+    with torch_threads(1):  # a 3-pose batch gains nothing from threads, and loses a lot on a busy machine
         return _solve(hand, items, steps, descend)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _solve(hand: Hand, items: tuple[SceneObject, ...], steps: int, descend) -> np.ndarray:  # noqa: ANN001
