@@ -406,7 +406,7 @@ class World:
                                f"(PhysicsConfig.image_size={self.config.image_size}); raise it")
         renderer = self._renderers.get((width, height))
         if renderer is None:
-            renderer = _make_renderer(self.model, width, height)
+            renderer = _Renderer(self.model, width, height)
             self._renderers[(width, height)] = renderer
         return renderer.render(self.data, camera)
 
@@ -509,7 +509,3 @@ class _Renderer:
             self.context.make_current()
             self.mjr.free()
             self.mjr = None
-
-
-def _make_renderer(model: mujoco.MjModel, width: int, height: int) -> _Renderer:
-    return _Renderer(model, width, height)
