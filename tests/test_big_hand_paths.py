@@ -82,7 +82,9 @@ def test_drive_streams_the_motion(big_hand: xlsdk.Hand, driver: str, capsys: pyt
     capsys.readouterr()
     assert main(["drive", NAME, "--driver", driver, "--speed", "8", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["hand"] == NAME
+    assert report["hand"] == NAME and report["driver"] == driver and report["commands"] > 0
+    assert set(report["per_joint_max_rad"]) == set(big_hand.joint_names), "every one of the 22 joints was driven"
+    assert not report["faults"]
 
 
 def test_demo_with_physics_includes_it(big_hand: xlsdk.Hand, tmp_path: Path,
@@ -110,5 +112,7 @@ def test_raw_policy_is_as_wide_as_the_widest_hand(big_hand: xlsdk.Hand, tmp_path
     config = json.loads(next((tmp_path / "raw").rglob("config.json")).read_text())
     assert config["raw_dim"] == 22, "the raw action width must be the widest hand's DOF, not a constant"
     assert main(["policy", "run", NAME, "--policy", str(tmp_path / "raw"), "--task", "pinch", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)
+    run = json.loads(capsys.readouterr().out)
+    assert run["hand"] == NAME and run["seen_in_training"] and run["action_space"] == "raw"
+    assert len(run["episodes"]) == 1 and len(run["episodes"][0]["final_q"]) == 22
 
