@@ -27,10 +27,11 @@ Direction = Literal["to_device", "to_driver"]
 class FaultPlan:
     """Faults to inject, consumed chunk by chunk (thread-safe counters).
 
-    ``late_after_s`` (off by default) makes the plan also count ``late`` replies: the first chunk back
-    to the driver arriving more than that long after the last chunk of the request. A driver whose
+    ``late_after_s`` (off by default) makes the plan also count ``late`` replies: replies any chunk of
+    which reaches the driver more than that long after the last chunk of the request. A driver whose
     reply timeout is that long retries such a request although no fault was injected (a loaded host
-    scheduled the device late), so soak tests can tell those retries from spurious ones.
+    scheduled the device late), and a reply's tail arriving after the driver gave up spoils the next
+    reply too; soak tests can tell those retries from spurious ones.
     """
 
     drop: dict[str, int] = field(default_factory=lambda: {"to_device": 0, "to_driver": 0})
@@ -42,6 +43,7 @@ class FaultPlan:
     late_after_s: float | None = None
     late: int = 0
     _request_at: float | None = None
+    _late_counted: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def drop_next(self, count: int, direction: Direction = "to_driver") -> None:
@@ -78,11 +80,10 @@ class FaultPlan:
             return
         now = time.monotonic()
         if direction == "to_device":
-            self._request_at = now
-        elif self._request_at is not None:
-            if now - self._request_at > self.late_after_s:
-                self.late += 1
-            self._request_at = None  # one verdict per request: later chunks belong to the same reply
+            self._request_at, self._late_counted = now, False
+        elif self._request_at is not None and not self._late_counted and now - self._request_at > self.late_after_s:
+            self.late += 1
+            self._late_counted = True  # one verdict per request: every chunk until the next belongs to its reply
 
 
 class PtyLink:
