@@ -4,7 +4,8 @@ For each URDF/xacro/MJCF file of the corpus: ``xlsdk new-hand NAME --urdf FILE -
 temporary directory, the scaffolded plugin registered in-process from its folder (no pip install, the
 way the tests register hands), ``fit_head`` with the default :class:`~xlsdk.latent.fit.FitConfig`,
 then every ``xlsdk check`` conformance check. Prints one line per hand: DOF, fit seconds (wall and
-CPU), steps, held-out reconstruction, and the check's pass/fail with the failing checks.
+CPU), steps, held-out reconstruction, the check's geometry error (and the hand's reachable floor where
+the check measured it), and the check's pass/fail with the failing checks.
 
 Run: ``.venv/bin/python benchmarks/corpus_fit.py [--hands numbered16 five22 ...] [--json PATH]``.
 ``benchmarks/budgets.py`` uses the same functions for its 16- and 22-DOF rows.
@@ -73,14 +74,16 @@ def fit_and_check(name: str) -> dict[str, Any]:
     return {"hand": name, "dof": hand.dof, "fit_s": round(result.seconds, 1), "fit_cpu_s": round(cpu, 1),
             "steps": result.steps, "recon_rad": round(result.metrics["recon_rad"], 4),
             "check_recon_rad": latent.get("recon_rad"), "check_geometry": latent.get("geometry_error"),
+            "check_floor": latent.get("reachable_floor"),
             "passed": report.passed, "failed": failed}
 
 
 def line(row: dict[str, Any]) -> str:
+    floor = f" (reachable floor {row['check_floor']})" if row.get("check_floor") is not None else ""
     verdict = "PASS" if row["passed"] else "FAIL " + "; ".join(f"{k}: {v}" for k, v in row["failed"].items())
     return (f"{row['hand']:16s} {row['dof']:3d} DOF  fit {row['fit_s']:6.1f} s wall ({row['fit_cpu_s']:6.1f} s CPU, "
             f"{row['steps']} steps, recon {row['recon_rad']:.4f})  check recon {row['check_recon_rad']} "
-            f"geometry {row['check_geometry']}  {verdict}")
+            f"geometry {row['check_geometry']}{floor}  {verdict}")
 
 
 def main() -> None:
@@ -99,7 +102,7 @@ def main() -> None:
                 row = fit_and_check(name)
             except Exception as exc:  # noqa: BLE001 - a benchmark reports every hand, whatever breaks
                 row = {"hand": name, "dof": 0, "fit_s": 0.0, "fit_cpu_s": 0.0, "steps": 0, "recon_rad": float("nan"),
-                       "check_recon_rad": None, "check_geometry": None, "passed": False,
+                       "check_recon_rad": None, "check_geometry": None, "check_floor": None, "passed": False,
                        "failed": {"fit": f"{type(exc).__name__}: {exc}"}}
             rows.append(row)
             print(line(row), flush=True)

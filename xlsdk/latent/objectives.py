@@ -4,7 +4,7 @@ For two hands compared on the fingers they share (geometry from :mod:`xlsdk.geom
 
 * **tips**: squared distance between normalised fingertip positions;
 * **vectors**: squared difference of thumb-to-finger vectors, weighted up near pinches with
-  ``1 + pinch_boost * exp(-d_target / pinch_sigma)`` so that a pinch stays a pinch;
+  ``vector_base + pinch_boost * exp(-d_target / pinch_sigma)`` so that a pinch stays a pinch;
 * **direction**: ``1 - cos`` of the thumb-to-finger vectors, same weighting.
 
 Plus the per-hand terms: reconstruction in normalised joint space and the KL of the posterior to N(0, I).
@@ -26,10 +26,11 @@ class GeometryWeights:
     direction: float = 0.2
     pinch_boost: float = 3.0
     pinch_sigma: float = 0.2
+    vector_base: float = 1.0  # weight of the vector and direction terms away from pinches
 
 
 def pinch_weight(target: HandGeometry, weights: GeometryWeights) -> torch.Tensor:
-    return 1.0 + weights.pinch_boost * torch.exp(-target.thumb_distances / weights.pinch_sigma)
+    return weights.vector_base + weights.pinch_boost * torch.exp(-target.thumb_distances / weights.pinch_sigma)
 
 
 def geometry_loss(pred: HandGeometry, target: HandGeometry, weights: GeometryWeights) -> torch.Tensor:

@@ -142,7 +142,7 @@ class GeometryRefiner:
         rows scaled by the goal's pinch weight (:func:`~xlsdk.latent.objectives.pinch_weight`, in numpy).
         """
         rows, count = tips.shape[:2]
-        pinch = 1.0 + self.weights.pinch_boost * np.exp(-distances / self.weights.pinch_sigma)
+        pinch = self.weights.vector_base + self.weights.pinch_boost * np.exp(-distances / self.weights.pinch_sigma)
         vector_scale = np.repeat((pinch * self._vector_weight) ** 0.5, 3, axis=1)  # (B, 3(F-1))
         scale = np.concatenate([np.ones((rows, count * 3)), vector_scale], axis=1)
         matrix = scale[:, :, None] * self._layout
