@@ -25,6 +25,8 @@ What makes it fast (per step, FK dominates; see benchmarks/budgets.py):
   approaches slowly (a reconstruction-only MLP fit of a 22-DOF hand levelled off near 0.027 rad in
   2000+ steps), is right from the first step and only has to be kept while the geometry terms move
   the latent to what the core latent means; 400-700 steps instead of 2000;
+* a fit that levels off above ``xlsdk check``'s limit solves IK once and regresses its decoder
+  toward the answers (:func:`_reach_targets`; no FK per step), instead of descending from one basin;
 * the posterior starts narrow (``log_var_init``): with unit noise at the start, reconstruction
   spends its first few hundred steps fighting the noise;
 * one torch thread: the tensors are small (a few hundred poses), and two threads on two shared cores
