@@ -2,7 +2,8 @@
 
 `xlsdk check` holds a hand whose kinematics cannot follow the canonical hand's fingertips (a
 three-finger gripper) to this floor instead of the absolute geometry limit, so the floor must be a
-real optimum: at or below every answer it is offered, and zero where the target can reach exactly.
+real optimum: never above the latent's own answer, clearly below it where IK can do better, and
+zero where the target can reach exactly.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def test_a_hand_reaches_its_own_poses_from_random_starts() -> None:
     assert float(floor.mean()) < 0.02, floor
 
 
-def test_floor_is_at_or_below_the_latent_and_the_naive_answers() -> None:
+def test_floor_is_at_or_below_the_latents_answer_and_improves_on_it() -> None:
     canonical, target = xlsdk.load_hand("canonical"), xlsdk.load_hand("ability")
     q = PoseSampler(canonical, seed=11).grasps(48)
     fingers = shared_fingers(canonical.fingers, target.fingers)
