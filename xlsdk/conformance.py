@@ -21,7 +21,8 @@ Each check returns a :class:`CheckResult`; a failure says what is wrong and the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from statistics import fmean
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -128,14 +129,14 @@ def _check_latent(name: str) -> CheckResult:
     hands = {name: hand, canonical_name: canonical}
     report = evaluate_latent(hands, n=512, seed=4242)
     recon = report.hands[0].recon_rad
-    geometry = _mean(p.geometry_error for p in report.pairs)
-    naive = _mean(p.naive_error for p in report.pairs)
+    geometry = fmean(p.geometry_error for p in report.pairs)
+    naive = fmean(p.naive_error for p in report.pairs)
     details: dict[str, float | str] = {
         "recon_rad": round(recon, 5), "geometry_error": round(geometry, 4), "naive_error": round(naive, 4),
-        "geometry_error_mm": round(_mean(p.geometry_error_mm for p in report.pairs), 2)}
+        "geometry_error_mm": round(fmean(p.geometry_error_mm for p in report.pairs), 2)}
     target, floor = MAX_GEOMETRY_ERROR, None
     if not geometry < MAX_GEOMETRY_ERROR:  # the same poses again, with the IK floor (seconds; only here)
-        floor = _mean(p.floor_error or 0.0 for p in evaluate_latent(hands, n=512, seed=4242, floor=True).pairs)
+        floor = fmean(p.floor_error or 0.0 for p in evaluate_latent(hands, n=512, seed=4242, floor=True).pairs)
         target = max(MAX_GEOMETRY_ERROR, FLOOR_RATIO * floor)
         details |= {"reachable_floor": round(floor, 4), "geometry_target": round(target, 4)}
     held_to_floor = target > MAX_GEOMETRY_ERROR
@@ -157,11 +158,6 @@ def _check_latent(name: str) -> CheckResult:
                     f"hand's on these poses, and the latent is within {FLOOR_RATIO} x of that (if {name} is a "
                     f"hand rather than a gripper, check its fingertips and palm frame with `xlsdk info {name}`)")
     return CheckResult(hand=name, check="latent", passed=True, details=details, message=message)
-
-
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return sum(values) / len(values)
 
 
 def _check_drivers(name: str) -> CheckResult:

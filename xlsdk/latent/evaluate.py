@@ -146,7 +146,8 @@ def _pair_metrics(source: Hand, target: Hand, source_head: LatentHead, target_he
 
 
 #: LM iterations of the reachable floor (each stops earlier once it converges) and random starts beside
-#: the given ones; 3 random starts moved the mean floor of the corpus hands by < 1 % over 2
+#: the given ones. Against 15 steps and 2 random starts on 2048 canonical poses, these lowered the mean
+#: floor by 0.2 % (gripper3) and 2 % (five22) for 2.6x and 4x the time
 _FLOOR_STEPS = 40
 _FLOOR_RANDOM_STARTS = 3
 
