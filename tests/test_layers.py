@@ -59,7 +59,17 @@ RULES = {
         ("xlsdk.hand", "xlsdk.kinematics", "xlsdk.latent", "xlsdk.policy", "xlsdk.drivers", "xlsdk.physics")),
     "the latent is below the policy, drivers and physics": (
         ("latent",), ("xlsdk.policy", "xlsdk.drivers", "xlsdk.physics", "xlsdk.demo", "xlsdk.viewer")),
+    "the policy is the model and its training: no benchmark, no world, no onboarding": (
+        ("policy",), ("xlsdk.bench", "xlsdk.physics", "xlsdk.new_hand", "xlsdk.drivers", "xlsdk.demo")),
 }
+
+
+def test_only_faces_import_the_benchmarks() -> None:
+    """The benchmarks are consumers: the CLI and the benchmarks themselves may import them, nothing else."""
+    library = [path for path in PACKAGE.rglob("*.py")
+               if not {"cli", "bench"} & set(path.relative_to(PACKAGE).parts)]
+    assert len(library) > 50
+    assert _violations(library, ("xlsdk.bench",)) == []
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
@@ -81,8 +91,8 @@ def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
     """The rules are only as good as the import finder: it must catch every way of importing."""
     assert "xlsdk.drivers.safety" in _imports(PACKAGE / "drivers" / "base.py"), "a module-level import"
     source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xlsdk.latent.head import LatentHead\n"
-              "def f():\n    import xlsdk.policy.run\n    from ..demo import demo_motion\n    from . import sim\n")
+              "def f():\n    import xlsdk.bench.crosshand.episode\n    from ..demo import demo_motion\n    from . import sim\n")
     names = _imports(PACKAGE / "drivers" / "probe.py", source)
-    assert {"xlsdk.latent.head", "xlsdk.policy.run", "xlsdk.demo", "xlsdk.demo.demo_motion",
+    assert {"xlsdk.latent.head", "xlsdk.bench.crosshand.episode", "xlsdk.demo", "xlsdk.demo.demo_motion",
             "xlsdk.drivers.sim"} <= names
     assert _violations([PACKAGE / "drivers" / "base.py"], ("xlsdk.drivers",)), "a violation is reported"

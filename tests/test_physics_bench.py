@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import xlsdk
-from xlsdk.policy.physics_bench.tasks import TASKS, sample_scene
+from xlsdk.bench.physics.tasks import TASKS, sample_scene
 
 #: scene seed of the smoke scene per task (the first scene of rng(seed)); the bin release is the least
 #: robust plan (about 3 scenes in 8 for inspire), so its smoke scene is one the expert solves both in the
@@ -27,7 +27,7 @@ def inspire() -> xlsdk.Hand:
 @pytest.mark.parametrize("task", TASKS)
 def test_expert_succeeds_and_doing_nothing_fails(inspire: xlsdk.Hand, task: str) -> None:
     """Success is read from object state: the expert's episode passes, a hand that holds still does not."""
-    from xlsdk.policy.physics_bench.expert import bench_world, rollout, run_expert
+    from xlsdk.bench.physics.expert import bench_world, rollout, run_expert
 
     scene = sample_scene(task, np.random.default_rng(SMOKE_SEEDS.get(task, 1)))
     episode = run_expert(inspire, scene, camera=None, record_images=False)
@@ -61,10 +61,10 @@ def test_unknown_task_is_refused() -> None:
 def test_dataset_round_trips_through_lerobot(inspire: xlsdk.Hand, tmp_path: Path) -> None:
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from xlsdk.policy.physics_bench.benchmark import PhysicsBenchConfig
-    from xlsdk.policy.physics_bench.dataset import IMAGE_KEY, write_hand_dataset
-    from xlsdk.policy.physics_bench.expert import run_expert
-    from xlsdk.policy.physics_bench.policies import make_xlvla_config
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig
+    from xlsdk.bench.physics.dataset import IMAGE_KEY, write_hand_dataset
+    from xlsdk.bench.physics.expert import run_expert
+    from xlsdk.bench.physics.policies import make_xlvla_config
     from xlsdk.policy.train import read_demo_frames
 
     scene = sample_scene("press_button", np.random.default_rng(1))
@@ -89,7 +89,7 @@ def test_dataset_round_trips_through_lerobot(inspire: xlsdk.Hand, tmp_path: Path
 @pytest.mark.slow
 def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     """Tiny data and training; the protocol, splits, spreads, ceilings and report files are the real ones."""
-    from xlsdk.policy.physics_bench.benchmark import PhysicsBenchConfig, run_physics_bench, write_report
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig, run_physics_bench, write_report
 
     config = PhysicsBenchConfig(hands=("inspire", "ability"), held_out_hand="ability",
                                 held_out_combos=(("inspire", "push_block"),), zero_shot_corpus=(),

@@ -17,8 +17,8 @@ import xlsdk
 from xlsdk.cli import main
 from xlsdk.errors import DataFormatError
 from xlsdk.policy.action_space import LatentSpace, PaddedJointSpace
-from xlsdk.policy.crosshand.dataset import write_hand_dataset
-from xlsdk.policy.crosshand.tasks import TASKS, sample_scenes
+from xlsdk.bench.crosshand.dataset import write_hand_dataset
+from xlsdk.bench.crosshand.tasks import TASKS, sample_scenes
 from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
 
 
@@ -164,7 +164,7 @@ def trained(datasets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_DOF))
 def test_policy_run_on_the_sim_driver_for_every_hand(trained: Path, name: str, capsys: pytest.CaptureFixture) -> None:
-    from xlsdk.policy.crosshand.tasks import task_success
+    from xlsdk.bench.crosshand.tasks import task_success
 
     assert main(["policy", "run", name, "--policy", str(trained), "--task", "open", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -184,7 +184,7 @@ def test_policy_run_rejects_a_directory_without_a_policy(tmp_path: Path, capsys:
 
 def test_benchmark_machinery_in_miniature(tmp_path: Path) -> None:
     """Datasets -> both arms trained on the same frames -> held-out evaluation -> report."""
-    from xlsdk.policy.crosshand.benchmark import CrosshandConfig, run_crosshand, write_report
+    from xlsdk.bench.crosshand.benchmark import CrosshandConfig, run_crosshand, write_report
 
     config = CrosshandConfig(tasks=("pinch", "open"), scenes_per_task=3, eval_scenes=2, steps=40, batch_size=16,
                              held_out_combos=(("inspire", "open"),))
@@ -221,7 +221,7 @@ def test_lerobot_train_with_the_xlvla_policy_type(datasets: dict[str, Path], tmp
 
 
 def test_every_task_renders_and_scores() -> None:
-    from xlsdk.policy.crosshand.tasks import render, task_error
+    from xlsdk.bench.crosshand.tasks import render, task_error
 
     hand = xlsdk.load_hand("paxini")
     rng = np.random.default_rng(3)

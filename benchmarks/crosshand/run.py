@@ -1,6 +1,6 @@
 """Cross-hand policy benchmark: the same XL-VLA policy trained on latent chunks vs padded raw joints.
 
-The protocol lives in the library (``xlsdk.policy.crosshand``, also ``xlsdk bench crosshand``): LeRobot
+The protocol lives in the library (``xlsdk.bench.crosshand``, also ``xlsdk bench crosshand``): LeRobot
 datasets of three hands x six tasks solved by each hand's own IK, hand x task combinations and one whole
 hand held out, both arms trained with the same data, steps and seed, evaluated closed loop on the
 simulated driver. This script runs it, prints the success table and the inference latency of each arm
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from xlsdk.policy.crosshand.benchmark import (CrosshandConfig, CrosshandReport, reproduce_command, run_crosshand,
+from xlsdk.bench.crosshand.benchmark import (CrosshandConfig, CrosshandReport, reproduce_command, run_crosshand,
                                               write_report)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Physics cross-hand benchmark: latent chunks vs padded raw joints (and ACT in latent space), judged by contact.
 
-The protocol lives in the library (``xlsdk.policy.physics_bench``, also ``xlsdk bench physics``): MuJoCo
+The protocol lives in the library (``xlsdk.bench.physics``, also ``xlsdk bench physics``): MuJoCo
 tasks decided by object state, LeRobot datasets written by a scripted expert whose grasps come from each
 hand's own FK, held-out hand x task combinations, a held-out hand, zero-shot hands onboarded from the test
 corpus through new-hand + fit, three seeds. This script runs it, prints the tables (expert ceiling beside
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from xlsdk.policy.physics_bench.benchmark import (PhysicsBenchConfig, PhysicsBenchReport, reproduce_command,
+from xlsdk.bench.physics.benchmark import (PhysicsBenchConfig, PhysicsBenchReport, reproduce_command,
                                                   run_physics_bench, write_report)
 
 ROOT = Path(__file__).resolve().parents[2]

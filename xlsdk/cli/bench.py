@@ -23,7 +23,7 @@ def crosshand_command(
     """Train the same policy on latent chunks and on raw joints; success on seen, held-out and a held-out hand."""
     import json
 
-    from xlsdk.policy.crosshand.benchmark import CrosshandConfig, reproduce_command, run_crosshand, write_report
+    from xlsdk.bench.crosshand.benchmark import CrosshandConfig, reproduce_command, run_crosshand, write_report
 
     overrides = {"seed": seed, **({"steps": steps} if steps else {})}
     config = CrosshandConfig.quick(**overrides) if quick else CrosshandConfig(**overrides)
@@ -51,7 +51,7 @@ def physics_command(
     """Latent vs raw (and ACT in latent space) on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
     import json
 
-    from xlsdk.policy.physics_bench.benchmark import (PhysicsBenchConfig, reproduce_command, run_physics_bench,
+    from xlsdk.bench.physics.benchmark import (PhysicsBenchConfig, reproduce_command, run_physics_bench,
                                                       write_report)
 
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)),

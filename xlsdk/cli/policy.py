@@ -40,7 +40,7 @@ def make_dataset_command(
 ) -> None:
     """Write a LeRobot dataset of demonstrations solved by HAND's own IK for the benchmark's tasks."""
     from xlsdk import load_hand
-    from xlsdk.policy.crosshand.dataset import write_task_dataset
+    from xlsdk.bench.crosshand.dataset import write_task_dataset
 
     name = _hand(hand_name, legacy_hand)
     demos = write_task_dataset(load_hand(name), out, tasks=[t.strip() for t in tasks.split(",") if t.strip()],
@@ -93,7 +93,7 @@ def run_command(
     legacy_hand: str = typer.Option(None, "--hand", hidden=True),
 ) -> None:
     """Closed loop: render a scene for TASK, let the policy drive HAND, report the task error."""
-    from xlsdk.policy.evaluate import evaluate_policy
+    from xlsdk.bench.crosshand.evaluate import evaluate_policy
 
     report = evaluate_policy(policy_path, _hand(hand_name, legacy_hand), task=task, episodes=episodes, seed=seed,
                              driver=driver_name, driver_options={"port": port} if port else None)

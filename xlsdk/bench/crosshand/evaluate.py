@@ -3,9 +3,9 @@
 For each of ``episodes`` fresh scenes of a task, the policy drives the hand (the simulated driver on a
 virtual clock by default, or any registered driver in real time), and the executed final pose's task
 error is compared with what the hand's own IK expert reaches on the same scene, by the benchmark's
-success rule (:func:`xlsdk.policy.crosshand.tasks.task_success`)::
+success rule (:func:`xlsdk.bench.crosshand.tasks.task_success`)::
 
-    from xlsdk.policy.evaluate import evaluate_policy
+    from xlsdk.bench.crosshand.evaluate import evaluate_policy
     report = evaluate_policy("out/policy", "ability", task="pinch", episodes=4)
     report.success_rate
 """
@@ -62,9 +62,9 @@ def evaluate_policy(policy: Path | str, hand: Hand | str, *, task: str = "pinch"
     from xlsdk.drivers import driver_entry
     from xlsdk.errors import PolicyError
     from xlsdk.policy.action_space import space_of
-    from xlsdk.policy.crosshand.demos import solve_scenes
-    from xlsdk.policy.crosshand.tasks import check_task, sample_scenes, task_error, task_success
-    from xlsdk.policy.run import run_episode
+    from xlsdk.bench.crosshand.demos import solve_scenes
+    from xlsdk.bench.crosshand.tasks import check_task, sample_scenes, task_error, task_success
+    from xlsdk.bench.crosshand.episode import run_episode
     from xlsdk.policy.train import load_policy
 
     check_task(task)

@@ -27,10 +27,10 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.policy.action_space import space_of
-from xlsdk.policy.crosshand.dataset import write_hand_dataset
-from xlsdk.policy.crosshand.demos import solve_scenes
-from xlsdk.policy.crosshand.tasks import SUCCESS_TOLERANCE, TASKS, Scene, sample_scenes, task_error, task_success
-from xlsdk.policy.run import run_episode
+from xlsdk.bench.crosshand.dataset import write_hand_dataset
+from xlsdk.bench.crosshand.demos import solve_scenes
+from xlsdk.bench.crosshand.tasks import SUCCESS_TOLERANCE, TASKS, Scene, sample_scenes, task_error, task_success
+from xlsdk.bench.crosshand.episode import run_episode
 from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy, widest_hand
 from xlsdk.progress import step_progress
 

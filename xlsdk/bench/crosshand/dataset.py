@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from xlsdk.hand import Hand
-from xlsdk.policy.crosshand.demos import demo_trajectory, solve_scenes
-from xlsdk.policy.crosshand.tasks import Scene, render
+from xlsdk.bench.crosshand.demos import demo_trajectory, solve_scenes
+from xlsdk.bench.crosshand.tasks import Scene, render
 
 IMAGE_KEY = "observation.images.scene"
 FPS = 10
@@ -70,7 +70,7 @@ def write_task_dataset(hand: Hand, root: Path, *, tasks: list[str] | tuple[str, 
     overwritten) and unknown tasks before anything is solved.
     """
     from xlsdk.errors import OutputExistsError, PolicyError
-    from xlsdk.policy.crosshand.tasks import check_task, sample_scenes
+    from xlsdk.bench.crosshand.tasks import check_task, sample_scenes
 
     chosen = [check_task(task) for task in tasks]
     if not chosen:

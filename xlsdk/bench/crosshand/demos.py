@@ -14,7 +14,7 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.ik import descend
-from xlsdk.policy.crosshand.tasks import Scene, task_error
+from xlsdk.bench.crosshand.tasks import Scene, task_error
 
 RESTARTS = 6
 IK_STEPS = 200

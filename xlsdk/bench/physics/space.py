@@ -24,7 +24,7 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace
-from xlsdk.policy.physics_bench.dataset import WRIST_DIM
+from xlsdk.bench.physics.dataset import WRIST_DIM
 
 #: palm-frame pose normalisation: (pose - centre) / scale. 5 cm per unit for the position, so that the
 #: centimetre that decides a pinch is a visible share of the regression loss (shared with the hand part)

@@ -1,10 +1,10 @@
 """The physics cross-hand benchmark: latent chunks vs padded raw joints, decided by contact in MuJoCo.
 
-1. For every training hand, the scripted expert (:mod:`~xlsdk.policy.physics_bench.expert`) runs every
+1. For every training hand, the scripted expert (:mod:`~xlsdk.bench.physics.expert`) runs every
    task on ``scenes_per_task`` seeded scenes; its successful episodes become a LeRobot v3 dataset
-   (:mod:`~xlsdk.policy.physics_bench.dataset`). Some hand x task combinations are dropped from
+   (:mod:`~xlsdk.bench.physics.dataset`). Some hand x task combinations are dropped from
    training (held-out combinations); one whole hand never has data (held-out hand); zero-shot hands are
-   onboarded from the test corpus through ``new-hand`` + ``fit`` (:mod:`~xlsdk.policy.physics_bench.zero_shot`)
+   onboarded from the test corpus through ``new-hand`` + ``fit`` (:mod:`~xlsdk.bench.physics.zero_shot`)
    or named with ``--zero-shot-hand``.
 2. Per seed, the same XL-VLA network (patch-token vision over 96x96 wrist-camera images) is trained on
    the same frames for the same steps twice: ``latent`` (the hand part of each action is a chunk of
@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.policy.physics_bench.dataset import CAMERA, write_hand_dataset
-from xlsdk.policy.physics_bench.tasks import TASKS, TaskScene, sample_scenes
+from xlsdk.bench.physics.dataset import CAMERA, write_hand_dataset
+from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scenes
 from xlsdk.progress import step_progress
 
 ARMS = ("latent", "raw", "act-latent")
@@ -172,7 +172,7 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
 def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool,
                        command: str) -> PhysicsBenchReport:
     import xlsdk
-    from xlsdk.policy.physics_bench.zero_shot import onboard
+    from xlsdk.bench.physics.zero_shot import onboard
     from xlsdk.policy.train import read_demo_frames
 
     started = time.perf_counter()
@@ -220,7 +220,7 @@ def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: b
                 roots.append(data_dir / name)
             bar.update(index + 1, hand=name)
 
-    from xlsdk.policy.physics_bench.policies import make_xlvla_config, train_arm
+    from xlsdk.bench.physics.policies import make_xlvla_config, train_arm
 
     base = make_xlvla_config("latent", config, raw_width=1)
     with cpu("reading the datasets (LeRobot)"):
@@ -345,7 +345,7 @@ def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int
 def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]]) -> dict[tuple[str, str], float]:
     """The expert's success on the evaluation scenes: the ceiling of every hand x task."""
     import xlsdk
-    from xlsdk.policy.physics_bench.expert import run_expert
+    from xlsdk.bench.physics.expert import run_expert
 
     rates = {}
     for (name, task), group in scenes.items():

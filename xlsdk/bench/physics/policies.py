@@ -2,11 +2,11 @@
 
 * ``latent`` / ``raw``: the native XL-VLA policy (:class:`~xlsdk.policy.modeling_xlvla.XlvlaPolicy`),
   patch-token vision (``vision="tokens"``) over the 96x96 wrist camera, actions = 6-d wrist command (its
-  position relative, :mod:`~xlsdk.policy.physics_bench.space`) + the hand part in the latent (k) or padded
+  position relative, :mod:`~xlsdk.bench.physics.space`) + the hand part in the latent (k) or padded
   raw joints; trained by :func:`xlsdk.policy.train.train_policy`.
-* ``act-latent``: LeRobot's ACT through the latent processor steps (:mod:`~xlsdk.policy.physics_bench.act_arm`).
+* ``act-latent``: LeRobot's ACT through the latent processor steps (:mod:`~xlsdk.bench.physics.act_arm`).
 
-Every arm is run by :func:`~xlsdk.policy.physics_bench.expert.rollout`, the expert's own executor: the
+Every arm is run by :func:`~xlsdk.bench.physics.expert.rollout`, the expert's own executor: the
 image is rendered only on the steps where a new chunk is predicted.
 """
 
@@ -20,10 +20,10 @@ import torch
 
 from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
-from xlsdk.policy.physics_bench.dataset import CAMERA, IMAGE_KEY, WRIST_DIM
-from xlsdk.policy.physics_bench.expert import Episode, bench_world, rollout
-from xlsdk.policy.physics_bench.space import absolute_wrist, relative_wrist
-from xlsdk.policy.physics_bench.tasks import TaskScene
+from xlsdk.bench.physics.dataset import CAMERA, IMAGE_KEY, WRIST_DIM
+from xlsdk.bench.physics.expert import Episode, bench_world, rollout
+from xlsdk.bench.physics.space import absolute_wrist, relative_wrist
+from xlsdk.bench.physics.tasks import TaskScene
 
 
 def make_xlvla_config(arm: str, config: Any, *, raw_width: int) -> Any:
@@ -132,14 +132,14 @@ def train_arm(arm: str, frames: Any, keep: list[bool], config: Any, *, raw_width
     """Train ``arm`` on the kept frames with ``seed``; returns its runner and the per-step losses."""
     frames = relative_wrist(frames)
     if arm == "act-latent":
-        from xlsdk.policy.physics_bench.act_arm import train_act
+        from xlsdk.bench.physics.act_arm import train_act
 
         act, losses, _ = train_act(frames, keep, image_size=config.act_image_size, chunk=config.chunk_size,
                                    n_action_steps=config.n_action_steps, steps=config.act_steps,
                                    batch_size=config.act_batch_size, seed=seed)
         return ActRunner(act, config.image_size), losses
     from xlsdk.policy.action_space import space_of
-    from xlsdk.policy.physics_bench.space import WristHandSpace
+    from xlsdk.bench.physics.space import WristHandSpace
     from xlsdk.policy.train import to_training_set, train_policy
 
     policy_config = make_xlvla_config(arm, config, raw_width=raw_width)

@@ -18,7 +18,7 @@ from xlsdk.drivers.base import HandDriver
 from xlsdk.drivers.sim import VirtualClock, sim_on_virtual_clock
 from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace
-from xlsdk.policy.crosshand.tasks import Scene, render
+from xlsdk.bench.crosshand.tasks import Scene, render
 from xlsdk.policy.modeling_xlvla import STATE
 
 

@@ -1,7 +1,7 @@
 """The scripted expert: one plan per task, no per-hand code, grasps from the hand's own FK.
 
 For every task the expert reads the object's pose from the scene, synthesises the grasp on the hand's
-FK (:mod:`xlsdk.policy.physics_bench.grasps`), places the wrist so that the grasp's centre lands on the
+FK (:mod:`xlsdk.bench.physics.grasps`), places the wrist so that the grasp's centre lands on the
 object, and writes a plan of keyframes (wrist pose + hand joints, with a duration each):
 
 * lifts (cube, ball, bottle): above the object, down onto it with the hand open, close onto the
@@ -17,7 +17,7 @@ the demonstrations pass through twice (going down, then back up) would leave it 
 (measured: a learned press stopped halfway down). The last keyframe is held to the episode's end.
 
 :func:`rollout` executes commands at the control rate on a :class:`~xlsdk.physics.world.World` and
-records the object-state :class:`~xlsdk.policy.physics_bench.tasks.Trace` the task is judged by; the
+records the object-state :class:`~xlsdk.bench.physics.tasks.Trace` the task is judged by; the
 policy runner uses the same function, so the expert and the policies are graded identically.
 """
 
@@ -31,8 +31,8 @@ import numpy as np
 from xlsdk.hand import Hand
 from xlsdk.kinematics import rpy_matrix
 from xlsdk.physics.world import HOME_ROTATION, World, wrist_rotation
-from xlsdk.policy.physics_bench import grasps
-from xlsdk.policy.physics_bench.tasks import TaskScene, Trace, judge
+from xlsdk.bench.physics import grasps
+from xlsdk.bench.physics.tasks import TaskScene, Trace, judge
 
 FPS = 5.0
 SQUEEZE = 0.35

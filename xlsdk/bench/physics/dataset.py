@@ -10,7 +10,7 @@ Each kept episode (the expert succeeded, judged from object state) is one scene 
 * the task string is the instruction; ``robot_type`` the hand's name.
 
 The wrist comes first so that one policy action is "wrist command + hand action" for every hand
-(:mod:`xlsdk.policy.physics_bench.space`).
+(:mod:`xlsdk.bench.physics.space`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from xlsdk.hand import Hand
 from xlsdk.physics.world import WRIST_JOINTS
-from xlsdk.policy.physics_bench.expert import FPS, Episode, run_expert
-from xlsdk.policy.physics_bench.tasks import TaskScene
+from xlsdk.bench.physics.expert import FPS, Episode, run_expert
+from xlsdk.bench.physics.tasks import TaskScene
 
 #: the camera the policies see: the wrist camera (looking along the fingers). The fixed top camera looks
 #: straight down through the hand, which covers the objects from above at the start of every episode.

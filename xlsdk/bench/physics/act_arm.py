@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from xlsdk.hand import Hand
-from xlsdk.policy.physics_bench.dataset import IMAGE_KEY, WRIST_DIM
+from xlsdk.bench.physics.dataset import IMAGE_KEY, WRIST_DIM
 from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched
 
 STATE, ACTION = "observation.state", "action"
