@@ -17,11 +17,13 @@ Nothing here is hand-specific; the proposals come from the tree, its names and i
    ``joint_3.0``). A chain gets a finger when its names agree on one.
 5. **then geometry**: the thumb is the chain pointing most against the others, curling against them and
    sitting nearest the wrist; the palm frame has +Z along the other fingers, +Y the side they curl to
-   (perpendicular to the line of their knuckles) and +X = Y x Z. The thumb's side is where its tip (and
-   its knuckle, and against where it curls) lies along X, so a thumb mounted between the index and middle
-   knuckles or behind the palm still points to its side. A right hand has its thumb on -X, a left hand on
+   (perpendicular to the line of their knuckles) and +X = Y x Z: a right-handed frame built from the
+   fingers alone, so the palm link's axes never decide the side. The thumb's side is where it is mounted
+   and where its workspace lies along X (not where its tip happens to point at the zero pose: a thumb
+   resting folded across the palm is still on its side). A right hand has its thumb on -X, a left hand on
    +X. The other chains are ordered by their signed position along X from the thumb's side: index,
-   middle, ring, little. Names win over geometry; every disagreement becomes a note.
+   middle, ring, little. Names win over geometry for fingers; for the side, names (``lh_``, ``_r``, the
+   robot's name) are a second opinion used only when the geometry cannot tell. Every disagreement is a note.
 6. **tip offset**: a tip frame (a geometry-less leaf) is the tip; else the end of the tip link's primitive
    geometry along the finger; else the farthest point of its mesh from its joint (when the mesh file
    resolves); else the link origin, with a warning saying how to set ``offset``.
@@ -160,7 +162,7 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
     named_side, side_token = _side_from_names(model, palm)
     if side is None:
         if named_side is not None:
-            handedness, handedness_source = named_side, f"link names (prefix {side_token!r}); {side_source}"
+            handedness, handedness_source = named_side, f"names: {side_token}; {side_source}"
         else:
             handedness, handedness_source = "right", f"assumed: {side_source} and no left/right names"
             notes.append(f"could not tell a left from a right hand ({side_source}); assumed right: set "
@@ -168,7 +170,7 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
     else:
         handedness, handedness_source = side, side_source
         if named_side is not None and named_side != side:
-            notes.append(f"link names (prefix {side_token!r}) say a {named_side} hand, the geometry says {side} "
+            notes.append(f"the names ({side_token}) say a {named_side} hand, the geometry says {side} "
                          f"({side_source}); used the geometry")
     sign = -1.0 if handedness == "right" else 1.0  # where the thumb's side is along X
     lateral = {id(c): float(((c.knuckle + c.tip) / 2) @ frame[:, 0]) for c in others}
@@ -275,7 +277,11 @@ def _finger_from_names(names: list[str]) -> Finger | None:
 
 
 def _side_from_names(model: UrdfModel, palm: str) -> tuple[Handedness | None, str]:
-    """left/right from the first token of the hand's link names (``lh_``, ``left_hand_``, ``R_``)."""
+    """left/right from the hand's names: a side word or letter at the start or end of most link names below
+    the palm (``lh_``, ``left_hand_``, ``R_``, ``palm_r``, ``index_link_l``), else in the robot's name.
+
+    Only a second opinion: the geometry decides whenever it can, and a disagreement becomes a note.
+    """
     counts: dict[Handedness, int] = {"right": 0, "left": 0}
     token_of: dict[Handedness, str] = {}
     names = model.links_below(palm)
@@ -284,12 +290,16 @@ def _side_from_names(model: UrdfModel, palm: str) -> tuple[Handedness | None, st
         if not tokens:
             continue
         for side, words in _SIDE_TOKENS.items():
-            if tokens[0] in words:
+            if tokens[0] in words or (len(tokens) > 1 and tokens[-1] in words):
                 counts[side] += 1
-                token_of.setdefault(side, name.split("_")[0])
+                token_of.setdefault(side, name)
     for side, other in (("right", "left"), ("left", "right")):
         if counts[side] > 0 and counts[side] >= 0.6 * len(names) and counts[other] == 0:
-            return side, token_of[side]  # type: ignore[return-value]
+            return side, f"link names such as {token_of[side]!r}"  # type: ignore[return-value]
+    robot = set(name_tokens(model.name))
+    sides = [side for side in ("right", "left") if side in robot]
+    if len(sides) == 1:
+        return sides[0], f"the robot's name {model.name!r}"  # type: ignore[return-value]
     return None, ""
 
 
@@ -595,24 +605,47 @@ def _palm_axes(fingers: list[_Chain], thumb: _Chain) -> np.ndarray:
 
 
 def _thumb_side(thumb: _Chain, others: list[_Chain], frame: np.ndarray) -> tuple[Handedness | None, str]:
-    """Which side of the palm the thumb is on (right hand: -X), from where its tip points.
+    """Which side of the finger row the thumb is on (right hand: -X), from the hand's chirality.
 
-    The evidence, in half-spans of the other knuckles: the thumb's tip (at the zero pose and opened), half
-    its knuckle's position, and half the opposite of where it curls (a thumb curls toward the palm's middle).
+    ``frame`` is built from the fingers alone (+Z where they point, +Y where they curl, +X = Y x Z), so
+    it is right-handed whatever the palm link's axes are: a mirrored hand gets the mirrored fingers and
+    the same frame rule, and its thumb lands on the other side. The evidence, in half-spans of the other
+    knuckles, is where the thumb is rather than where it points at the zero pose: where it is mounted
+    (its first joint) plus the middle of its workspace (its tip over its joints' ranges). A thumb resting
+    folded across the palm, or pointing along the fingers, still has its mount and its reach on its side.
     """
     x = frame[:, 0]
     positions = [float(c.knuckle @ x) for c in others]
     centre = float(np.mean(positions))
     span = max(max(abs(p - centre) for p in positions), 0.01)
-    tip = 0.5 * (float(thumb.tip @ x) + float(thumb.open_tip @ x)) - centre
-    knuckle = float(thumb.knuckle @ x) - centre
-    curl = float(_unit(thumb.curl) @ x)
-    evidence = tip / span + 0.5 * knuckle / span - 0.5 * curl
+    mount = (float(thumb.knuckle @ x) - centre) / span
+    reach = (float(_workspace_centre(thumb) @ x) - centre) / span
+    evidence = mount + reach
     if abs(evidence) < _SIDE_AMBIGUOUS:
-        return None, "the thumb points to neither side of the palm"
+        return None, "the thumb sits on neither side of the finger row"
     side: Handedness = "right" if evidence < 0 else "left"
     where = "-X" if evidence < 0 else "+X"
-    return side, f"geometry: the thumb's tip points to the {where} side of the palm frame"
+    return side, (f"geometry: the thumb is mounted and reaches on the {where} side of the finger row, seen with "
+                  f"the fingers pointing +Z and curling to +Y ({evidence:+.2f} knuckle half-spans)")
+
+
+_WORKSPACE_SAMPLES = 243  # 3^5: a thumb's joints at their ends and middles, or this many random poses
+
+
+def _workspace_centre(chain: _Chain) -> np.ndarray:
+    """The mean fingertip over the chain's actuated joints' ranges (ends and middles), in the palm frame."""
+    assert chain.fk is not None
+    actuated = [j for j in chain.joints if j.movable and j.mimic is None]
+    if not actuated:
+        return chain.tip
+    levels = [np.linspace(*_sweep_ends(j), 3) for j in actuated]
+    if 3 ** len(actuated) <= _WORKSPACE_SAMPLES:
+        grid = np.stack(np.meshgrid(*levels, indexing="ij"), axis=-1).reshape(-1, len(actuated))
+    else:  # a long chain: the same number of seeded random poses inside the ranges
+        rng = np.random.default_rng(0)
+        grid = np.stack([rng.uniform(level[0], level[-1], _WORKSPACE_SAMPLES) for level in levels], axis=1)
+    names = [j.name for j in actuated]
+    return np.mean([chain.fk.tip(dict(zip(names, row, strict=True))) for row in grid], axis=0)
 
 
 # --- fingertips -------------------------------------------------------------------------------------------------------

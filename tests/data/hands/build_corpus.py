@@ -152,10 +152,12 @@ class Hand:
 # (joint_0.0 .. joint_15.0, link_0.0 .. link_15.0, link_3.0_tip ...), palm normal +X, fingers +Z,
 # the thumb mounted below and behind the palm, its base between the index and middle knuckles.
 
-def numbered16() -> Robot:
-    robot = Robot("numbered16")
-    robot.link("palm_link", box((0.0408, 0.113, 0.095), xyz=(-0.0093, 0.0, -0.0475)))
-    hand = Hand(robot, "palm_link", vendor=FINGERS_Z_NORMAL_X)
+def numbered16(name: str = "numbered16", palm: str = "palm_link", vendor: np.ndarray = FINGERS_Z_NORMAL_X,
+               left: bool = False) -> Robot:
+    robot = Robot(name)
+    hand = Hand(robot, palm, vendor=vendor, left=left)
+    size, centre = FINGERS_Z_NORMAL_X.T @ (0.0408, 0.113, 0.095), FINGERS_Z_NORMAL_X.T @ (-0.0093, 0.0, -0.0475)
+    robot.link(palm, box(np.abs(hand.vec(size)), xyz=hand.vec(centre)))  # the palm block, in the vendor's axes
     finger_lengths = [0.0164, 0.054, 0.0384, 0.0267]
     limits = [(-0.47, 0.47), (-0.196, 1.61), (-0.174, 1.709), (-0.227, 1.618)]
     for f, x in enumerate((-0.0435, 0.0, 0.0435)):  # index, middle, ring across the palm
@@ -407,10 +409,11 @@ def arm_ability() -> Robot:
 # middle fingers (the thumb's knuckle between theirs across the palm), left_hand_/right_hand_ prefixes,
 # numbered joints inside finger names (left_hand_thumb_0_joint); the left one sits on a 2-joint wrist.
 
-def _dex3(left: bool, wrist: bool) -> Robot:
+def _dex3(left: bool, wrist: bool, palm: str | None = None, vendor: np.ndarray = FINGERS_Z_NORMAL_MINUS_Y,
+          name: str | None = None) -> Robot:
     side = "left" if left else "right"
-    robot = Robot(f"dex3_{side}")
-    palm = f"{side}_hand_palm_link"
+    robot = Robot(name or f"dex3_{side}")
+    palm = palm or f"{side}_hand_palm_link"
     if wrist:
         robot.link(f"{side}_forearm_link", cylinder(0.03, 0.1))
         robot.link(f"{side}_wrist_pitch_link")
@@ -418,8 +421,8 @@ def _dex3(left: bool, wrist: bool) -> Robot:
                     xyz=(0.0, 0.0, 0.1), axis=(0.0, 1.0, 0.0), limit=(-1.614, 1.614))
         robot.joint(f"{side}_wrist_yaw_joint", "revolute", f"{side}_wrist_pitch_link", palm, xyz=(0.0, 0.0, 0.02),
                     axis=(0.0, 0.0, 1.0), limit=(-1.614, 1.614))
-    robot.link(palm, box((0.07, 0.03, 0.08), xyz=(0.0, 0.0, 0.04)))
-    hand = Hand(robot, palm, vendor=FINGERS_Z_NORMAL_MINUS_Y, left=left)
+    hand = Hand(robot, palm, vendor=vendor, left=left)
+    robot.link(palm, box(np.abs(hand.vec((0.07, 0.03, 0.08))), xyz=hand.vec((0.0, 0.0, 0.04))))
     for name, x in (("index", -0.02), ("middle", 0.02)):
         hand.finger((x, -0.012, 0.085), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0), [
             Segment(f"{side}_hand_{name}_0_joint", f"{side}_hand_{name}_0_link", "flex", (0.0, 1.57), 0.045),
@@ -539,6 +542,64 @@ def split_palm() -> Robot:
     return robot
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# thumb_palm5 / thumb_palm5_left: a six-motor five-finger hand (the hand of issue 27): every finger mounted on a palm
+# link named after the thumb's base (``thumb_base``), palm axes unlike xlsdk's (fingers along the palm link's -X,
+# palm normal +Y), and a two-joint thumb that rests at zero folded across the palm toward the little finger (its
+# rotator swings it out to its own side). Its zero-pose thumb tip points to the wrong side: the side must come from
+# where the thumb is mounted and how the hand curls, not from where the thumb rests.
+
+THUMB_PALM_FRAME = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # fingers -X, palm normal +Y
+
+
+def _thumb_palm5(left: bool) -> Robot:
+    robot = Robot("thumb_palm5_left" if left else "thumb_palm5")
+    robot.link("thumb_base", box((0.03, 0.085, 0.09), xyz=(-0.045, 0.0, 0.0)))
+    hand = Hand(robot, "thumb_base", vendor=THUMB_PALM_FRAME, left=left)
+    for name, x, z in (("index", -0.028, 0.097), ("middle", -0.0075, 0.1), ("ring", 0.0135, 0.097),
+                       ("pinky", 0.033, 0.091)):
+        hand.finger((x, 0.0, z), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0), [
+            Segment(f"{name}_q1", f"{name}_L1", "flex", (0.0, 2.0944), 0.0387),
+            Segment(f"{name}_q2", f"{name}_L2", "flex", (0.0, 2.6586), 0.045, mimic=(f"{name}_q1", 1.05851, 0.7235)),
+        ], radius=0.008)
+    hand.finger((-0.024, 0.014, 0.03), (0.7, 0.45, 0.55), (0.0, -1.0, 0.0), [
+        Segment("thumb_q1", "thumb_L1", "palm_z", (0.0, 2.0944), 0.028),
+        Segment("thumb_q2", "thumb_L2", "flex", (0.0, 2.0944), 0.062),
+    ], radius=0.009)
+    return robot
+
+
+def thumb_palm5() -> Robot:
+    return _thumb_palm5(left=False)
+
+
+def thumb_palm5_left() -> Robot:
+    return _thumb_palm5(left=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# numbered16_left: the 16-DOF four-finger hand's left twin, written in another convention (fingers along the palm
+# link's -Y, palm normal -X) on a palm link named after the thumb's mount; its names say nothing about the side.
+# dex3_thumb_palm / dex3_thumb_palm_left: the three-finger humanoid hand on a palm link named after the thumb's base
+# (fingers along -Z, palm normal +Y: a hand hanging down).
+
+FINGERS_MINUS_Y_NORMAL_MINUS_X = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+FINGERS_MINUS_Z_NORMAL_Y = np.array([[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0]])
+
+
+def numbered16_left() -> Robot:
+    return numbered16("numbered16_left", palm="thumb_mount", vendor=FINGERS_MINUS_Y_NORMAL_MINUS_X, left=True)
+
+
+def dex3_thumb_palm() -> Robot:
+    return _dex3(left=False, wrist=False, palm="thumb_base", vendor=FINGERS_MINUS_Z_NORMAL_Y, name="dex3_thumb_palm")
+
+
+def dex3_thumb_palm_left() -> Robot:
+    return _dex3(left=True, wrist=False, palm="thumb_base", vendor=FINGERS_MINUS_Z_NORMAL_Y,
+                 name="dex3_thumb_palm_left")
+
+
 CORPUS = {
     "numbered16.urdf": numbered16,
     "five22.urdf": five22,
@@ -553,6 +614,11 @@ CORPUS = {
     "numbered20.urdf": numbered20,
     "numbered20_left.urdf": numbered20_left,
     "split_palm.urdf": split_palm,
+    "thumb_palm5.urdf": thumb_palm5,
+    "thumb_palm5_left.urdf": thumb_palm5_left,
+    "numbered16_left.urdf": numbered16_left,
+    "dex3_thumb_palm.urdf": dex3_thumb_palm,
+    "dex3_thumb_palm_left.urdf": dex3_thumb_palm_left,
 }
 
 
