@@ -36,6 +36,7 @@ class HandRow(BaseModel):
     fingers: list[str]
     head: str  # a HeadState: fitted | none | fingerprint mismatch | stale | corrupt | no core latent
     head_detail: str
+    head_fingerprints: list[str] = []  # every core latent the hand carries a head for (full hex, sorted)
     drivers: list[str]
     core: bool
 
@@ -80,7 +81,7 @@ def hands_listing(*, include_core: bool = False) -> HandListing:
         rows.append(HandRow(
             name=hand.name, title=hand.title, plugin=record.plugin, distribution=record.distribution,
             version=record.version, dof=hand.dof, fingers=list(hand.fingers), head=status.state,
-            head_detail=status.detail, drivers=[name for name, entry in hand_drivers(hand).items() if entry],
+            head_detail=status.detail, head_fingerprints=list(status.fingerprints), drivers=[name for name, entry in hand_drivers(hand).items() if entry],
             core=record.core,
         ))
     for plugin in host.plugin_records():
@@ -117,6 +118,7 @@ class HeadRow(BaseModel):
     state: str
     detail: str
     path: str
+    fingerprints: list[str] = []  # every core latent the hand carries a head for
 
 
 class HandInfo(BaseModel):
@@ -181,5 +183,6 @@ def hand_info(hand: Hand | str) -> HandInfo:
         coupling=manifest.coupling.notes,
         scale={"knuckle_center": list(hand.scale.knuckle_center), "reach": hand.scale.reach},
         fingertips=fingertips,
-        head=HeadRow(state=status.state, detail=status.detail, path=str(hand.head_path)),
+        head=HeadRow(state=status.state, detail=status.detail, path=str(hand.head_path),
+                     fingerprints=list(status.fingerprints)),
     )

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 HEAD_FILENAME = "head.safetensors"
 HEAD_MANIFEST_FILENAME = "head.json"
+#: heads for further core latents: ``heads/<fingerprint>/head.safetensors`` (see :mod:`xlsdk.latent.heads`)
+HEADS_DIRNAME = "heads"
 
 
 class JointLimit(BaseModel):

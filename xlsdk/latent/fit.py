@@ -121,8 +121,12 @@ class FitResult(BaseModel):
 def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | str | None = None,
              core: CoreLatent | None = None, device: str = "auto", progress: bool = True,
              **overrides: object) -> FitResult:
-    """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default)."""
-    from xlsdk.latent.heads import installed_core_latent, invalidate_heads
+    """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default).
+
+    ``core`` is the installed core latent unless given (``xlsdk fit HAND --for FINGERPRINT``); the head
+    lands where :func:`~xlsdk.latent.heads.head_target` says, so a head for another core is never replaced.
+    """
+    from xlsdk.latent.heads import head_target, installed_core_latent, invalidate_heads
 
     started = time.perf_counter()  # the whole fit, grasp banks included: what the user waits for
     hand = _load_hand(hand) if isinstance(hand, str) else hand
@@ -136,11 +140,12 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     with torch_threads(config.threads):
         head, step, metrics, stopped_early = _fit(hand, core, core_hands, config, target_device, progress)
     seconds = time.perf_counter() - started
-    out_dir = Path(out) if out is not None else hand.head_dir
-    if out_dir.suffix == ".safetensors":
-        weights_path, manifest_path = out_dir, out_dir.with_suffix(".json")
+    if out is None:  # next to hand.toml: the top-level pair, or heads/<fingerprint>/ beside another core's head
+        weights_path, manifest_path = head_target(hand, core.fingerprint)
+    elif Path(out).suffix == ".safetensors":
+        weights_path, manifest_path = Path(out), Path(out).with_suffix(".json")
     else:
-        weights_path, manifest_path = out_dir / HEAD_FILENAME, out_dir / HEAD_MANIFEST_FILENAME
+        weights_path, manifest_path = Path(out) / HEAD_FILENAME, Path(out) / HEAD_MANIFEST_FILENAME
     metrics = {**metrics, "steps": float(step), "seconds": round(seconds, 2)}
     manifest = write_head(head, weights_path, manifest_path, hand_digest=hand.spec.digest, fingerprint=core.fingerprint,
                           geometry_version=GEOMETRY_VERSION, origin="fit", metrics=metrics)

@@ -5,6 +5,12 @@
 * The canonical hand's head is part of the core latent.
 * Every other hand's head is ``head.safetensors`` + ``head.json`` next to its ``hand.toml``; it must
   carry the installed core latent's fingerprint and match the hand (:func:`~xlsdk.latent.head_file.read_head`).
+* A plugin may carry heads for other core latents beside it, one folder per fingerprint:
+  ``heads/<fingerprint>/head.safetensors`` + ``head.json``. Why: the day a new core latent ships, a
+  plugin that carries heads for the old and the new one works for users of either, so vendors and
+  researchers upgrade on their own schedule instead of all at once. :func:`head_files` picks the head
+  of the installed core latent (its folder first, then the top-level pair); :func:`carried_fingerprints`
+  says which core latents a hand carries heads for (``xlsdk hands`` shows them).
 
 A :class:`~xlsdk.hand.Hand` knows nothing of heads: :func:`load_head` finds and verifies a hand's head
 and caches it under what was verified (core fingerprint, hand digest, the sha256 of both head files),
@@ -15,6 +21,7 @@ numpy-or-torch front door (``xlsdk.encode(hand, q)``).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -24,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.errors import DataFormatError, HeadError, LatentError
+from xlsdk.errors import DataFormatError, FingerprintMismatchError, HeadError, LatentError
+from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, HEADS_DIRNAME
 from xlsdk.latent.core import read_core_manifest
 from xlsdk.latent.head_file import read_head, verify_head_files
 from xlsdk.latent.manifests import CORE_MANIFEST, CoreLatentManifest
@@ -47,11 +55,78 @@ _STATE_OF_REASON: dict[str, HeadState] = {
 
 
 class HeadStatus(BaseModel):
-    """A hand's head, as ``xlsdk hands`` reports it."""
+    """A hand's head, as ``xlsdk hands`` reports it: the state of the head for the installed core latent,
+    and every core-latent fingerprint the hand carries a head for (full hex, sorted)."""
 
     model_config = ConfigDict(frozen=True)
     state: HeadState
     detail: str = ""
+    fingerprints: tuple[str, ...] = ()
+
+
+def _recorded_fingerprint(manifest_path: Path) -> str | None:
+    """The fingerprint a ``head.json`` records, or None when it is missing or unreadable (no other check)."""
+    try:
+        return str(json.loads(manifest_path.read_text(encoding="utf-8"))["latent_fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _versioned_dir(hand: Hand, fingerprint: str) -> Path:
+    return hand.head_dir / HEADS_DIRNAME / fingerprint
+
+
+def carried_fingerprints(hand: Hand) -> tuple[str, ...]:
+    """Core-latent fingerprints ``hand`` carries a head for: the top-level ``head.json``'s and each
+    ``heads/<fingerprint>/`` folder holding a ``head.json`` (read, not verified: :func:`head_status` verifies
+    the one in use). Sorted; the canonical hand's is its core latent's."""
+    found: set[str] = set()
+    top = _recorded_fingerprint(hand.head_manifest_path)
+    if top is not None:
+        found.add(top)
+    versions = hand.head_dir / HEADS_DIRNAME
+    if versions.is_dir():
+        for child in versions.iterdir():
+            recorded = _recorded_fingerprint(child / HEAD_MANIFEST_FILENAME)
+            if recorded is not None:
+                found.add(recorded)  # what the head says it is; a misplaced one is refused when used
+    return tuple(sorted(found))
+
+
+def head_files(hand: Hand, fingerprint: str) -> tuple[Path, Path]:
+    """Where ``hand``'s head for core latent ``fingerprint`` is read from: ``heads/<fingerprint>/`` when the
+    plugin carries that folder, the top-level ``head.safetensors``/``head.json`` otherwise (which
+    :func:`~xlsdk.latent.head_file.read_head` then checks to carry ``fingerprint``)."""
+    folder = _versioned_dir(hand, fingerprint)
+    if (folder / HEAD_MANIFEST_FILENAME).is_file() or (folder / HEAD_FILENAME).is_file():
+        return folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME
+    return hand.head_path, hand.head_manifest_path
+
+
+def head_target(hand: Hand, fingerprint: str) -> tuple[Path, Path]:
+    """Where a head fitted for core latent ``fingerprint`` is written.
+
+    Its folder when the plugin already carries one; else the top-level pair when it is free or holds a head
+    for the same core latent (the single-head layout every plugin starts with); else a new
+    ``heads/<fingerprint>/`` folder, so a fit for one core latent never overwrites the head of another.
+    """
+    folder = _versioned_dir(hand, fingerprint)
+    if (folder / HEAD_MANIFEST_FILENAME).is_file():
+        return folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME
+    top = _recorded_fingerprint(hand.head_manifest_path)
+    if top is None or top == fingerprint:
+        return hand.head_path, hand.head_manifest_path
+    return folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME
+
+
+def missing_head_message(hand: Hand, fingerprint: str, carried: tuple[str, ...]) -> tuple[str, str]:
+    """What to say (message, fix) when ``hand`` carries heads, none of them for core latent ``fingerprint``."""
+    others = ", ".join(f[:12] for f in carried if f != fingerprint) or "another core latent"
+    message = (f"{hand.head_dir}: {hand.name} carries heads fitted against core latent {others}, none for the "
+               f"installed core latent {fingerprint[:12]}")
+    fix = (f"fit one for this core with `xlsdk fit {hand.name}` (every such hand: `xlsdk fit --all-stale`), or "
+           f"install a release of {hand.plugin or 'its plugin'} that carries a head for core latent {fingerprint[:12]}")
+    return message, fix
 
 
 def core_latent_dir() -> Path:
@@ -84,6 +159,35 @@ def installed_core_latent() -> CoreLatent:
     return _load_core(str(directory.resolve()))
 
 
+def known_core_latent_dirs() -> list[Path]:
+    """Directories holding a core latent this process knows of: the installed one first, then each entry of
+    ``XLSDK_CORE_LATENT_PATH`` (``os.pathsep``-separated; e.g. the old core latent kept after an upgrade)."""
+    extra = [Path(part) for part in os.environ.get("XLSDK_CORE_LATENT_PATH", "").split(os.pathsep) if part]
+    return [core_latent_dir(), *extra]
+
+
+def find_core_latent(wanted: str) -> CoreLatent:
+    """The core latent ``wanted`` names: a directory holding one, or a fingerprint (its first 8+ hex
+    characters are enough) of the installed core latent or of one on ``XLSDK_CORE_LATENT_PATH``."""
+    candidate = Path(wanted)
+    if (candidate / CORE_MANIFEST).is_file():
+        return _load_core(str(candidate.resolve()))
+    prefix = wanted.strip().lower()
+    if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+        raise LatentError(f"--for {wanted!r}: neither a directory holding {CORE_MANIFEST} nor a core-latent "
+                          "fingerprint (8 or more hex characters)", hint="see `xlsdk latent info` for fingerprints")
+    seen: list[str] = []
+    for directory in known_core_latent_dirs():
+        if not (directory / CORE_MANIFEST).is_file():
+            continue
+        manifest = read_core_manifest(directory)
+        if manifest.fingerprint.startswith(prefix):
+            return _load_core(str(directory.resolve()))
+        seen.append(f"{manifest.fingerprint[:12]} ({directory})")
+    raise LatentError(f"no known core latent has fingerprint {prefix[:12]}; known: {', '.join(seen) or 'none'}",
+                      hint="pass the core latent's directory to --for, or add it to XLSDK_CORE_LATENT_PATH")
+
+
 def clear_core_latent_cache() -> None:
     """Forget the loaded core latents (and so every head verified against them)."""
     _load_core.cache_clear()
@@ -111,14 +215,29 @@ def load_head(hand: Hand) -> LatentHead:
     if _is_canonical(hand, core.manifest):
         _check_canonical(hand, core.manifest)
         return core.canonical
-    key = (core.fingerprint, hand.spec.digest, _file_sha(hand.head_path), _file_sha(hand.head_manifest_path))
+    weights_path, manifest_path = head_files(hand, core.fingerprint)
+    key = (core.fingerprint, hand.spec.digest, _file_sha(weights_path), _file_sha(manifest_path))
     head = _HEADS.get(key)
     if head is None:
         from xlsdk.latent.head import freeze
 
-        head, _ = read_head(hand.head_path, hand.head_manifest_path, hand=hand, fingerprint=core.fingerprint)
+        _refuse_other_cores(hand, core.fingerprint, manifest_path)
+        head, _ = read_head(weights_path, manifest_path, hand=hand, fingerprint=core.fingerprint)
         _HEADS[key] = freeze(head)
     return head
+
+
+def _refuse_other_cores(hand: Hand, fingerprint: str, manifest_path: Path) -> None:
+    """A hand whose heads are all for other core latents: say which it carries and what to do."""
+    recorded = _recorded_fingerprint(manifest_path)
+    if recorded is None or recorded == fingerprint:
+        return  # missing or unreadable: read_head names the file; same core: read_head checks the rest
+    if manifest_path != hand.head_manifest_path:
+        raise FingerprintMismatchError(
+            f"{manifest_path}: head was fitted against core latent {recorded[:12]} but sits in the folder of core "
+            f"latent {fingerprint[:12]}", hint=f"move it to {HEADS_DIRNAME}/{recorded}/ or refit with `xlsdk fit {hand.name}`")
+    message, fix = missing_head_message(hand, fingerprint, carried_fingerprints(hand))
+    raise FingerprintMismatchError(message, hint=fix)
 
 
 def _is_canonical(hand: Hand, core: CoreLatentManifest) -> bool:
@@ -140,28 +259,43 @@ def invalidate_heads(hand: Hand | None = None) -> None:
         del _HEADS[key]
 
 
-def head_status(hand: Hand) -> HeadStatus:
+def head_status(hand: Hand, core: CoreLatentManifest | None = None) -> HeadStatus:
     """fitted / none / fingerprint mismatch / stale / corrupt, with the reason; never raises for a bad head.
 
     Decided without torch (what ``xlsdk hands`` needs to answer at once): the core latent's manifest and
     weights checksum, and :func:`~xlsdk.latent.head_file.verify_head_files` (manifest, hand, limits,
-    checksum, tensor shapes and magnitudes). :func:`load_head` adds the finite forward pass.
+    checksum, tensor shapes and magnitudes). :func:`load_head` adds the finite forward pass. ``core``: the
+    core latent to judge against (default: the installed one; ``xlsdk fit --all-stale --for`` passes another).
     """
-    try:
-        core = installed_core_manifest()
-    except LatentError as exc:
-        return HeadStatus(state="no core latent", detail=str(exc))
+    if core is None:
+        try:
+            core = installed_core_manifest()
+        except LatentError as exc:
+            return HeadStatus(state="no core latent", detail=str(exc))
     canonical = _is_canonical(hand, core)
-    if not canonical and not hand.head_path.exists() and not hand.head_manifest_path.exists():
+    carried = (core.fingerprint,) if canonical else carried_fingerprints(hand)
+    weights_path, manifest_path = head_files(hand, core.fingerprint)
+    if not canonical and not weights_path.exists() and not manifest_path.exists():
         return HeadStatus(state="none", detail=f"no {hand.head_path.name}; fit one with `xlsdk fit {hand.name}`")
     try:
         if canonical:
             _check_canonical(hand, core)
         else:
-            verify_head_files(hand.head_path, hand.head_manifest_path, hand=hand, fingerprint=core.fingerprint)
+            _refuse_other_cores(hand, core.fingerprint, manifest_path)
+            verify_head_files(weights_path, manifest_path, hand=hand, fingerprint=core.fingerprint)
     except HeadError as exc:
-        return HeadStatus(state=_STATE_OF_REASON[exc.reason], detail=str(exc))
-    return HeadStatus(state="fitted")
+        return HeadStatus(state=_STATE_OF_REASON[exc.reason], detail=str(exc), fingerprints=carried)
+    return HeadStatus(state="fitted", fingerprints=carried)
+
+
+#: head states a refit repairs (``xlsdk fit --all-stale``): a head for another core latent, or for an older URDF
+STALE_STATES: tuple[HeadState, ...] = ("fingerprint mismatch", "stale")
+
+
+def stale_hands(hands: list[Hand], core: CoreLatentManifest) -> list[Hand]:
+    """The hands among ``hands`` whose head does not match ``core`` (fitted for another core latent or an
+    older version of the hand); hands with no head at all are not stale, they were never fitted."""
+    return [hand for hand in hands if not _is_canonical(hand, core) and head_status(hand, core).state in STALE_STATES]
 
 
 def apply_over_last_dim(fn: Callable[[torch.Tensor], torch.Tensor], x: Any, *, width: int, what: str,
