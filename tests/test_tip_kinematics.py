@@ -90,3 +90,21 @@ def test_a_subset_of_fingers_and_bad_shapes() -> None:
         TipKinematics(hand, ("thumb", "little"))
     with pytest.raises(ShapeError, match=r"\(B, 13\)"):
         TipKinematics(hand).evaluate(q[:, :5])
+
+
+def test_named_links_match_pytorch_kinematics_link_poses() -> None:
+    """``links=``: any links below the palm (the human hand's landmarks, a corpus hand's knuckles), with Jacobian."""
+    hand = xlsdk.load_hand("xhand")
+    links = [tip.link for tip in hand.spec.manifest.fingers.values()]
+    chosen = [hand.spec.urdf.parent_joint(link).parent for link in links] + [links[0]]  # the distal links too
+    q = _poses(hand, 5, seed=3)
+    evaluator = TipKinematics(hand, links=chosen)
+    points, jacobian = evaluator.evaluate(q)
+    poses = hand.kinematics.link_poses(torch.as_tensor(q), chosen).numpy()
+    np.testing.assert_allclose(points, poses[:, :, :3, 3], atol=1e-9)
+    step = 1e-6
+    moved = np.stack([evaluator.evaluate(q + step * np.eye(hand.dof)[j], jacobian=False)[0]
+                      for j in range(hand.dof)], axis=-1)
+    np.testing.assert_allclose(jacobian, (moved - points[..., None]) / step, atol=1e-5)
+    with pytest.raises(ShapeError, match="no link"):
+        TipKinematics(hand, links=["not_a_link"])

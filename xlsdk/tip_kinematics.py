@@ -25,6 +25,7 @@ differences on the reference hands and on import-corpus hands (mimic couplings, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,19 +70,21 @@ def _motion(kind: int, axis: np.ndarray, value: float) -> np.ndarray:
 class TipKinematics:
     """Fingertips of ``fingers`` (default: all of the hand's) in the xlsdk palm frame, metres.
 
-    ``evaluate(q)`` takes actuated joint vectors ``(B, dof)`` (float64 numpy) and returns the tips
-    ``(B, F, 3)`` and, unless ``jacobian=False``, their Jacobian ``(B, F, 3, dof)``. Agrees with
+    With ``links`` it tracks those links' origins instead of fingertips (the human hand's landmark
+    frames, :mod:`xlsdk.human`). ``evaluate(q)`` takes actuated joint vectors ``(B, dof)`` (float64
+    numpy) and returns the tips ``(B, F, 3)`` and, unless ``jacobian=False``, their Jacobian ``(B, F, 3, dof)``. Agrees with
     ``hand.fk`` to rounding; built once per hand, tens of microseconds per call after that.
     """
 
-    def __init__(self, hand: Hand, fingers: tuple[Finger, ...] | None = None) -> None:
+    def __init__(self, hand: Hand, fingers: tuple[Finger, ...] | None = None, *,
+                 links: Sequence[str] | None = None) -> None:
         import torch
 
         fingers = tuple(fingers) if fingers is not None else hand.fingers
         missing = [f for f in fingers if f not in hand.fingers]
         if missing:
             raise ShapeError(f"{hand.name} has no finger(s) {missing}; it declares {list(hand.fingers)}")
-        self.dof, self.fingers = hand.dof, fingers
+        self.dof, self.fingers = hand.dof, fingers if links is None else ()
         built = hand.kinematics.prepared(torch.float64)
         chain = built.chain
         paths = [[int(i) for i in path] for path in chain.parents_indices]  # root ... frame
@@ -91,7 +94,10 @@ class TipKinematics:
         expand, bias = built.expand.cpu().numpy(), built.bias.cpu().numpy()
         columns = [hand.fingers.index(f) for f in fingers]
         tip_frames = [int(built.tip_frames[i]) for i in columns]
+        tip_offsets = built.tip_offsets.cpu().numpy()[columns]
         palm = int(built.palm_frame)
+        if links is not None:  # named frames instead of fingertips: each link's origin
+            tip_frames, tip_offsets = self._link_frames(hand, chain, paths, palm, links), np.zeros((len(links), 3))
         below = {frame: paths[frame][paths[frame].index(palm) + 1:] for frame in tip_frames}  # palm excluded
 
         def static(frame: int) -> np.ndarray:  # link offset @ joint offset, as pytorch-kinematics composes them
@@ -149,7 +155,6 @@ class TipKinematics:
             level_parents = np.array([parents[n - 1] for n in level], dtype=int)
             self._levels.append((level[0], level[-1] + 1, None if (level_parents == 0).all() else level_parents))
         # tips: the anchor's transform applied to a fixed homogeneous point
-        tip_offsets = built.tip_offsets.cpu().numpy()[columns]
         self._tip_anchor = np.array([anchor[frame] for frame in tip_frames], dtype=int)
         self._tip_point = np.stack([(self._palm if anchor[frame] == 0 else np.eye(4)) @ rest[frame]
                                     @ np.append(offset, 1.0) for frame, offset in zip(tip_frames, tip_offsets, strict=True)])
@@ -160,6 +165,21 @@ class TipKinematics:
         entries = [(2, 1, 1), (1, 2, -1), (0, 2, 1), (2, 0, -1), (1, 0, 1), (0, 1, -1)]  # two per axis x, y, z
         for index, (row, column, sign) in enumerate(entries):
             self._cross[index // 2, row * 3 + column] = sign
+
+    @staticmethod
+    def _link_frames(hand: Hand, chain: object, paths: list[list[int]], palm: int, links: Sequence[str]) -> list[int]:
+        """Frame indices of ``links``, each of which must hang below the palm link (else its position in the
+        palm frame would depend on joints above the palm, which this evaluator folds away)."""
+        names = chain.get_frame_names(exclude_fixed=False)  # type: ignore[attr-defined]
+        unknown = [link for link in links if link not in names]
+        if unknown:
+            raise ShapeError(f"{hand.name}: no link(s) {', '.join(unknown)} in {hand.urdf_path.name}")
+        frames = [int(i) for i in chain.get_frame_indices(*links)]  # type: ignore[attr-defined]
+        outside = [link for link, frame in zip(links, frames, strict=True) if palm not in paths[frame]]
+        if outside:
+            raise ShapeError(f"{hand.name}: link(s) {', '.join(outside)} are not below the palm link "
+                             f"{hand.spec.manifest.palm_link!r}")
+        return frames
 
     @property
     def joints_kept(self) -> int:

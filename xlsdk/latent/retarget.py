@@ -11,7 +11,8 @@ is that map applied to the analytic fingertip Jacobian of :class:`~xlsdk.tip_kin
 (the hand's own pytorch-kinematics chain, evaluated in float64 numpy: one call per step for all the
 candidates of every pose, where pytorch-kinematics' per-call set-up alone would cost a millisecond).
 Each step solves the damped normal equations at three damping levels and projects into the joint
-limits; a pose stops as soon as a step no longer lowers its cost. Gauss-Newton converges in two or
+limits; a pose stops as soon as a step no longer lowers its cost (:mod:`xlsdk.point_fit`, the solver
+the human hand's keypoint fit shares). Gauss-Newton converges in two or
 three steps where projected gradient descent needs twenty.
 
 :class:`StreamRetargeter` is the teleoperation form: one pose per call, everything that does not
@@ -32,13 +33,11 @@ from xlsdk.geometry import HandGeometry, hand_geometry, shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.heads import load_head
 from xlsdk.latent.objectives import GeometryWeights
+from xlsdk.point_fit import PointLeastSquares
 from xlsdk.tip_kinematics import TipKinematics
 
 #: default Levenberg-Marquardt iterations of a refinement
 REFINE_STEPS = 2
-_DAMPINGS = (1e-3, 1e-1, 3.0)  # LM damping levels tried in parallel, relative to the diagonal of J^T J
-_RIDGE = 1e-6  # absolute ridge, so joints that move no fingertip stay put
-_TOLERANCE = 1e-2  # a pose whose step lowered its cost by less than this fraction has converged
 
 
 def _as_hand(hand: str | Hand) -> Hand:
@@ -74,7 +73,7 @@ def refine_retarget(q_source: torch.Tensor, source: Hand, target: Hand, warm_sta
     return refiner(refiner.goal(q_source), warm_start, steps=steps)
 
 
-class GeometryRefiner:
+class GeometryRefiner(PointLeastSquares):
     """Levenberg-Marquardt on ``target``'s joints so that its fingertip geometry matches a goal.
 
     Built once per (source, target) pair; :meth:`goal` turns source poses into goal geometry and
@@ -86,9 +85,8 @@ class GeometryRefiner:
         self.weights = weights or GeometryWeights()
         self.fingers = shared_fingers(source.fingers, target.fingers)
         self.lower, self.upper = target.lower(torch.float64), target.upper(torch.float64)
-        self._lower, self._upper = self.lower.numpy(), self.upper.numpy()
+        super().__init__(TipKinematics(target, self.fingers), self.lower.numpy(), self.upper.numpy())
         self._source_tips = TipKinematics(source, self.fingers)
-        self._target_tips = TipKinematics(target, self.fingers)
         self._source_center = np.asarray(source.scale.knuckle_center, dtype=np.float64)
         self._source_reach = source.scale.reach
         self._source_axes = np.asarray(source.scale.axes, dtype=np.float64)  # left hands mirrored (HandScale)
@@ -102,9 +100,6 @@ class GeometryRefiner:
         layout = np.vstack([np.eye(3 * count) * (self.weights.tips / count) ** 0.5, np.kron(between, np.eye(3))])
         self._layout = layout / self._target_reach  # residuals in reach units from tips in metres
         self._vector_weight = self.weights.vectors / max(count - 1, 1)
-        self._dampings = np.asarray(_DAMPINGS)
-        self._ridge = _RIDGE * np.eye(target.dof)
-        self._diagonal = np.arange(target.dof)
 
     def goal(self, q_source: torch.Tensor) -> HandGeometry:
         """The source's geometry on the shared fingers (float64)."""
@@ -114,9 +109,7 @@ class GeometryRefiner:
 
     def cost(self, q: torch.Tensor, goal: HandGeometry) -> torch.Tensor:
         """Per-row sum of squared residuals of target poses ``q`` (B, d)."""
-        system = self._system(goal)
-        points = q.detach().to(torch.float64).cpu().numpy()[:, None]
-        return torch.from_numpy(self._evaluate(points, *system, jacobian=False)[0][:, 0])
+        return torch.from_numpy(self.cost_of(self._system(goal), q.detach().to(torch.float64).cpu().numpy()))
 
     def __call__(self, goal: HandGeometry, start: torch.Tensor, *, steps: int = REFINE_STEPS) -> torch.Tensor:
         """At most ``steps`` projected LM steps from ``start`` (B, d); returns float64 poses inside the limits."""
@@ -149,67 +142,6 @@ class GeometryRefiner:
         # back into the target's own palm frame (a left target un-mirrored; residual norms are unchanged)
         return matrix, (tips * self._target_axes * self._target_reach + self._target_center).reshape(rows, -1)
 
-    def _evaluate(self, points: np.ndarray, matrix: np.ndarray, goal_tips: np.ndarray, *,
-                  jacobian: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Costs ``(B, K)``, residuals ``(B, K, R)`` and their Jacobians ``(B, K, R, d)`` at candidates ``(B, K, d)``."""
-        rows, count, dof = points.shape
-        tips, tip_jacobian = self._target_tips.evaluate(points.reshape(-1, dof), jacobian=jacobian)
-        delta = tips.reshape(rows, count, -1) - goal_tips[:, None]
-        residual = np.einsum("brj,bkj->bkr", matrix, delta)
-        cost = np.einsum("bkr,bkr->bk", residual, residual)
-        if tip_jacobian is None:
-            return cost, residual, None
-        return cost, residual, matrix[:, None] @ tip_jacobian.reshape(rows, count, -1, dof)
-
-    def solve(self, system: tuple[np.ndarray, np.ndarray], starts: np.ndarray, *,
-              steps: int = REFINE_STEPS) -> np.ndarray:
-        """LM from the best of several starts per pose ``(B, S, d)``; float64 poses ``(B, d)`` inside the limits.
-
-        Each step proposes one candidate per damping level (:data:`_DAMPINGS`: from nearly Gauss-Newton
-        to nearly gradient descent) and evaluates them with their Jacobians in one call; a pose keeps
-        its best candidate only when it lowers the cost, so a step never makes a pose worse. A pose
-        stops once a step lowers its cost by less than :data:`_TOLERANCE` of it (converged) or not at
-        all (the next step would propose the same candidates), and the loop ends when every pose has
-        stopped. A pose with no finite start or a non-finite goal comes back as NaN for the caller to
-        refuse.
-        """
-        matrix, goal_tips = system
-        rows, _, dof = starts.shape
-        usable = np.isfinite(starts).all(axis=2)  # (B, S)
-        valid = usable.any(axis=1) & np.isfinite(goal_tips).all(axis=1) & np.isfinite(matrix).all(axis=(1, 2))
-        starts = np.clip(np.where(usable[..., None], starts, 0.0), self._lower, self._upper)
-        matrix, goal_tips = np.where(valid[:, None, None], matrix, 0.0), np.where(valid[:, None], goal_tips, 0.0)
-        every = np.arange(rows)
-        cost, residual, jacobian = self._evaluate(starts, matrix, goal_tips, jacobian=steps > 0)
-        cost = np.where(usable, cost, np.inf)
-        pick = cost.argmin(axis=1)
-        best, best_cost = starts[every, pick], cost[every, pick]
-        active = np.ones(rows, dtype=bool)
-        for step in range(steps):
-            best_residual, best_jacobian = residual[every, pick], jacobian[every, pick]  # type: ignore[index]
-            transposed = np.swapaxes(best_jacobian, 1, 2)
-            normal = transposed @ best_jacobian  # (B, d, d)
-            gradient = transposed @ best_residual[..., None]  # (B, d, 1)
-            damped = np.repeat(normal[:, None] + self._ridge, len(self._dampings), axis=1)  # (B, K, d, d)
-            damped[..., self._diagonal, self._diagonal] += self._dampings[:, None] * normal[:, None, self._diagonal,
-                                                                                            self._diagonal]
-            moves = np.linalg.solve(damped, -gradient[:, None])[..., 0]
-            candidates = np.clip(best[:, None] + moves, self._lower, self._upper)
-            cost, residual, jacobian = self._evaluate(candidates, matrix, goal_tips, jacobian=step + 1 < steps)
-            pick = cost.argmin(axis=1)
-            reached = cost[every, pick]
-            better = active & (reached < best_cost)
-            best = np.where(better[:, None], candidates[every, pick], best)
-            active = better & (reached < (1.0 - _TOLERANCE) * best_cost)  # converged poses stop here
-            best_cost = np.where(better, reached, best_cost)
-            if not active.any():
-                break
-            if step + 1 < steps and not better.all():  # a pose that did not improve keeps its own residuals
-                residual[~better, pick[~better]] = best_residual[~better]
-                jacobian[~better, pick[~better]] = best_jacobian[~better]  # type: ignore[index]
-        best[~valid] = np.nan
-        return best
-
 
 class StreamRetargeter:
     """Retarget a stream of single poses ``src -> dst`` at minimal latency (frozen heads, no autograd).
@@ -235,13 +167,23 @@ class StreamRetargeter:
     def __call__(self, q: np.ndarray) -> np.ndarray:
         pose = torch.as_tensor(np.asarray(q, dtype=np.float32)).reshape(1, -1)
         with torch.inference_mode():
-            decoded = self._decoder.decode(self._encoder.encode(pose))
+            z = self._encoder.encode(pose)
+        return self.from_latent(z, pose.numpy())
+
+    def from_latent(self, z: torch.Tensor, q_source: np.ndarray) -> np.ndarray:
+        """The target's answer for latent ``z`` (1, k) already encoded from source pose ``q_source`` (1, d_src).
+
+        For callers that encode one source pose once and decode it into several hands (the human hand
+        streaming to every installed hand): the refinement still needs the source pose for its goal.
+        """
+        with torch.inference_mode():
+            decoded = self._decoder.decode(z)
         if self._refiner is None:
             return decoded[0].numpy()
         starts = decoded.numpy().astype(np.float64)[:, None]
         if self._previous is not None:
             starts = np.concatenate([starts, self._previous[None, None]], axis=1)
-        system = self._refiner.system_from_source(pose.numpy().astype(np.float64))
+        system = self._refiner.system_from_source(np.asarray(q_source, dtype=np.float64).reshape(1, -1))
         refined = self._refiner.solve(system, starts, steps=self.refine_steps)[0]
         self._previous = refined if np.isfinite(refined).all() else None
         return refined
