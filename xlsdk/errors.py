@@ -110,6 +110,15 @@ class PolicyError(XlsdkError):
     """A policy does not fit what it is used with: its action width, the hand attached, the latent installed."""
 
 
+class SlotLayoutError(PolicyError):
+    """A hand has more joints on one finger than the fixed functional-slot layout holds (see xlsdk.joint_slots)."""
+
+
+class PublishError(XlsdkError):
+    """``xlsdk publish`` refuses a plugin (no or stale head, a mesh the package lacks, no license) or its wheel
+    fails to build, install or pass ``xlsdk check`` in a clean environment."""
+
+
 class NewHandError(XlsdkError):
     """``xlsdk new-hand`` cannot scaffold the plugin as asked (a name, a destination, an answer)."""
 

@@ -23,6 +23,7 @@ from xlsdk.cli import fit as _fit  # noqa: E402,F401
 from xlsdk.cli import retarget as _retarget  # noqa: E402,F401
 from xlsdk.cli import new_hand as _new_hand  # noqa: E402,F401
 from xlsdk.cli import check as _check  # noqa: E402,F401
+from xlsdk.cli import publish as _publish  # noqa: E402,F401
 from xlsdk.cli import demo as _demo  # noqa: E402,F401
 from xlsdk.cli import view as _view  # noqa: E402,F401
 from xlsdk.cli import drive as _drive  # noqa: E402,F401
