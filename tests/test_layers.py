@@ -52,6 +52,9 @@ def _violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
 RULES = {
     "kinematics knows no learning and no drivers": (
         ("hand.py", "kinematics.py", "geometry.py"), ("xlsdk.latent", "xlsdk.policy", "xlsdk.drivers")),
+    "keypoint files and the point fit are below the latent": (
+        ("keypoints.py", "point_fit.py", "tip_kinematics.py"), ("xlsdk.latent", "xlsdk.policy", "xlsdk.drivers",
+                                                                "xlsdk.human", "xlsdk.physics")),
     "drivers move joints: no latent, no demo": (("drivers",), ("xlsdk.latent", "xlsdk.demo", "xlsdk.policy")),
     "physics builds on kinematics and drivers": (("physics",), ("xlsdk.policy", "xlsdk.cli")),
     "the spec knows nothing above it": (

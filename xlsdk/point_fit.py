@@ -50,13 +50,14 @@ class PointLeastSquares:
         """Per-pose sum of squared residuals at joint vectors ``q`` ``(B, d)``."""
         return self._evaluate(np.asarray(q, dtype=np.float64)[:, None], *system, jacobian=False)[0][:, 0]
 
-    def solve(self, system: tuple[np.ndarray, np.ndarray], starts: np.ndarray, *, steps: int) -> np.ndarray:
+    def solve(self, system: tuple[np.ndarray, np.ndarray], starts: np.ndarray, *, steps: int,
+              tolerance: float = _TOLERANCE) -> np.ndarray:
         """LM from the best of several starts per pose ``(B, S, d)``; float64 poses ``(B, d)`` inside the limits.
 
         Each step proposes one candidate per damping level (:data:`_DAMPINGS`: from nearly Gauss-Newton
         to nearly gradient descent) and evaluates them with their Jacobians in one call; a pose keeps
         its best candidate only when it lowers the cost, so a step never makes a pose worse. A pose
-        stops once a step lowers its cost by less than :data:`_TOLERANCE` of it (converged) or not at
+        stops once a step lowers its cost by less than ``tolerance`` of it (converged) or not at
         all (the next step would propose the same candidates), and the loop ends when every pose has
         stopped. A pose with no finite start or a non-finite goal comes back as NaN for the caller to
         refuse.
@@ -88,7 +89,7 @@ class PointLeastSquares:
             reached = cost[every, pick]
             better = active & (reached < best_cost)
             best = np.where(better[:, None], candidates[every, pick], best)
-            active = better & (reached < (1.0 - _TOLERANCE) * best_cost)  # converged poses stop here
+            active = better & (reached < (1.0 - tolerance) * best_cost)  # converged poses stop here
             best_cost = np.where(better, reached, best_cost)
             if not active.any():
                 break
