@@ -482,6 +482,193 @@ def test_new_hand(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         os.umask(umask)
 
 
+# --- vendor files from strangers (issue 22, items 1-3): a xacro runs no code, nothing outside leaks in ----------
+
+XACRO_HAND = ROOT / "tests" / "data" / "hands" / "xacro_hand.urdf.xacro"
+SECRET_FILE_TEXT = "outside-file-text-5d1e"  # in files beside, not inside, the model's folder
+SECRET_ENV = "XLSDK_BAD_INPUT_SECRET"
+SECRET_ENV_TEXT = "environment-text-83b0"
+XACRO_NS = 'xmlns:xacro="http://www.ros.org/wiki/xacro"'
+_SECRET_STL = (f"solid {SECRET_FILE_TEXT}\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 0.01 0 0\n"
+               "vertex 0 0.01 0\nendloop\nendfacet\nendsolid\n")
+
+
+def _outside_files(work: Path) -> None:
+    outside = work / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.yaml").write_text(f"key: {SECRET_FILE_TEXT}\n")
+    (outside / "props.xacro").write_text(f'<robot {XACRO_NS}><xacro:property name="stolen" '
+                                         f'value="{SECRET_FILE_TEXT}"/></robot>')
+    (outside / "secret.stl").write_text(_SECRET_STL)
+
+
+def _vendor_xacro(in_material: str = "", head: str = "", *, files: dict[str, str] | None = None,
+                  links: dict[str, str] | None = None) -> Callable[[Path], None]:
+    """The corpus xacro hand in ``model/``, ``in_material`` in its palm's material name, ``head`` added first.
+
+    Without the sandbox each of these files expands (the payload sits in a free-text name), so a case
+    passes only because the payload is refused. ``{w}`` is the case's working directory; ``files`` are
+    more files in ``model/``; ``links`` are symlinks in ``model/`` to paths under the working directory.
+    """
+    def prepare(work: Path) -> None:
+        _outside_files(work)
+        model = work / "model"
+        model.mkdir()
+        text = XACRO_HAND.read_text()
+        opening = text.index(">", text.index("<robot ")) + 1
+        text = text[:opening] + head + text[opening:]
+        text = text.replace("<visual>", f'<visual><material name="palm_grey{in_material}"/>', 1)
+        (model / "hand.urdf.xacro").write_text(text.replace("{w}", str(work)))
+        for relative, content in (files or {}).items():
+            (model / relative).parent.mkdir(parents=True, exist_ok=True)
+            (model / relative).write_text(content.replace("{w}", str(work)))
+        for relative, target in (links or {}).items():
+            (model / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(work / target, model / relative)
+
+    return prepare
+
+
+def _nothing_leaked(work: Path, out: str) -> None:
+    """No code ran (no PWNED anywhere) and no outside or environment text is in any file written."""
+    assert not (work / "PWNED").exists() and not (Path.cwd() / "PWNED").exists(), "the xacro ran code"
+    for path in work.rglob("*"):
+        if path.is_file() and not path.is_symlink() and "outside" not in path.relative_to(work).parts:
+            data = path.read_bytes()
+            assert SECRET_FILE_TEXT.encode() not in data, f"outside-file text copied into {path}"
+            assert SECRET_ENV_TEXT.encode() not in data, f"environment text copied into {path}"
+
+
+def X(payload: str = "", head: str = "", *says: str, code: int = 1, check: Callable[[Path, str], None] | None = None,
+      **files: dict[str, str]) -> Cli:
+    """``new-hand`` of the vendor xacro carrying ``payload``; refused with a message naming the file."""
+    def checks(work: Path, out: str) -> None:
+        _nothing_leaked(work, out)
+        if check is not None:
+            check(work, out)
+
+    fragments = (("{w}/model/",) if code else ()) + says
+    return Cli(N("gadget", "plugin", urdf="{w}/model/hand.urdf.xacro"), code, fragments,
+               never=(SECRET_FILE_TEXT, SECRET_ENV_TEXT), prepare=_vendor_xacro(payload, head, **files),
+               check=checks)
+
+
+_FRAME_WALK = ("${[(g := (g.gi_frame.f_back.f_back.f_globals for _ in [1])), python.list(g)][1][0]['os']"
+               ".system('touch {w}/PWNED')}")
+_MACRO_BOMB = ('<xacro:macro name="m0"><link name="bomb"/></xacro:macro>'
+               + "".join(f'<xacro:macro name="m{i}"><xacro:m{i - 1}/><xacro:m{i - 1}/></xacro:macro>' for i in range(1, 40))
+               + "<xacro:m39/>")
+_LEGIT_PARTS = (f'<robot {XACRO_NS}><xacro:property name="camera_lift" value="${{lift * 2}}"/>'
+                '<xacro:macro name="mount" params="name z"><link name="${name}"/>'
+                '<joint name="${name}_joint" type="fixed"><parent link="palm"/><child link="${name}"/>'
+                '<origin xyz="0 0 ${z}" rpy="0 ${radians(90) if \'$(arg side)\' == \'right\' else -pi / 2} 0"/></joint>'
+                "</xacro:macro></robot>")
+
+
+def _legit_features_expanded(work: Path, out: str) -> None:
+    urdf = (work / "plugin" / "xlsdk_gadget" / "urdf" / "gadget.urdf").read_text()
+    assert 'name="wrist_camera"' in urdf and 'xyz="0 0 0.19"' in urdf and "1.5707963" in urdf
+    assert 'name="palm_grey_right"' in urdf and 'name="not_kept"' not in urdf
+    assert "autogenerated by xacro" not in urdf and str(work) not in urdf, "no path of this machine in the plugin"
+
+
+XACRO = {
+    # item 1: code execution
+    "walks-generator-frames-to-os-system": X(_FRAME_WALK, "", "hand.urdf.xacro", "xacro expression ${[(g := ",
+                                             "touch"),
+    "dunder-import": X("${__import__('os').system('touch {w}/PWNED')}", "", "__import__"),
+    "calls-a-python-builtin": X("${python.type(1)}", "", "python.type"),
+    "lambda": X("${(lambda: 1)()}", "", "Lambda"),
+    # item 2: local data copied into the plugin
+    "load-yaml-outside": X("${xacro.load_yaml('../outside/secret.yaml')['key']}", "", "xacro.load_yaml"),
+    "load-yaml-absolute": X("${load_yaml('{w}/outside/secret.yaml')}", "", "load_yaml"),
+    "env-variable": X(f"$(env {SECRET_ENV})", "", f"$(env {SECRET_ENV})", "environment variable"),
+    "optenv-variable": X(f"$(optenv {SECRET_ENV} fallback)", "", "$(optenv", "environment variable"),
+    "env-through-an-arg-default": X("$(arg side)", f'<xacro:arg name="side" default="$(env {SECRET_ENV})"/>',
+                                    "$(env"),
+    "eval-substitution": X("$(eval 6 * 7)", "", "$(eval 6 * 7)", "runs Python"),
+    "find-a-ros-package": X("", '<xacro:include filename="$(find secret_pkg)/hand.xacro"/>', "$(find secret_pkg)",
+                            "relative to the xacro file"),
+    "include-through-dotdot": X("${stolen}", '<xacro:include filename="../outside/props.xacro"/>',
+                                "filename='../outside/props.xacro'", "outside the xacro file's folder"),
+    "include-absolute-path": X("${stolen}", '<xacro:include filename="{w}/outside/props.xacro"/>',
+                               "not a path relative to the xacro file"),
+    "include-a-symlink-to-outside": X("${stolen}", '<xacro:include filename="parts/props.xacro"/>',
+                                      "filename='parts/props.xacro'", "symlink", links={
+                                          "parts/props.xacro": "outside/props.xacro"}),
+    "include-glob-outside": X("${stolen}", '<xacro:include filename="../outside/*.xacro"/>',
+                              "outside the xacro file's folder"),
+    "xml-external-entity": X("", "", "declares XML entities", files={
+        "hand.urdf.xacro": ('<?xml version="1.0"?><!DOCTYPE robot [<!ENTITY x SYSTEM "file://{w}/outside/secret.yaml">'
+                            f']><robot name="r" {XACRO_NS}><link name="palm"><visual>&x;</visual></link></robot>')}),
+    # item 3: bounded evaluation
+    "sum-of-a-huge-range": X("${python.sum(python.range(10**13))}", "", "python.sum"),
+    "tower-of-powers": X("${9**9**9}", "", "${9**9**9}", "computes a power"),
+    "huge-string-repetition": X("${'x' * 10**10}", "", "builds a string of 10000000000 characters"),
+    "shift-to-a-huge-integer": X("${1 &lt;&lt; 10**9}", "", "LShift"),
+    "macro-bomb": X("", _MACRO_BOMB, "nothing was expanded"),  # the element count or the time limit stops it
+    "macro-calling-itself": X("", '<xacro:macro name="loop"><xacro:loop/></xacro:macro><xacro:loop/>',
+                              "nest too deeply"),
+    # the sandbox keeps what real vendor xacros use: properties, macros, includes inside the folder,
+    # conditionals, $(arg) defaults, arithmetic and math
+    "legit-includes-macros-conditionals-math": X(
+        "_$(arg side)", '<xacro:arg name="side" default="right"/><xacro:property name="lift" value="0.095"/>'
+        '<xacro:include filename="parts/mount.xacro"/>'
+        "<xacro:if value=\"${lift > 0.05 and '$(arg side)' == 'right'}\">"
+        '<xacro:mount name="wrist_camera" z="${camera_lift}"/></xacro:if>'
+        '<xacro:unless value="${math.cos(0) == 1}"><link name="not_kept"/></xacro:unless>',
+        "created", code=0, check=_legit_features_expanded, files={"parts/mount.xacro": _LEGIT_PARTS}),
+}
+
+
+def _mesh_in_synth(filename: str, *, target: str | None = None) -> Callable[[Path], None]:
+    """A mesh on the synthetic hand's palm; ``target`` makes ``synth/<filename>`` a symlink to it."""
+    def prepare(work: Path) -> None:
+        _outside_files(work)
+        urdf = work / "synth" / "synth.urdf"
+        mesh = f'<visual><geometry><mesh filename="{filename}"/></geometry></visual>'
+        urdf.write_text(urdf.read_text().replace('<link name="palm">', f'<link name="palm">{mesh}', 1))
+        if target is not None:
+            (work / "synth" / filename).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(work / target, work / "synth" / filename)
+        elif not filename.startswith("package://"):
+            (work / "synth" / filename).parent.mkdir(parents=True, exist_ok=True)
+            (work / "synth" / filename).write_text(_SECRET_STL.replace(SECRET_FILE_TEXT, "palm"))
+
+    return prepare
+
+
+def _mesh_copied(relative: str, copied: bool) -> Callable[[Path, str], None]:
+    def check(work: Path, out: str) -> None:
+        _nothing_leaked(work, out)
+        assert (work / "plugin" / "xlsdk_gadget" / "urdf" / relative).is_file() == copied
+
+    return check
+
+
+MESHES = {
+    "mesh-symlink-to-a-file-outside": Cli(N("gadget", "plugin"), 0, ("'meshes/tip.stl' resolves outside",
+                                                                     "not copied into the plugin"),
+                                          never=(SECRET_FILE_TEXT,), prepare=_mesh_in_synth(
+                                              "meshes/tip.stl", target="outside/secret.stl"),
+                                          check=_mesh_copied("meshes/tip.stl", False)),
+    "package-mesh-found-in-a-folder-above": Cli(N("gadget", "plugin"), 0, ("'package://outside/secret.stl' resolves "
+                                                                           "outside",), never=(SECRET_FILE_TEXT,),
+                                                prepare=_mesh_in_synth("package://outside/secret.stl"),
+                                                check=_mesh_copied("outside/secret.stl", False)),
+    "mesh-inside-the-folder-is-copied": Cli(N("gadget", "plugin"), 0, ("created",), never=("resolves outside",),
+                                            prepare=_mesh_in_synth("meshes/palm.stl"),
+                                            check=_mesh_copied("meshes/palm.stl", True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(XACRO) + sorted(MESHES))
+def test_vendor_file(name: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET_ENV_TEXT)  # what a leaking $(env ...) would copy into the plugin
+    monkeypatch.chdir(tmp_path)  # a payload that escaped would run here
+    _run_cli(XACRO.get(name) or MESHES[name], tmp_path, capsys)
+
+
 # --- drivers, viewer, exit codes, --json, heads, policies -----------------------------------------
 
 DRIVE = ("drive", "inspire")
@@ -708,10 +895,32 @@ def test_every_item_of_the_issue_has_cases() -> None:
             assert (name in tables[table]) if name else case in globals(), f"item {item}: no case {case}"
 
 
+# which cases hold each numbered item of issue 22 (round 2) that has cases so far
+ROUND_2 = {
+    1: ["vendor:walks-generator-frames-to-os-system", "vendor:dunder-import", "vendor:calls-a-python-builtin",
+        "process:new-hand-of-a-xacro-that-runs-code"],
+    2: ["vendor:load-yaml-outside", "vendor:env-variable", "vendor:optenv-variable", "vendor:env-through-an-arg-default",
+        "vendor:include-through-dotdot", "vendor:include-a-symlink-to-outside", "vendor:xml-external-entity",
+        "vendor:mesh-symlink-to-a-file-outside", "vendor:package-mesh-found-in-a-folder-above"],
+    3: ["vendor:sum-of-a-huge-range", "vendor:tower-of-powers", "vendor:huge-string-repetition", "vendor:macro-bomb"],
+}
+
+
+def test_every_item_of_round_2_has_cases() -> None:
+    tables = {"retarget": RETARGET, "manifest": MANIFESTS, "safety": SAFETY, "urdf": URDFS, "new-hand": NEW_HAND,
+              "command": {**COMMANDS, **PLUGINS}, "policy": POLICIES, "process": PROCESSES,
+              "vendor": {**XACRO, **MESHES}}
+    for item, cases in ROUND_2.items():
+        for case in cases:
+            table, _, name = case.partition(":")
+            assert (name in tables[table]) if name else case in globals(), f"item {item}: no case {case}"
+
+
 def test_corpus_size() -> None:
     """The issue asks for at least 80 cases; the count only grows."""
     count = (len(RETARGET) + len(MANIFESTS) + len(SAFETY) + len(URDFS) + len(NEW_HAND) + len(COMMANDS)
-             + len(PLUGINS) + len(POLICIES) + len(PROCESSES) + 2)  # + the item-1 and item-16 tests
+             + len(PLUGINS) + len(POLICIES) + len(PROCESSES) + len(XACRO) + len(MESHES)
+             + 2)  # + the item-1 and item-16 tests
     print(f"bad-input corpus: {count} cases")
     assert count >= 80
 
@@ -724,7 +933,15 @@ PROCESSES = {
     "new-hand-over-a-file": (lambda w: ["new-hand", "gadget", "--urdf", str(write_synthetic_hand(w / "src").urdf),
                                         "--out", str(BAD / "good.npy"), "--yes"], "good.npy is a file"),
     "view-port-70000": (lambda w: ["view", "inspire", "--port", "70000"], "70000"),
+    "new-hand-of-a-xacro-that-runs-code": (lambda w: _vendor_xacro_argv(w, _FRAME_WALK), "xacro expression ${[(g"),
 }
+
+
+def _vendor_xacro_argv(work: Path, payload: str) -> list[str]:
+    """The payload's xacro written under ``work`` (a ``touch {w}/PWNED`` that ran would change ``work``)."""
+    _vendor_xacro(payload)(work)
+    return ["new-hand", "gadget", "--urdf", str(work / "model" / "hand.urdf.xacro"), "--out", str(work / "plugin"),
+            "--yes"]
 
 
 @pytest.mark.slow  # a fresh interpreter importing torch: seconds each

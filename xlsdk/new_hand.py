@@ -2,9 +2,9 @@
 
 The URDF is validated (every problem reported at once), the manifest is proposed from it
 (:mod:`xlsdk.urdf_import`), the copier template ``templates/hand-plugin`` is rendered, the URDF (and
-the meshes it references that resolve) are copied into the package, and ``hand.toml`` is written with
-a comment on every proposal. Everything is built in a temporary directory next to the destination and
-renamed into place at the end: a failure leaves nothing behind.
+the meshes it references that resolve inside the model's own folder tree) are copied into the package,
+and ``hand.toml`` is written with a comment on every proposal. Everything is built in a temporary
+directory next to the destination and renamed into place at the end: a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     # fail before writing anything if the proposal does not make a valid manifest
     manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
     resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+    mesh_copies, meshes_left_out = _plan_mesh_copies(model, urdf_path)
 
     import copier
 
@@ -93,7 +94,9 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
             shutil.copyfile(urdf_path, urdf_dir / urdf_file)
         else:  # the expanded/converted URDF is what the plugin ships
             (urdf_dir / urdf_file).write_text(description.text, encoding="utf-8")
-        _copy_meshes(model, urdf_path, urdf_dir)
+        for source, relative in mesh_copies:
+            (urdf_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, urdf_dir / relative)
         (staging / package / "hand.toml").write_text(manifest_text, encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
@@ -106,7 +109,7 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
             shutil.rmtree(staging, ignore_errors=True)
     return NewHandResult(name=name, directory=destination, package=package,
                          manifest=destination / package / "hand.toml", urdf=destination / package / "urdf" / urdf_file,
-                         warnings=model.warnings + proposal.warnings, proposal=proposal,
+                         warnings=model.warnings + proposal.warnings + tuple(meshes_left_out), proposal=proposal,
                          notes=description.conversion_notes + proposal.notes, source_note=description.note)
 
 
@@ -152,33 +155,43 @@ def _check_destination(destination: Path) -> None:
                          "was written")
 
 
-def _copy_meshes(model: UrdfModel, urdf_path: Path, urdf_dir: Path) -> None:
-    """Copy meshes that resolve, keeping their layout next to the URDF.
+def _plan_mesh_copies(model: UrdfModel, urdf_path: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Which mesh files go into the plugin (source, path under ``urdf/``), and warnings for those that do not.
 
     Relative paths keep their place; ``package://PKG/rest`` meshes go to ``urdf/PKG/rest``, where the
-    plugin's URDF resolves them again (a folder named PKG under one of its ancestors).
+    plugin's URDF resolves them again (a folder named PKG under one of its ancestors). A plugin is meant
+    to be published, so only files inside the model's own folder tree are copied: the URDF's folder, or
+    for ``package://PKG/...`` the URDF's own package folder (an ancestor named PKG). The check is on the
+    real path, so a ``meshes/tip.stl`` that is a symlink to a file elsewhere is left out, with a warning.
     """
+    copies: list[tuple[Path, Path]] = []
+    outside: list[str] = []
     for link in model.links:
         for shape in link.geometry:
             if shape.kind != "mesh" or not shape.filename:
                 continue
             if shape.filename.startswith("package://"):
-                resolved = model.resolve_mesh(shape.filename)
                 relative = Path(shape.filename[len("package://"):])
-                if resolved is not None and not relative.is_absolute() and ".." not in relative.parts:
-                    target = urdf_dir / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(resolved, target)
+                source = model.resolve_mesh(shape.filename)
+                roots = [a for a in Path(os.path.realpath(urdf_path)).parents if relative.parts[:1] == (a.name,)]
+                root = roots[0] if roots else Path(os.path.realpath(urdf_path.parent))
+            elif "://" in shape.filename:
                 continue
-            if "://" in shape.filename:
+            else:
+                relative = Path(shape.filename)
+                source = urdf_path.parent / relative
+                root = Path(os.path.realpath(urdf_path.parent))
+            if (source is None or relative.is_absolute() or ".." in relative.parts or not relative.parts
+                    or not source.is_file()):
                 continue
-            relative = Path(shape.filename)
-            source = urdf_path.parent / relative
-            if relative.is_absolute() or ".." in relative.parts or not source.is_file():
+            real = Path(os.path.realpath(source))
+            if root not in real.parents:
+                outside.append(f"link {link.name!r}: mesh {shape.filename!r} resolves outside {root} (a symlink or "
+                               "a folder above the model's); not copied into the plugin: put the file itself in the "
+                               "model's folder")
                 continue
-            target = urdf_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            copies.append((real, relative))
+    return copies, list(dict.fromkeys(outside))
 
 
 def _toml_list(values: tuple[float, ...] | list[float]) -> str:

@@ -5,7 +5,8 @@ once, by ``xlsdk new-hand``, and the plugin ships the converted URDF with a note
 from:
 
 * ``.xacro`` (and ``.urdf.xacro``): expanded by the ``xacro`` package (macros, properties, includes,
-  ``$(arg ...)`` defaults). ``$(find pkg)`` needs a ROS workspace; the error says to use relative paths.
+  ``$(arg ...)`` defaults) inside :mod:`xlsdk.xacro_sandbox`: ``${...}`` is arithmetic and math only,
+  ``$(env)``/``$(find)``/``$(eval)`` and files outside the xacro's folder are refused.
 * MJCF (``.xml`` whose root is ``<mujoco>``): compiled by MuJoCo's own parser (defaults, classes,
   ``<include>``, angle units, ``fromto`` geoms all resolved by MuJoCo), then written as URDF: the body tree
   as links, hinge/slide joints with their axes and ranges, primitive geoms (a capsule as a cylinder
@@ -83,21 +84,11 @@ def load_robot_description(path: Path | str) -> tuple[RobotDescription, UrdfMode
 
 
 def _expand_xacro(path: Path) -> RobotDescription:
-    try:
-        import xacro
-    except ImportError:
-        raise UrdfError(path, ["reading .xacro files needs the xacro package: pip install xacro"]) from None
-    try:
-        document = xacro.process_file(str(path))
-    except Exception as exc:  # xacro raises its own XacroException and bare Python errors
-        message = str(exc) or type(exc).__name__
-        hint = ""
-        if "find" in message or "package" in message.lower():
-            hint = "; $(find pkg) needs a ROS workspace: use paths relative to the xacro file instead"
-        raise UrdfError(path, [f"xacro could not expand the file: {message}{hint}"]) from None
-    text = document.toprettyxml(indent="  ")
-    return RobotDescription(source=path, kind="xacro", text=text,
-                            note=f"expanded from {path.name} by xacro")
+    from xlsdk.xacro_sandbox import expand_xacro
+
+    text, notes = expand_xacro(path)  # sandboxed: a vendor file runs no code and reads nothing outside its folder
+    return RobotDescription(source=path, kind="xacro", text=text, note=f"expanded from {path.name} by xacro",
+                            conversion_notes=notes)
 
 
 # --- MJCF -------------------------------------------------------------------------------------------------------------
