@@ -220,3 +220,44 @@ def test_every_hand_of_the_import_corpus_gets_a_world_whose_tips_match_fk(tmp_pa
         world.set_hand_target(hand.mid_pose())
         world.step(0.3)  # servos on every joint, mimic equalities: the simulation stays finite
         assert np.all(np.isfinite(world.hand_positions())), key
+
+
+def test_a_urdf_with_unbalanced_inertias_gets_a_world_with_its_masses(tmp_path, capsys) -> None:
+    """Issue 22 item 16: tensors breaking A + B >= C (a CAD export's, tests/data/hands/unbalanced16.urdf).
+
+    MuJoCo refuses such a tensor ("inertia must satisfy A + B >= C"); the hand still gets a world, each
+    link keeps the URDF's mass and centre of mass, `new-hand` warns naming every such link, and the
+    fingertip sites match FK.
+    """
+    from pathlib import Path
+
+    from lxml import etree
+
+    from xlsdk.cli import main
+    from xlsdk.hand import Hand
+    from xlsdk.hand_spec import load_hand_spec
+
+    urdf = Path(__file__).parent / "data" / "hands" / "unbalanced16.urdf"
+    assert main(["new-hand", "unbalanced", "--urdf", str(urdf), "--yes", "--out", str(tmp_path / "plugin")]) == 0
+    printed = "".join(capsys.readouterr())
+    phalanges = [f"link_{4 * f + k}.0" for f in range(4) for k in (1, 2, 3)]
+    for link in phalanges:
+        assert f"link '{link}': its <inertia> is no rigid body's" in " ".join(printed.split()), link
+    hand = Hand(load_hand_spec(tmp_path / "plugin" / "xlsdk_unbalanced" / "hand.toml"))
+    assert sorted(hand.spec.manifest.fingers) == ["index", "middle", "ring", "thumb"]
+    world = World(hand)
+    model = world.model
+    for link in etree.parse(str(urdf)).getroot().iter("link"):
+        inertial = link.find("inertial")
+        if inertial is None:
+            continue
+        body = model.body("hand/" + link.get("name"))
+        assert model.body_mass[body.id] == pytest.approx(float(inertial.find("mass").get("value")), rel=1e-9)
+        moments = np.sort(model.body_inertia[body.id])
+        assert moments[0] + moments[1] >= moments[2] > 0
+    for q in hand.sample(3, torch.Generator().manual_seed(0), dtype=torch.float64).numpy():
+        world.reset(q=q)
+        np.testing.assert_allclose(world.fingertips("palm"), np.asarray(hand.fk(q)), atol=1e-4)
+    world.set_hand_target(hand.mid_pose())
+    world.step(0.3)
+    assert np.all(np.isfinite(world.hand_positions()))

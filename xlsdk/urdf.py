@@ -13,7 +13,8 @@ viewer; ``tests/test_urdf_reader.py`` checks that both read every URDF of the re
 
 Each step collects *all* its problems and raises one :class:`~xlsdk.errors.UrdfError` listing them,
 so a vendor fixes a broken file in one round. Meshes that do not resolve are warnings only: kinematics
-never need them.
+never need them. So are inertia tensors that no rigid body has (see :func:`balance_inertia`): physics
+balances them, and the warning says so.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
         raise UrdfError(path, problems)
     joints = tuple(_convert_joint(joint) for joint in joints_raw)
     root = _find_roots([link.name for link in links], joints_raw)[0]
-    warnings = tuple(_mesh_warnings(links, path))
+    warnings = tuple(_mesh_warnings(links, path) + _inertia_warnings(root_element))
     text = raw.decode("utf-8", errors="replace")
     return UrdfModel(
         path=path, name=root_element.get("name"), text=text, root=root, links=links, joints=joints, warnings=warnings
@@ -568,6 +569,51 @@ def _mesh_warnings(links: tuple[UrdfLink, ...], path: Path) -> list[str]:
                     f"link {link.name!r}: mesh {shape.filename!r} does not resolve (ignored; kinematics need no meshes)"
                 )
     return sorted(set(warnings))
+
+
+def balance_inertia(tensor: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, float]:
+    """``tensor`` (3x3) as a rigid body's inertia, and the amount added to each principal moment (0: unchanged).
+
+    A rigid body's principal moments satisfy A + B >= C for every ordering (the triangle inequality);
+    published URDFs often carry tensors that break it (CAD exports with per-axis rounding, tensors copied
+    between links, a rod's moments written about the wrong axis), and MuJoCo refuses to compile them. The
+    smallest amount that makes the tensor valid is added to all three principal moments (what MuJoCo's
+    ``balanceinertia`` compiler option does), after raising any principal moment below ``floor``: the
+    principal axes, the mass and the centre of mass stay as the URDF says. A valid tensor comes back as is.
+    """
+    symmetric = (tensor + tensor.T) / 2
+    moments, axes = np.linalg.eigh(symmetric)
+    raised = np.maximum(moments, floor)
+    smallest, middle, largest = np.sort(raised)
+    shortfall = largest - smallest - middle
+    if shortfall <= 0 and np.array_equal(raised, moments):
+        return tensor, 0.0
+    added = max(shortfall, 0.0) + (1e-6 * largest if shortfall > 0 else 0.0)  # margin over MuJoCo's round-off
+    return axes @ np.diag(raised + added) @ axes.T, added
+
+
+def _inertia_warnings(root: etree._Element) -> list[str]:
+    """Links whose ``<inertia>`` is no rigid body's: physics balances it (:func:`balance_inertia`), mass kept."""
+    warnings: list[str] = []
+    for link in root.findall("link"):
+        inertia = link.find("inertial/inertia")
+        if inertia is None:
+            continue
+        try:
+            values = [float(inertia.get(key, 0.0)) for key in ("ixx", "iyy", "izz", "ixy", "ixz", "iyz")]
+        except ValueError:
+            continue  # not numbers: not this warning's business
+        if not all(math.isfinite(v) for v in values):
+            continue
+        ixx, iyy, izz, ixy, ixz, iyz = values
+        tensor = np.array([[ixx, ixy, ixz], [ixy, iyy, iyz], [ixz, iyz, izz]])
+        moments = np.sort(np.linalg.eigvalsh(tensor))
+        if moments[2] - moments[0] - moments[1] > 1e-6 * max(abs(moments[2]), 1e-300) or moments[0] < 0:
+            _, added = balance_inertia(tensor)
+            warnings.append(f"link {link.get('name')!r}: its <inertia> is no rigid body's (principal moments "
+                            f"{moments[0]:.3g}, {moments[1]:.3g}, {moments[2]:.3g} kg m^2 break A + B >= C); the "
+                            f"physics world adds {added:.3g} kg m^2 to each principal moment, mass kept")
+    return warnings
 
 
 def _mesh_resolves(filename: str, urdf_path: Path) -> bool:

@@ -3,8 +3,11 @@
 :func:`add_hand` walks the URDF tree from its root and adds, under a mount body of an ``MjSpec``:
 
 * one body per link, posed by its joint's origin; revolute/continuous joints become hinges and
-  prismatic joints slides, with the spec's effective limits (URDF narrowed by the manifest);
-* inertia from the URDF ``<inertial>`` (bounded below so tiny frame-only links stay integrable);
+  prismatic joints slides, with the spec's effective limits (URDF narrowed by the manifest); joints
+  that are neither actuated nor mimics (a vendor's wrist above the palm, skipped by the manifest) are
+  welded at 0, where :meth:`xlsdk.Hand.fk` has them: left free, the palm flopped on them under load;
+* inertia from the URDF ``<inertial>`` (bounded below so tiny frame-only links stay integrable; a tensor
+  that breaks the triangle inequality A + B >= C is balanced, mass kept, see :func:`xlsdk.urdf.balance_inertia`);
 * collision geometry from the URDF's primitive ``<collision>`` shapes (boxes, cylinders, spheres), else
   its primitive ``<visual>`` shapes, or, for a link that only has meshes (or nothing), capsules fitted
   along the link: from its origin to each child joint and to its fingertip point. Meshes are never
@@ -28,6 +31,7 @@ from lxml import etree
 
 from xlsdk.hand import Hand
 from xlsdk.kinematics import rpy_matrix
+from xlsdk.urdf import balance_inertia
 
 PREFIX = "hand/"
 #: contype/conaffinity bits: hand geoms touch the world (bit 1) but not each other
@@ -200,6 +204,10 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             full[:3] = np.maximum(full[:3], MIN_INERTIA)
             rotation = inertial.transform[:3, :3]
             tensor = np.array([[full[0], full[3], full[4]], [full[3], full[1], full[5]], [full[4], full[5], full[2]]])
+            # a tensor that is no rigid body's (A + B < C, common in published URDFs, or a principal moment
+            # <= 0 from large products) is balanced, mass kept; the URDF check warned (xlsdk.urdf.balance_inertia).
+            # The floor only keeps moments positive: a valid tensor passes unchanged.
+            tensor, _ = balance_inertia(tensor, floor=MIN_INERTIA / 100)
             # URDF inertia is in the inertial frame; MuJoCo's fullinertia in the body's
             tensor = rotation @ tensor @ rotation.T
             body.fullinertia = [tensor[0, 0], tensor[1, 1], tensor[2, 2], tensor[0, 1], tensor[0, 2], tensor[1, 2]]
@@ -225,8 +233,8 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             body.add_site(name="palm", pos=frame[:3, 3], quat=_quat(frame[:3, :3]), size=[0.004, 0, 0], group=3)
         for joint in urdf.child_joints(link):
             moving = add_link(body, joint.child, joint.origin_matrix())
-            if joint.type == "fixed":
-                continue
+            if joint.type == "fixed" or (joint.name not in limits and joint.name not in hand.spec.mimic):
+                continue  # fixed, or not part of the hand (a vendor's wrist): welded where the kinematics has it (0)
             kind = mujoco.mjtJoint.mjJNT_SLIDE if joint.type == "prismatic" else mujoco.mjtJoint.mjJNT_HINGE
             low, high = limits.get(joint.name, (joint.lower, joint.upper))
             mj_joint = moving.add_joint(name=PREFIX + joint.name, type=kind, axis=joint.axis, armature=ARMATURE,

@@ -600,6 +600,40 @@ def dex3_thumb_palm_left() -> Robot:
                  name="dex3_thumb_palm_left")
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# unbalanced16: the 16-DOF four-finger hand above with the <inertial> blocks of a CAD export (issue 22, item 16):
+# masses from the parts, products of inertia, and on every phalanx a tensor no rigid body has: the moments
+# about the two cross axes written as a thin disc's (m r^2 / 4) and the one along the finger as a rod's
+# (m L^2 / 12), so izz > ixx + iyy (the triangle inequality A + B >= C broken, as in many published URDFs).
+
+def unbalanced16() -> Robot:
+    robot = numbered16(name="unbalanced16")
+    for index, text in enumerate(robot.links):
+        name = text.split('"', 2)[1]
+        length = max(float(text.split('length="', 1)[1].split('"', 1)[0]) if 'length="' in text else 0.0, 0.01)
+        if name.endswith("_tip"):
+            continue
+        mass = 0.4 if name == "palm_link" else 0.01 + 0.6 * length
+        radius = 0.0098
+        if name == "palm_link":  # a solid block: a valid tensor
+            ixx, iyy, izz, z = mass * (0.113**2 + 0.095**2) / 12, mass * (0.0408**2 + 0.095**2) / 12, \
+                mass * (0.0408**2 + 0.113**2) / 12, -0.0475
+        elif length > 2.5 * radius:  # a phalanx: disc moments across, rod moment along the finger
+            ixx = iyy = mass * radius**2 / 4
+            izz, z = mass * length**2 / 12, length / 2
+        else:  # a short knuckle link: a valid cylinder
+            ixx = iyy = mass * (3 * radius**2 + length**2) / 12
+            izz, z = mass * radius**2 / 2, length / 2
+        inertial = (f'<inertial><origin xyz="0 0 {z:.6g}" rpy="0 0 0"/><mass value="{mass:.6g}"/>'
+                    f'<inertia ixx="{ixx:.6e}" ixy="{-0.01 * ixx:.6e}" ixz="0" iyy="{iyy:.6e}" iyz="0" '
+                    f'izz="{izz:.6e}"/></inertial>')
+        if text.endswith("/>") and "</link>" not in text:
+            robot.links[index] = f'<link name="{name}">{inertial}</link>'
+        else:
+            robot.links[index] = text.replace(">", ">" + inertial, 1)
+    return robot
+
+
 CORPUS = {
     "numbered16.urdf": numbered16,
     "five22.urdf": five22,
@@ -619,6 +653,7 @@ CORPUS = {
     "numbered16_left.urdf": numbered16_left,
     "dex3_thumb_palm.urdf": dex3_thumb_palm,
     "dex3_thumb_palm_left.urdf": dex3_thumb_palm_left,
+    "unbalanced16.urdf": unbalanced16,
 }
 
 
