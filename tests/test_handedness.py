@@ -162,3 +162,47 @@ def test_names_are_a_second_opinion_and_a_disagreement_is_reported(tmp_path: Pat
     (tmp_path / "gripper_left.urdf").write_text(gripper)
     sided = propose_manifest(load_urdf(tmp_path / "gripper_left.urdf"))
     assert sided.handedness == "left" and "the robot's name 'gripper3_left'" in sided.handedness_source
+
+
+# --- the side is checked: new-hand's mirror check and `xlsdk check`'s handedness check -----------------------------
+
+def _scaffold(hand: str, name: str, root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+    from xlsdk.cli import main
+
+    assert main(["new-hand", name, "--urdf", str(HANDS / EXPECTED[hand]["file"]), "--yes",
+                 "--out", str(root / name)]) == 0
+    return next((root / name).rglob("hand.toml")), capsys.readouterr().out
+
+
+def _declare(manifest: Path, handedness: str) -> None:
+    text = manifest.read_text(encoding="utf-8")
+    lines = [f'handedness = "{handedness}"' if line.startswith("handedness = ") else line for line in text.splitlines()]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_hand_declared_as_the_other_side_fails_check_naming_handedness(tmp_path: Path, fresh_host,  # noqa: ANN001
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue-27 hand: right and left twins scaffolded by new-hand (which says the side it chose and by how
+    much), then each declared as the other side: `xlsdk check` fails them on handedness, naming the fix."""
+    from conftest import HandPlugin
+
+    from xlsdk.conformance import run_check
+
+    right, printed = _scaffold("thumb_palm5", "side_right", tmp_path, capsys)
+    assert "side: right hand: the mirrored setup (left hand) reaches the canonical hand's fingertips" in printed
+    assert "mirror check: right hand" in right.read_text(encoding="utf-8")
+    wrong_right, _ = _scaffold("thumb_palm5", "wrong_right", tmp_path, capsys)
+    wrong_left, printed = _scaffold("thumb_palm5_left", "wrong_left", tmp_path, capsys)
+    assert "side: left hand" in printed
+    _declare(wrong_right, "left")
+    _declare(wrong_left, "right")
+    fresh_host.register(HandPlugin(right, wrong_right, wrong_left), name="sides")
+
+    passed = run_check("side_right", "handedness")
+    assert passed.passed, passed.explain()
+    assert passed.details["mirrored"] > passed.details["as_declared"] / 0.8, passed.details
+    for name, declared, actual in (("wrong_right", "left", "right"), ("wrong_left", "right", "left")):
+        failed = run_check(name, "handedness")
+        assert not failed.passed, failed.explain()
+        assert f"handedness = '{declared}' looks wrong: its mirror image (a {actual} hand)" in failed.message
+        assert f'set handedness = "{actual}" in hand.toml' in failed.fix

@@ -19,7 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import NewHandError
-from xlsdk.hand_spec import resolve_hand_spec
+from xlsdk.hand_spec import HandSpec, resolve_hand_spec
+from xlsdk.latent.side import SideComparison
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
 from xlsdk.robot_description import RobotDescription, load_robot_description
 from xlsdk.urdf import UrdfModel
@@ -39,6 +40,7 @@ class NewHandResult(BaseModel):
     proposal: ManifestProposal
     notes: tuple[str, ...] = ()  # what the proposal decided and why (skipped arm joints, names vs geometry, ...)
     source_note: str = ""  # how the URDF was obtained from a xacro/MJCF input
+    side: SideComparison | None = None  # the proposed side against its mirror image (None: not compared)
 
 
 def template_dir() -> Path:
@@ -76,7 +78,14 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
                                     vendor=vendor, version=version, source=description)
     # fail before writing anything if the proposal does not make a valid manifest
     manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
-    resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+    spec = resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+    side, side_warning = compare_proposed_side(spec)
+    if side is not None:  # the comparison goes into hand.toml's comment on `handedness`
+        proposal = proposal.model_copy(update={
+            "handedness_source": f"{proposal.handedness_source}; mirror check: {side.verdict()}",
+            "warnings": proposal.warnings + ((side_warning,) if side_warning else ())})
+        manifest_text = render_manifest(name, proposal, model, urdf_file=urdf_file, title=title or f"{name} hand",
+                                        vendor=vendor, version=version, source=description)
     mesh_copies, meshes_left_out = _plan_mesh_copies(model, urdf_path)
 
     import copier
@@ -110,7 +119,8 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     return NewHandResult(name=name, directory=destination, package=package,
                          manifest=destination / package / "hand.toml", urdf=destination / package / "urdf" / urdf_file,
                          warnings=model.warnings + proposal.warnings + tuple(meshes_left_out), proposal=proposal,
-                         notes=description.conversion_notes + proposal.notes, source_note=description.note)
+                         notes=description.conversion_notes + proposal.notes, source_note=description.note,
+                         side=side)
 
 
 #: names a new hand may not take, and why: they mean something else to xlsdk already
@@ -140,6 +150,32 @@ def check_new_hand_name(name: str) -> None:
     if importlib.util.find_spec(package) is not None:
         raise NewHandError(f"hand name {name!r} is taken: a Python package {package!r} is already installed; choose "
                          "another name")
+
+
+#: the mirror check new-hand runs: a few hundred canonical poses, the naive start only (1-4 s per hand;
+#: on the import corpus its floors agree with `xlsdk check`'s 256 poses and random starts to 0.01)
+SIDE_CHECK_POSES = 192
+SIDE_CHECK_STEPS = 20
+
+
+def compare_proposed_side(spec: HandSpec) -> tuple[SideComparison | None, str]:
+    """The proposed hand against its mirror image (:mod:`xlsdk.latent.side`), and a warning when the mirror
+    reaches the canonical hand clearly better (``xlsdk check`` would then fail its ``handedness`` check)."""
+    from xlsdk import load_hand
+    from xlsdk.errors import XlsdkError
+    from xlsdk.hand import Hand
+    from xlsdk.latent.side import MIRROR_SETUPS, compare_sides, reference_hand_name
+
+    try:
+        side = compare_sides(Hand(spec), load_hand(reference_hand_name()), setups=MIRROR_SETUPS,
+                             n=SIDE_CHECK_POSES, steps=SIDE_CHECK_STEPS, random_starts=0)
+    except XlsdkError as exc:  # the plugin is still worth writing; `xlsdk check` will say what is wrong
+        return None, f"the mirror check did not run ({exc}); `xlsdk check` runs it again"
+    if not side.wrong:
+        return side, ""
+    return side, (f"handedness: {side.verdict()}; the thumb, the fingertips or the palm frame are probably "
+                  f"proposed wrong: check them (`xlsdk view`), set {side.fix()} if that is the hand's side, and "
+                  "`xlsdk check` will confirm")
 
 
 def _check_destination(destination: Path) -> None:

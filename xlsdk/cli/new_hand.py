@@ -39,12 +39,17 @@ def new_hand_command(
                     "fingers": {c.finger: {"link": c.tip_link, "offset": list(c.offset)} for c in result.proposal.chains},
                     "palm_rpy": list(result.proposal.palm_rpy), "handedness": result.proposal.handedness,
                     "skipped_joints": list(result.proposal.skipped_joints), "notes": list(result.notes),
-                    "source_note": result.source_note})
+                    "source_note": result.source_note,
+                    "side_check": None if result.side is None else {
+                        "verdict": result.side.verdict(), "wrong": result.side.wrong, "ratio": result.side.ratio,
+                        "floors": {s.setup: s.floor for s in result.side.setups}, "poses": result.side.poses}})
         return
     console.print(f"created [bold]{result.directory}[/] (package {result.package})")
     console.print(f"  palm {result.proposal.palm_link!r}, {len(result.proposal.joints)} actuated joints, fingers "
                   + ", ".join(f"{c.finger}={c.tip_link}" for c in result.proposal.chains)
                   + f", {result.proposal.handedness} hand")
+    if result.side is not None:
+        console.print(f"  side: {escape(result.side.verdict())}", soft_wrap=True)
     if result.source_note:
         console.print(f"  the plugin's URDF was {result.source_note}")
     for note in result.notes:
