@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from xlsdk.errors import SlotLayoutError
 from xlsdk.hand import JointLimit  # the hand's own limit record (no torch: Hand imports it lazily)
+from xlsdk.joint_slots import JointSlot, slot_layout
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
@@ -122,7 +124,7 @@ class HeadRow(BaseModel):
 
 
 class HandInfo(BaseModel):
-    """Everything ``xlsdk info HAND`` shows: identity, files, joints with limits, fingertips, head."""
+    """Everything ``xlsdk info HAND`` shows: identity, files, joints with limits and slots, fingertips, head."""
 
     model_config = ConfigDict(frozen=True)
     name: str
@@ -143,6 +145,10 @@ class HandInfo(BaseModel):
     scale: dict[str, list[float] | float]
     fingertips: dict[str, PosePoints]
     head: HeadRow
+    #: which joint sits in which functional slot (finger.role) of the slots action space, and why
+    slots: list[JointSlot]
+    #: why the hand has no slot layout (more joints on a finger than the layout holds); "" when it has one
+    slots_problem: str = ""
 
 
 def hand_info(hand: Hand | str) -> HandInfo:
@@ -164,6 +170,10 @@ def hand_info(hand: Hand | str) -> HandInfo:
             q=[float(v) for v in q],
             tips={finger: [float(v) for v in tip] for finger, tip in zip(hand.fingers, tips, strict=True)},
         )
+    try:
+        slots, slots_problem = list(slot_layout(hand).joints), ""
+    except SlotLayoutError as exc:  # the hand works; only the slots action space cannot hold it
+        slots, slots_problem = [], str(exc)
     return HandInfo(
         name=hand.name,
         title=hand.title,
@@ -185,4 +195,6 @@ def hand_info(hand: Hand | str) -> HandInfo:
         fingertips=fingertips,
         head=HeadRow(state=status.state, detail=status.detail, path=str(hand.head_path),
                      fingerprints=list(status.fingerprints)),
+        slots=slots,
+        slots_problem=slots_problem,
     )

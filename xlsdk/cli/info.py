@@ -1,4 +1,4 @@
-"""``xlsdk info HAND``: manifest, joint table with limits, fingertips at the zero and mid-range pose."""
+"""``xlsdk info HAND``: manifest, joints with limits and functional slots, fingertips at the zero and mid-range pose."""
 
 from __future__ import annotations
 
@@ -12,24 +12,33 @@ def info_command(
     hand_name: str = typer.Argument(..., metavar="HAND", help="An installed hand (see `xlsdk hands`)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """Show a hand's manifest, joints with limits and fingertips at the zero and mid-range poses."""
+    """Show a hand's manifest, joints with limits and slots, and fingertips at the zero and mid-range poses."""
     from xlsdk.catalog import hand_info
+    from xlsdk.joint_slots import SLOT_COUNT
 
     info = hand_info(hand_name)
     if json_output:
         print_json(info.model_dump(mode="json"))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(f"[bold]{info.title}[/] ({info.name} {info.version}, vendor {info.vendor or '-'})")
     console.print(f"URDF {info.urdf}\npalm link {info.palm_link}, {info.dof} actuated joints, "
                   f"head: {info.head.state}; drivers {', '.join(info.drivers)}")
     joints = Table(title="joints in command order", title_justify="left")
-    for column in ("#", "joint", "lower", "upper"):
+    for column in ("#", "joint", "lower", "upper", "slot"):
         joints.add_column(column)
+    slots = {slot.joint: f"{slot.slot} ({slot.index})" for slot in info.slots}
     for index, joint in enumerate(info.joints):
-        joints.add_row(str(index), joint.name, f"{joint.lower:.4f}", f"{joint.upper:.4f}")
+        joints.add_row(str(index), joint.name, f"{joint.lower:.4f}", f"{joint.upper:.4f}", slots.get(joint.name, "-"))
     console.print(joints)
+    if info.slots_problem:
+        console.print(f"[yellow]functional slots (action space `slots`): none: {escape(info.slots_problem)}[/]")
+    else:
+        spilled = [slot for slot in info.slots if slot.spilled]
+        console.print(f"functional slots (action space `slots`): {len(info.slots)} of {SLOT_COUNT} filled, the rest "
+                      "masked" + escape("".join(f"; {slot.joint} in {slot.slot}: {slot.reason}" for slot in spilled)))
     for term in info.mimic:
         console.print(f"  mimic {term.joint} = {term.multiplier:.6g} * {term.source} + {term.offset:.6g}")
     tips = Table(title="fingertips in the palm frame [mm]", title_justify="left")

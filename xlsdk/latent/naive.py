@@ -11,19 +11,8 @@ from __future__ import annotations
 import torch
 
 from xlsdk.hand import Hand
+from xlsdk.joint_slots import joint_fingers
 from xlsdk.manifest import Finger
-
-
-def joint_fingers(hand: Hand) -> dict[str, Finger]:
-    """Actuated joint -> the canonical finger whose tip it moves (first finger found)."""
-    owner: dict[str, Finger] = {}
-    mimic = hand.spec.mimic
-    for finger, tip in hand.spec.manifest.fingers.items():
-        for joint in hand.spec.urdf.path_between(hand.spec.manifest.palm_link, tip.link) or []:
-            name = mimic[joint.name].source if joint.name in mimic else joint.name
-            if name in hand.joint_names and name not in owner:
-                owner[name] = finger
-    return owner
 
 
 def _suffix(name: str) -> str:

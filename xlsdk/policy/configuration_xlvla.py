@@ -42,9 +42,15 @@ class XlvlaConfig(PreTrainedConfig):
     image_dim: int = 64
     #: leading entries of every action and state before the hand's (a wrist command; 0: the hand alone)
     wrist_dim: int = 0
-    #: image encoder: "cnn" (4 strided convolutions) or "tokens" (patch tokens + a small transformer,
-    #: for 3D scenes where where-things-are matters: the physics benchmark)
+    #: image encoder: "cnn" (4 strided convolutions), "tokens" (patch tokens + a small transformer,
+    #: for 3D scenes where where-things-are matters: the physics benchmark), or "none" (no camera: the
+    #: policy reads ``observation.environment_state`` instead, a low-dimensional description of the scene)
     vision: str = "cnn"
+    #: width of ``observation.environment_state`` (object poses and the like; 0: not an input)
+    environment_dim: int = 0
+    #: share of the loss given to the ``wrist_dim`` wrist entries of each action (None: every entry weighs
+    #: the same, so a 32-d latent outweighs a 6-d wrist command 32:6). Applied to normalised actions.
+    wrist_loss_share: float | None = None
     patch_size: int = 12
     vision_layers: int = 2
     text_buckets: int = 512
@@ -61,12 +67,20 @@ class XlvlaConfig(PreTrainedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.action_space not in ("latent", "raw"):
-            raise PolicyConfigError(f"action_space must be 'latent' or 'raw', got {self.action_space!r}")
+        if self.action_space not in ("latent", "raw", "slots"):
+            raise PolicyConfigError(f"action_space must be 'latent', 'raw' or 'slots', got {self.action_space!r}")
         if not 1 <= self.n_action_steps <= self.chunk_size:
             raise PolicyConfigError(f"n_action_steps ({self.n_action_steps}) must be in 1..chunk_size ({self.chunk_size})")
-        if self.vision not in ("cnn", "tokens"):
-            raise PolicyConfigError(f"vision must be 'cnn' or 'tokens', got {self.vision!r}")
+        if self.vision not in ("cnn", "tokens", "none"):
+            raise PolicyConfigError(f"vision must be 'cnn', 'tokens' or 'none', got {self.vision!r}")
+        if self.environment_dim < 0:
+            raise PolicyConfigError(f"environment_dim must be 0 or more, got {self.environment_dim}")
+        if self.vision == "none" and not self.environment_dim:
+            raise PolicyConfigError("a policy without a camera (vision='none') needs environment_dim > 0: "
+                                    "it would see nothing of the scene")
+        if self.wrist_loss_share is not None and not (0.0 < self.wrist_loss_share < 1.0 and self.wrist_dim):
+            raise PolicyConfigError(f"wrist_loss_share must be in (0, 1) and needs wrist_dim > 0, "
+                                    f"got {self.wrist_loss_share} with wrist_dim {self.wrist_dim}")
         if self.vision == "tokens" and self.image_size % self.patch_size:
             raise PolicyConfigError(f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size})")
         if self.wrist_dim < 0:
@@ -89,7 +103,11 @@ class XlvlaConfig(PreTrainedConfig):
 
     @property
     def hand_action_dim(self) -> int:
-        """Width of the hand's part of an action: the latent's k or the padded joints."""
+        """Width of the hand's part of an action: the latent's k, the padded joints, or the fixed joint slots."""
+        if self.action_space == "slots":
+            from xlsdk.joint_slots import SLOT_COUNT
+
+            return SLOT_COUNT
         width = self.latent_dim if self.action_space == "latent" else self.raw_dim
         if width is None:
             raise PolicyConfigError("a raw-joint xlvla policy needs raw_dim (the widest hand's DOF) or a hand")
@@ -119,5 +137,6 @@ class XlvlaConfig(PreTrainedConfig):
         return None
 
     def validate_features(self) -> None:
-        if not self.image_features:
-            raise PolicyConfigError("xlvla needs at least one camera image (an 'observation.images.*' feature)")
+        if self.vision != "none" and not self.image_features:
+            raise PolicyConfigError("xlvla needs at least one camera image (an 'observation.images.*' feature), "
+                                    "or vision='none' with an environment state")

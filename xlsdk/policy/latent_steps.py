@@ -24,13 +24,14 @@ from xlsdk.latent.heads import apply_over_last_dim, latent_dim, load_head
 from xlsdk.policy.modeling_xlvla import ACTION, STATE
 
 
-def _hand(name: str) -> Any:
+def installed_hand(name: str) -> Any:
+    """The installed hand ``name`` (steps hold names, not hands: a saved pipeline reloads wherever xlsdk is)."""
     from xlsdk.plugins import get_plugin_host
 
     return get_plugin_host().load_hand(name)
 
 
-def _map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any, keep: int = 0) -> torch.Tensor:
+def map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any, keep: int = 0) -> torch.Tensor:
     """``fn`` over the last dimension, after the ``keep`` leading entries (a wrist command), which pass as they are."""
     tensor = torch.as_tensor(value)
     if tensor.ndim == 0 or tensor.shape[-1] != width + keep:
@@ -55,16 +56,16 @@ class LatentEncodeStep(ProcessorStep):
     passthrough: int = 0
 
     def __call__(self, transition: dict) -> dict:
-        hand = _hand(self.hand)
+        hand = installed_hand(self.hand)
         out = dict(transition)
         action = out.get(TransitionKey.ACTION)
         if self.encode_action and action is not None:
-            out[TransitionKey.ACTION] = _map_last_dim(action, hand.dof, ACTION, hand.name, load_head(hand).encode,
+            out[TransitionKey.ACTION] = map_last_dim(action, hand.dof, ACTION, hand.name, load_head(hand).encode,
                                                       self.passthrough)
         observation = out.get(TransitionKey.OBSERVATION)
         if self.encode_state and observation is not None and STATE in observation:
             observation = dict(observation)
-            observation[STATE] = _map_last_dim(observation[STATE], hand.dof, STATE, hand.name, load_head(hand).encode,
+            observation[STATE] = map_last_dim(observation[STATE], hand.dof, STATE, hand.name, load_head(hand).encode,
                                                self.passthrough)
             out[TransitionKey.OBSERVATION] = observation
         return out
@@ -93,12 +94,12 @@ class LatentDecodeStep(ProcessorStep):
     passthrough: int = 0
 
     def __call__(self, transition: dict) -> dict:
-        hand = _hand(self.hand)
+        hand = installed_hand(self.hand)
         out = dict(transition)
         action = out.get(TransitionKey.ACTION)
         if action is not None:
             head = load_head(hand)
-            out[TransitionKey.ACTION] = _map_last_dim(action, head.config.latent_dim, "latent action", hand.name,
+            out[TransitionKey.ACTION] = map_last_dim(action, head.config.latent_dim, "latent action", hand.name,
                                                       head.decode, self.passthrough)
         return out
 
@@ -110,5 +111,5 @@ class LatentDecodeStep(ProcessorStep):
         features = {kind: dict(group) for kind, group in features.items()}
         if ACTION in features.get(PipelineFeatureType.ACTION, {}):
             features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION,
-                                                                        shape=(self.passthrough + _hand(self.hand).dof,))
+                                                                        shape=(self.passthrough + installed_hand(self.hand).dof,))
         return features
