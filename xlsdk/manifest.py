@@ -28,8 +28,9 @@ MANIFEST_SCHEMA = 1
 MANIFEST_FILENAME = "hand.toml"
 
 #: A number that must be finite: NaN passes every ``<`` comparison and would reach a driver through the
-#: limits (NaN clips to NaN), so NaN and +-inf are refused where the manifest is read.
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+#: limits (NaN clips to NaN), so NaN and +-inf are refused where the manifest is read. Strict: TOML's
+#: ``false`` or ``"0.1"`` is not a number (lax parsing made ``lower = false, upper = true`` a 0-1 rad range).
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 Vector3 = tuple[FiniteFloat, FiniteFloat, FiniteFloat]
 HandName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=40)]
 
@@ -83,6 +84,14 @@ class HandManifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     schema_version: Literal[1] = Field(alias="schema")
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _schema_is_a_number(cls, value: object) -> object:
+        if isinstance(value, bool):  # True == 1 in Python; `schema = true` is not schema 1
+            raise ValueError(f"must be {MANIFEST_SCHEMA}, not {str(value).lower()}")
+        return value
+
     name: HandName
     version: str = Field(min_length=1)
     title: str = ""
@@ -171,6 +180,9 @@ def _describe(error: dict) -> str:
         return f"`{location}` is not a canonical finger; use thumb, index, middle, ring, little"
     if kind == "finite_number":
         return f"field `{location}` is {error['input']!r}; it must be a finite number (not NaN or infinity)"
+    if kind == "float_type":
+        shown = str(error["input"]).lower() if isinstance(error["input"], bool) else repr(error["input"])
+        return f"field `{location}` is {shown}, not a number; write a number without quotes (e.g. 0.5)"
     if kind == "literal_error" and error["loc"] == ("handedness",):
         return 'field `handedness` must be "right" or "left"'
     if kind == "literal_error" and error["loc"] == ("schema",):

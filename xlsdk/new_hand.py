@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.errors import NewHandError
+from xlsdk.errors import ManifestError, NewHandError, UrdfError
 from xlsdk.hand_spec import HandSpec, resolve_hand_spec
 from xlsdk.latent.side import SideComparison
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
@@ -76,9 +76,14 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
     urdf_file = f"{name}.urdf"
     manifest_text = render_manifest(name, proposal, model, urdf_file=urdf_file, title=title or f"{name} hand",
                                     vendor=vendor, version=version, source=description)
-    # fail before writing anything if the proposal does not make a valid manifest
-    manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
-    spec = resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+    # fail before writing anything if the proposal does not make a valid manifest; the file at fault is the
+    # vendor's (the manifest does not exist yet), so the error names it
+    try:
+        manifest = parse_manifest(manifest_text, f"{package}/hand.toml")
+        spec = resolve_hand_spec(manifest, urdf_path.parent / "hand.toml", model)
+    except ManifestError as exc:
+        raise UrdfError(urdf_path, [f"{problem} (in the manifest new-hand proposes from this file: fix the file, or "
+                                    "answer the prompts without --yes)" for problem in exc.problems]) from None
     side, side_warning = compare_proposed_side(spec)
     if side is not None:  # the comparison goes into hand.toml's comment on `handedness`
         proposal = proposal.model_copy(update={

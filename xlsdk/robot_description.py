@@ -147,6 +147,8 @@ class _MjcfWriter:
         self.notes: list[str] = []
         self.mimic: dict[int, tuple[int, float, float]] = {}  # joint -> (source joint, multiplier, offset)
         self.locked: dict[int, float] = {}  # joint -> the value an equality holds it at
+        # names taken by bodies (and unnamed bodies' fallbacks): a made-up link name must not repeat one
+        self.taken = {self._body(b) for b in range(model.nbody)}
 
     def run(self) -> RobotDescription:
         m, mj = self.model, self.mj
@@ -192,6 +194,14 @@ class _MjcfWriter:
         note = f"converted from MJCF {self.path.name} by xlsdk through MuJoCo's parser"
         return RobotDescription(source=self.path, kind="mjcf", text=text, note=note, conversion_notes=tuple(self.notes))
 
+    def _fresh(self, candidate: str) -> str:
+        """``candidate``, or with a numbered suffix when a body (or an earlier made-up link) has that name."""
+        name, number = candidate, 2
+        while name in self.taken:
+            name, number = f"{candidate}_{number}", number + 1
+        self.taken.add(name)
+        return name
+
     def _body(self, b: int) -> str:
         return _name(self.mj, self.model, self.mj.mjtObj.mjOBJ_BODY, b, "body")
 
@@ -231,7 +241,7 @@ class _MjcfWriter:
         for k in range(count):
             j = first + k
             anchor = np.asarray(m.jnt_pos[j], dtype=float)
-            child = name if k == count - 1 else f"{name}__{self._joint_name(j)}"
+            child = name if k == count - 1 else self._fresh(f"{name}__{self._joint_name(j)}")
             offset = position + rotation @ anchor if k == 0 else anchor - shift
             self.links.append(self._link(child, b, anchor) if child == name else f'<link name="{_xml_name(child)}"/>')
             self._joint(j, previous, child, offset, rotation if k == 0 else np.eye(3))  # type: ignore[arg-type]

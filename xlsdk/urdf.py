@@ -385,7 +385,38 @@ def _joint_problems(joints: Sequence[_JointElement]) -> list[str]:
                 problems.append(f"{where} mimics unknown joint {target!r}; fix the <mimic joint=...> name")
             elif by_name[target].type == "fixed":
                 problems.append(f"{where} mimics fixed joint {target!r}; a mimic must follow a movable joint")
-    problems += _mimic_cycle_problems(by_name)
+    cycles = _mimic_cycle_problems(by_name)
+    problems += cycles or _mimic_reach_problems(by_name)
+    return problems
+
+
+#: the most a mimic joint may move (rad or m) over its source's range: beyond it a coupling is a typo
+MAX_MIMIC_REACH = 100.0
+
+
+def _mimic_reach_problems(by_name: dict[str, _JointElement]) -> list[str]:
+    """Mimic couplings (chains composed) that would move a joint by more than :data:`MAX_MIMIC_REACH`.
+
+    ``multiplier="1e200"`` is a valid number, and two of them chained put a fingertip at infinity; a real
+    coupling moves a follower about as far as its source (multipliers near 1), so the bound is generous.
+    """
+    problems: list[str] = []
+    for joint in by_name.values():
+        if joint.mimic is None:
+            continue
+        multiplier, offset, chain, current = 1.0, 0.0, [joint.name], joint
+        while current.mimic is not None and current.mimic.joint in by_name:
+            multiplier, offset = multiplier * current.mimic.multiplier, multiplier * current.mimic.offset + offset
+            current = by_name[current.mimic.joint]
+            chain.append(current.name)
+        low = current.limit.lower if current.limit is not None and current.limit.lower is not None else -math.pi
+        high = current.limit.upper if current.limit is not None and current.limit.upper is not None else math.pi
+        reach = abs(multiplier) * max(abs(low), abs(high)) + abs(offset)
+        if not math.isfinite(reach) or reach > MAX_MIMIC_REACH:
+            through = f" (through {' -> '.join(chain)})" if len(chain) > 2 else ""
+            problems.append(f"joint {joint.name!r}: its <mimic> moves it by up to {reach:.3g} over the range of "
+                            f"{current.name!r}{through} (multiplier {multiplier:.3g}, offset {offset:.3g}); a coupling "
+                            f"beyond {MAX_MIMIC_REACH:g} rad or m is a typo: fix the multiplier/offset")
     return problems
 
 
@@ -536,23 +567,53 @@ def _read_links(root: etree._Element, path: Path) -> tuple[UrdfLink, ...]:
     return tuple(links)
 
 
+#: a shape dimension beyond this (metres) is a unit mistake, not a hand
+MAX_SHAPE_SIZE = 1000.0
+
+
+def _shape_numbers(shape: etree._Element, attribute: str, count: int | tuple[int, ...]) -> list[float]:
+    """``<shape attribute="...">`` as ``count`` finite numbers in [0, MAX_SHAPE_SIZE]; ValueError names it."""
+    text = shape.attrib[attribute]
+    counts = (count,) if isinstance(count, int) else count
+    try:
+        values = _numbers(text)
+    except ValueError:
+        values = []
+    if len(values) not in counts:
+        wanted = " or ".join(("one", "two", "three")[c - 1] for c in counts)
+        if shape.tag == "mesh":
+            raise ValueError(f"mesh scale {text!r} needs {wanted} numbers")
+        raise ValueError(f"<{shape.tag} {attribute}=\"{text}\"> needs {wanted} number{'s' if counts[-1] > 1 else ''}")
+    for value in values:
+        if shape.tag == "mesh":  # a scale: negative mirrors (left hands), only non-finite is wrong
+            if not math.isfinite(value):
+                raise ValueError(f"<mesh {attribute}=\"{text}\"> holds {value!r}; a scale is finite numbers")
+        elif not math.isfinite(value) or value < 0 or value > MAX_SHAPE_SIZE:
+            raise ValueError(f"<{shape.tag} {attribute}=\"{text}\"> holds {value!r}; sizes are finite numbers "
+                             f"between 0 and {MAX_SHAPE_SIZE:g} m")
+    return values
+
+
 def _read_shape(holder: etree._Element) -> LinkGeometry:
     geometry = holder.find("geometry")
     if geometry is None or len(geometry) == 0:
         raise ValueError("has no <geometry> with a box, cylinder, sphere or mesh inside")
     shape = geometry[0]
-    origin = _matrix_tuple(_origin(holder.find("origin")))
+    origin_element = holder.find("origin")
+    for attribute in ("xyz", "rpy"):
+        value = None if origin_element is None else origin_element.get(attribute)
+        if value is not None and not _is_float_vector(value, 3):
+            raise ValueError(f"<origin {attribute}=\"{value}\"> needs three finite numbers")
+    origin = _matrix_tuple(_origin(origin_element))
     if shape.tag == "box":
-        return LinkGeometry(kind="box", origin=origin, size=tuple(_numbers(shape.attrib["size"])))
+        return LinkGeometry(kind="box", origin=origin, size=tuple(_shape_numbers(shape, "size", 3)))
     if shape.tag == "cylinder":
-        return LinkGeometry(kind="cylinder", origin=origin,
-                            size=(float(shape.attrib["radius"]), float(shape.attrib["length"])))
+        return LinkGeometry(kind="cylinder", origin=origin, size=(*_shape_numbers(shape, "radius", 1),
+                                                                  *_shape_numbers(shape, "length", 1)))
     if shape.tag == "sphere":
-        return LinkGeometry(kind="sphere", origin=origin, size=(float(shape.attrib["radius"]),))
+        return LinkGeometry(kind="sphere", origin=origin, size=tuple(_shape_numbers(shape, "radius", 1)))
     if shape.tag == "mesh":
-        scale = _numbers(shape.get("scale", ""))
-        if len(scale) not in (0, 1, 3):
-            raise ValueError(f"mesh scale {shape.get('scale')!r} needs one or three numbers")
+        scale = _shape_numbers(shape, "scale", (1, 3)) if shape.get("scale", "").strip() else []
         size = tuple(scale * 3) if len(scale) == 1 else tuple(scale) if scale else (1.0, 1.0, 1.0)
         return LinkGeometry(kind="mesh", origin=origin, size=size, filename=shape.get("filename"))
     raise ValueError(f"unknown shape <{shape.tag}>; use box, cylinder, sphere or mesh")

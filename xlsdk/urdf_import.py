@@ -736,7 +736,16 @@ def _mesh_vertices(path: Path) -> np.ndarray | None:
     except Exception:  # an unreadable mesh is only a lost hint: the next fallback takes over
         return None
     vertices = getattr(loaded, "vertices", None)
-    return None if vertices is None else np.asarray(vertices, dtype=np.float64)
+    if vertices is None:
+        return None
+    vertices = np.asarray(vertices, dtype=np.float64)
+    if vertices.size and not (np.all(np.isfinite(vertices)) and np.abs(vertices).max() <= MAX_MESH_COORDINATE):
+        return None  # NaN or 1e300 vertices are no fingertip either: the next fallback takes over
+    return vertices
+
+
+#: a mesh vertex beyond this (in the mesh's own units, mm included) is a broken file, not a hand
+MAX_MESH_COORDINATE = 1e6
 
 
 # --- finger order conformance ----------------------------------------------------------------------------------

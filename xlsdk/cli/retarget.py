@@ -26,7 +26,8 @@ def retarget_command(
                                        "joint trajectory (.npy, .npz, .csv) for keypoints. With several --to, "
                                        "'{hand}' in OUT is replaced by each hand's name."),
     refine: bool = typer.Option(False, "--refine", help="Polish each pose with a few Levenberg-Marquardt steps on the fingertip geometry."),
-    refine_steps: int = typer.Option(2, "--refine-steps"),
+    refine_steps: int = typer.Option(2, "--refine-steps", min=1, max=1000,
+                                     help="Levenberg-Marquardt steps per pose with --refine (1-1000)."),
     order: str = typer.Option("mediapipe", "--order", help="Keypoint order of IN: mediapipe (wrist, thumb 1-4, "
                               "index 5-8, middle, ring, little) or mano (MANO's 16 joints + 5 tips)."),
     left: bool = typer.Option(False, "--left", help="IN holds a left hand's keypoints (mirrored into the right-hand model)."),

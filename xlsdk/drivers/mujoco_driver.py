@@ -191,10 +191,14 @@ def _scene_from(options: dict[str, Any]) -> Scene | None:
 
     from xlsdk.physics.scene import Scene
 
-    try:
-        return Scene.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    try:  # options arrive as text from the CLI, as any type from Python (scene=1 is a file named "1")
+        return Scene.model_validate(json.loads(Path(str(path)).read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise DriverError(f"--option scene={path}: file not found") from None
+        raise DriverError(f"--option scene={path}: file not found (give a JSON file of a Scene)") from None
+    except IsADirectoryError:
+        raise DriverError(f"--option scene={path}: is a directory; give a JSON file of a Scene") from None
+    except OSError as exc:
+        raise DriverError(f"--option scene={path}: cannot be read: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DriverError(f"--option scene={path}: not JSON ({exc})", hint="see docs/concepts/physics.md") from None
     except ValidationError as exc:

@@ -40,6 +40,10 @@ SMALL_CUBE = 0.02
 LARGE_CUBE = 0.035
 
 
+#: the heaviest object a scene may hold (kg): beyond it no hand lifts it and MuJoCo's contacts degrade
+MAX_MASS = 100.0
+
+
 class SceneObject(BaseModel):
     """One object on the table.
 
@@ -52,12 +56,12 @@ class SceneObject(BaseModel):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     kind: ObjectKind
     pos: Vector3 = (0.0, 0.0, 0.0)
-    yaw: float = 0.0
+    yaw: float = Field(0.0, allow_inf_nan=False)
     size: tuple[float, ...] = ()
     colour: Colour = (0.85, 0.2, 0.2, 1.0)
-    mass: float | None = Field(None, ge=0.0)
+    mass: float | None = Field(None, ge=0.0, le=MAX_MASS, description="kg; an object on a hand's table")
     friction: float = Field(1.0, gt=0.0, le=5.0)
-    stiffness: float = Field(300.0, gt=0.0)
+    stiffness: float = Field(300.0, gt=0.0, le=1e5)
     lying: bool = Field(False, description="cylinder/pen lie on their side (axis along the yaw direction)")
 
     @field_validator("pos", "colour")
