@@ -111,7 +111,6 @@ class KeypointFit:
         relaxed = np.clip(np.where(np.asarray(hand.spec.lower) < 0, 0.2, np.asarray(hand.spec.lower) + 0.2),
                           hand.spec.lower, hand.spec.upper)
         self._starts = np.stack([relaxed, hand.mid_pose()])
-        self._matrix = np.eye(3 * len(MOVING_LANDMARKS))[None]
 
     def align(self, keypoints: np.ndarray, *, scale: float | np.ndarray | None = None,
               mirror: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +157,7 @@ class KeypointFit:
             starts = np.concatenate([np.asarray(previous, dtype=np.float64).reshape(-1, 1, self.hand.dof),
                                      starts[:, :1]], axis=1)
             tolerance = STREAM_TOLERANCE
-        system = (np.broadcast_to(self._matrix, (aligned.shape[0], *self._matrix.shape[1:])), goal)
+        system = (None, goal)  # residuals: model landmarks minus measured ones, in metres
         steps = steps if steps is not None else (STREAM_STEPS if previous is not None else BATCH_STEPS)
         q = self._solver.solve(system, np.ascontiguousarray(starts), steps=steps,
                                **({} if tolerance is None else {"tolerance": tolerance}))

@@ -23,8 +23,9 @@ class PointLeastSquares:
     """Least squares on joints ``q`` inside ``[lower, upper]`` for residuals ``A @ (points(q) - goal)``.
 
     ``points`` evaluates the tracked points ``(B, P, 3)`` (and their Jacobian) of a batch of joint
-    vectors; a *system* is ``(A (B, R, 3P), goal (B, 3P))``, one matrix and goal per pose. Every row
-    is independent.
+    vectors; a *system* is ``(A (B, R, 3P), goal (B, 3P))``, one matrix and goal per pose, or
+    ``(None, goal)`` when the residuals are the point differences themselves (the keypoint fit: no
+    ``(3P, 3P)`` identity multiplied in every step). Every row is independent.
     """
 
     def __init__(self, points: TipKinematics, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -34,23 +35,24 @@ class PointLeastSquares:
         self._ridge = _RIDGE * np.eye(points.dof)
         self._diagonal = np.arange(points.dof)
 
-    def _evaluate(self, candidates: np.ndarray, matrix: np.ndarray, goal: np.ndarray, *,
+    def _evaluate(self, candidates: np.ndarray, matrix: np.ndarray | None, goal: np.ndarray, *,
                   jacobian: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Costs ``(B, K)``, residuals ``(B, K, R)`` and their Jacobians ``(B, K, R, d)`` at candidates ``(B, K, d)``."""
         rows, count, dof = candidates.shape
         points, point_jacobian = self.points.evaluate(candidates.reshape(-1, dof), jacobian=jacobian)
         delta = points.reshape(rows, count, -1) - goal[:, None]
-        residual = np.einsum("brj,bkj->bkr", matrix, delta)
+        residual = delta if matrix is None else np.einsum("brj,bkj->bkr", matrix, delta)
         cost = np.einsum("bkr,bkr->bk", residual, residual)
         if point_jacobian is None:
             return cost, residual, None
-        return cost, residual, matrix[:, None] @ point_jacobian.reshape(rows, count, -1, dof)
+        point_jacobian = point_jacobian.reshape(rows, count, -1, dof)
+        return cost, residual, point_jacobian if matrix is None else matrix[:, None] @ point_jacobian
 
-    def cost_of(self, system: tuple[np.ndarray, np.ndarray], q: np.ndarray) -> np.ndarray:
+    def cost_of(self, system: tuple[np.ndarray | None, np.ndarray], q: np.ndarray) -> np.ndarray:
         """Per-pose sum of squared residuals at joint vectors ``q`` ``(B, d)``."""
         return self._evaluate(np.asarray(q, dtype=np.float64)[:, None], *system, jacobian=False)[0][:, 0]
 
-    def solve(self, system: tuple[np.ndarray, np.ndarray], starts: np.ndarray, *, steps: int,
+    def solve(self, system: tuple[np.ndarray | None, np.ndarray], starts: np.ndarray, *, steps: int,
               tolerance: float = _TOLERANCE) -> np.ndarray:
         """LM from the best of several starts per pose ``(B, S, d)``; float64 poses ``(B, d)`` inside the limits.
 
@@ -65,9 +67,12 @@ class PointLeastSquares:
         matrix, goal = system
         rows, _, dof = starts.shape
         usable = np.isfinite(starts).all(axis=2)  # (B, S)
-        valid = usable.any(axis=1) & np.isfinite(goal).all(axis=1) & np.isfinite(matrix).all(axis=(1, 2))
+        valid = usable.any(axis=1) & np.isfinite(goal).all(axis=1)
+        if matrix is not None:
+            valid &= np.isfinite(matrix).all(axis=(1, 2))
+            matrix = np.where(valid[:, None, None], matrix, 0.0)
         starts = np.clip(np.where(usable[..., None], starts, 0.0), self._lower, self._upper)
-        matrix, goal = np.where(valid[:, None, None], matrix, 0.0), np.where(valid[:, None], goal, 0.0)
+        goal = np.where(valid[:, None], goal, 0.0)
         every = np.arange(rows)
         cost, residual, jacobian = self._evaluate(starts, matrix, goal, jacobian=steps > 0)
         cost = np.where(usable, cost, np.inf)

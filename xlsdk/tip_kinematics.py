@@ -159,12 +159,11 @@ class TipKinematics:
         self._tip_point = np.stack([(self._palm if anchor[frame] == 0 else np.eye(4)) @ rest[frame]
                                     @ np.append(offset, 1.0) for frame, offset in zip(tip_frames, tip_offsets, strict=True)])
         # which joints move which tip (the joint's frame is on the tip's path), folded into the expansion
-        mask = np.array([[frame in below[tip] for frame in frames] for tip in tip_frames], dtype=float)
-        self._tip_expand = mask[:, :, None] * self._expand  # (F, nodes, dof)
-        self._cross = np.zeros((3, 9))  # axis -> its cross-product matrix, flattened
-        entries = [(2, 1, 1), (1, 2, -1), (0, 2, 1), (2, 0, -1), (1, 0, 1), (0, 1, -1)]  # two per axis x, y, z
-        for index, (row, column, sign) in enumerate(entries):
-            self._cross[index // 2, row * 3 + column] = sign
+        # as (tip, node) pairs: a tip hangs off a few of the chain's joints (one finger's), so the Jacobian
+        # columns are computed for those pairs only and scattered into a (tip, node) block
+        pairs = [(tip, node) for tip, frame in enumerate(tip_frames) for node in range(nodes) if frames[node] in below[frame]]
+        self._pair_tip = np.array([p[0] for p in pairs], dtype=int)
+        self._pair_node = np.array([p[1] for p in pairs], dtype=int)
 
     @staticmethod
     def _link_frames(hand: Hand, chain: object, paths: list[list[int]], palm: int, links: Sequence[str]) -> list[int]:
@@ -212,10 +211,17 @@ class TipKinematics:
         tips = np.einsum("bfij,fj->bfi", world[:, self._tip_anchor, :3, :], self._tip_point)
         if not jacobian:
             return tips, None
-        axes = np.einsum("bnij,nj->bni", world[:, 1:, :3, :3], self._axes)  # (B, nodes, 3)
-        lever = tips[:, :, None] - world[:, None, 1:, :3, 3]  # (B, F, nodes, 3): from each joint to each tip
+        rows, count = tips.shape[:2]
+        nodes = self._pair_node
+        axes = np.einsum("bnij,nj->bni", world[:, 1:, :3, :3], self._axes)[:, nodes]  # (B, P, 3)
+        lever = tips[:, self._pair_tip] - world[:, 1:, :3, 3][:, nodes]  # (B, P, 3): from the joint to the tip
+        ax, ay, az = axes[..., 0], axes[..., 1], axes[..., 2]
+        lx, ly, lz = lever[..., 0], lever[..., 1], lever[..., 2]
+        columns = np.stack([ay * lz - az * ly, az * lx - ax * lz, ax * ly - ay * lx], axis=-1)  # a x (p - o)
         if self._any_prismatic:
-            columns = np.where(self._revolute[:, None], np.cross(axes[:, None], lever), axes[:, None])
-        else:
-            columns = np.einsum("bnij,bfnj->bfni", (axes @ self._cross).reshape(*axes.shape, 3), lever)
-        return tips, np.swapaxes(columns, 2, 3) @ self._tip_expand  # (B, F, 3, dof)
+            columns = np.where(self._revolute[nodes, None], columns, axes)
+        block = np.zeros((rows, count, self._nodes, 3))
+        block[:, self._pair_tip, nodes] = columns
+        # the mimic expansion maps every joint's motion to the actuated joints: one matrix product
+        moving = np.swapaxes(block, 2, 3).reshape(-1, self._nodes) @ self._expand
+        return tips, moving.reshape(rows, count, 3, self.dof)  # (B, F, 3, dof)
