@@ -89,13 +89,16 @@ class HandGeometry:
 def compute_hand_scale(spec: HandSpec, kinematics: FingertipKinematics) -> HandScale:
     """Knuckle centre and reach of a hand, deterministic for a given URDF + manifest."""
     fingers = spec.manifest.fingers
+    paths = {finger: spec.urdf.path_between(spec.manifest.palm_link, tip.link) or [] for finger, tip in fingers.items()}
     knuckle_links: list[str] = []
     non_thumb: list[int] = []
     for index, (finger, tip) in enumerate(fingers.items()):
         if finger == "thumb":
             continue
-        path = spec.urdf.path_between(spec.manifest.palm_link, tip.link) or []
-        movable = [joint for joint in path if joint.movable]
+        # a finger's knuckle is its own first moving joint: one it shares with other fingers (a palm segment
+        # on a cupping joint) moves a piece of palm, not this finger (no such joint: the same as the first)
+        shared = {joint.name for other, path in paths.items() if other != finger for joint in path}
+        movable = [joint for joint in paths[finger] if joint.movable and joint.name not in shared]
         knuckle_links.append(movable[0].child if movable else tip.link)
         non_thumb.append(index)
     import torch

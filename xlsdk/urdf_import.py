@@ -104,8 +104,9 @@ class ManifestProposal(BaseModel):
 class _Chain:
     branch: str
     tip_link: str
-    joints: list[UrdfJoint]
+    joints: list[UrdfJoint]  # palm -> tip
     names: list[str]
+    shared: int = 0  # leading joints the chain shares with other fingers (a palm segment's joint): not its knuckle
     named: Finger | None = None
     fk: _ChainFK | None = None
     knuckle: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -133,7 +134,7 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
                                      "fingers (thumb, index, middle, ring, little)"])
     for chain in chains:
         chain.fk = _ChainFK(model, chain.joints, values)
-        movable = [j for j in chain.joints if j.movable]
+        movable = [j for j in chain.joints[chain.shared:] if j.movable]
         chain.knuckle = transforms[movable[0].child][:3, 3] if movable else transforms[chain.tip_link][:3, 3]
         chain.tip_frame = transforms[chain.tip_link]
         chain.tip = chain.tip_frame[:3, 3]
@@ -409,12 +410,42 @@ def _finger_chains(model: UrdfModel, palm: str, movable_below: dict[str, bool],
     for branch in branches:
         below = model.links_below(branch.child)
         joint_names = [branch.name] + [model.parent_joint(link).name for link in below[1:]]  # type: ignore[union-attr]
-        leaves = model.leaves_below(branch.child)
-        tip = max(leaves, key=lambda leaf: (round(float(np.linalg.norm(transforms[leaf][:3, 3])), 9), depth[leaf]))
-        chain = _Chain(branch=branch.name, tip_link=tip, joints=model.path_between(palm, tip) or [],
-                       names=below + joint_names)
-        (drivers if _is_driver(model, branch, below, joint_names, transforms) else chains).append(chain)
+        is_driver = _is_driver(model, branch, below, joint_names, transforms)
+        for start in ([branch.child] if is_driver else _finger_starts(model, branch, movable_below, transforms)):
+            own = model.links_below(start)
+            own_joints = [model.parent_joint(link).name for link in own]  # type: ignore[union-attr]
+            leaves = model.leaves_below(start)
+            tip = max(leaves, key=lambda leaf: (round(float(np.linalg.norm(transforms[leaf][:3, 3])), 9), depth[leaf]))
+            path = model.path_between(palm, tip) or []
+            shared = len(path) - len(model.path_between(start, tip) or []) - 1 if start != branch.child else 0
+            chain = _Chain(branch=branch.name, tip_link=tip, joints=path, names=own + own_joints, shared=shared)
+            (drivers if is_driver else chains).append(chain)
     return chains if len(chains) >= 2 else chains + drivers  # a bare two-jaw gripper: its "driver" is a jaw
+
+
+def _finger_starts(model: UrdfModel, branch: UrdfJoint, movable_below: dict[str, bool],
+                   transforms: dict[str, np.ndarray]) -> list[str]:
+    """Where the fingers of one palm branch start: the branch itself, or, when it splits again below its
+    movable joint into sub-branches that each reach as far as a finger (a second palm segment on a
+    cupping joint carrying the ring and little fingers), each of those sub-branches.
+
+    A sub-branch reaching under half as far from the split as the longest one (a linkage bar, a sensor
+    arm) is no finger of its own: the branch stays one finger.
+    """
+    link = branch.child
+    while True:
+        children = [j for j in model.child_joints(link) if movable_below[j.name]]
+        if len(children) != 1:
+            break
+        link = children[0].child
+    if len(children) < 2:
+        return [branch.child]
+    origin = transforms[link][:3, 3]
+    reach = {j.child: max(float(np.linalg.norm(transforms[leaf][:3, 3] - origin)) for leaf in model.leaves_below(j.child))
+             for j in children}
+    longest = max(reach.values())
+    fingers = [child for child, distance in reach.items() if distance >= 0.5 * longest]
+    return fingers if len(fingers) >= 2 else [branch.child]
 
 
 def _movable_depth(model: UrdfModel, palm: str) -> dict[str, int]:

@@ -634,6 +634,44 @@ def unbalanced16() -> Robot:
     return robot
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# cupped_palm: a five-finger hand whose palm is two links (issue 22 item 17): the thumb, index and middle mount on
+# ``palm``, the ring and little fingers on ``palm_outer``, which a revolute palm-cupping joint turns about an axis
+# along the palm; one spread joint on the palm (a driver carrying nothing) moves the index, ring and little spread
+# joints through <mimic>, and each distal joint is a <mimic> of its proximal one. Every chain from the palm to a tip
+# link is a finger, also the two that share the cupping joint.
+
+def cupped_palm() -> Robot:
+    robot = Robot("cupped_palm")
+    robot.link("palm", box((0.05, 0.03, 0.1), xyz=(-0.015, 0.0, 0.05)))
+    robot.link("palm_outer", box((0.04, 0.03, 0.06), xyz=(0.02, 0.0, 0.02)))
+    robot.joint("palm_cup", "revolute", "palm", "palm_outer", xyz=(0.002, 0.0, 0.035), axis=_unit((0.0, -0.15, 1.0)),
+                limit=(0.0, 0.5))
+    robot.link("spread_link")
+    robot.joint("finger_spread", "revolute", "palm", "spread_link", xyz=(0.0, 0.0, 0.08), axis=(0.0, 1.0, 0.0),
+                limit=(0.0, 0.5))
+    inner, outer = Hand(robot, "palm"), Hand(robot, "palm_outer")
+    fingers = [  # hand, knuckle (in that hand's link), name, spread multiplier
+        (inner, (-0.03, 0.0, 0.1), "index", -0.5), (inner, (-0.009, 0.0, 0.103), "middle", None),
+        (outer, (0.011, 0.0, 0.065), "ring", 0.5), (outer, (0.03, 0.0, 0.055), "little", 1.0)]
+    for hand, knuckle, name, multiplier in fingers:
+        segments = []
+        if multiplier is not None:
+            segments.append(Segment(f"{name}_spread", f"{name}_base", "abd", (-0.3, 0.3), 0.0,
+                                    mimic=("finger_spread", multiplier, 0.0)))
+        segments += [Segment(f"{name}_mcp", f"{name}_proximal", "flex", (0.0, 1.6), 0.045),
+                     Segment(f"{name}_pip", f"{name}_middle", "flex", (0.0, 1.7), 0.026),
+                     Segment(f"{name}_dip", f"{name}_distal", "flex", (0.0, 1.2), 0.022,
+                             mimic=(f"{name}_pip", 0.7, 0.0))]
+        hand.finger(knuckle, (0.0, 0.0, 1.0), (0.0, 1.0, 0.0), segments, tip=f"{name}_tip")
+    inner.finger((-0.03, 0.015, 0.025), (-0.75, 0.3, 0.6), (1.0, 0.5, 0.0), [
+        Segment("thumb_rotation", "thumb_base", "palm_z", (0.0, 1.3), 0.0),
+        Segment("thumb_mcp", "thumb_proximal", "flex", (-0.2, 0.9), 0.045),
+        Segment("thumb_ip", "thumb_distal", "flex", (0.0, 1.3), 0.032),
+    ], tip="thumb_tip", radius=0.009)
+    return robot
+
+
 CORPUS = {
     "numbered16.urdf": numbered16,
     "five22.urdf": five22,
@@ -654,6 +692,7 @@ CORPUS = {
     "dex3_thumb_palm.urdf": dex3_thumb_palm,
     "dex3_thumb_palm_left.urdf": dex3_thumb_palm_left,
     "unbalanced16.urdf": unbalanced16,
+    "cupped_palm.urdf": cupped_palm,
 }
 
 
