@@ -61,7 +61,8 @@ class CheckResult(BaseModel):
     passed: bool
     message: str
     fix: str = ""
-    details: dict[str, float | str] = {}
+    #: figures behind the verdict; the physics check adds one diagnosis mapping per object (docs/concepts/physics.md)
+    details: dict[str, float | str | dict[str, float | str | bool | list[str] | None]] = {}
 
     def explain(self) -> str:
         text = f"{self.hand}: {self.check}: {self.message}"
@@ -331,12 +332,18 @@ def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
     listing = ", ".join(
         f"{v.object} {'held' if v.held else 'dropped'} ({v.lifted_mm:.0f} mm{', ' + v.grasp + ' grasp' if v.held else ''})"
         for v in outcome.objects)
-    details: dict[str, float | str] = {v.object: v.lifted_mm for v in outcome.objects}
+    details: dict = {v.object: {**v.model_dump(mode="json", exclude={"object", "attempts", "touching"}),
+                                "touching": list(v.touching), "attempts": list(v.attempts)} for v in outcome.objects}
     if outcome.strip is not None:
         details["strip"] = str(outcome.strip)
     message = f"holds {len(held)} of {len(outcome.objects)} standard objects: {listing}"
+    dropped = [f"{v.object}: {v.diagnosis}" for v in outcome.objects if not v.held]
+    if dropped:
+        message += "; why: " + "; ".join(dropped)
     if outcome.strip is not None:
         message += f"; frames in {outcome.strip}"
+    message += f". Hand model: {outcome.model}"
+    details["model"] = outcome.model
     return CheckResult(hand=name, check="physics", passed=outcome.passed, message=message, details=details,
                        fix=f"needs {MIN_HELD}: check the URDF's joint effort limits, the fingertips and the collision "
                            f"shapes (`xlsdk view {name} --physics`), then `xlsdk fit {name}`")

@@ -53,8 +53,10 @@ def _view_physics(hand_name: str, out: Path, host: str, port: int, serve: bool) 
     world = World(load_hand(hand_name), Scene(objects=(DEMO_OBJECT.resting(0.08, 0.0),)))
     mjcf = out / f"{hand_name}_world.xml"
     write_text_atomic(mjcf, world.to_xml())
-    console.print(f"{verdict}\nepisode page {page}\nMJCF of the world {mjcf} (open it in MuJoCo's own viewer: "
-                  f"python -m mujoco.viewer --mjcf={mjcf})")
+    from xlsdk.physics.hand_model import model_choice
+
+    console.print(f"{verdict}\nhand model: {model_choice(world.hand).explain()}\nepisode page {page}\n"
+                  f"MJCF of the world {mjcf} (open it in MuJoCo's own viewer: python -m mujoco.viewer --mjcf={mjcf})")
     if not serve:
         return
     import functools

@@ -23,7 +23,9 @@ model mostly jams fingers); they collide with everything else.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import mujoco
 import numpy as np
@@ -45,6 +47,9 @@ MIN_MASS, MIN_INERTIA = 1e-3, 1e-7
 HAND_FRICTION = (1.0, 0.01, 0.0005)
 HAND_RGBA = (0.32, 0.34, 0.38, 1.0)
 TIP_RGBA = (0.9, 0.9, 0.92, 1.0)
+MESH_RGBA = (0.62, 0.64, 0.68, 1.0)
+#: geom group of collision shapes under a vendor's visual meshes: MuJoCo's renderer skips groups 3-5 by default
+HIDDEN_GROUP = 3
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,126 @@ def _inertial(link: etree._Element | None) -> _Inertial | None:
                      inertia=(values["ixx"], values["iyy"], values["izz"], values["ixy"], values["ixz"], values["iyz"]))
 
 
+@dataclass(frozen=True)
+class _Mesh:
+    path: Path
+    scale: tuple[float, float, float]
+    transform: np.ndarray
+
+
+def _meshes(hand: Hand, link: etree._Element, tag: str) -> tuple[list[_Mesh], int]:
+    """The link's ``<mesh>`` shapes under ``tag`` that resolve inside the hand's own package, and how many do not.
+
+    A mesh outside the folder of the hand's ``hand.toml`` is not loaded: a vendor file pulls in nothing
+    from elsewhere on the machine.
+    """
+    from xlsdk.urdf import resolve_mesh_path
+
+    package = hand.spec.manifest_path.parent.resolve()
+    found, missing = [], 0
+    for element in link.findall(tag):
+        mesh = element.find("geometry/mesh")
+        if mesh is None:
+            continue
+        path = resolve_mesh_path(mesh.get("filename", ""), hand.spec.urdf.path)
+        if path is None or not path.resolve().is_relative_to(package) or _mesh_data(path.resolve()) is None:
+            missing += 1
+            continue
+        scale = [float(v) for v in (mesh.get("scale") or "1 1 1").split()]
+        found.append(_Mesh(path.resolve(), tuple((scale * 3)[:3]) if len(scale) == 1 else tuple(scale[:3]),
+                           _origin(element.find("origin"))))
+    return found, missing
+
+
+@functools.lru_cache(maxsize=256)
+def _mesh_data(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices, triangles) of a mesh file as trimesh reads it (STL, OBJ, DAE, PLY ...), None if unreadable.
+
+    Loaded once per process: a benchmark that builds a world per episode reads each file once.
+    """
+    import trimesh
+
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=False)
+    except Exception:  # noqa: BLE001 - a mesh trimesh cannot read is drawn and collided as primitives instead
+        return None
+    vertices = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))), dtype=np.float64)
+    faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3))), dtype=np.int64)
+    if len(vertices) < 4 or len(faces) < 4 or not np.all(np.isfinite(vertices)):
+        return None
+    return vertices, faces
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """What one link is drawn and collided with, and why (see :func:`model_choice`)."""
+
+    visual: str  # "meshes" | "collision shapes"
+    collision: str  # "URDF primitives" | "convex hulls of URDF meshes" | "URDF visual primitives" | "fitted capsules"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """How a hand's MuJoCo model was made from its URDF: per link, its visual and its collision source."""
+
+    links: dict[str, LinkModel]
+    mesh_files: tuple[str, ...]  # the vendor mesh files drawn (names)
+    unresolved: int  # mesh references that do not resolve inside the hand's package (or do not load)
+
+    def explain(self) -> str:
+        """One line: what is drawn, what collides, and why (printed by ``check --physics`` and ``view --physics``)."""
+        counts: dict[str, int] = {}
+        for model in self.links.values():
+            counts[model.collision] = counts.get(model.collision, 0) + 1
+        drawn = sum(m.visual == "meshes" for m in self.links.values())
+        formats = sorted({Path(name).suffix.lower().lstrip(".") for name in self.mesh_files})
+        visual = (f"vendor meshes on {drawn} of {len(self.links)} links ({len(self.mesh_files)} files: "
+                  f"{', '.join(formats)}), collision shapes drawn elsewhere" if drawn
+                  else "collision shapes drawn (no vendor visual mesh resolves)")
+        if self.unresolved:
+            visual += f"; {self.unresolved} mesh references do not resolve inside the package"
+        reasons = {"URDF primitives": "the URDF's <collision> boxes/cylinders/spheres",
+                   "convex hulls of URDF meshes": "the URDF's <collision> meshes, as convex hulls",
+                   "URDF visual primitives": "no <collision>, so the <visual> primitives",
+                   "fitted capsules": "no primitive or loadable collision, so capsules fitted along the link"}
+        collision = "; ".join(f"{count} links {reasons[kind]}" for kind, count in sorted(counts.items()))
+        return f"visual: {visual}. collision: {collision}"
+
+
+def model_choice(hand: Hand) -> ModelChoice:
+    """Per link: vendor visual meshes when they resolve, else the collision shapes are drawn; collision from
+    the URDF's primitive ``<collision>`` shapes, else its ``<collision>`` meshes (convex hulls, as MuJoCo
+    collides meshes), else primitive ``<visual>`` shapes, else capsules fitted along the link.
+
+    Meshes are loaded only where the URDF asks for them in ``<collision>``, so a hand written with
+    primitives keeps its (cheap) primitive contacts; visual meshes cost render time only.
+    """
+    elements = _link_elements(hand.spec.urdf.text)
+    links: dict[str, LinkModel] = {}
+    files: list[str] = []
+    unresolved = 0
+    for link in hand.spec.urdf.links:
+        name = link.name
+        element = elements.get(name)
+        if element is None:
+            links[name] = LinkModel("collision shapes", "fitted capsules")
+            continue
+        visuals, missing = _meshes(hand, element, "visual")
+        collision_meshes, missing_collision = _meshes(hand, element, "collision")
+        unresolved += missing + missing_collision
+        files += [m.path.name for m in visuals if m.path.name not in files]
+        if _primitives(element, "collision"):
+            collision = "URDF primitives"
+        elif collision_meshes:
+            collision = "convex hulls of URDF meshes"
+        elif _primitives(element, "visual"):
+            collision = "URDF visual primitives"
+        else:
+            collision = "fitted capsules"
+        links[name] = LinkModel("meshes" if visuals else "collision shapes", collision)
+    return ModelChoice(links=links, mesh_files=tuple(files), unresolved=unresolved)
+
+
 def fitted_capsules(hand: Hand, link: str, radius: float) -> list[_Shape]:
     """Capsules along a mesh-only link: origin to each child joint and to the fingertip point on it."""
     ends = [np.asarray(joint.origin_matrix()[:3, 3]) for joint in hand.spec.urdf.child_joints(link)]
@@ -185,6 +310,7 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
     urdf = hand.spec.urdf
     elements = _link_elements(urdf.text)
     radius = capsule_radius(hand)
+    choices = model_choice(hand)
     root_in_mount = np.linalg.inv(palm_transform(hand))
     tips = {tip.link: [] for tip in hand.spec.manifest.fingers.values()}
     for finger, tip in hand.spec.manifest.fingers.items():
@@ -217,13 +343,20 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             body.inertia = [MIN_INERTIA * 10] * 3
             body.ipos = [0.0, 0.0, 0.0]
         element = elements.get(link)
-        shapes = [] if element is None else _primitives(element, "collision")
-        if not shapes and element is not None:
-            shapes = _primitives(element, "visual")
-        if not shapes:
-            shapes = fitted_capsules(hand, link, radius)
-        for shape in shapes:
-            _add_shape(body, shape)
+        choice = choices.links.get(link, LinkModel("collision shapes", "fitted capsules"))
+        hidden = choice.visual == "meshes"  # the vendor's meshes are drawn instead of the collision shapes
+        if choice.collision == "convex hulls of URDF meshes":
+            for mesh in _meshes(hand, element, "collision")[0]:
+                _add_mesh(spec, body, mesh, collide=True, hidden=hidden)
+        else:
+            shapes = {"URDF primitives": lambda: _primitives(element, "collision"),
+                      "URDF visual primitives": lambda: _primitives(element, "visual"),
+                      "fitted capsules": lambda: fitted_capsules(hand, link, radius)}[choice.collision]()
+            for shape in shapes:
+                _add_shape(body, shape, hidden=hidden)
+        if hidden:
+            for mesh in _meshes(hand, element, "visual")[0]:
+                _add_mesh(spec, body, mesh, collide=False, hidden=False)
         for finger, offset in tips.get(link, []):
             body.add_site(name=f"tip_{finger}", pos=offset, size=[0.003, 0, 0], rgba=[1, 0.2, 0.2, 1], group=3)
         if link == hand.spec.manifest.palm_link:
@@ -270,13 +403,31 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
 
 
-def _add_shape(body: mujoco.MjsBody, shape: _Shape) -> None:
+def _add_mesh(spec: mujoco.MjSpec, body: mujoco.MjsBody, mesh: _Mesh, *, collide: bool, hidden: bool) -> None:
+    """A vendor mesh on ``body``: drawn (visual, no contact) or collided as its convex hull (MuJoCo's mesh contact)."""
+    vertices, faces = _mesh_data(mesh.path)
+    name = f"{PREFIX}mesh{len(spec.meshes)}/{mesh.path.stem}"
+    asset = spec.add_mesh(name=name, uservert=(vertices * np.asarray(mesh.scale)).reshape(-1).tolist(),
+                          userface=faces.reshape(-1).tolist())
+    asset.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL  # no volume needed: the body's inertia is the URDF's
+    geom = body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=name, mass=0.0, rgba=list(MESH_RGBA),
+                         pos=mesh.transform[:3, 3], quat=_quat(mesh.transform[:3, :3]),
+                         group=HIDDEN_GROUP if hidden else 0)
+    if collide:
+        geom.contype, geom.conaffinity, geom.condim = HAND_CONTYPE, HAND_CONAFFINITY, 4
+        geom.friction = list(HAND_FRICTION)
+    else:
+        geom.contype, geom.conaffinity = 0, 0
+
+
+def _add_shape(body: mujoco.MjsBody, shape: _Shape, *, hidden: bool = False) -> None:
     types = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
              "sphere": mujoco.mjtGeom.mjGEOM_SPHERE, "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE}
     size = [*shape.size, 0.0, 0.0, 0.0][:3]
     rgba = TIP_RGBA if shape.kind == "sphere" else HAND_RGBA
     geom = body.add_geom(type=types[shape.kind], size=size, contype=HAND_CONTYPE, conaffinity=HAND_CONAFFINITY,
-                         friction=list(HAND_FRICTION), condim=4, rgba=list(rgba), mass=0.0)
+                         friction=list(HAND_FRICTION), condim=4, rgba=list(rgba), mass=0.0,
+                         group=HIDDEN_GROUP if hidden else 0)
     if shape.fromto is not None:
         geom.fromto = list(shape.fromto)
     else:

@@ -30,6 +30,7 @@ class PhysicsRow(BaseModel):
     contacts: int
     simulated_s: float
     wall_s: float
+    note: str = ""  # a line under the row's frames (the physics check's diagnosis)
 
 
 def grasp_frames(hand: Hand, q: np.ndarray) -> tuple[int, int]:
@@ -55,23 +56,30 @@ def grasp_in_physics(hand: Hand, q: np.ndarray, open_frame: int, grasp_frame: in
 
 def strip(rows: list[PhysicsRow], images: dict[str, list[np.ndarray]], *,
           phases: tuple[str, ...] = PHASES) -> np.ndarray:
-    """One row of phase images per hand, labelled (an RGB array for PNG writing)."""
+    """One row of phase images per hand, labelled, each row's ``note`` written under its frames."""
+    import textwrap
+
     from PIL import Image, ImageDraw
 
     size = next(iter(images.values()))[0].shape[0]
     label_width = 110
-    canvas = Image.new("RGB", (label_width + size * len(phases), 18 + size * len(rows)), (255, 255, 255))
+    width = label_width + size * len(phases)
+    notes = [textwrap.wrap(row.note, width=max(20, (width - 12) // 6)) for row in rows]
+    band = 12 * max((len(lines) for lines in notes), default=0) + (4 if any(notes) else 0)
+    canvas = Image.new("RGB", (width, 18 + (size + band) * len(rows)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     for column, phase in enumerate(phases):
         draw.text((label_width + column * size + 4, 3), phase, fill=(40, 40, 40))
     for index, row in enumerate(rows):
-        top = 18 + index * size
+        top = 18 + index * (size + band)
         verdict = "holds" if row.held else "drops"
         colour = (20, 120, 40) if row.held else (180, 30, 30)
         draw.text((6, top + size // 2 - 14), row.hand, fill=(20, 20, 20))
         draw.text((6, top + size // 2 + 2), f"{verdict} ({row.lifted_mm:.0f} mm)", fill=colour)
         for column, image in enumerate(images[row.hand][: len(phases)]):
             canvas.paste(Image.fromarray(image), (label_width + column * size, top))
+        for line, text in enumerate(notes[index]):
+            draw.text((6, top + size + 2 + 12 * line), text, fill=colour)
     return np.asarray(canvas)
 
 

@@ -389,6 +389,27 @@ class World:
                 deepest = max(deepest, -float(contact.dist))
         return deepest
 
+    def hand_contact_forces(self, name: str) -> list[tuple[str, float, float]]:
+        """``(hand link, normal force N, penetration m)`` of every contact between the hand and object ``name``.
+
+        What a failed grasp is diagnosed from: which links carry the object and how hard they press
+        (a grip whose friction ``sum(mu * normal)`` is below the object's weight cannot lift it).
+        """
+        body = self.model.body(name).id
+        wrench = np.zeros(6)
+        found: list[tuple[str, float, float]] = []
+        for index, contact in enumerate(self.data.contact[: self.data.ncon]):
+            bodies = (int(self.model.geom_bodyid[contact.geom1]), int(self.model.geom_bodyid[contact.geom2]))
+            if body not in bodies:
+                continue
+            other = bodies[1] if bodies[0] == body else bodies[0]
+            if other not in self._hand_body_set:
+                continue
+            mujoco.mj_contactForce(self.model, self.data, index, wrench)
+            found.append((self.model.body(other).name.removeprefix(PREFIX), float(abs(wrench[0])),
+                          max(0.0, -float(contact.dist))))
+        return found
+
     def inside(self, name: str, container: str) -> bool:
         """Whether object ``name``'s centre is inside bin ``container`` (within its walls, below its rim)."""
         box = self.scene.get(container)

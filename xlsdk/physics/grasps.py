@@ -1,0 +1,245 @@
+"""Grasps synthesised on a hand's own FK: fingertip contact targets on the object's surface, solved by IK.
+
+This is xlsdk's one grasp synthesis: ``xlsdk check --physics``, the demo's physics figure and the physics
+benchmark's expert all take their grasps from here and execute them with
+:func:`xlsdk.physics.grasp.execute_grasp`. Nothing here is per hand. Each synthesis is a cost on the
+fingertips of pose ``q`` (palm frame, metres), minimised with xlsdk's projected-gradient IK
+(:func:`xlsdk.ik.descend`) from several starts in one batch, the best kept:
+
+* :func:`pinch`: thumb and index tips ``2 h`` apart (the faces of a cube of half edge ``h``), the line
+  between them parallel to the palm (so a palm-down hand pinches horizontally), their midpoint at least
+  ``h`` + 1 cm in front of the palm; the other fingers stay open;
+* :func:`wrap`: every fingertip on the surface of a ball (or around the axis of a cylinder along the
+  palm's X axis) of radius ``r`` centred in front of the palm, the tips' centroid on the centre (so the
+  thumb opposes the fingers) and past the object's equator (so it cannot drop out of the hand);
+  candidate centres over a grid in front of the palm, the best kept;
+* :func:`envelop`: every fingertip on the surface around the fingertips' *own* centroid, which is kept
+  a radius in front of the palm: the centre goes wherever this hand's fingers meet, which suits hands
+  whose thumb sits far from the knuckle line (behind the palm, between two fingers);
+* :func:`point`: the index straight, every other finger curled toward the palm (for pressing).
+
+Each returns a :class:`Grasp`: the open pose, the closed pose, where the grasp's centre sits in the
+palm frame (what the executor places on the object's centre) and how well the FK met the targets
+(``residual_m``: the fingertips' root-mean-square distance from the surface), so a vendor can tell a
+grasp the hand cannot form from one that failed in physics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from xlsdk.errors import PhysicsError
+from xlsdk.hand import Hand
+from xlsdk.ik import descend
+
+IK_STEPS = 120
+DTYPE = torch.float64
+#: the kinds :func:`cached` synthesises
+KINDS = ("pinch", "wrap", "envelop", "point")
+
+
+@dataclass(frozen=True)
+class Grasp:
+    q_open: np.ndarray  # (dof,) where the fingers start and return to on release
+    q_grasp: np.ndarray  # (dof,) fingertips on the object surface
+    centre: np.ndarray  # (3,) palm frame: the point placed on the object's centre
+    cost: float  # the IK's final cost (metres squared): how well the hand's FK met the targets
+    direction: np.ndarray | None = None  # (3,) palm frame: the pinch line (thumb -> index), when there is one
+    kind: str = ""  # pinch | wrap | envelop | point
+    residual_m: float = 0.0  # RMS distance of the contacting fingertips from the object's surface (FK)
+
+
+def open_pose(hand: Hand) -> np.ndarray:
+    """The URDF zero pose clipped to the limits (fingers straight on every reference hand)."""
+    return np.clip(np.asarray(hand.zero_pose(), dtype=np.float64), hand.spec.lower, hand.spec.upper)
+
+
+def _tips(hand: Hand, q: torch.Tensor) -> torch.Tensor:
+    return hand.kinematics.fingertips(q)
+
+
+def _starts(hand: Hand, count: int, seed: int) -> torch.Tensor:
+    """``count`` IK starts: open, mid and random poses (deterministic in ``seed``)."""
+    lower, upper = hand.lower(DTYPE), hand.upper(DTYPE)
+    generator = torch.Generator().manual_seed(seed)
+    random = lower + (upper - lower) * torch.rand(max(count - 2, 0), hand.dof, generator=generator, dtype=DTYPE)
+    fixed = torch.stack([torch.as_tensor(open_pose(hand), dtype=DTYPE), torch.as_tensor(hand.mid_pose(), dtype=DTYPE)])
+    return torch.cat([fixed, random])[:count]
+
+
+def _surface_residual(tips: torch.Tensor, centre: torch.Tensor, radius: float, mask: torch.Tensor) -> float:
+    """RMS distance (m) of fingertips ``(F, 3)`` from the ball/cylinder of ``radius`` about ``centre``."""
+    distance = ((tips - centre) * mask).norm(dim=-1) - radius
+    return float(distance.pow(2).mean().sqrt())
+
+
+def _finger_links(hand: Hand) -> list[str]:
+    """Every link on a finger's chain from the palm to its tip link (the phalanges a pre-shape keeps clear)."""
+    urdf, palm = hand.spec.urdf, hand.spec.manifest.palm_link
+    links: list[str] = []
+    for tip in hand.spec.manifest.fingers.values():
+        chain = urdf.path_between(palm, tip.link) or []
+        links += [joint.child for joint in chain if joint.child not in links]
+    return links
+
+
+def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = False, steps: int = IK_STEPS) -> np.ndarray:
+    """The open pose bent just enough that no fingertip or phalanx is inside or beyond the object on approach.
+
+    The hand comes in along its palm normal with this pose, so every point of every finger must stay
+    ``radius`` + 1 cm from the object's centre (or its axis along palm X, for a cylinder) and not reach
+    past the object's far side along the palm normal (where the table is, under a top grasp). A vendor's
+    zero pose often has the thumb sticking out of the palm: coming down on a ball, it hits the table
+    first and the hand never reaches the object. Starts from and stays close to :func:`open_pose`.
+    """
+    q_open = torch.as_tensor(open_pose(hand), dtype=DTYPE)[None]
+    links = _finger_links(hand)
+    middle = torch.as_tensor(np.asarray(centre), dtype=DTYPE)
+    mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
+
+    def points(q: torch.Tensor) -> torch.Tensor:
+        origins = hand.kinematics.link_poses(q, links)[..., :3, 3] if links else q.new_zeros(len(q), 0, 3)
+        return torch.cat([_tips(hand, q), origins], dim=1)
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        at = points(q)
+        inside = torch.relu(radius + 0.01 - ((at - middle) * mask).norm(dim=-1)) ** 2
+        beyond = torch.relu(at[..., 1] - (middle[1] + radius)) ** 2
+        return 100 * (inside + beyond).sum(-1) + 1e-3 * ((q - q_open) ** 2).sum(-1)
+
+    with torch.no_grad():
+        if float(cost(q_open)[0]) <= 1e-9:
+            return q_open[0].numpy()
+    return descend(hand, q_open, cost, steps=steps, lr=0.05)[0].numpy()
+
+
+def pinch(hand: Hand, half: float, *, seed: int = 0) -> Grasp:
+    thumb, index = 0, hand.fingers.index("index")
+    others = [i for i in range(len(hand.fingers)) if i not in (thumb, index)]
+    q_open = torch.as_tensor(open_pose(hand), dtype=DTYPE)
+    open_tips = _tips(hand, q_open[None])[0]
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        tips = _tips(hand, q)
+        line = tips[:, thumb] - tips[:, index]
+        middle = (tips[:, thumb] + tips[:, index]) / 2
+        gap = (line.norm(dim=-1) - 2 * half) ** 2
+        flat = line[:, 1] ** 2  # the pinch line parallel to the palm plane
+        clear = torch.relu(half + 0.012 - middle[:, 1]) ** 2
+        still = ((tips[:, others] - open_tips[others]) ** 2).sum(dim=(-1, -2)) if others else 0.0
+        return 10 * gap + 10 * flat + 10 * clear + 0.5 * still
+
+    q = descend(hand, _starts(hand, 6, seed), cost, steps=IK_STEPS, lr=0.05)
+    with torch.no_grad():
+        costs = cost(q)
+        best = int(costs.argmin())
+        tips = _tips(hand, q[best: best + 1])[0]
+    line = (tips[index] - tips[thumb]).numpy()
+    residual = abs(float(np.linalg.norm(line)) - 2 * half) / 2
+    centre = ((tips[thumb] + tips[index]) / 2).numpy()
+    return Grasp(q_open=preshape(hand, centre, half), q_grasp=q[best].numpy(), centre=centre,
+                 cost=float(costs[best]), direction=line / max(np.linalg.norm(line), 1e-9), kind="pinch",
+                 residual_m=residual)
+
+
+def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) -> Grasp:
+    """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` in front of the palm."""
+    scale = hand.scale
+    knuckle = np.asarray(scale.knuckle_center)
+    offsets_y = (radius + 0.004, radius + 0.015)
+    offsets_z = tuple(knuckle[2] + scale.reach * f for f in (-0.3, 0.0, 0.3))
+    centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
+    starts = torch.as_tensor(hand.mid_pose(), dtype=DTYPE).repeat(len(centres), 1)
+    mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        tips = _tips(hand, q)
+        offset = (tips - centres[:, None]) * mask
+        surface = ((offset.norm(dim=-1) - radius) ** 2).sum(dim=-1)
+        enclose = (((tips.mean(dim=1) - centres) * mask) ** 2).sum(dim=-1)
+        # past the equator: the tips end further from the palm than the centre, so the object cannot fall out
+        beyond = (torch.relu(centres[:, None, 1] + 0.3 * radius - tips[..., 1]) ** 2).sum(dim=-1)
+        return 10 * surface + 5 * enclose + 10 * beyond
+
+    q = descend(hand, starts, cost, steps=IK_STEPS, lr=0.05)
+    with torch.no_grad():
+        costs = cost(q)
+        best = int(costs.argmin())
+        residual = _surface_residual(_tips(hand, q[best: best + 1])[0], centres[best], radius, mask)
+    centre = centres[best].numpy()
+    return Grasp(q_open=preshape(hand, centre, radius, cylinder=cylinder), q_grasp=q[best].numpy(), centre=centre,
+                 cost=float(costs[best]), kind="wrap", residual_m=residual)
+
+
+def envelop(hand: Hand, radius: float, *, cylinder: bool = False, steps: int = 150) -> Grasp:
+    """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` about the tips' own centroid.
+
+    The centre is not chosen in advance: it is wherever this hand's fingertips meet, kept a radius (+5 mm)
+    in front of the palm so the object fits between palm and fingers. Where :func:`wrap`'s grid of
+    centres in front of the knuckles misses a hand's thumb (mounted behind the palm or between two
+    fingers), this one follows it.
+    """
+    start = torch.as_tensor(hand.mid_pose(), dtype=DTYPE)[None]
+    mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        tips = _tips(hand, q)
+        centre = tips.mean(dim=1, keepdim=True)
+        distance = ((tips - centre) * mask).norm(dim=-1)
+        clearance = torch.relu(radius + 0.005 - centre[:, 0, 1])
+        return ((distance - radius) ** 2).sum(-1) + 10.0 * clearance ** 2 + 1e-4 * ((q - start) ** 2).sum(-1)
+
+    q = descend(hand, start, cost, steps=steps, lr=0.04)
+    with torch.no_grad():
+        tips = _tips(hand, q)[0]
+        centre = tips.mean(dim=0)
+        residual = _surface_residual(tips, centre, radius, mask)
+    return Grasp(q_open=preshape(hand, centre.numpy(), radius, cylinder=cylinder), q_grasp=q[0].numpy(),
+                 centre=centre.numpy(), cost=float(cost(q)[0]), kind="envelop", residual_m=residual)
+
+
+def point(hand: Hand) -> Grasp:
+    """The index straight (as open), the other fingers curled as far toward the palm as they go."""
+    index = hand.fingers.index("index")
+    q_open = torch.as_tensor(open_pose(hand), dtype=DTYPE)
+    open_tips = _tips(hand, q_open[None])[0]
+    others = [i for i in range(len(hand.fingers)) if i != index]
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        tips = _tips(hand, q)
+        curled = tips[:, others, 2].sum(dim=-1)  # fingertips pulled back toward the wrist
+        straight = ((tips[:, index] - open_tips[index]) ** 2).sum(dim=-1)
+        return 10 * curled + 100 * straight
+
+    q = descend(hand, q_open[None], cost, steps=IK_STEPS, lr=0.05)
+    with torch.no_grad():
+        tip = _tips(hand, q)[0, index]
+    return Grasp(q_open=q_open.numpy(), q_grasp=q[0].numpy(), centre=tip.numpy(), cost=float(cost(q)[0]),
+                 kind="point")
+
+
+_CACHE: dict[tuple, Grasp] = {}
+
+
+def cached(hand: Hand, kind: str, size: float = 0.0, **options: object) -> Grasp:
+    """:func:`pinch`, :func:`wrap`, :func:`envelop` or :func:`point` for ``size`` rounded to 1 mm, once per process.
+
+    Scenes draw sizes from a range, so the same hand meets the same millimetre many times (demos,
+    ceilings, seeds); the squeeze past the grasp absorbs the half-millimetre. IK starts are seeded
+    with 0, so a grasp depends only on the hand and the size. The IK runs on one thread: a batch of a
+    few poses gains nothing from more, and loses a lot on a busy machine.
+    """
+    from xlsdk.training import torch_threads
+
+    if kind not in KINDS:
+        raise PhysicsError(f"unknown grasp kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
+    size = round(float(size), 3)
+    key = (hand.name, str(hand.urdf_path), hand.spec.digest, kind, size, tuple(sorted(options.items())))
+    if key not in _CACHE:
+        synthesis = {"pinch": pinch, "wrap": wrap, "envelop": envelop}
+        with torch_threads(1):
+            _CACHE[key] = point(hand) if kind == "point" else synthesis[kind](hand, size, **options)
+    return _CACHE[key]
