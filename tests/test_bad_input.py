@@ -57,11 +57,13 @@ class Cli:
     changed: tuple[str, ...] = ()  # inputs the command is asked to replace (--force)
     check: Callable[[Path, str], None] | None = None  # more checks on the outputs and stdout
     stdout_json: bool = False  # stdout must be exactly one JSON document
+    installed: tuple[str, ...] = ("ability", "xhand", "paxini")  # installed plugins loaded beside ``hands``
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file's digest (a symlink's target: it may point at a file no one can read)."""
+    return {str(p.relative_to(root)): f"-> {os.readlink(p)}" if p.is_symlink() else
+            hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _run_cli(case: Cli, work: Path, capsys: pytest.CaptureFixture) -> None:
@@ -74,7 +76,7 @@ def _run_cli(case: Cli, work: Path, capsys: pytest.CaptureFixture) -> None:
         from conftest import HandPlugin
 
         registered = case.hands(work)
-        host = PluginHost(allow=["ability", "xhand", "paxini"])
+        host = PluginHost(allow=list(case.installed))
         host.register(HandPlugin(*[m for m in registered if isinstance(m, Path)]), name="bad_input_hands")
         for index, plugin in enumerate(m for m in registered if not isinstance(m, Path)):
             host.register(plugin, name=f"bad_input_plugin_{index}")
@@ -893,6 +895,30 @@ def _edit_weights(value: float) -> Callable[[Path], None]:
     return edit
 
 
+def _unreadable(filename: str) -> Callable[[Path], None]:
+    """Every ``filename`` of the package made a file the kernel refuses to read, even to root.
+
+    ``chmod 000`` (what the issue did) binds no one when the suite runs as root; a symlink to
+    ``/proc/self/mem`` fails every read with EIO, as an unreadable file fails with EACCES: an OSError.
+    """
+    def edit(package: Path) -> None:
+        for path in package.rglob(filename):
+            path.unlink()
+            path.symlink_to("/proc/self/mem")
+
+    return edit
+
+
+def _impostor(name: str) -> Callable[[Path], list[Path]]:
+    """A second plugin whose hand.toml says ``name = "<name>"`` (a synthetic hand), beside the installed one."""
+    def make(work: Path) -> list[Path]:
+        hand = write_synthetic_hand(work / "impostor")
+        hand.manifest.write_text(hand.manifest.read_text().replace('name = "synth"', f'name = "{name}"'))
+        return [hand.manifest]
+
+    return make
+
+
 def _listed_broken(fragment: str) -> Callable[[Path, str], None]:
     def check(work: Path, out: str) -> None:
         assert fragment in out, f"{fragment!r} not in the listing:\n{out}"
@@ -949,6 +975,23 @@ PLUGINS = {
     "head-json-of-another-hand": Cli(ABILITY_TO_INSPIRE, 1, ("head.json", "'ability'"), hands=_inspire_copy(
         _edit_head_json(lambda head: head.__setitem__("hand", "ability")))),
     "head-huge-weights": Cli(ABILITY_TO_INSPIRE, 1, ("head.safetensors",), hands=_inspire_copy(_edit_weights(1e30))),
+    # issue 22 item 7: an unreadable head file of one plugin (permissions) broke `xlsdk hands` for every hand
+    "head-json-unreadable-lists-every-hand": Cli(("hands", "--json"), 0, ('"ability"', '"inspire"', "head.json",
+                                                                         "cannot be read"), stdout_json=True,
+                                                 hands=_inspire_copy(_unreadable("head.json"))),
+    "head-json-unreadable": Cli(ABILITY_TO_INSPIRE, 1, ("head.json: cannot be read", "permissions"),
+                                hands=_inspire_copy(_unreadable("head.json"))),
+    "head-weights-unreadable-lists-every-hand": Cli(("hands",), 0, ("ability", "inspire", "xhand"),
+                                                    hands=_inspire_copy(_unreadable("head.safetensors"))),
+    "head-weights-unreadable": Cli(ABILITY_TO_INSPIRE, 1, ("head.safetensors: cannot be read", "permissions"),
+                                   hands=_inspire_copy(_unreadable("head.safetensors"))),
+    # issue 22 item 8: a plugin claiming an installed hand's name is a conflict, both listed, never a takeover
+    "impostor-named-inspire-listed-as-a-conflict": Cli(
+        ("hands", "--json"), 0, ('"plugin": "inspire"', '"plugin": "bad_input_hands"', "is claimed by plugin 'inspire'"),
+        stdout_json=True, hands=_impostor("inspire"), installed=("inspire", "ability")),
+    "info-of-a-name-two-plugins-claim": Cli(("info", "inspire"), 1, ("claimed by plugin 'inspire'", "bad_input_hands",
+                                                                     "uninstall one of them"),
+                                            hands=_impostor("inspire"), installed=("inspire", "ability")),
 }
 
 
@@ -1036,6 +1079,9 @@ ROUND_2 = {
          "urdf:chained-mimic-multipliers-1e200"],
     13: ["manifest:limits-false-and-true", "manifest:offset-as-strings", "retarget:refine-steps-negative"],
     14: ["values:scene-object-yaw-nan", "values:scene-object-mass-1e308"],
+    7: ["command:head-json-unreadable-lists-every-hand", "command:head-json-unreadable",
+        "command:head-weights-unreadable-lists-every-hand", "command:head-weights-unreadable"],
+    8: ["command:impostor-named-inspire-listed-as-a-conflict", "command:info-of-a-name-two-plugins-claim"],
     15: ["values:actuated-joint-with-lower-equal-upper", "values:nan-sphere-on-a-link", "values:cylinder-of-1e309",
          "values:mjcf-body-named-like-a-made-up-link"],
 }

@@ -62,7 +62,12 @@ def read_head_manifest(manifest_path: Path, weights_path: Path) -> HeadManifest:
         if not path.is_file():
             raise HeadError(f"{path}: missing", reason="missing", hint="fit the head with `xlsdk fit HAND`")
     try:
-        return HeadManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+        text = manifest_path.read_text(encoding="utf-8")
+    except OSError as exc:  # permissions, a broken disk: this hand's head is unusable, the others are not
+        raise HeadError(f"{manifest_path}: cannot be read ({exc.strerror or exc})",
+                        hint="check the file's permissions, or refit with `xlsdk fit HAND`") from None
+    try:
+        return HeadManifest.model_validate_json(text)
     except (ValidationError, ValueError) as exc:
         raise HeadError(f"{manifest_path}: not a valid head manifest ({_first_problem(exc)})",
                         hint="refit with `xlsdk fit HAND`") from None
@@ -133,7 +138,11 @@ def verify_head_files(weights_path: Path, manifest_path: Path, *, hand: Hand | N
                         reason="mismatch", hint=fit_hint)
     if hand is not None:
         _check_limits(manifest, manifest_path, hand, fit_hint)
-    raw = weights_path.read_bytes()
+    try:
+        raw = weights_path.read_bytes()
+    except OSError as exc:
+        raise HeadError(f"{weights_path}: cannot be read ({exc.strerror or exc})",
+                        hint=f"check the file's permissions, or {fit_hint}") from None
     if hashlib.sha256(raw).hexdigest() != manifest.sha256:
         raise HeadError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file truncated or modified)",
                         hint=fit_hint)
