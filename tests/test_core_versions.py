@@ -154,3 +154,99 @@ def test_fit_cli_refuses_both_or_neither(two_cores: tuple[CoreLatent, CoreLatent
     assert main(["fit", "inspire", "--all-stale"]) == 1
     assert main(["fit", "inspire", "--for", "zz"]) == 1
     assert "8 or more hex characters" in capsys.readouterr().err
+
+
+# a fit small enough for a test: the heads only have to exist and differ per core, not to pass check
+_SMALL_FIT = {"steps": 10, "pool": 512, "core_latents": 512, "batch_size": 64, "geometry_batch": 16,
+              "decode_batch": 64, "check_every": 10, "reach_weight": 0.0, "reach_poses": 32}
+
+
+def _train_core(directory: Path, member: Hand, seed: int) -> CoreLatent:
+    """A small core latent (canonical + one reference hand), seeded: a few seconds of CPU."""
+    from xlsdk.latent.train import LatentTrainConfig, train_core_latent
+
+    config = LatentTrainConfig(hands=("canonical", member.name), steps=30, batch_size=32, hidden=(32, 32), seed=seed,
+                               checkpoint_every=1000)
+    return train_core_latent(config, hands={"canonical": xlsdk.load_hand("canonical"), member.name: member},
+                             out_dir=directory, checkpoint_dir=directory / "checkpoints", progress=False, evaluate=False)
+
+
+@pytest.mark.slow
+def test_upgrade_from_one_trained_core_to_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hand_plugin,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Two core latents trained here (small, seeded), vendor hands in a host of their own (no installed plugin's
+    folder is written to): 'both' carries heads for both cores, 'only_old' for the old one, 'member' is a hand
+    both cores were trained with (a reference hand: its heads come from the core latent itself)."""
+    from xlsdk.latent.export import export_reference_heads
+    from xlsdk.latent.fit import FitConfig, fit_head
+    from xlsdk.plugins import PluginHost, get_plugin_host, reset_plugin_host
+
+    sources = [write_synthetic_hand(tmp_path / name, name=name, fingers=fingers, scale=scale).manifest
+               for name, fingers, scale in (("both", ("thumb", "index", "middle", "ring"), 1.0),
+                                            ("only_old", ("thumb", "index", "middle"), 1.1),
+                                            ("member", ("thumb", "index", "middle", "ring", "little"), 0.9))]
+    previous = reset_plugin_host(PluginHost(load_entry_points=False))
+    get_plugin_host().register(hand_plugin(*sources), name="vendor", distribution="xlsdk-vendor")
+    monkeypatch.delenv("XLSDK_CORE_LATENT_PATH", raising=False)
+    try:
+        both, only_old, member = (xlsdk.load_hand(name) for name in ("both", "only_old", "member"))
+        old = _train_core(tmp_path / "old_core", member, seed=5)
+        new = _train_core(tmp_path / "new_core", member, seed=7)
+        assert new.fingerprint != old.fingerprint
+        _use(old, monkeypatch)
+        export_reference_heads(old, {"member": member})  # what the member's plugin shipped for the old core
+        for hand in (both, only_old):
+            fit_head(hand, config=FitConfig(**_SMALL_FIT), progress=False)  # top-level heads, for the old core
+        _upgrade(old, new, both, only_old, member, monkeypatch, capsys)
+    finally:
+        reset_plugin_host(previous)
+        clear_core_latent_cache()
+
+
+def _upgrade(old: CoreLatent, new: CoreLatent, both: Hand, only_old: Hand, member: Hand,
+             monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    q = both.sample(6, torch.Generator().manual_seed(1))
+    z_before = xlsdk.encode(both, q)
+    # the vendor of 'both' adds a head for the new core before users upgrade (--for names it by directory)
+    assert main(["fit", "both", "--for", str(new.source), "--steps", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["weights_path"].endswith(f"heads/{new.fingerprint}/head.safetensors")
+
+    # the upgrade: the new core latent is installed, the old one kept on XLSDK_CORE_LATENT_PATH
+    _use(new, monkeypatch)
+    monkeypatch.setenv("XLSDK_CORE_LATENT_PATH", str(old.source))
+    assert main(["hands", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["hands"]}
+    assert rows["both"]["head"] == "fitted"
+    assert rows["both"]["head_fingerprints"] == sorted([old.fingerprint, new.fingerprint])
+    for name in ("only_old", "member"):
+        assert rows[name]["head"] == "fingerprint mismatch" and rows[name]["head_fingerprints"] == [old.fingerprint]
+        assert f"`xlsdk fit {name}`" in rows[name]["head_detail"] and "--all-stale" in rows[name]["head_detail"]
+    assert main(["hands"]) == 0
+    table = capsys.readouterr().out
+    assert f"* the installed core latent ({new.fingerprint[:12]})" in table
+    z_new = xlsdk.encode(both, q)
+    assert not np.allclose(np.asarray(z_new), np.asarray(z_before)), "the new core decodes through its own head"
+    # the hand carrying only the old head says exactly what to do
+    with pytest.raises(FingerprintMismatchError) as info:
+        xlsdk.retarget(only_old.mid_pose()[None], only_old, both)
+    for part in (f"only_old carries heads fitted against core latent {old.fingerprint[:12]}",
+                 f"none for the installed core latent {new.fingerprint[:12]}", "`xlsdk fit only_old`",
+                 "`xlsdk fit --all-stale`", "release of vendor"):
+        assert part in str(info.value), part
+
+    # one command repairs every stale hand for the installed core: a fit for the vendor's hand, the core's own
+    # head for the hand the core was trained with; 'both' is current and left alone
+    assert main(["fit", "--all-stale", "--steps", "10", "--json"]) == 0
+    refit = json.loads(capsys.readouterr().out)
+    assert refit["core"] == new.fingerprint and [r["hand"] for r in refit["fitted"]] == ["only_old"]
+    assert refit["from_core"] == [str(member.head_dir / "heads" / new.fingerprint / "head.safetensors")]
+    for hand in (only_old, member):
+        assert head_status(hand).state == "fitted"
+        assert carried_fingerprints(hand) == tuple(sorted([old.fingerprint, new.fingerprint]))
+    assert xlsdk.retarget(only_old.mid_pose()[None], only_old, both).shape == (1, both.dof)
+    assert torch.equal(load_head(member).to_joints.weight, new.heads["member"].to_joints.weight)
+
+    # and back: under the old core every hand still uses its untouched old head
+    _use(old, monkeypatch)
+    assert head_status(both).state == head_status(only_old).state == head_status(member).state == "fitted"
+    assert torch.equal(torch.as_tensor(xlsdk.encode(both, q)), torch.as_tensor(z_before))

@@ -13,9 +13,10 @@ from docs_blocks import DOCS, command_blocks, commands
 from xlsdk import hookspecs
 
 ROOT = DOCS.parent
-# pages whose blocks run here; add-your-hand.md runs in test_vendor_journey.py (it installs a plugin)
+# pages whose blocks run here; add-your-hand.md and publish-your-hand.md run in test_vendor_journey.py (it
+# installs a plugin)
 EXECUTED_HERE = ["quickstart.md", "tutorials/retarget-a-trajectory.md", "tutorials/write-a-driver.md",
-                 "tutorials/train-a-cross-hand-policy.md"]
+                 "tutorials/train-a-cross-hand-policy.md", "tutorials/from-your-hand.md"]
 
 
 def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
@@ -44,18 +45,18 @@ def test_every_page_is_in_the_navigation() -> None:
 def _executed_elsewhere() -> dict[str, list[str]]:
     """Pages another test module executes, with the commands that module actually runs.
 
-    The vendor journey (it installs a plugin) runs add-your-hand.md: its ``tutorial_commands()`` must be
-    that page's commands, read from the page, not a name mentioned in a comment.
+    The vendor journey (it installs a plugin) runs add-your-hand.md then publish-your-hand.md: its
+    ``executed_pages()`` must be those pages' commands, read from the pages, not names in a comment.
     """
     import test_vendor_journey
 
-    page = test_vendor_journey.TUTORIAL.resolve().relative_to(DOCS).as_posix()
-    return {page: test_vendor_journey.tutorial_commands()}
+    return test_vendor_journey.executed_pages()
 
 
 def test_every_tutorial_block_is_executed_somewhere() -> None:
     elsewhere = _executed_elsewhere()
-    assert elsewhere == {"tutorials/add-your-hand.md": commands(DOCS / "tutorials" / "add-your-hand.md")}
+    assert elsewhere == {page: commands(DOCS / page)
+                         for page in ("tutorials/add-your-hand.md", "tutorials/publish-your-hand.md")}
     assert all(elsewhere.values()), "the journey runs at least one command"
     covered = set(EXECUTED_HERE) | set(elsewhere)
     for page in [*(DOCS / "tutorials").glob("*.md"), DOCS / "quickstart.md"]:

@@ -1,11 +1,14 @@
-"""The vendor journey, end to end, with no hand-editing — by executing the "Add your hand" tutorial.
+"""The vendor journey, end to end, with no hand-editing — by executing the "Add your hand" and "Publish
+your hand" tutorials.
 
 Every ``bash`` block of docs/tutorials/add-your-hand.md runs, in order, in a directory holding a
 URDF generated here (a four-finger hand with a vendor palm frame and mimic chains, not one of the
 four reference hands): ``xlsdk new-hand`` -> ``pip install -e`` into this venv -> ``xlsdk fit`` ->
-``xlsdk check`` -> ``xlsdk retarget`` inspire -> new hand -> inspire -> ``python -m build``.
-Then the results are checked: the scaffold, the head, the conformance report, the round trip, the
-retargeting to and from every reference hand, the wheel.
+``xlsdk check`` -> ``xlsdk retarget`` inspire -> new hand -> inspire; then those of
+docs/tutorials/publish-your-hand.md: the mesh new-hand could not find is put into the package and
+``xlsdk publish`` builds the sdist and wheel, installs the wheel into a clean environment and runs
+``xlsdk check`` there. Then the results are checked: the scaffold, the head, the conformance report,
+the round trip, the retargeting to and from every reference hand, the wheel and its clean install.
 """
 
 from __future__ import annotations
@@ -24,6 +27,39 @@ from docs_blocks import commands
 from synthetic_hands import write_synthetic_hand
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorials" / "add-your-hand.md"
+PUBLISH_TUTORIAL = TUTORIAL.with_name("publish-your-hand.md")
+# the mesh the generated URDF names and new-hand cannot find, as the vendor's CAD export holds it (a tetrahedron)
+PALM_STL = """solid palm
+facet normal 0 0 -1
+ outer loop
+  vertex 0 0 0
+  vertex 0.01 0 0
+  vertex 0 0.01 0
+ endloop
+endfacet
+facet normal 0 -1 0
+ outer loop
+  vertex 0 0 0
+  vertex 0 0 0.01
+  vertex 0.01 0 0
+ endloop
+endfacet
+facet normal -1 0 0
+ outer loop
+  vertex 0 0 0
+  vertex 0 0.01 0
+  vertex 0 0 0.01
+ endloop
+endfacet
+facet normal 0.577 0.577 0.577
+ outer loop
+  vertex 0.01 0 0
+  vertex 0 0 0.01
+  vertex 0 0.01 0
+ endloop
+endfacet
+endsolid palm
+"""
 HAND = "my_hand"
 
 
@@ -49,12 +85,19 @@ def tutorial_commands(path: Path = TUTORIAL) -> list[str]:
     return commands(path)
 
 
+def executed_pages() -> dict[str, list[str]]:
+    """The pages this journey executes (relative to docs/), each with the commands it runs, in order."""
+    docs = TUTORIAL.parents[1]
+    return {page.relative_to(docs).as_posix(): tutorial_commands(page) for page in (TUTORIAL, PUBLISH_TUTORIAL)}
+
+
 def test_the_tutorial_has_the_whole_journey() -> None:
-    commands = " ; ".join(tutorial_commands())
+    commands = " ; ".join(c for page in executed_pages().values() for c in page)
     for step in ("xlsdk new-hand my_hand --urdf my_hand.urdf", "pip install -e", "xlsdk fit my_hand",
                  "xlsdk check my_hand", "xlsdk retarget --from inspire --to my_hand",
-                 "xlsdk retarget --from my_hand --to inspire", "python -m build"):
+                 "xlsdk retarget --from my_hand --to inspire", "cad_export/palm.stl", "xlsdk publish my_hand"):
         assert step in commands, step
+    assert "twine upload" not in commands, "the upload is the vendor's step, never run by the tests"
 
 
 @pytest.mark.slow
@@ -63,9 +106,11 @@ def test_vendor_journey_from_the_tutorial(tmp_path: Path) -> None:
                          missing_mesh=True, scale=1.1)
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1"}
+    (tmp_path / "cad_export").mkdir()
+    (tmp_path / "cad_export" / "palm.stl").write_text(PALM_STL)  # not where the URDF looks: new-hand warns
     outputs: dict[str, subprocess.CompletedProcess[str]] = {}
     try:
-        for command in tutorial_commands():
+        for command in [c for page in executed_pages().values() for c in page]:
             result = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
                                     timeout=900)
             assert result.returncode == 0, f"`{command}` failed:\n{result.stdout}\n{result.stderr}"
@@ -107,12 +152,20 @@ def test_vendor_journey_from_the_tutorial(tmp_path: Path) -> None:
         for other, dof in REFERENCE_DOF.items():
             assert ways[other] == [[10, dof], [10, 13], True], (other, ways[other])
 
-        # the wheel carries URDF, manifest and head
+        # published: sdist and wheel; the wheel carries URDF, mesh, manifest and head, installed into a clean
+        # environment (the hand loaded from inside it) and `xlsdk check` passed there
         wheel = next((plugin / "dist").glob("*.whl"))
+        assert (plugin / "dist" / "xlsdk_my_hand-0.1.0.tar.gz").is_file()
         names = set(zipfile.ZipFile(wheel).namelist())
         for relative in ("xlsdk_my_hand/hand.toml", "xlsdk_my_hand/urdf/my_hand.urdf",
+                         "xlsdk_my_hand/urdf/synthetic_description/meshes/palm.stl",
                          "xlsdk_my_hand/head.safetensors", "xlsdk_my_hand/head.json"):
             assert relative in names, f"{relative} missing from {wheel.name}"
+        published = " ".join(outputs["publish"].stdout.split())
+        assert "`xlsdk check my_hand` passes from the installed wheel" in published
+        assert "/venv/lib/python3.12/site-packages/xlsdk_my_hand/hand.toml" in published
+        assert f"python -m twine upload {plugin / 'dist' / 'xlsdk_my_hand-0.1.0.tar.gz'}" in published or \
+            "python -m twine upload xlsdk-my-hand/dist/xlsdk_my_hand-0.1.0.tar.gz" in published
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "xlsdk-my-hand"],
                        capture_output=True, timeout=300)

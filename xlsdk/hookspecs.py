@@ -28,7 +28,7 @@ def xlsdk_register_hands(register: Callable[..., None]) -> None:
     :param register: call ``register(manifest_path)`` once per hand, with the path of the hand's
         ``hand.toml`` (typically ``importlib.resources.files(__package__) / "hand.toml"``). The
         manifest names the URDF; the hand's fitted latent head (``head.safetensors`` + ``head.json``)
-        is looked up next to the manifest.
+        is looked up next to the manifest, heads for other core latents in ``heads/<fingerprint>/``.
 
     The host validates each manifest against its URDF. An invalid manifest lists the hand as broken
     (with the reason) in ``xlsdk hands``; two plugins registering the same hand name is an error that

@@ -29,6 +29,7 @@ def fit_command(
     """Train only HAND's encoder/decoder, every core module frozen; writes head.safetensors + head.json."""
     from xlsdk import hands, load_hand
     from xlsdk.errors import XlsdkError
+    from xlsdk.latent.export import export_reference_heads
     from xlsdk.latent.fit import FitConfig, fit_head
     from xlsdk.latent.heads import find_core_latent, installed_core_latent, stale_hands
 
@@ -39,15 +40,22 @@ def fit_command(
     core = find_core_latent(for_core) if for_core else installed_core_latent()
     config = FitConfig(seed=seed) if steps is None else FitConfig(seed=seed, steps=steps)
     targets = stale_hands([load_hand(n) for n in hands()], core.manifest) if all_stale else [load_hand(hand_name)]
+    # a hand the core latent was trained with gets the core's own head for it, exactly (no fit)
+    members = {h.name: h for h in targets if all_stale and h.name in core.heads
+               and core.manifest.hands[h.name].hand_digest == h.spec.digest}
     if all_stale and not json_output:
         console.print(f"{len(targets)} hand(s) with a stale head for core latent {core.fingerprint[:12]}"
                       + (": " + ", ".join(h.name for h in targets) if targets else ""))
+    exported = export_reference_heads(core, members) if members else []
     results = [fit_head(hand, config=config, out=out, core=core, device=device, progress=not json_output)
-               for hand in targets]
+               for hand in targets if hand.name not in members]
     if json_output:
         dumped = [r.model_dump(mode="json", exclude={"manifest"}) for r in results]
-        print_json({"core": core.fingerprint, "fitted": dumped} if all_stale else dumped[0])
+        print_json({"core": core.fingerprint, "fitted": dumped, "from_core": [str(p) for p in exported]}
+                   if all_stale else dumped[0])
         return
+    for path in exported:
+        console.print(f"wrote the core latent's own head: {path}")
     for result in results:
         early = "stopped early at the quality targets" if result.stopped_early else "ran all steps"
         console.print(f"fitted [bold]{result.hand}[/] for core latent {core.fingerprint[:12]} in {result.seconds:.1f} s "
