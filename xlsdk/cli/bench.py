@@ -41,24 +41,36 @@ def crosshand_command(
 @bench_app.command("physics")
 def physics_command(
     quick: bool = typer.Option(False, "--quick", help="Smaller run: under 15 minutes on two CPU cores."),
+    obs: str = typer.Option("state", "--obs", help="What the policies see: state (object poses) or vision "
+                                                   "(wrist + fixed camera)."),
+    arms: str = typer.Option(",".join(("latent", "raw", "slots")), "--arms",
+                             help="Comma-separated action spaces to compare (latent, raw, slots)."),
     zero_shot_hand: list[str] = typer.Option([], "--zero-shot-hand",
                                              help="An installed hand to add to the zero-shot split (repeatable)."),
     out: Path = typer.Option(Path("out/bench/physics"), "--out", help="Datasets, JSON, markdown and HTML go here."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="How many training seeds (0, 1, ...)."),
-    steps: int = typer.Option(None, "--steps", help="Training steps of each XL-VLA arm (default from the config)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Training steps of each arm (default from the config)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Processes (default: every core)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Latent vs raw (and ACT in latent space) on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
+    """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
     import json
 
-    from xlsdk.bench.physics.benchmark import (PhysicsBenchConfig, reproduce_command, run_physics_bench,
-                                                      write_report)
+    from xlsdk.bench.physics.benchmark import (ARMS, PhysicsBenchConfig, reproduce_command, run_physics_bench,
+                                               write_report)
+    from xlsdk.errors import XlsdkError
 
-    overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)),
-                 **({"steps": steps} if steps else {})}
+    if obs not in ("state", "vision"):
+        raise XlsdkError(f"--obs must be state or vision, got {obs!r}")
+    chosen = tuple(arm.strip() for arm in arms.split(",") if arm.strip())
+    unknown = [arm for arm in chosen if arm not in ARMS]
+    if unknown or not chosen:
+        raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
+    overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
+                 **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
-                               command=reproduce_command(quick=quick, zero_shot=tuple(zero_shot_hand)))
+                               command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand)))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))
@@ -67,3 +79,37 @@ def physics_command(
     console.print(f"\ntraining frames {report.train_frames}, raw width {report.raw_width}, latency per chunk "
                   "(CPU, batch 1): " + ", ".join(f"{k} {v:.2f} ms" for k, v in report.latency_ms.items()))
     console.print(f"{report.seconds:.0f} s; report in {out}/physics.json, physics.md and physics.html")
+
+
+@bench_app.command("physics-shard")
+def physics_shard_command(
+    hand: str = typer.Option(..., "--hand", help="The installed hand."),
+    task: str = typer.Option(..., "--task", help="The task (pinch_lift, power_lift, ...)."),
+    first: int = typer.Option(0, "--first", min=0, help="The first scene index of the shard."),
+    count: int = typer.Option(25, "--count", min=1, help="How many scenes."),
+    obs: str = typer.Option("state", "--obs", help="state or vision (vision also renders the cameras)."),
+    image_size: int = typer.Option(64, "--image-size", min=16, help="Camera image side (vision)."),
+    data_seed: int = typer.Option(0, "--data-seed", help="The benchmark's data seed."),
+    dart: bool = typer.Option(True, "--dart/--no-dart", help="Perturb the executed commands (DART)."),
+    out: Path = typer.Option(..., "--out", help="The shard's LeRobot dataset folder (must not exist)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """One demonstration shard (a hand x task x scene range) as a LeRobot dataset: one job of a cluster array."""
+    import json
+
+    import xlsdk
+    from xlsdk.bench.physics.dataset import Shard, generate_shard
+    from xlsdk.bench.physics.tasks import check_task
+    from xlsdk.errors import XlsdkError
+
+    if obs not in ("state", "vision"):
+        raise XlsdkError(f"--obs must be state or vision, got {obs!r}")
+    if out.exists():
+        raise XlsdkError(f"{out} exists; a shard is written to a new folder (merge shards with LeRobot's aggregation)")
+    shard = Shard(hand=hand, task=check_task(task), first=first, count=count, obs=obs, image_size=image_size,
+                  data_seed=data_seed, dart=dart)
+    result = generate_shard(shard, xlsdk.load_hand(hand), out)
+    if json_output:
+        print_json(json.loads(result.model_dump_json()))
+        return
+    console.print(f"{shard.name}: {len(result.kept)} of {count} scenes succeeded; dataset in {result.root or '(none)'}")

@@ -1,8 +1,13 @@
 """The native XL-VLA policy: image + instruction + state history -> the next chunk of actions.
 
-    camera image ──CNN──────────────┐
+    camera image ──CNN / tokens─────┐   (or, with vision="none", the environment state ──MLP)
     instruction ──hashed words──bag─┼──► MLP ──► H actions (latents, or padded joints)
     state + history ──MLP───────────┘
+
+States, environment states and actions are normalised per dimension inside the model, by statistics
+of the training data (:meth:`XlvlaModel.set_statistics`, saved with the weights): a wrist position in
+metres, a latent near unit scale and a joint in radians then weigh alike, and the loss is computed on
+normalised actions (optionally with a fixed share for the wrist, ``wrist_loss_share``).
 
 The action head is a **regression** head (mean squared error on the chunk). Why not flow matching:
 the demonstrations xlsdk trains on map each observation to one grasp (IK solutions, not people with
@@ -26,6 +31,7 @@ from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.policy.text import hash_words
 
 STATE = "observation.state"
+ENVIRONMENT = "observation.environment_state"
 ACTION = "action"
 
 
@@ -62,38 +68,93 @@ class XlvlaModel(nn.Module):
     def __init__(self, config: XlvlaConfig) -> None:
         super().__init__()
         self.config = config
-        self.image = ImageTokens(config) if config.vision == "tokens" else nn.Sequential(
-            nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.SiLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.SiLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.SiLU(),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.SiLU(),
-            nn.Flatten(), nn.LazyLinear(config.image_dim), nn.SiLU(),
-        )
+        self.image: nn.Module | None = None
+        if config.vision == "tokens":
+            self.image = ImageTokens(config)
+        elif config.vision == "cnn":
+            self.image = nn.Sequential(
+                nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.SiLU(),
+                nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.SiLU(),
+                nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.SiLU(),
+                nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.SiLU(),
+                nn.Flatten(), nn.LazyLinear(config.image_dim), nn.SiLU(),
+            )
+        self.environment = nn.Sequential(
+            nn.Linear(config.environment_dim, config.hidden_dim // 2), nn.SiLU(),
+            nn.Linear(config.hidden_dim // 2, config.hidden_dim // 2), nn.SiLU(),
+        ) if config.environment_dim else None
         self.text = nn.EmbeddingBag(config.text_buckets, config.text_dim, mode="mean")
         self.state = nn.Sequential(nn.Linear(config.history * config.action_dim, config.hidden_dim // 2), nn.SiLU())
-        width = config.image_dim + config.text_dim + config.hidden_dim // 2
+        width = ((config.image_dim if self.image is not None else 0) + config.text_dim + config.hidden_dim // 2
+                 + (config.hidden_dim // 2 if self.environment is not None else 0))
+        # per-dimension normalisation (identity until set_statistics; saved with the weights)
+        for name, size in (("state", config.action_dim), ("action", config.action_dim),
+                           ("environment", config.environment_dim)):
+            self.register_buffer(f"{name}_mean", torch.zeros(size))
+            self.register_buffer(f"{name}_std", torch.ones(size))
         self.trunk = nn.Sequential(
             nn.Linear(width, config.hidden_dim), nn.LayerNorm(config.hidden_dim), nn.SiLU(),
             nn.Linear(config.hidden_dim, config.hidden_dim), nn.LayerNorm(config.hidden_dim), nn.SiLU(),
         )
         self.head = nn.Linear(config.hidden_dim, config.chunk_size * config.action_dim)
-        with torch.no_grad():  # materialise the lazy layer so parameters are known before training
-            self.image(torch.zeros(1, 3, config.image_size, config.image_size))
+        if self.image is not None:
+            with torch.no_grad():  # materialise the lazy layer so parameters are known before training
+                self.image(torch.zeros(1, 3, config.image_size, config.image_size))
 
-    def forward(self, image: Tensor, tasks: list[str], states: Tensor) -> Tensor:
-        """``image`` (B, 3, S, S) in [0, 1], ``states`` (B, history, A) oldest first -> (B, H, A)."""
+    @torch.no_grad()
+    def set_statistics(self, states: Tensor, actions: Tensor, environment: Tensor | None = None) -> None:
+        """Normalise by the mean and standard deviation of the training data, per dimension.
+
+        A dimension that never varies (a padded joint, a constant) keeps a unit scale, so it is
+        neither amplified nor divided by zero.
+        """
+        for name, values in (("state", states), ("action", actions), ("environment", environment)):
+            if values is None or not values.numel():
+                continue
+            flat = values.reshape(-1, values.shape[-1]).double()
+            std = flat.std(dim=0)
+            getattr(self, f"{name}_mean").copy_(flat.mean(dim=0).float())
+            getattr(self, f"{name}_std").copy_(torch.where(std > 1e-4, std, torch.ones_like(std)).float())
+
+    def normalise_actions(self, actions: Tensor) -> Tensor:
+        return (actions - self.action_mean) / self.action_std
+
+    def forward(self, image: Tensor | None, tasks: list[str], states: Tensor,
+                environment: Tensor | None = None) -> Tensor:
+        """``image`` (B, 3, S, S) in [0, 1], ``states`` (B, history, A) oldest first, ``environment`` (B, E)
+        -> the *normalised* chunk (B, H, A); :meth:`unnormalise` turns it into actions."""
         config = self.config
-        if image.shape[-1] != config.image_size or image.shape[-2] != config.image_size:
-            image = F.interpolate(image, size=(config.image_size, config.image_size), mode="bilinear",
-                                  align_corners=False)
         ids, offsets = hash_words(tasks, config.text_buckets)
-        features = torch.cat([
-            self.image(image * 2.0 - 1.0),
-            self.text(ids.to(image.device), offsets.to(image.device)),
-            self.state(states.reshape(states.shape[0], -1)),
-        ], dim=-1)
-        chunk = self.head(self.trunk(features))
+        states = (states - self.state_mean) / self.state_std
+        parts = []
+        if self.image is not None:
+            if image is None:
+                raise DataFormatError("this policy needs a camera image (an 'observation.images.*' feature)")
+            if image.shape[-1] != config.image_size or image.shape[-2] != config.image_size:
+                image = F.interpolate(image, size=(config.image_size, config.image_size), mode="bilinear",
+                                      align_corners=False)
+            parts.append(self.image(image * 2.0 - 1.0))
+        if self.environment is not None:
+            if environment is None:
+                raise DataFormatError(f"this policy needs '{ENVIRONMENT}' ({config.environment_dim} values)")
+            parts.append(self.environment((environment - self.environment_mean) / self.environment_std))
+        parts += [self.text(ids.to(states.device), offsets.to(states.device)),
+                  self.state(states.reshape(states.shape[0], -1))]
+        chunk = self.head(self.trunk(torch.cat(parts, dim=-1)))
         return chunk.reshape(-1, config.chunk_size, config.action_dim)
+
+    def unnormalise(self, chunk: Tensor) -> Tensor:
+        return chunk * self.action_std + self.action_mean
+
+    def loss_weights(self) -> Tensor:
+        """Per action entry: uniform, or the wrist's ``wrist_loss_share`` spread over its entries."""
+        config = self.config
+        weights = torch.ones(config.action_dim, device=self.action_mean.device)
+        share = config.wrist_loss_share
+        if share is not None:
+            weights[: config.wrist_dim] = share * config.action_dim / config.wrist_dim
+            weights[config.wrist_dim:] = (1 - share) * config.action_dim / (config.action_dim - config.wrist_dim)
+        return weights
 
 
 def image_key(batch: dict[str, Any]) -> str:
@@ -101,6 +162,10 @@ def image_key(batch: dict[str, Any]) -> str:
     if not keys:
         raise DataFormatError("the batch has no 'observation.images.*' camera")
     return keys[0]
+
+
+def _batch_size(batch: dict[str, Any]) -> int:
+    return int(batch[STATE].shape[0])
 
 
 class XlvlaPolicy(PreTrainedPolicy):
@@ -134,12 +199,21 @@ class XlvlaPolicy(PreTrainedPolicy):
             return state
         return state.unsqueeze(1).expand(-1, self.config.history, -1)
 
+    def _inputs(self, batch: dict[str, Any]) -> tuple[Tensor | None, list[str], Tensor, Tensor | None]:
+        image = self._last_frame(batch[image_key(batch)], 4) if self.model.image is not None else None
+        environment = batch.get(ENVIRONMENT)
+        if environment is not None and self.model.environment is not None:
+            environment = self._last_frame(environment, 2)
+        tasks = list(batch.get("task", [""] * _batch_size(batch)))
+        return image, tasks, self._states_of(batch), environment
+
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        image = self._last_frame(batch[image_key(batch)], 4)
-        tasks = list(batch.get("task", [""] * image.shape[0]))
-        predicted = self.model(image, tasks, self._states_of(batch))
-        target = batch[ACTION]
-        error = F.mse_loss(predicted, target, reduction="none").mean(dim=-1)
+        predicted = self.model(*self._inputs(batch))
+        target = self.model.normalise_actions(batch[ACTION])
+        weights = self.model.loss_weights()
+        if "action_mask" in batch:  # entries a hand leaves empty (joint slots) do not count
+            weights = weights * batch["action_mask"][:, None, :].float()
+        error = (F.mse_loss(predicted, target, reduction="none") * weights).mean(dim=-1)
         if "action_is_pad" in batch:
             keep = ~batch["action_is_pad"]
             loss = (error * keep).sum() / keep.sum().clamp_min(1)
@@ -149,9 +223,7 @@ class XlvlaPolicy(PreTrainedPolicy):
 
     @torch.no_grad()
     def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
-        image = self._last_frame(batch[image_key(batch)], 4)
-        tasks = list(batch.get("task", [""] * image.shape[0]))
-        return self.model(image, tasks, self._states_of(batch))
+        return self.model.unnormalise(self.model(*self._inputs(batch)))
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:

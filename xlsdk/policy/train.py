@@ -47,7 +47,7 @@ class PolicyMetadata(BaseModel):
 
 @dataclass
 class TrainingSet:
-    images: torch.Tensor  # (N, 3, S, S) float in [0, 1]
+    images: torch.Tensor | None  # (N, 3, S, S) float in [0, 1]; None for a policy without a camera
     tasks: list[str]
     states: torch.Tensor  # (N, history, A)
     actions: torch.Tensor  # (N, chunk, A)
@@ -55,16 +55,32 @@ class TrainingSet:
     hands: list[str]
     fps: float
     frames_per_episode: int
+    environment: torch.Tensor | None = None  # (N, E): observation.environment_state, when the policy reads it
+    image_key: str = "observation.images.scene"
+    action_mask: torch.Tensor | None = None  # (N, A) bool: False where a hand has nothing (left out of the loss)
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.states.shape[0]
+
+    def check_finite(self) -> None:
+        """Refuse non-finite numbers before they reach the optimiser (they would turn every weight to NaN)."""
+        for name, values in (("observation.state", self.states), ("action", self.actions),
+                             ("observation.environment_state", self.environment)):
+            if values is None:
+                continue
+            bad = ~torch.isfinite(values.reshape(values.shape[0], -1)).all(dim=-1)
+            if bool(bad.any()):
+                row = int(bad.nonzero()[0, 0])
+                raise DataFormatError(f"training data: {name} of frame {row} (hand {self.hands[row]!r}, task "
+                                      f"{self.tasks[row]!r}) holds a non-finite value; {int(bad.sum())} frames do",
+                                      hint="fix or drop those episodes before training")
 
 
 @dataclass
 class DemoFrames:
     """Frames read from LeRobot datasets once, still in each hand's joint space (dof differs per hand)."""
 
-    images: list[torch.Tensor]
+    images: list[torch.Tensor] | None  # (3, S, S) each; None when the policy sees no camera
     tasks: list[str]
     hands: list[str]
     states: list[torch.Tensor]  # (history, dof) each
@@ -72,6 +88,8 @@ class DemoFrames:
     pads: list[torch.Tensor]
     fps: float
     frames_per_episode: int
+    environment: torch.Tensor | None = None  # (N, E) observation.environment_state, when the data has it
+    image_key: str = "observation.images.scene"
 
 
 def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
@@ -123,7 +141,7 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
     """The frames (those ``keep`` marks) in ``space``: each hand's joints encoded in one batch per hand."""
     import xlsdk
 
-    rows = [i for i in range(len(frames.images)) if keep is None or keep[i]]
+    rows = [i for i in range(len(frames.states)) if keep is None or keep[i]]
     if not rows:
         raise DataFormatError("no training frames left (everything excluded)")
     states: dict[int, torch.Tensor] = {}
@@ -135,10 +153,19 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
         encoded_actions = space.encode(hand, torch.stack([frames.actions[i] for i in mine]))
         for position, i in enumerate(mine):
             states[i], actions[i] = encoded_states[position], encoded_actions[position]
-    return TrainingSet(images=torch.stack([frames.images[i] for i in rows]), tasks=[frames.tasks[i] for i in rows],
+    masks = None
+    masker = getattr(space, "mask", None)  # a space whose entries a hand may leave empty (joint slots)
+    if masker is not None:
+        by_hand = {name: masker(xlsdk.load_hand(name)) for name in {frames.hands[i] for i in rows}}
+        if all(mask is not None for mask in by_hand.values()):
+            masks = torch.stack([by_hand[frames.hands[i]] for i in rows])
+    return TrainingSet(images=torch.stack([frames.images[i] for i in rows]) if frames.images is not None else None,
+                       tasks=[frames.tasks[i] for i in rows],
                        states=torch.stack([states[i] for i in rows]), actions=torch.stack([actions[i] for i in rows]),
                        pads=torch.stack([frames.pads[i] for i in rows]), hands=[frames.hands[i] for i in rows],
-                       fps=frames.fps, frames_per_episode=frames.frames_per_episode)
+                       fps=frames.fps, frames_per_episode=frames.frames_per_episode,
+                       environment=frames.environment[rows] if frames.environment is not None else None,
+                       image_key=frames.image_key, action_mask=masks)
 
 
 def widest_hand(hand_names: list[str]) -> int:
@@ -160,8 +187,14 @@ def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> X
 
 
 def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_size: int = 64, seed: int = 0,
-                 progress: bool = True, device: str = "auto") -> tuple[Any, list[float], float]:
+                 progress: bool = True, device: str = "auto", snapshot_steps: tuple[int, ...] = (),
+                 on_snapshot: Any = None) -> tuple[Any, list[float], float]:
     """Train an XlvlaPolicy on ``data``; returns (the policy on the CPU, per-step losses, seconds).
+
+    The model's normalisation statistics come from ``data`` before the first step. After each step
+    number in ``snapshot_steps`` (1-based), ``on_snapshot(step, state_dict)`` receives a CPU copy of the
+    weights, so a caller can choose the checkpoint by rollouts rather than by the loss. Non-finite
+    data is refused before training, and a non-finite loss stops it with an error.
 
     The loop runs through accelerate, LeRobot's own training engine, so the same code trains on the CPU,
     on one GPU (``device="auto"`` picks it when present) and, started with ``accelerate launch -m xlsdk
@@ -173,9 +206,11 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
 
     accelerator = Accelerator(cpu=_wants_cpu(device))
+    data.check_finite()
     with global_rng_untouched():
         policy = XlvlaPolicy(config)
     init_parameters([policy], generator(seed))  # the same weights in every process, the global RNG untouched
+    policy.model.set_statistics(data.states, data.actions, data.environment)
     policy.train()
     optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=config.optimizer_weight_decay)
     policy, optimizer = accelerator.prepare(policy, optimizer)
@@ -188,9 +223,14 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
                        enabled=progress and accelerator.is_main_process) as bar:
         for step in range(steps):
             rows = torch.randint(0, len(data), (batch_size,), generator=batches)
-            batch = {"observation.images.scene": data.images[rows], "task": [data.tasks[i] for i in rows.tolist()],
-                     "observation.state": data.states[rows], "action": data.actions[rows],
-                     "action_is_pad": data.pads[rows]}
+            batch = {"task": [data.tasks[i] for i in rows.tolist()], "observation.state": data.states[rows],
+                     "action": data.actions[rows], "action_is_pad": data.pads[rows]}
+            if data.images is not None:
+                batch[data.image_key] = data.images[rows]
+            if data.environment is not None:
+                batch["observation.environment_state"] = data.environment[rows]
+            if data.action_mask is not None:
+                batch["action_mask"] = data.action_mask[rows]
             batch = {key: value.to(accelerator.device) if isinstance(value, torch.Tensor) else value
                      for key, value in batch.items()}
             loss, _ = policy(batch)
@@ -200,6 +240,12 @@ def train_policy(data: TrainingSet, config: XlvlaConfig, *, steps: int, batch_si
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
+            if not torch.isfinite(loss.detach()):
+                raise PolicyError(f"training diverged: the loss is {losses[-1]} at step {step + 1}",
+                                  hint="lower the learning rate, or check the data for outliers")
+            if step + 1 in snapshot_steps and on_snapshot is not None:
+                on_snapshot(step + 1, {k: v.detach().to("cpu").clone()
+                                       for k, v in accelerator.unwrap_model(policy).state_dict().items()})
             if step % 25 == 0 or step == steps - 1:
                 bar.update(step + 1, loss=losses[-1])
     policy = accelerator.unwrap_model(policy).to("cpu")

@@ -1,19 +1,22 @@
-"""The physics cross-hand benchmark: latent chunks vs padded raw joints, decided by contact in MuJoCo.
+"""The physics cross-hand benchmark: latent vs raw joints vs functional slots, decided by contact in MuJoCo.
 
-1. For every training hand, the scripted expert (:mod:`~xlsdk.bench.physics.expert`) runs every
-   task on ``scenes_per_task`` seeded scenes; its successful episodes become a LeRobot v3 dataset
-   (:mod:`~xlsdk.bench.physics.dataset`). Some hand x task combinations are dropped from
-   training (held-out combinations); one whole hand never has data (held-out hand); zero-shot hands are
-   onboarded from the test corpus through ``new-hand`` + ``fit`` (:mod:`~xlsdk.bench.physics.zero_shot`)
-   or named with ``--zero-shot-hand``.
-2. Per seed, the same XL-VLA network (patch-token vision over 96x96 wrist-camera images) is trained on
-   the same frames for the same steps twice: ``latent`` (the hand part of each action is a chunk of
-   the shared latent, through each hand's frozen head) and ``raw`` (joints scaled by the hand's limits,
-   padded to the widest benchmark hand); and a stock LeRobot ACT (``act-latent``) in latent space
-   through the processor steps. Every action also carries the 6-d wrist command.
-3. Every hand x task is evaluated closed loop on fresh scenes; success comes from object state only.
-   The expert's own success on those scenes is the ceiling, reported beside every result.
-4. Mean and spread (population standard deviation) over seeds of every split and combination.
+1. **Demonstrations.** For every training hand and task, the closed-loop expert
+   (:mod:`~xlsdk.bench.physics.expert`) runs seeded scenes with DART noise in shards
+   (:mod:`~xlsdk.bench.physics.dataset`) until ``demos_per_task`` episodes succeeded (or the attempt cap
+   says the combination is infeasible for the expert, with the measured reason). Shards run in a process
+   pool on every core and are merged per hand with LeRobot's aggregation. Held-out combinations get no
+   data; the held-out hand and the zero-shot hands (onboarded through ``new-hand`` + ``fit``,
+   :mod:`~xlsdk.bench.physics.zero_shot`) get none at all.
+2. **Training.** Per seed, the same XL-VLA network on the same frames for the same steps in every
+   action space (``latent``, ``raw``, ``slots``, :mod:`~xlsdk.bench.physics.policies`); ``--obs state``
+   reads the objects' poses, ``--obs vision`` the wrist and a fixed camera.
+3. **Checkpoint by rollouts.** Snapshots during training are rolled out on validation scenes of the seen
+   combinations; the best one is kept (the lowest loss is not the best policy), and the success per
+   snapshot is the learning curve in the report.
+4. **Evaluation.** Every hand x task on fresh scenes, closed loop, success from object state only; the
+   expert on the same scenes is the ceiling. The arms also replay scenes they were trained on (does the
+   learner reproduce its own data?). Every cell and split: mean and spread over seeds and a Wilson 95 %
+   interval on the pooled episodes (:mod:`~xlsdk.bench.physics.stats`).
 """
 
 from __future__ import annotations
@@ -21,24 +24,25 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.bench.physics.dataset import CAMERA, write_hand_dataset
-from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scenes
+from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
+                                         scene_of)
+from xlsdk.bench.physics.jobs import Pool, default_workers, expert_job, policy_job, shard_job, train_job
+from xlsdk.bench.physics.stats import Rate
+from xlsdk.bench.physics.tasks import TASKS, TaskScene
 from xlsdk.progress import step_progress
 
-ARMS = ("latent", "raw", "act-latent")
+ARMS = ("latent", "raw", "slots")
 SPLITS = ("seen", "held-out combination", "held-out hand", "zero-shot hand")
-#: not a split of fresh scenes: seen combinations replayed on scenes the policy was trained on (the expert
-#: succeeded there) by the first seed's policies, which tells "cannot fit its own data" from "does not
-#: generalise to new scenes"
+#: not a split of fresh scenes: seen combinations replayed on scenes the arm was trained on, which tells
+#: "cannot reproduce its own data" from "does not generalise to new scenes"
 TRAINING_SCENES = "seen, training scenes"
+RECIPE = "xlsdk_demos.json"
 
 
 class PhysicsBenchConfig(BaseModel):
@@ -53,46 +57,33 @@ class PhysicsBenchConfig(BaseModel):
     zero_shot_hands: tuple[str, ...] = ()
     tasks: tuple[str, ...] = TASKS
     arms: tuple[str, ...] = ARMS
-    scenes_per_task: int = 16
-    eval_scenes: int = 4
-    steps: int = 2000
-    act_steps: int = 600
-    batch_size: int = 32
-    act_batch_size: int = 32
-    image_size: int = 96
-    act_image_size: int = 96
+    obs: ObsMode = "state"
+    demos_per_task: int = Field(200, ge=1, description="successful expert episodes per hand x task")
+    shard_size: int = Field(25, ge=1, description="scenes per demonstration shard")
+    attempts_per_demo: float = Field(2.5, ge=1.0, description="scenes tried per wanted demonstration before a "
+                                     "combination counts as one the expert cannot do")
+    dart: bool = True
+    eval_scenes: int = Field(20, ge=1, description="fresh scenes per hand x task per seed")
+    validation_scenes: int = Field(3, ge=0, description="scenes per seen combination for the checkpoint choice")
+    checkpoints: int = Field(4, ge=1, description="evenly spaced snapshots the checkpoint is chosen from")
+    training_scene_checks: int = Field(5, ge=0, description="training scenes replayed per seen combination")
+    steps: int = 8000
+    batch_size: int = 256
+    image_size: int = 64
     chunk_size: int = 8
     n_action_steps: int = 4
+    wrist_loss_share: float | None = 0.5
     seeds: tuple[int, ...] = (0, 1, 2)
-    fit_steps: int = 600
+    fit_steps: int = 300
     data_seed: int = 0
-    training_scene_checks: int = Field(1, ge=0, description="training scenes replayed per seen combination "
-                                       "(first seed only: a diagnostic, not a split)")
+    workers: int = Field(default_factory=default_workers, ge=1)
+    strips: bool = True
 
     @classmethod
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
-        """Under 15 minutes on two CPU cores (about 10 minutes of CPU time): fewer scenes and steps, the same
-        protocol. ACT sees its images at 64x64 in batches of 8 here: its from-scratch ResNet-18 costs 1.4 s of
-        CPU per 96x96 batch of 32 (0.54 s at 64x64 and 16), more than everything else per step together."""
-        return cls(**{"scenes_per_task": 10, "eval_scenes": 1, "steps": 600, "act_steps": 100, "act_batch_size": 8,
-                      "act_image_size": 64, "fit_steps": 300, **overrides})
-
-
-class Spread(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    mean: float
-    spread: float = Field(description="population standard deviation over seeds")
-    per_seed: list[float]
-
-    @classmethod
-    def of(cls, values: list[float]) -> Spread:
-        clean = [v for v in values if np.isfinite(v)]
-        if not clean:
-            return cls(mean=float("nan"), spread=float("nan"), per_seed=values)
-        return cls(mean=round(float(np.mean(clean)), 4), spread=round(float(np.std(clean)), 4), per_seed=values)
-
-    def text(self) -> str:
-        return "n/a" if not np.isfinite(self.mean) else f"{self.mean:.2f} ± {self.spread:.2f}"
+        """Under 15 minutes on two CPU cores: 50 demonstrations per hand x task, fewer scenes and steps."""
+        return cls(**{"demos_per_task": 50, "eval_scenes": 4, "validation_scenes": 2, "checkpoints": 3,
+                      "training_scene_checks": 3, "steps": 2500, **overrides})
 
 
 class ComboRecord(BaseModel):
@@ -100,26 +91,38 @@ class ComboRecord(BaseModel):
     hand: str
     task: str
     split: str
-    success: dict[str, Spread]
-    expert_success: Spread
+    success: dict[str, Rate]
+    expert_success: Rate
     note: str = ""
+
+
+class Infeasible(BaseModel):
+    """A hand x task the expert cannot do, with what was measured."""
+
+    model_config = ConfigDict(frozen=True)
+    hand: str
+    task: str
+    reason: str
 
 
 class PhysicsBenchReport(BaseModel):
     model_config = ConfigDict(frozen=True)
     config: PhysicsBenchConfig
-    summary: dict[str, dict[str, Spread]]  # arm -> split -> success over seeds
-    expert_summary: dict[str, Spread]  # split -> the expert's success (the ceiling)
+    summary: dict[str, dict[str, Rate]]  # arm -> split -> success (feasible combinations)
+    expert_summary: dict[str, Rate]  # split -> the expert's success (the ceiling)
     combos: list[ComboRecord]
-    training_expert_success: dict[str, dict[str, float]]  # hand -> task -> share of demo scenes kept
+    infeasible: list[Infeasible]
+    demonstrations: dict[str, dict[str, dict[str, int]]]  # hand -> task -> {attempted, kept}
+    learning_curves: dict[str, dict[int, float]]  # arm -> step -> validation success (mean over seeds)
+    chosen_checkpoints: dict[str, list[int]]  # arm -> the step chosen per seed
     train_frames: int
     raw_width: int
     latency_ms: dict[str, float]
     final_loss: dict[str, list[float]]
     seconds: float
-    cpu_seconds: dict[str, float] = Field(default_factory=dict, description="process CPU time per phase (all threads)")
+    cpu_seconds: dict[str, float] = Field(default_factory=dict, description="CPU time per phase, every process")
     command: str
-    strips: dict[str, str] = Field(default_factory=dict, description="hand/task/arm -> PNG file of an episode strip")
+    strips: dict[str, str] = Field(default_factory=dict, description="hand/task/arm -> PNG of an episode strip")
 
     def summary_table(self) -> str:
         arms = list(self.summary)
@@ -141,12 +144,19 @@ class PhysicsBenchReport(BaseModel):
                          + f" | {combo.expert_success.text()} |")
         return "\n".join(lines)
 
+    def infeasible_table(self) -> str:
+        if not self.infeasible:
+            return "The expert can do every hand x task."
+        lines = ["| hand | task | why the expert cannot do it (measured) |", "|---|---|---|"]
+        lines += [f"| {i.hand} | {i.task} | {i.reason} |" for i in self.infeasible]
+        return "\n".join(lines)
+
     def table(self) -> str:
-        return self.combo_table() + "\n\n" + self.summary_table()
+        return self.combo_table() + "\n\n" + self.summary_table() + "\n\n" + self.infeasible_table()
 
 
-def reproduce_command(*, quick: bool, zero_shot: tuple[str, ...] = ()) -> str:
-    return ("xlsdk bench physics" + (" --quick" if quick else "")
+def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = ()) -> str:
+    return ("xlsdk bench physics" + (" --quick" if quick else "") + f" --obs {obs}"
             + "".join(f" --zero-shot-hand {name}" for name in zero_shot))
 
 
@@ -165,166 +175,346 @@ def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bo
     """Run the whole protocol; every random draw is seeded from ``config`` and the caller's RNG is left alone."""
     from xlsdk.training import global_rng_untouched
 
-    with global_rng_untouched():  # stock LeRobot policies and dropout draw from the global generator
-        return _run_physics_bench(config, out_dir, progress=progress, command=command)
+    with global_rng_untouched():
+        return _Run(config, out_dir, progress, command).run()
 
 
-def _run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool,
-                       command: str) -> PhysicsBenchReport:
-    import xlsdk
-    from xlsdk.bench.physics.zero_shot import onboard
-    from xlsdk.policy.train import read_demo_frames
+class _Run:
+    """One benchmark run's state, phase by phase (each phase a method, in the order they run)."""
 
-    started = time.perf_counter()
-    cpu = CpuClock()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    zero_shot = list(config.zero_shot_hands)
-    for name in zero_shot:
-        xlsdk.load_hand(name)  # an unknown name fails here, before any work
-    with cpu("zero-shot onboarding (new-hand + fit)"):
-        for name in config.zero_shot_corpus:
-            zero_shot.append(onboard(name, out_dir.parent / "zero-shot-cache", fit_steps=config.fit_steps,
-                                     progress=progress))
-    eval_hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
-    training_hands = [h for h in config.hands if h != config.held_out_hand and h not in zero_shot]
+    def __init__(self, config: PhysicsBenchConfig, out_dir: Path, progress: bool, command: str) -> None:
+        self.config, self.out_dir, self.progress, self.command = config, out_dir, progress, command
+        self.started = time.perf_counter()
+        self.parent_cpu_start = time.process_time()
 
-    # 1. demonstrations (a hand's dataset from an identical earlier run is reused: same scenes, same expert)
-    data_dir = out_dir / "datasets"
-    rng = np.random.default_rng(config.data_seed)
-    roots, task_of, demos_kept = [], {}, {}
-    replay: dict[tuple[str, str], list[TaskScene]] = {}  # seen combination -> training scenes the expert solved
-    strips: dict[str, np.ndarray] = {}
-    with cpu("expert demonstrations + datasets"), \
-            step_progress("physics demos", len(training_hands), enabled=progress) as bar:
-        for index, name in enumerate(training_hands):
-            hand = xlsdk.load_hand(name)
-            scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
-            task_of.update({s.instruction: s.task for s in scenes})
-            recipe = {"hand": name, "position": index, "data_seed": config.data_seed, "tasks": list(config.tasks),
-                      "scenes_per_task": config.scenes_per_task, "image_size": config.image_size, "camera": CAMERA}
-            record = _reusable(data_dir / name, recipe)
-            if record is None:
-                if (data_dir / name).exists():
-                    shutil.rmtree(data_dir / name)
-                demos = write_hand_dataset(hand, scenes, data_dir / name, image_size=config.image_size)
-                record = {"kept": {task: round(demos.expert_success(task), 3) for task in config.tasks},
-                          "kept_scenes": demos.kept_scenes}
-                if demos.root is not None:
-                    _write_recipe(data_dir / name, recipe, record)
-            demos_kept[name] = record["kept"]
-            for position in record["kept_scenes"]:
-                scene = scenes[position]
-                if (name, scene.task) not in config.held_out_combos:
-                    replay.setdefault((name, scene.task), []).append(scene)
-            if (data_dir / name / RECIPE).is_file():
-                roots.append(data_dir / name)
-            bar.update(index + 1, hand=name)
+    def run(self) -> PhysicsBenchReport:
+        import xlsdk
+        from xlsdk.bench.physics.zero_shot import onboard
 
-    from xlsdk.bench.physics.policies import make_xlvla_config, train_arm
+        config = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in config.zero_shot_hands:
+            xlsdk.load_hand(name)  # an unknown name fails here, before any work
+        cache = self.out_dir.parent / "zero-shot-cache"
+        onboard_start = time.process_time()
+        self.zero_shot = list(config.zero_shot_hands) + [
+            onboard(name, cache, fit_steps=config.fit_steps, progress=self.progress) for name in config.zero_shot_corpus]
+        onboarding_cpu = time.process_time() - onboard_start
+        zero_shot_jobs = [(name, str(cache), config.fit_steps) for name in config.zero_shot_corpus]
+        self.eval_hands = [*config.hands, *[h for h in self.zero_shot if h not in config.hands]]
+        self.training_hands = [h for h in config.hands if h != config.held_out_hand and h not in self.zero_shot]
+        with Pool(config.workers, zero_shot_jobs) as self.pool:
+            self.pool.cpu["zero-shot onboarding (new-hand + fit)"] = onboarding_cpu
+            roots = self.demonstrations()
+            frames = self.read(roots)
+            weights, losses, curves, chosen = self.train(frames)
+            results = self.evaluate(weights)
+        return self.report(results, losses, curves, chosen, weights)
 
-    base = make_xlvla_config("latent", config, raw_width=1)
-    with cpu("reading the datasets (LeRobot)"):
-        frames = read_demo_frames(roots, base)
-    keep = [(hand, task_of.get(task, task)) not in config.held_out_combos
-            for hand, task in zip(frames.hands, frames.tasks, strict=True)]
-    raw_width = max(xlsdk.load_hand(name).dof for name in eval_hands)
+    # --- 1. demonstrations ------------------------------------------------------------------------
 
-    # 2-3. per seed: train every arm on the same frames, evaluate every hand x task on fresh scenes
-    successes: dict[str, dict[tuple[str, str], list[float]]] = {arm: {} for arm in config.arms}
-    expert: dict[tuple[str, str], list[float]] = {}
-    losses: dict[str, list[float]] = {arm: [] for arm in config.arms}
-    latency: dict[str, float] = {}
-    train_frames = int(sum(keep))
-    on_training: dict[str, list[float]] = {arm: [] for arm in config.arms}
-    for seed in config.seeds:
-        scenes = _evaluation_scenes(config, eval_hands, seed)
-        with cpu("expert ceiling on the evaluation scenes"):
-            for (hand, task), rate in _expert_rates(scenes).items():
-                expert.setdefault((hand, task), []).append(rate)
-        again = {combo: group[:config.training_scene_checks] for combo, group in sorted(replay.items())
-                 if config.training_scene_checks and seed == config.seeds[0]}
-        for arm in config.arms:
-            with cpu(f"train {arm}"):
-                runner, history = train_arm(arm, frames, keep, config, raw_width=raw_width, seed=seed,
-                                            progress=progress)
-            losses[arm].append(round(float(np.mean(history[-20:])), 5))
-            if arm not in latency:
-                with cpu("latency"):
-                    latency[arm] = runner.latency_ms(xlsdk.load_hand(training_hands[0]))
-            first = seed == config.seeds[0]
-            with cpu(f"evaluate {arm}"):
-                rates = _evaluate(runner, scenes, progress=progress, label=f"{arm} seed {seed}",
-                                  strips=strips if first else None)
-                if again:
-                    replayed = _evaluate(runner, again, progress=progress, label=f"{arm} seed {seed}, training scenes",
-                                         strips=None)
-                    on_training[arm].append(float(np.nanmean(list(replayed.values()))))
-            for combo, rate in rates.items():
-                successes[arm].setdefault(combo, []).append(rate)
+    def _recipe(self, hand: str) -> dict[str, Any]:
+        c = self.config
+        return {"hand": hand, "tasks": [t for t in c.tasks if (hand, t) not in c.held_out_combos],
+                "demos_per_task": c.demos_per_task, "shard_size": c.shard_size, "cap": c.attempts_per_demo,
+                "obs": c.obs, "image_size": c.image_size if c.obs == "vision" else None, "dart": c.dart,
+                "data_seed": c.data_seed, "expert": EXPERT_VERSION}
 
-    combos = []
-    for hand in eval_hands:
-        for task in config.tasks:
-            note = ""
-            per_arm = {arm: Spread.of(successes[arm][(hand, task)]) for arm in config.arms}
-            if hand in zero_shot or hand == config.held_out_hand:
-                note = "no data for this hand"
-            combos.append(ComboRecord(hand=hand, task=task, split=split_of(config, hand, task, zero_shot),
-                                      success=per_arm, expert_success=Spread.of(expert[(hand, task)]), note=note))
-    summary = {arm: {} for arm in config.arms}
-    expert_summary = {}
-    for split in SPLITS:
-        chosen = [(c.hand, c.task) for c in combos if c.split == split]
-        if not chosen:
-            continue
-        for arm in config.arms:
-            per_seed = [float(np.nanmean([successes[arm][c][i] for c in chosen])) for i in range(len(config.seeds))]
-            summary[arm][split] = Spread.of(per_seed)
-        expert_summary[split] = Spread.of([float(np.mean([expert[c][i] for c in chosen]))
-                                           for i in range(len(config.seeds))])
-    if all(on_training.values()):
-        for arm in config.arms:
-            summary[arm][TRAINING_SCENES] = Spread.of(on_training[arm])
-        expert_summary[TRAINING_SCENES] = Spread.of([1.0])  # only solved scenes are replayed
-    strip_files = _write_strips(strips, out_dir)
-    return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
-                              training_expert_success=demos_kept, train_frames=train_frames, raw_width=raw_width,
-                              latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - started, 1),
-                              cpu_seconds=cpu.totals(), command=command, strips=strip_files)
+    def demonstrations(self) -> list[Path]:
+        """Shards in waves until every combination has its demonstrations; one merged dataset per hand."""
+        config = self.config
+        data_dir = self.out_dir / "datasets"
+        self.kept: dict[tuple[str, str], list[int]] = {}
+        self.attempted: dict[tuple[str, str], int] = {}
+        roots: list[Path] = []
+        todo = []
+        for hand in self.training_hands:
+            record = _reusable(data_dir / hand, self._recipe(hand))
+            if record is not None:
+                for task, scenes in record["kept"].items():
+                    self.kept[(hand, task)] = scenes
+                    self.attempted[(hand, task)] = record["attempted"][task]
+                if any(record["kept"].values()):
+                    roots.append(data_dir / hand)
+                continue
+            todo.append(hand)
+        combos = [(hand, task) for hand in todo for task in config.tasks if (hand, task) not in config.held_out_combos]
+        cap = int(np.ceil(config.demos_per_task * config.attempts_per_demo))
+        shard_roots: dict[str, list[Path]] = {hand: [] for hand in todo}
+        staging = self.out_dir / "shards"
+        next_first = dict.fromkeys(combos, 0)
+        for combo in combos:
+            self.kept[combo], self.attempted[combo] = [], 0
+        with step_progress("expert demonstrations", len(combos) * config.demos_per_task,
+                           enabled=self.progress) as bar:
+            while True:
+                wave = []
+                for combo in combos:
+                    missing = config.demos_per_task - len(self.kept[combo])
+                    if missing <= 0 or next_first[combo] >= cap:
+                        continue
+                    expected = 0.9 if not self.attempted[combo] else max(len(self.kept[combo]) / self.attempted[combo],
+                                                                          0.2)
+                    want = min(int(np.ceil(missing / expected)), cap - next_first[combo])
+                    while want > 0:  # shards of shard_size scenes, so every shard is the same unit of work
+                        count = min(config.shard_size, want)
+                        wave.append(Shard(hand=combo[0], task=combo[1], first=next_first[combo], count=count,
+                                          obs=config.obs, image_size=config.image_size, data_seed=config.data_seed,
+                                          dart=config.dart))
+                        next_first[combo] += count
+                        want -= count
+                if not wave:
+                    break
+                results: list[ShardResult] = self.pool.map(
+                    "expert demonstrations (shards)", shard_job,
+                    [(shard, str(staging / shard.name)) for shard in wave])
+                for result in results:
+                    combo = (result.shard.hand, result.shard.task)
+                    self.attempted[combo] += result.shard.count
+                    self.kept[combo].extend(result.kept)
+                    if result.root:
+                        shard_roots[combo[0]].append(Path(result.root))
+                bar.update(sum(min(len(self.kept[c]), config.demos_per_task) for c in combos))
+        from xlsdk.bench.physics.dataset import merge_shards
 
-
-RECIPE = "xlsdk_demos.json"
-
-
-class CpuClock:
-    """Process CPU seconds (every thread of this process) spent per named phase, summed over repeats.
-
-    CPU time rather than wall time: on a shared machine the wall clock measures the neighbours too.
-    """
-
-    def __init__(self) -> None:
-        self.spent: dict[str, float] = {}
-        self.start = time.process_time()
-
-    @contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
         start = time.process_time()
-        try:
-            yield
-        finally:
-            self.spent[phase] = self.spent.get(phase, 0.0) + time.process_time() - start
+        for hand in todo:
+            if (data_dir / hand).exists():
+                shutil.rmtree(data_dir / hand)
+            if shard_roots[hand]:
+                merge_shards(sorted(shard_roots[hand]), data_dir / hand, f"xlsdk/physics_{hand}")
+                roots.append(data_dir / hand)
+            record = {"kept": {t: sorted(self.kept[(hand, t)]) for t in config.tasks if (hand, t) in self.kept},
+                      "attempted": {t: self.attempted[(hand, t)] for t in config.tasks if (hand, t) in self.kept}}
+            if shard_roots[hand]:
+                _write_recipe(data_dir / hand, self._recipe(hand), record)
+        if staging.exists():
+            shutil.rmtree(staging)
+        self.pool.cpu["merging shards (LeRobot aggregation)"] = time.process_time() - start
+        return sorted(roots)
 
-    def totals(self) -> dict[str, float]:
-        return {**{k: round(v, 1) for k, v in self.spent.items()}, "total": round(time.process_time() - self.start, 1)}
+    # --- 2. reading and training ------------------------------------------------------------------
+
+    def read(self, roots: list[Path]) -> Any:
+        from xlsdk.bench.physics.dataset import read_frames
+
+        start = time.process_time()
+        frames = read_frames(roots, history=2, chunk=self.config.chunk_size, images=self.config.obs == "vision")
+        self.pool.cpu["reading the datasets (LeRobot)"] = time.process_time() - start
+        return frames
+
+    def train(self, frames: Any) -> tuple[dict, dict, dict, dict]:
+        """Every arm x seed trained in the pool, then its checkpoint chosen by rollouts on validation scenes."""
+        import xlsdk
+        from xlsdk.bench.physics.policies import make_xlvla_config, space_for
+        from xlsdk.bench.physics.space import relative_wrist
+        from xlsdk.policy.train import to_training_set
+
+        config = self.config
+        self.raw_width = max(xlsdk.load_hand(name).dof for name in self.eval_hands)
+        frames = relative_wrist(frames)
+        start = time.process_time()
+        self.policy_configs, sets = {}, {}
+        for arm in config.arms:
+            self.policy_configs[arm] = make_xlvla_config(
+                arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
+                chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
+                wrist_loss_share=config.wrist_loss_share)
+            sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]))
+        self.train_frames = len(next(iter(sets.values())))
+        self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start
+        snapshot_steps = tuple(sorted({max(1, round(config.steps * (i + 1) / config.checkpoints))
+                                       for i in range(config.checkpoints)}))
+        jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
+        with step_progress("train arms x seeds", len(jobs), enabled=self.progress) as bar:
+            trained = self.pool.map("training", train_job,
+                                    [(arm, self.policy_configs[arm], sets[arm], config.steps, config.batch_size, seed,
+                                      snapshot_steps) for arm, seed in jobs], done=bar.update)
+        snapshots = {job: result[0] for job, result in zip(jobs, trained, strict=True)}
+        losses = {arm: [round(float(np.mean(trained[i][1][-50:])), 5) for i, (a, _) in enumerate(jobs) if a == arm]
+                  for arm in config.arms}
+        # the checkpoint of every arm x seed chosen by rollouts on the validation scenes of the seen combinations
+        validation = {combo: [scene_of(combo[1], i, stream=VALIDATION_STREAM) for i in range(config.validation_scenes)]
+                      for combo in self.seen_combos()}
+        calls, keys = [], []
+        if len(snapshot_steps) > 1 and config.validation_scenes:
+            for (arm, seed), by_step in snapshots.items():
+                for step, weights in by_step.items():
+                    for (hand, task), scenes in validation.items():
+                        calls.append((arm, self.policy_configs[arm], weights, config.obs, config.image_size, hand,
+                                      scenes, False))
+                        keys.append((arm, seed, step))
+        with step_progress("checkpoint choice (rollouts)", len(calls), enabled=self.progress) as bar:
+            outcomes = self.pool.map("checkpoint choice (validation rollouts)", policy_job, calls, done=bar.update)
+        score: dict[tuple[str, int, int], list[bool]] = {}
+        for key, (results, _) in zip(keys, outcomes, strict=True):
+            score.setdefault(key, []).extend(results or [])
+        chosen_weights, chosen, curves = {}, {arm: [] for arm in config.arms}, {arm: {} for arm in config.arms}
+        for (arm, seed), by_step in snapshots.items():
+            rates = {step: float(np.mean(score[(arm, seed, step)])) if score.get((arm, seed, step)) else 0.0
+                     for step in by_step}
+            best = max(by_step, key=lambda step: (rates[step], step))  # ties: the later (longer trained) one
+            chosen_weights[(arm, seed)] = by_step[best]
+            chosen[arm].append(best)
+            for step, rate in rates.items():
+                curves[arm].setdefault(step, []).append(rate)
+        curves = {arm: {step: round(float(np.mean(v)), 4) for step, v in sorted(by.items())}
+                  for arm, by in curves.items()}
+        return chosen_weights, losses, curves, chosen
+
+    def seen_combos(self) -> list[tuple[str, str]]:
+        return [(hand, task) for hand in self.training_hands for task in self.config.tasks
+                if (hand, task) not in self.config.held_out_combos and self.kept.get((hand, task))]
+
+    # --- 3. evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, weights: dict) -> dict[str, Any]:
+        config = self.config
+        scenes = {(seed, task): [scene_of(task, i, stream=EVAL_STREAM, seed=seed) for i in range(config.eval_scenes)]
+                  for seed in config.seeds for task in config.tasks}
+        combos = [(hand, task) for hand in self.eval_hands for task in config.tasks]
+        first = config.seeds[0]
+        expert_calls = [(hand, scenes[(seed, task)], config.strips and seed == first)
+                        for seed in config.seeds for hand, task in combos]
+        with step_progress("expert ceiling", len(expert_calls), enabled=self.progress) as bar:
+            expert = self.pool.map("expert ceiling on the evaluation scenes", expert_job, expert_calls,
+                                   done=bar.update)
+        policy_calls, policy_keys = [], []
+        for arm in config.arms:
+            for seed in config.seeds:
+                for hand, task in combos:
+                    policy_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
+                                         config.image_size, hand, scenes[(seed, task)], config.strips and seed == first))
+                    policy_keys.append((arm, seed, hand, task))
+        with step_progress("evaluate arms", len(policy_calls), enabled=self.progress) as bar:
+            outcomes = self.pool.map("evaluate the arms", policy_job, policy_calls, done=bar.update)
+        # the training-scene replay: every seed's policies on scenes of their own data, the expert beside
+        replay = {combo: [scene_of(combo[1], i, stream=TRAIN_STREAM, seed=config.data_seed)
+                          for i in self.kept[combo][: config.training_scene_checks]]
+                  for combo in self.seen_combos()} if config.training_scene_checks else {}
+        replay_calls, replay_keys = [], []
+        for arm in config.arms:
+            for seed in config.seeds:
+                for (hand, task), group in replay.items():
+                    replay_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
+                                         config.image_size, hand, group, False))
+                    replay_keys.append((arm, seed, hand, task))
+        with step_progress("replay training scenes", len(replay_calls), enabled=self.progress) as bar:
+            replayed = self.pool.map("replay of training scenes", policy_job, replay_calls, done=bar.update)
+            replay_expert = self.pool.map("expert ceiling on the training scenes", expert_job,
+                                          [(hand, group) for (hand, _), group in replay.items()])
+        return {"expert": dict(zip([(s, h, t) for s in config.seeds for h, t in combos], expert, strict=True)),
+                "policy": dict(zip(policy_keys, outcomes, strict=True)),
+                "replay": dict(zip(replay_keys, replayed, strict=True)),
+                "replay_expert": dict(zip(list(replay), replay_expert, strict=True))}
+
+    # --- 4. the report ----------------------------------------------------------------------------
+
+    def infeasible(self) -> list[Infeasible]:
+        """Training combinations where the expert kept under half of the scenes it tried, with the numbers."""
+        from xlsdk.bench.physics.expert import grasp_residual_mm
+
+        out = []
+        for (hand, task), kept in sorted(self.kept.items()):
+            attempted = self.attempted[(hand, task)]
+            if attempted and len(kept) / attempted < 0.5:
+                residual = grasp_residual_mm(hand, task)
+                out.append(Infeasible(hand=hand, task=task, reason=(
+                    f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes"
+                    + (f"; its grasp's IK leaves the fingertips {residual:.1f} mm from their targets"
+                       if residual is not None else ""))))
+        return out
+
+    def report(self, results: dict[str, Any], losses: dict, curves: dict, chosen: dict,
+               weights: dict) -> PhysicsBenchReport:
+        import xlsdk
+        from xlsdk.bench.physics.policies import runner_from_weights
+
+        config = self.config
+        infeasible = self.infeasible()
+        skip = {(i.hand, i.task) for i in infeasible}
+        combos, strips = [], {}
+        per_split: dict[str, dict[str, list[list[tuple[int, int]]]]] = {}
+        for hand in self.eval_hands:
+            for task in config.tasks:
+                split = split_of(config, hand, task, self.zero_shot)
+                expert_counts = []
+                for seed in config.seeds:
+                    outcome, picture = results["expert"][(seed, hand, task)]
+                    expert_counts.append((sum(outcome), len(outcome)))
+                    if picture is not None:
+                        strips[f"{hand}/{task}/expert"] = picture
+                success = {}
+                for arm in config.arms:
+                    counts = []
+                    for seed in config.seeds:
+                        outcome, picture = results["policy"][(arm, seed, hand, task)]
+                        counts.append((sum(outcome), len(outcome)) if outcome is not None else (0, 0))
+                        if picture is not None:
+                            strips[f"{hand}/{task}/{arm}"] = picture
+                    success[arm] = Rate.of(counts)
+                    if (hand, task) not in skip:
+                        per_split.setdefault(split, {}).setdefault(arm, []).append(counts)
+                if (hand, task) not in skip:
+                    per_split.setdefault(split, {}).setdefault("expert", []).append(expert_counts)
+                note = "no data for this hand" if split in ("held-out hand", "zero-shot hand") else ""
+                if (hand, task) in skip:
+                    note = "the expert cannot do it"
+                combos.append(ComboRecord(hand=hand, task=task, split=split, success=success,
+                                          expert_success=Rate.of(expert_counts), note=note))
+        summary: dict[str, dict[str, Rate]] = {arm: {} for arm in config.arms}
+        expert_summary: dict[str, Rate] = {}
+        for split in SPLITS:
+            if split not in per_split:
+                continue
+            for name, cells in per_split[split].items():
+                pooled = [(sum(c[i][0] for c in cells), sum(c[i][1] for c in cells)) for i in range(len(config.seeds))]
+                (expert_summary if name == "expert" else summary[name])[split] = Rate.of(pooled)
+        if results["replay"]:
+            for arm in config.arms:
+                pooled = []
+                for seed in config.seeds:
+                    outcomes = [results["replay"][(arm, seed, h, t)][0] or [] for h, t in results["replay_expert"]
+                                if (h, t) not in skip]
+                    pooled.append((sum(sum(o) for o in outcomes), sum(len(o) for o in outcomes)))
+                summary[arm][TRAINING_SCENES] = Rate.of(pooled)
+            expert_outcomes = [o for (combo, (o, _)) in results["replay_expert"].items() if combo not in skip]
+            expert_summary[TRAINING_SCENES] = Rate.of([(sum(sum(o) for o in expert_outcomes),
+                                                        sum(len(o) for o in expert_outcomes))])
+        latency = {}
+        start = time.process_time()
+        probe = xlsdk.load_hand(self.training_hands[0])
+        for arm in config.arms:
+            runner = runner_from_weights(arm, self.policy_configs[arm], weights[(arm, config.seeds[0])], config.obs,
+                                         config.image_size)
+            latency[arm] = round(runner.latency_ms(probe), 3)
+        self.pool.cpu["latency"] = time.process_time() - start
+        demonstrations = {hand: {task: {"attempted": self.attempted[(hand, task)], "kept": len(self.kept[(hand, task)])}
+                                 for task in config.tasks if (hand, task) in self.kept}
+                          for hand in self.training_hands}
+        cpu = {phase: round(seconds, 1) for phase, seconds in self.pool.cpu.items()}
+        # this process's own time, plus the workers' (inline jobs are already inside this process's time)
+        cpu["total"] = round(time.process_time() - self.parent_cpu_start
+                             + (self.pool.jobs_cpu if self.pool.workers > 1 else 0.0), 1)
+        return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
+                                  infeasible=infeasible, demonstrations=demonstrations, learning_curves=curves,
+                                  chosen_checkpoints=chosen, train_frames=self.train_frames, raw_width=self.raw_width,
+                                  latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - self.started, 1),
+                                  cpu_seconds=cpu, command=self.command,
+                                  strips=_write_strips(strips, self.out_dir) if config.strips else {})
+
+
+#: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
+EXPERT_VERSION = 2
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """What a dataset written by the same recipe kept (share per task, scene positions), or None (rewrite it)."""
+    """What a dataset written by the same recipe kept (scene indices per task), or None (rewrite it)."""
     try:
         record = json.loads((root / RECIPE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("recipe") != recipe or not (root / "meta" / "info.json").is_file() or "kept_scenes" not in record:
+    if record.get("recipe") != recipe or not (root / "meta" / "info.json").is_file() or "kept" not in record:
         return None
     return record
 
@@ -335,70 +525,13 @@ def _write_recipe(root: Path, recipe: dict[str, Any], record: dict[str, Any]) ->
     write_json_atomic(root / RECIPE, {"recipe": recipe, **record})
 
 
-def _evaluation_scenes(config: PhysicsBenchConfig, hands: list[str], seed: int
-                       ) -> dict[tuple[str, str], list[TaskScene]]:
-    """Fresh scenes per hand x task (never the training scenes: their own seed stream)."""
-    rng = np.random.default_rng(10_000 + seed)
-    return {(hand, task): sample_scenes(task, config.eval_scenes, rng) for hand in hands for task in config.tasks}
-
-
-def _expert_rates(scenes: dict[tuple[str, str], list[TaskScene]]) -> dict[tuple[str, str], float]:
-    """The expert's success on the evaluation scenes: the ceiling of every hand x task."""
-    import xlsdk
-    from xlsdk.bench.physics.expert import run_expert
-
-    rates = {}
-    for (name, task), group in scenes.items():
-        hand = xlsdk.load_hand(name)
-        rates[(name, task)] = float(np.mean([_safe(lambda s=s: run_expert(hand, s, camera=None,
-                                                                           record_images=False).success)
-                                             for s in group]))
-    return rates
-
-
-def _safe(run: Any) -> bool:
-    """An episode whose simulation diverges counts as a failure (and is not hidden: it scores 0)."""
-    from xlsdk.errors import PhysicsError
-
-    try:
-        return bool(run())
-    except PhysicsError:
-        return False
-
-
-def _evaluate(runner: Any, scenes: dict[tuple[str, str], list[TaskScene]], *, progress: bool, label: str,
-              strips: dict[str, np.ndarray] | None) -> dict[tuple[str, str], float]:
-    import xlsdk
-
-    rates: dict[tuple[str, str], float] = {}
-    with step_progress(f"evaluate {label}", len(scenes), enabled=progress) as bar:
-        for index, ((name, task), group) in enumerate(scenes.items()):
-            hand = xlsdk.load_hand(name)
-            if not runner.can_drive(hand):
-                rates[(name, task)] = float("nan")
-                continue
-            results = []
-            for number, scene in enumerate(group):
-                keep_frames = strips is not None and number == 0
-                episode = runner.episode(hand, scene, record_images=keep_frames)
-                if episode is None:
-                    results.append(False)
-                    continue
-                results.append(episode.success)
-                if keep_frames and episode.images:
-                    strips[f"{name}/{task}/{runner.arm}"] = np.concatenate(episode.images[::5], axis=1)
-            rates[(name, task)] = float(np.mean(results))
-            bar.update(index + 1, combo=f"{name}/{task}")
-    return rates
-
-
 def _write_strips(strips: dict[str, np.ndarray], out_dir: Path) -> dict[str, str]:
     from PIL import Image
 
     folder = out_dir / "strips"
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
-    for key, image in strips.items():
+    for key, image in sorted(strips.items()):
         path = folder / (key.replace("/", "__") + ".png")
         Image.fromarray(image).save(path)
         files[key] = str(path.relative_to(out_dir))
@@ -420,18 +553,26 @@ def html_report(report: PhysicsBenchReport) -> str:
 
     def table(markdown: str) -> str:
         rows = [line.strip("|").split("|") for line in markdown.splitlines() if not line.startswith("|---")]
+        if not rows:
+            return ""
         head, body = rows[0], rows[1:]
         return ("<table><tr>" + "".join(f"<th>{html.escape(c.strip())}</th>" for c in head) + "</tr>"
                 + "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>" for row in body)
                 + "</table>")
 
+    curves = "".join(f"<li>{html.escape(arm)}: " + ", ".join(f"step {s}: {r:.2f}" for s, r in by.items()) + "</li>"
+                     for arm, by in report.learning_curves.items())
     parts = ["<!doctype html><meta charset='utf-8'><title>xlsdk physics benchmark</title>",
              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px}img{image-rendering:pixelated;height:96px}</style>",
+             "td,th{border:1px solid #ccc;padding:3px 8px}img{image-rendering:pixelated;height:192px}</style>",
              f"<h1>Physics cross-hand benchmark</h1><p><code>{html.escape(report.command)}</code>, "
-             f"{report.seconds:.0f} s, seeds {list(report.config.seeds)}; success is mean ± spread over seeds.</p>",
+             f"{report.seconds:.0f} s, seeds {list(report.config.seeds)}, observations: {report.config.obs}; "
+             "success is the mean over seeds [Wilson 95 % interval].</p>",
              "<h2>Summary</h2>", table(report.summary_table()), "<h2>Per hand and task</h2>", table(report.combo_table()),
-             f"<h2>Episodes ({CAMERA} camera, every 5th control step, seed {report.config.seeds[0]})</h2>"]
+             "<h2>What the expert cannot do</h2>", table(report.infeasible_table()) or "<p>nothing</p>",
+             f"<h2>Learning curves (validation success per snapshot)</h2><ul>{curves}</ul>",
+             f"<h2>Episodes (seed {report.config.seeds[0]}: the fixed camera above the wrist camera, every "
+             "5th control step)</h2>"]
     for key, file in sorted(report.strips.items()):
         parts.append(f"<p>{html.escape(key)}<br><img src='{html.escape(file)}'></p>")
     return "\n".join(parts)

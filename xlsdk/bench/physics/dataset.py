@@ -1,86 +1,202 @@
-"""The physics benchmark's demonstrations as LeRobot v3 datasets (one per hand, on local disk).
+"""The physics benchmark's demonstrations: sharded generation into LeRobot v3 datasets, merged by LeRobot.
 
-Each kept episode (the expert succeeded, judged from object state) is one scene at the control rate:
+A **shard** is one hand x one task x one range of scenes (:class:`Shard`): the closed-loop expert runs
+each scene with DART noise (the executed command perturbed, the clean command recorded for the state
+actually reached) and the successful episodes become one LeRobot dataset on disk. A shard depends
+only on its own fields (scene ``i`` of a task is drawn from its own seed, the noise of an episode
+from its own), so shards can run anywhere, in any order: as one process each on a cluster (a SLURM
+array, Ray jobs: ``xlsdk bench physics-shard ...`` is one shard), or in a process pool on every core
+of one machine, and their union is the same data. A hand's shards are merged with LeRobot's own
+aggregation (:func:`merge_shards`).
 
-* ``observation.images.wrist``: the wrist camera (it moves with the hand and looks along the fingers at
-  what they grasp), rendered by MuJoCo (an image feature);
-* ``observation.state``: the measured wrist pose (x, y, z, roll, pitch, yaw of the palm frame) then
+Each frame holds, at the control rate:
+
+* ``observation.state``: the measured wrist pose (x, y, z, roll, pitch, yaw of the palm frame), then
   the hand's joints in command order;
-* ``action``: the wrist target then the hand's joint targets, as sent;
+* ``observation.environment_state``: the scene as :data:`~xlsdk.bench.physics.observation.OBJECT_FEATURES`
+  (the named object and its goal relative to the wrist, its yaw, size, height, uprightness, the
+  button's travel);
+* ``observation.images.wrist`` and ``observation.images.front`` (``vision`` mode only): the wrist
+  camera, looking along the fingers, and a fixed camera on the scene;
+* ``action``: the expert's clean wrist target then hand joint targets;
 * the task string is the instruction; ``robot_type`` the hand's name.
-
-The wrist comes first so that one policy action is "wrist command + hand action" for every hand
-(:mod:`xlsdk.bench.physics.space`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import zlib
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from xlsdk.bench.physics.expert import FPS, Dart, Episode, run_expert
+from xlsdk.bench.physics.observation import OBJECT_DIM, OBJECT_FEATURES
+from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scene
+from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
 from xlsdk.physics.world import WRIST_JOINTS
-from xlsdk.bench.physics.expert import FPS, Episode, run_expert
-from xlsdk.bench.physics.tasks import TaskScene
+from xlsdk.policy.train import DemoFrames
 
-#: the camera the policies see: the wrist camera (looking along the fingers). The fixed top camera looks
-#: straight down through the hand, which covers the objects from above at the start of every episode.
-CAMERA = "wrist"
-IMAGE_KEY = f"observation.images.{CAMERA}"
+ObsMode = Literal["state", "vision"]
+#: the cameras of ``vision`` mode: the wrist camera (it moves with the hand and shows where the object is
+#: relative to the fingers) and a fixed one on the scene (where the hand is relative to everything)
+CAMERAS = ("wrist", "front")
+IMAGE_KEYS = tuple(f"observation.images.{camera}" for camera in CAMERAS)
+#: what a vision policy is fed: both cameras side by side in one image
+IMAGE_KEY = "observation.images.cameras"
+ENVIRONMENT_KEY = "observation.environment_state"
 WRIST_DIM = len(WRIST_JOINTS)
+#: seed streams: training scenes, fresh evaluation scenes, validation scenes (checkpoint choice)
+TRAIN_STREAM, EVAL_STREAM, VALIDATION_STREAM = 0, 10_000, 20_000
 
 
-@dataclass
-class HandDemos:
+def scene_of(task: str, index: int, *, stream: int = TRAIN_STREAM, seed: int = 0) -> TaskScene:
+    """Scene ``index`` of ``task`` in a seed stream: drawn from its own generator, so any range of
+    scenes can be produced without the ones before it (what makes shards independent)."""
+    return sample_scene(task, np.random.default_rng((stream + seed, TASKS.index(task), index)))
+
+
+class Shard(BaseModel):
+    """One unit of demonstration work: scenes ``first .. first + count - 1`` of ``task`` on ``hand``."""
+
+    model_config = ConfigDict(frozen=True)
     hand: str
-    root: Path | None
-    attempted: dict[str, int] = field(default_factory=dict)  # per task
-    kept: dict[str, int] = field(default_factory=dict)
-    kept_scenes: list[int] = field(default_factory=list)  # positions in ``scenes`` of the episodes written
+    task: str
+    first: int = Field(ge=0)
+    count: int = Field(ge=1)
+    obs: ObsMode = "state"
+    image_size: int = Field(96, ge=16)
+    data_seed: int = 0
+    dart: bool = True
 
-    def expert_success(self, task: str) -> float:
-        return self.kept.get(task, 0) / max(self.attempted.get(task, 0), 1)
+    @property
+    def name(self) -> str:
+        return f"{self.hand}__{self.task}__{self.first:05d}-{self.first + self.count - 1:05d}"
+
+    def dart_seed(self, index: int) -> tuple[int, int, int, int]:
+        return (self.data_seed, zlib.crc32(self.hand.encode()), TASKS.index(self.task), index)
 
 
-def features_for(hand: Hand, image_size: int) -> dict:
+class ShardResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    shard: Shard
+    kept: list[int] = Field(description="scene indices whose expert episode succeeded (written)")
+    root: str | None = Field(description="the shard's LeRobot dataset, or None when nothing succeeded")
+
+
+def features_for(hand: Hand, obs: ObsMode, image_size: int) -> dict:
     names = [f"wrist.{n}" for n in WRIST_JOINTS] + [f"{n}.pos" for n in hand.joint_names]
     width = WRIST_DIM + hand.dof
-    return {
-        IMAGE_KEY: {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]},
+    features: dict = {
         "observation.state": {"dtype": "float32", "shape": (width,), "names": names},
+        ENVIRONMENT_KEY: {"dtype": "float32", "shape": (OBJECT_DIM,), "names": list(OBJECT_FEATURES)},
         "action": {"dtype": "float32", "shape": (width,), "names": names},
     }
+    if obs == "vision":
+        for key in IMAGE_KEYS:
+            features[key] = {"dtype": "image", "shape": (image_size, image_size, 3),
+                             "names": ["height", "width", "channels"]}
+    return features
 
 
-def write_hand_dataset(hand: Hand, scenes: list[TaskScene], root: Path | None, *, image_size: int = 96) -> HandDemos:
-    """Run the expert on every scene; write the successful episodes (``root=None``: only measure)."""
-    dataset = None
-    if root is not None:
-        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+def generate_shard(shard: Shard, hand: Hand, root: Path) -> ShardResult:
+    """Run the expert (with DART) on the shard's scenes; write the successful episodes to ``root``."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-        dataset = LeRobotDataset.create(repo_id=f"xlsdk/physics_{hand.name}", fps=int(FPS), root=root,
-                                        features=features_for(hand, image_size), robot_type=hand.name,
-                                        use_videos=False)
-    demos = HandDemos(hand=hand.name, root=root)
-    for position, scene in enumerate(scenes):
-        episode = run_expert(hand, scene, camera=CAMERA if dataset is not None else None,
-                             image_size=image_size, record_images=dataset is not None)
-        demos.attempted[scene.task] = demos.attempted.get(scene.task, 0) + 1
-        if not episode.success:
-            continue
-        demos.kept[scene.task] = demos.kept.get(scene.task, 0) + 1
-        demos.kept_scenes.append(position)
-        if dataset is not None:
+    from xlsdk.errors import PhysicsError
+
+    dataset = LeRobotDataset.create(repo_id=f"xlsdk/physics_{shard.name}", fps=int(FPS), root=root,
+                                    features=features_for(hand, shard.obs, shard.image_size), robot_type=hand.name,
+                                    use_videos=False)
+    cameras = CAMERAS if shard.obs == "vision" else ()
+    kept = []
+    for index in range(shard.first, shard.first + shard.count):
+        scene = scene_of(shard.task, index, seed=shard.data_seed)
+        dart = Dart(hand, shard.dart_seed(index)) if shard.dart else None
+        try:
+            episode = run_expert(hand, scene, cameras=cameras, image_size=shard.image_size, dart=dart)
+        except PhysicsError:
+            continue  # a diverged simulation is no demonstration
+        if episode.success:
             _add_episode(dataset, episode, scene)
-    if dataset is not None:
-        dataset.finalize()
-        if not any(demos.kept.values()):
-            demos.root = None  # nothing to train on from this hand
-    return demos
+            kept.append(index)
+    dataset.finalize()
+    return ShardResult(shard=shard, kept=kept, root=str(root) if kept else None)
 
 
 def _add_episode(dataset: object, episode: Episode, scene: TaskScene) -> None:
-    for image, state, action in zip(episode.images, episode.states, episode.actions, strict=True):
-        dataset.add_frame({IMAGE_KEY: image, "observation.state": state, "action": action,  # type: ignore[attr-defined]
-                           "task": scene.instruction})
+    for step, (state, objects, action) in enumerate(zip(episode.states, episode.objects, episode.actions, strict=True)):
+        frame = {"observation.state": state, ENVIRONMENT_KEY: objects, "action": action, "task": scene.instruction}
+        for camera, key in zip(CAMERAS, IMAGE_KEYS, strict=True):
+            if camera in episode.images:
+                frame[key] = episode.images[camera][step]
+        dataset.add_frame(frame)  # type: ignore[attr-defined]
     dataset.save_episode()  # type: ignore[attr-defined]
+
+
+def merge_shards(roots: list[Path], out: Path, repo_id: str) -> Path:
+    """One LeRobot dataset from shard datasets of one hand, by LeRobot's own aggregation."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    if not roots:
+        raise DataFormatError(f"{out}: no shard holds an episode to merge")
+    aggregate_datasets([f"xlsdk/{Path(r).name}" for r in roots], repo_id, roots=[Path(r) for r in roots],
+                       aggr_root=out)
+    return out
+
+
+def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = False) -> DemoFrames:
+    """Every frame of some datasets with its state history, environment state and action chunk.
+
+    Still in each hand's joint space (dof differs per hand), read in bulk from the datasets' tables:
+    LeRobot's per-item reader decodes one frame at a time, which costs minutes on tens of thousands of
+    frames. History and chunks never cross an episode boundary: the first state repeats backwards and
+    the last action forwards, with ``pads`` marking the repeated actions, as LeRobot's delta timestamps
+    do (a test holds the two readers to each other). ``images``: the wrist and fixed cameras side by
+    side, one ``(3, S, 2S)`` image per frame.
+    """
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    out = DemoFrames(images=[] if images else None, tasks=[], hands=[], states=[], actions=[], pads=[], fps=FPS,
+                     frames_per_episode=0, image_key=IMAGE_KEY)
+    environments = []
+    for root in roots:
+        dataset = LeRobotDataset(repo_id=Path(root).name, root=root)
+        hand = dataset.meta.robot_type
+        table = dataset.hf_dataset.with_format("numpy", columns=["episode_index", "task_index", "observation.state",
+                                                                 "action", ENVIRONMENT_KEY])
+        episode = np.asarray(table["episode_index"])
+        state = np.stack(table["observation.state"]).astype(np.float32)
+        action = np.stack(table["action"]).astype(np.float32)
+        environments.append(torch.from_numpy(np.stack(table[ENVIRONMENT_KEY]).astype(np.float32)))
+        task_names = dataset.meta.tasks.index.tolist()
+        task_index = np.asarray(table["task_index"])
+        bounds = {int(e): (int(np.flatnonzero(episode == e)[0]), int(np.flatnonzero(episode == e)[-1]))
+                  for e in np.unique(episode)}
+        for row in range(len(episode)):
+            first, last = bounds[int(episode[row])]
+            ahead = np.arange(row, row + chunk)
+            out.states.append(torch.from_numpy(state[np.clip(np.arange(row - history + 1, row + 1), first, last)]))
+            out.actions.append(torch.from_numpy(action[np.clip(ahead, first, last)]))
+            out.pads.append(torch.from_numpy(ahead > last))
+            out.hands.append(hand)
+            out.tasks.append(task_names[int(task_index[row])])
+        out.frames_per_episode = max(out.frames_per_episode, max(b - a + 1 for a, b in bounds.values()))
+        if images:
+            for row in range(len(episode)):
+                item = dataset.hf_dataset[row]
+                out.images.append(torch.cat([_chw(item[key]) for key in IMAGE_KEYS], dim=-1))
+    if not out.states:
+        raise DataFormatError("the datasets hold no frames")
+    out.environment = torch.cat(environments)
+    return out
+
+
+def _chw(image: object) -> torch.Tensor:
+    """A stored image (a PIL image, or a tensor already in (3, H, W)) as float (3, H, W) in [0, 1]."""
+    if isinstance(image, torch.Tensor):
+        return image.float() if image.dtype.is_floating_point else image.float() / 255.0
+    return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255.0

@@ -24,7 +24,9 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace
-from xlsdk.bench.physics.dataset import WRIST_DIM
+from xlsdk.physics.world import WRIST_JOINTS
+
+WRIST_DIM = len(WRIST_JOINTS)
 
 #: palm-frame pose normalisation: (pose - centre) / scale. 5 cm per unit for the position, so that the
 #: centimetre that decides a pinch is a visible share of the regression loss (shared with the hand part)
@@ -44,6 +46,13 @@ class WristHandSpace:
         x = torch.as_tensor(x).float()
         wrist = (x[..., :WRIST_DIM] - WRIST_CENTRE) / WRIST_SCALE
         return torch.cat([wrist, self.hand_space.encode(hand, x[..., WRIST_DIM:])], dim=-1)
+
+    def mask(self, hand: Hand) -> torch.Tensor | None:
+        """Which entries ``hand`` fills (the wrist always), where the wrapped space can leave some empty."""
+        inner = getattr(self.hand_space, "mask", None)
+        if inner is None:
+            return None
+        return torch.cat([torch.ones(WRIST_DIM, dtype=torch.bool), inner(hand)])
 
     def decode(self, hand: Hand, a: torch.Tensor) -> torch.Tensor:
         a = torch.as_tensor(a).float()

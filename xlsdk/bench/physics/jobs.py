@@ -1,0 +1,179 @@
+"""The benchmark's units of work, and the process pool that runs them on every core.
+
+Every job is a top-level function of picklable arguments that returns its result and the CPU seconds
+it spent, so the same job runs inline (one worker: tests, debugging), in a local process pool, or, for
+demonstration shards, as a command of its own on another machine (``xlsdk bench physics-shard``).
+Workers are started with ``spawn`` (no copied OpenGL context or torch thread pool), use one thread
+each (two workers on two cores, not two workers fighting over four threads), and register the
+zero-shot hands the parent onboarded (from the fit cache: no refit).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+#: (corpus name, cache folder, fit steps) of every zero-shot hand a worker must register
+ZeroShot = tuple[str, str, int]
+
+
+def _init_worker(zero_shot: list[ZeroShot]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    from xlsdk.bench.physics.zero_shot import onboard
+
+    for name, cache, fit_steps in zero_shot:
+        onboard(name, Path(cache), fit_steps=fit_steps)
+
+
+class Pool:
+    """``workers`` processes (or inline when 1), each job's CPU seconds summed per phase."""
+
+    def __init__(self, workers: int, zero_shot: list[ZeroShot]) -> None:
+        self.workers = max(1, workers)
+        self.zero_shot = zero_shot
+        self._executor: ProcessPoolExecutor | None = None
+        self.cpu: dict[str, float] = {}
+        self.jobs_cpu = 0.0  # CPU seconds of every job, wherever it ran
+
+    def __enter__(self) -> Pool:
+        if self.workers > 1:
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                                 initializer=_init_worker, initargs=(self.zero_shot,))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, phase: str, job: Callable[..., tuple[T, float]], calls: Iterable[tuple[Any, ...]],
+            done: Callable[[int], None] | None = None) -> list[T]:
+        """Run ``job(*args)`` for every argument tuple; results in order; CPU seconds added to ``phase``."""
+        calls = list(calls)
+        results: list[T] = []
+        if self._executor is None:
+            for index, args in enumerate(calls):
+                result, cpu = job(*args)
+                results.append(result)
+                self.cpu[phase] = self.cpu.get(phase, 0.0) + cpu
+                self.jobs_cpu += cpu
+                if done:
+                    done(index + 1)
+            return results
+        futures: list[Future] = [self._executor.submit(job, *args) for args in calls]
+        for index, future in enumerate(futures):
+            result, cpu = future.result()
+            results.append(result)
+            self.cpu[phase] = self.cpu.get(phase, 0.0) + cpu
+            self.jobs_cpu += cpu
+            if done:
+                done(index + 1)
+        return results
+
+
+def default_workers() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _timed(run: Callable[[], T]) -> tuple[T, float]:
+    start = time.process_time()
+    result = run()
+    return result, time.process_time() - start
+
+
+# --- the jobs --------------------------------------------------------------------------------------
+
+def shard_job(shard: Any, root: str) -> tuple[Any, float]:
+    """Generate one demonstration shard (see :func:`xlsdk.bench.physics.dataset.generate_shard`)."""
+    import xlsdk
+    from xlsdk.bench.physics.dataset import generate_shard
+
+    return _timed(lambda: generate_shard(shard, xlsdk.load_hand(shard.hand), Path(root)))
+
+
+def train_job(arm: str, config: Any, data: Any, steps: int, batch_size: int, seed: int,
+              snapshot_steps: tuple[int, ...]) -> tuple[tuple[dict[int, dict], list[float]], float]:
+    """Train one arm with one seed; returns the weights at every snapshot step and the per-step losses."""
+    from xlsdk.policy.train import train_policy
+
+    def run() -> tuple[dict[int, dict], list[float]]:
+        snapshots: dict[int, dict] = {}
+        _, losses, _ = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed, progress=False,
+                                    device="cpu", snapshot_steps=snapshot_steps,
+                                    on_snapshot=lambda step, weights: snapshots.__setitem__(step, weights))
+        return snapshots, losses
+
+    return _timed(run)
+
+
+def policy_job(arm: str, config: Any, weights: dict, obs: str, image_size: int, hand_name: str,
+               scenes: list[Any], strip: bool) -> tuple[tuple[list[bool], np.ndarray | None], float]:
+    """A trained arm on ``scenes`` with one hand: success per scene (None: the arm cannot drive the hand),
+    and the first episode's strip (fixed camera above the wrist camera) when asked for."""
+    import xlsdk
+    from xlsdk.bench.physics.policies import runner_from_weights
+
+    def run() -> tuple[list[bool] | None, np.ndarray | None]:
+        hand = xlsdk.load_hand(hand_name)
+        runner = runner_from_weights(arm, config, weights, obs, image_size)  # type: ignore[arg-type]
+        if not runner.can_drive(hand):
+            return None, None
+        results, picture = [], None
+        for number, scene in enumerate(scenes):
+            cameras = STRIP_CAMERAS if strip and number == 0 else ()
+            episode = runner.episode(hand, scene, cameras=cameras)
+            results.append(bool(episode is not None and episode.success))
+            if cameras and episode is not None:
+                picture = strip_of(episode)
+        return results, picture
+
+    return _timed(run)
+
+
+def expert_job(hand_name: str, scenes: list[Any], strip: bool = False
+               ) -> tuple[tuple[list[bool], np.ndarray | None], float]:
+    """The expert (no noise) on ``scenes``: the ceiling of every cell."""
+    import xlsdk
+    from xlsdk.bench.physics.expert import run_expert
+    from xlsdk.errors import PhysicsError
+
+    def run() -> tuple[list[bool], np.ndarray | None]:
+        hand = xlsdk.load_hand(hand_name)
+        results, picture = [], None
+        for number, scene in enumerate(scenes):
+            cameras = STRIP_CAMERAS if strip and number == 0 else ()
+            try:
+                episode = run_expert(hand, scene, cameras=cameras)
+            except PhysicsError:
+                results.append(False)
+                continue
+            results.append(episode.success)
+            if cameras:
+                picture = strip_of(episode)
+        return results, picture
+
+    return _timed(run)
+
+
+#: an episode strip: the fixed camera on the scene (what happened) above the wrist camera (what the hand saw)
+STRIP_CAMERAS = ("front", "wrist")
+STRIP_EVERY = 5
+
+
+def strip_of(episode: Any) -> np.ndarray:
+    rows = [np.concatenate(episode.images[camera][::STRIP_EVERY], axis=1) for camera in STRIP_CAMERAS]
+    return np.concatenate(rows, axis=0)

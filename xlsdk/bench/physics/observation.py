@@ -1,0 +1,101 @@
+"""What a controller sees at one control step: proprioception, the objects' state, and (on demand) images.
+
+Two observation modes share this one record (the issue's ``--obs state`` and ``--obs vision``):
+
+* ``state``: the measured wrist pose and hand joints (:attr:`Observation.state`) and a privileged,
+  low-dimensional description of the scene (:attr:`Observation.objects`, :data:`OBJECT_FEATURES`): where
+  the named object and its goal are *relative to the wrist*, the object's yaw, size, height gained,
+  uprightness and the button's travel. It isolates the action-space question (latent vs raw vs slots)
+  from vision, and it is what the scripted expert reads too, so the expert can label any state a
+  policy reaches.
+* ``vision``: the same, plus rendered cameras; the policy is given images instead of ``objects``.
+
+Positions are relative to the wrist because a policy has to act on "how far is the object from my hand",
+and the same relative feature makes a scene 5 cm to the left look like one the policy has seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from xlsdk.bench.physics.tasks import TaskScene
+from xlsdk.physics.world import World
+
+OBJECT_FEATURES = ("target.dx", "target.dy", "target.dz", "target.yaw", "target.upright", "target.lifted",
+                   "target.size0", "target.size1", "target.size2", "goal.dx", "goal.dy", "goal.dz",
+                   "button.travel")
+OBJECT_DIM = len(OBJECT_FEATURES)
+
+
+@dataclass
+class Observation:
+    """One control step's view: ``state`` = wrist pose (6) + hand joints; ``objects`` = :data:`OBJECT_FEATURES`."""
+
+    state: np.ndarray
+    objects: np.ndarray
+    image: Callable[[str], np.ndarray]
+
+    @property
+    def wrist(self) -> np.ndarray:
+        return self.state[:6]
+
+    @property
+    def joints(self) -> np.ndarray:
+        return self.state[6:]
+
+    @property
+    def target_pos(self) -> np.ndarray:
+        """The named object's centre in world coordinates (from its offset to the wrist)."""
+        return self.wrist[:3] + self.objects[0:3]
+
+    @property
+    def goal_pos(self) -> np.ndarray:
+        return self.wrist[:3] + self.objects[9:12]
+
+    @property
+    def target_yaw(self) -> float:
+        return float(self.objects[3])
+
+    @property
+    def lifted(self) -> float:
+        return float(self.objects[5])
+
+    @property
+    def travel(self) -> float:
+        return float(self.objects[12])
+
+
+def yaw_of(quat: tuple[float, float, float, float]) -> float:
+    """Rotation about the world vertical of a MuJoCo quaternion (w, x, y, z)."""
+    w, x, y, z = quat
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+
+
+def object_features(world: World, scene: TaskScene) -> np.ndarray:
+    """The :data:`OBJECT_FEATURES` vector of ``world`` now (float64)."""
+    wrist = world.wrist_positions()
+    state = world.object_state(scene.target)
+    item = scene.scene.get(scene.target)
+    sizes = np.zeros(3)
+    sizes[: len(item.dims)] = item.dims[:3]
+    goal = np.zeros(3)
+    if scene.goal:
+        goal = np.asarray(scene.scene.get(scene.goal).pos) - wrist[:3]
+    return np.array([*(np.asarray(state.pos) - wrist[:3]), yaw_of(state.quat), state.upright, state.lifted, *sizes,
+                     *goal, state.button_travel or 0.0], dtype=np.float64)
+
+
+def observe(world: World, scene: TaskScene, image_size: int) -> Observation:
+    """The observation of ``world`` now; images are rendered only when asked for (and once per camera)."""
+    state = np.concatenate([world.wrist_positions(), world.hand_positions()])
+    rendered: dict[str, np.ndarray] = {}
+
+    def image(camera: str) -> np.ndarray:
+        if camera not in rendered:
+            rendered[camera] = world.render(camera, image_size)
+        return rendered[camera]
+
+    return Observation(state=state, objects=object_features(world, scene), image=image)
