@@ -59,6 +59,8 @@ THUMB_CMC = (-0.14, 0.03, 0.13)
 THUMB_REST = (-0.55, 0.30, 0.78)
 THUMB_AXIS_GAP = 0.03  # HL between the CMC flexion and abduction axes (they do not intersect)
 THUMB_PRONATION = 0.45  # rad: MCP and IP flexion axes turned about the metacarpal
+#: the palm box (viewers and simulators only): centre and size in HL, about 27 mm thick for a 0.18 m hand
+PALM_CENTER, PALM_SIZE = (0.02, 0.012, 0.22), (0.36, 0.15, 0.38)
 THUMB_RANGES = {"thumb_cmc_flex": (-0.35, 0.85), "thumb_cmc_abd": (-0.2, 0.9), "thumb_mcp_flex": (-0.2, 0.96),
                 "thumb_mcp_abd": (-0.2, 0.2), "thumb_ip_flex": (-0.26, 1.4)}
 
@@ -117,6 +119,15 @@ def _landmark(name: str, parent: str, xyz: np.ndarray | tuple[float, ...] = (0.0
     return _link(name) + _joint(f"{name}_landmark", "fixed", parent, name, xyz)
 
 
+def _palm(h: float) -> str:
+    """The palm: a box from the wrist to the knuckles (the metacarpals and the thenar eminence), for viewers."""
+    shape = (f'<origin xyz="{_numbers(np.array(PALM_CENTER) * h)}"/>'
+             f'<geometry><box size="{_numbers(np.array(PALM_SIZE) * h)}"/></geometry>')
+    return (f'  <link name="palm">\n    <inertial><origin xyz="{_numbers(np.array(PALM_CENTER) * h)}"/><mass value="0.3"/>'
+            f'<inertia ixx="0.0004" ixy="0" ixz="0" iyy="0.0004" iyz="0" izz="0.0003"/></inertial>\n'
+            f'    <visual>{shape}<material name="skin"/></visual>\n    <collision>{shape}</collision>\n  </link>\n')
+
+
 def _thumb_frame() -> np.ndarray:
     """Rotation of the thumb's CMC frame in the palm: z along the metacarpal at rest, y the way it flexes."""
     along = np.asarray(THUMB_REST) / np.linalg.norm(THUMB_REST)
@@ -128,7 +139,7 @@ def _thumb_frame() -> np.ndarray:
 def build(hand_length: float = HAND_LENGTH) -> str:
     """The URDF text of the human right hand at ``hand_length`` metres."""
     h = hand_length
-    parts = [HEADER.format(hand_length=h), _link("palm", length=0.0, mass=0.3), _landmark("wrist", "palm")]
+    parts = [HEADER.format(hand_length=h), _palm(h), _landmark("wrist", "palm")]
     for finger, (x, y, splay) in KNUCKLES.items():
         metacarpal, proximal, middle, distal = (h * s for s in SEGMENTS[finger])
         name = MEDIAPIPE_FINGER[finger]
