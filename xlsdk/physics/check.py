@@ -101,7 +101,8 @@ def diagnose(result: GraspResult, residual_mm: float | None, roundtrip_rad: floa
     if result.pushed_mm > MAX_PUSHED_MM:
         return f"approach: the open hand pushed the object {result.pushed_mm:.0f} mm before closing"
     if len(result.touching) < 2:
-        return f"contact: only {fingers} touch the object once closed (wrist placement, back-off {result.backoff_mm:.0f} mm)"
+        what = f"only {fingers} touches" if result.touching else "nothing touches"
+        return f"contact: {what} the object once closed (wrist placement, back-off {result.backoff_mm:.0f} mm)"
     if result.grip_n < result.weight_n:
         return (f"strength: grip {result.grip_n:.2f} N < weight {result.weight_n:.2f} N "
                 f"({result.saturated:.0%} of servos at their effort)")

@@ -149,8 +149,8 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) ->
     """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` in front of the palm."""
     scale = hand.scale
     knuckle = np.asarray(scale.knuckle_center)
-    offsets_y = (radius + 0.004, radius + 0.015)
-    offsets_z = tuple(knuckle[2] + scale.reach * f for f in (-0.3, 0.0, 0.3))
+    offsets_y = (radius + 0.004, radius + 0.015, radius + 0.03)
+    offsets_z = tuple(knuckle[2] + scale.reach * f for f in (-0.3, 0.0, 0.3, 0.6))
     centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
     starts = torch.as_tensor(hand.mid_pose(), dtype=DTYPE).repeat(len(centres), 1)
     mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
@@ -162,7 +162,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) ->
         enclose = (((tips.mean(dim=1) - centres) * mask) ** 2).sum(dim=-1)
         # past the equator: the tips end further from the palm than the centre, so the object cannot fall out
         beyond = (torch.relu(centres[:, None, 1] + 0.3 * radius - tips[..., 1]) ** 2).sum(dim=-1)
-        return 10 * surface + 5 * enclose + 10 * beyond
+        return 10 * surface + 20 * enclose + 10 * beyond
 
     q = descend(hand, starts, cost, steps=IK_STEPS, lr=0.05)
     with torch.no_grad():
