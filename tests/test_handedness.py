@@ -206,3 +206,49 @@ def test_a_hand_declared_as_the_other_side_fails_check_naming_handedness(tmp_pat
         assert not failed.passed, failed.explain()
         assert f"handedness = '{declared}' looks wrong: its mirror image (a {actual} hand)" in failed.message
         assert f'set handedness = "{actual}" in hand.toml' in failed.fix
+
+
+def test_a_palm_frame_turned_over_fails_check_naming_the_palm_frame(tmp_path: Path, fresh_host,  # noqa: ANN001
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The same hand with its [palm_frame] turned half a turn about +Z (palm normal out of the back of the
+    hand, +X reversed: still a right-handed frame, so the `fingers` check's side agrees) fails on its frame."""
+    from conftest import HandPlugin
+
+    from xlsdk.conformance import run_check
+    from xlsdk.latent.side import _rpy
+
+    manifest, _ = _scaffold("thumb_palm5", "turned_palm", tmp_path, capsys)
+    text = manifest.read_text(encoding="utf-8")
+    rpy = tomllib.loads(text)["palm_frame"]["rpy"]
+    turned = _rpy(np.asarray(rpy_matrix(tuple(rpy))) @ np.diag([-1.0, -1.0, 1.0]))
+    lines = [("rpy = [" + ", ".join(repr(v) for v in turned) + "]") if line.startswith("rpy = ") else line
+             for line in text.splitlines()]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fresh_host.register(HandPlugin(manifest), name="turned")
+    failed = run_check("turned_palm", "handedness")
+    assert not failed.passed, failed.explain()
+    assert "the palm frame looks wrong: the palm turned over" in failed.message
+    assert "[palm_frame] rpy = [" in failed.fix
+    restored = np.asarray(rpy_matrix(tuple(float(v) for v in failed.fix.split("rpy = [")[1].split("]")[0].split(", "))))
+    np.testing.assert_allclose(restored, np.asarray(rpy_matrix(tuple(rpy))), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_five_finger_hand_whose_thumb_meets_its_fingers_gets_no_floor(tmp_path: Path, fresh_host,  # noqa: ANN001
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue-27 hand declared left: the latent check does not measure a floor to excuse it (five fingers,
+    a thumb that closes pinches), it holds it to the absolute limit and says why; a gripper still gets its
+    floor (tests/test_fit_corpus.py::test_a_gripper_is_held_to_its_reachable_floor)."""
+    from conftest import HandPlugin
+
+    from xlsdk.conformance import MAX_GEOMETRY_ERROR, run_check
+    from xlsdk.latent.fit import fit_head
+
+    manifest, _ = _scaffold("thumb_palm5", "mirrored_five", tmp_path, capsys)
+    _declare(manifest, "left")
+    fresh_host.register(HandPlugin(manifest), name="mirrored-five")
+    fit_head(fresh_host.load_hand("mirrored_five"), steps=1, progress=False)
+    result = run_check("mirrored_five", "latent")
+    assert not result.passed, result.explain()
+    assert result.details["geometry_error"] >= MAX_GEOMETRY_ERROR and "reachable_floor" not in result.details
+    assert "the absolute limit: a five-finger hand whose thumb meets its fingers" in result.message
