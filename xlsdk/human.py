@@ -159,10 +159,9 @@ class KeypointFit:
             tolerance = STREAM_TOLERANCE
         system = (None, goal)  # residuals: model landmarks minus measured ones, in metres
         steps = steps if steps is not None else (STREAM_STEPS if previous is not None else BATCH_STEPS)
-        q = self._solver.solve(system, np.ascontiguousarray(starts), steps=steps,
-                               **({} if tolerance is None else {"tolerance": tolerance}))
-        error = np.sqrt(self._solver.cost_of(system, q) / len(MOVING_LANDMARKS))
-        return q, error
+        q, cost = self._solver.solve(system, np.ascontiguousarray(starts), steps=steps, with_cost=True,
+                                     **({} if tolerance is None else {"tolerance": tolerance}))
+        return q, np.sqrt(cost / len(MOVING_LANDMARKS))
 
     def fit(self, keypoints: np.ndarray, *, scale: float | np.ndarray | None = None,
             mirror: bool | None = None) -> FitResult:

@@ -10,6 +10,8 @@ the evaluator, the joint limits and the ``(A, goal)`` system of each pose.
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 
 from xlsdk.tip_kinematics import TipKinematics
@@ -52,8 +54,16 @@ class PointLeastSquares:
         """Per-pose sum of squared residuals at joint vectors ``q`` ``(B, d)``."""
         return self._evaluate(np.asarray(q, dtype=np.float64)[:, None], *system, jacobian=False)[0][:, 0]
 
+    @overload
     def solve(self, system: tuple[np.ndarray | None, np.ndarray], starts: np.ndarray, *, steps: int,
-              tolerance: float = _TOLERANCE) -> np.ndarray:
+              tolerance: float = ..., with_cost: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def solve(self, system: tuple[np.ndarray | None, np.ndarray], starts: np.ndarray, *, steps: int,
+              tolerance: float = ..., with_cost: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def solve(self, system: tuple[np.ndarray | None, np.ndarray], starts: np.ndarray, *, steps: int,
+              tolerance: float = _TOLERANCE, with_cost: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """LM from the best of several starts per pose ``(B, S, d)``; float64 poses ``(B, d)`` inside the limits.
 
         Each step proposes one candidate per damping level (:data:`_DAMPINGS`: from nearly Gauss-Newton
@@ -62,7 +72,7 @@ class PointLeastSquares:
         stops once a step lowers its cost by less than ``tolerance`` of it (converged) or not at
         all (the next step would propose the same candidates), and the loop ends when every pose has
         stopped. A pose with no finite start or a non-finite goal comes back as NaN for the caller to
-        refuse.
+        refuse. With ``with_cost`` the final cost of each pose comes back too (no extra evaluation).
         """
         matrix, goal = system
         rows, _, dof = starts.shape
@@ -102,4 +112,6 @@ class PointLeastSquares:
                 residual[~better, pick[~better]] = best_residual[~better]
                 jacobian[~better, pick[~better]] = best_jacobian[~better]  # type: ignore[index]
         best[~valid] = np.nan
+        if with_cost:
+            return best, np.where(valid, best_cost, np.nan)
         return best
