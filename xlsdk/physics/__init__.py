@@ -6,7 +6,10 @@
   shapes and fingertip sites from its manifest and URDF;
 * :mod:`xlsdk.physics.world`: table, actuated 6-DoF wrist, cameras, objects; :class:`World` steps,
   reads object state and renders;
-* :mod:`xlsdk.physics.grasp`: grasps decoded from the shared latent, executed and judged by contact.
+* :mod:`xlsdk.physics.grasps`: the one grasp synthesis (wrap, envelop, pinch, point and their pre-shapes) on a
+  hand's own FK, used by ``check --physics``, the demo and the benchmark's expert;
+* :mod:`xlsdk.physics.grasp`: the one executor (approach, contact-aware close, squeeze, lift, hold; its
+  constants ``LIFT_M``, ``SQUEEZE``, ``HOLD_S``, ``HELD_M``), judged by object state, with a diagnosis.
 
 Images come from MuJoCo's own renderer. With no display, ``MUJOCO_GL`` defaults to ``egl`` here (Mesa's
 software rasteriser works without a GPU; ``.ci/ensure-egl`` installs it), set before MuJoCo is imported.

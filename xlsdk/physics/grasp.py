@@ -1,18 +1,23 @@
 """Grasps in physics: place an object where a hand's grasp closes, execute the grasp, judge it by contact.
 
-One executor serves ``xlsdk demo`` (the recorded pinch, retargeted through the latent) and
-``xlsdk check --physics`` (a pinch synthesised on the hand's own FK, encoded and decoded by its head):
+xlsdk's one executor, with the one set of constants (:data:`LIFT_M`, :data:`SQUEEZE`, :data:`HOLD_S`,
+:data:`HELD_M`): ``xlsdk demo`` (the recorded power grasp, retargeted through the latent), ``xlsdk check
+--physics`` (grasps synthesised by :mod:`xlsdk.physics.grasps`, encoded and decoded by the hand's head)
+and the physics benchmark's expert run their grasps through it:
 
-1. the object rests on the table at the grasp spot; the wrist is placed so that the centroid of the
-   fingertips of the *grasp* pose lands on the object's centre, palm facing the object (from the side
-   with the thumb up for a standing bottle, from above otherwise: :func:`approach_rpy`), backed off
-   along the palm normal until the open hand clears the object;
-2. the open hand comes in 6 cm along its palm normal, then the fingers follow the grasp from open to closed and
-   squeeze on (the targets continue 40 % past the grasp, inside the limits: a position-controlled hand
-   holds by commanding through the object, its servos saturating at their rated effort);
+1. the object rests on the table at the grasp spot; the wrist is placed so that the grasp's centre (a
+   synthesised grasp's ``centre``, else the centroid of the fingertips of the *grasp* pose) lands on the
+   object's centre, palm facing the object (from the side with the thumb up for a standing bottle, from
+   above otherwise: :func:`approach_rpy`), backed off along the palm normal until the open hand clears
+   the object;
+2. the open hand comes in 6 cm along its palm normal, then the fingers close contact-aware
+   (:func:`close_on`: each finger stops where it touches the object) and squeeze on (the targets continue
+   40 % past the grasp, inside the limits: a position-controlled hand holds by commanding through the
+   object, its servos saturating at their rated effort);
 3. the wrist lifts 10 cm and holds for 1 s. The object is **held** when it ends at least 5 cm above
    where it started and off the table (so the hand carries it), whatever the fingertip geometry said.
 
+:class:`GraspResult` carries what a failure is diagnosed from (placement, approach, contact, strength).
 Nothing here is per hand: poses come from the latent or the hand's FK, the wrist pose from its tips.
 """
 
