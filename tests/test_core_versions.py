@@ -250,3 +250,39 @@ def _upgrade(old: CoreLatent, new: CoreLatent, both: Hand, only_old: Hand, membe
     _use(old, monkeypatch)
     assert head_status(both).state == head_status(only_old).state == head_status(member).state == "fitted"
     assert torch.equal(torch.as_tensor(xlsdk.encode(both, q)), torch.as_tensor(z_before))
+
+
+@pytest.mark.slow
+def test_a_policy_trained_under_one_core_is_refused_under_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Trained under the shipped core latent, the policy records its fingerprint; `policy run` under another core
+    latent is one red line naming both fingerprints and the two ways out, and under its own core it runs."""
+    from xlsdk.bench.crosshand.dataset import write_hand_dataset
+    from xlsdk.bench.crosshand.tasks import sample_scenes
+    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.policy.train import train_from_datasets
+
+    monkeypatch.delenv("XLSDK_CORE_LATENT", raising=False)
+    clear_core_latent_cache()
+    shipped = installed_core_latent()
+    inspire = xlsdk.load_hand("inspire")
+    scenes = sample_scenes("open", 2, np.random.default_rng(0))
+    data = write_hand_dataset(inspire, scenes, tmp_path / "data", frames=8, image_size=48, seed=0).root
+    policy = tmp_path / "policy"
+    train_from_datasets([data], policy, steps=5, batch_size=8, progress=False)
+    assert json.loads((policy / "config.json").read_text())["latent_fingerprint"] == shipped.fingerprint
+
+    other = _untrained_core(tmp_path / "other_core", seed=3)
+    _use(other, monkeypatch)
+    assert main(["policy", "run", "inspire", "--policy", str(policy), "--task", "open"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    for part in (f"trained under core latent {shipped.fingerprint[:12]}",
+                 f"the installed core latent is {other.fingerprint[:12]}", "XLSDK_CORE_LATENT=",
+                 f"`xlsdk fit HAND --for {shipped.fingerprint[:12]}`", "`xlsdk policy train`"):
+        assert part in err, part
+    assert "Traceback" not in err
+
+    monkeypatch.delenv("XLSDK_CORE_LATENT")
+    clear_core_latent_cache()
+    assert main(["policy", "run", "inspire", "--policy", str(policy), "--task", "open", "--json"]) == 0
+    capsys.readouterr()

@@ -94,7 +94,9 @@ def run_command(
 ) -> None:
     """Closed loop: render a scene for TASK, let the policy drive HAND, report the task error."""
     from xlsdk.bench.crosshand.evaluate import evaluate_policy
+    from xlsdk.policy.configuration_xlvla import refuse_other_core_latent
 
+    refuse_other_core_latent(policy_path)  # a latent policy runs only under the core latent it was trained in
     report = evaluate_policy(policy_path, _hand(hand_name, legacy_hand), task=task, episodes=episodes, seed=seed,
                              driver=driver_name, driver_options={"port": port} if port else None)
     if json_output:

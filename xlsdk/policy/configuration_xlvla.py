@@ -7,6 +7,7 @@ knob here, and the same code runs on GPU (and across GPUs through LeRobot's acce
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lerobot.configs.policies import PreTrainedConfig
 from lerobot.configs.types import NormalizationMode
@@ -28,7 +29,9 @@ class XlvlaConfig(PreTrainedConfig):
 
     The widths are recorded, not assumed: ``latent_dim`` is the k of the core latent the policy was
     trained in (the installed one when left unset), ``raw_dim`` the widest hand it was trained on (its
-    ``hand``'s DOF when left unset). Both land in the saved ``config.json``.
+    ``hand``'s DOF when left unset). Both land in the saved ``config.json``, and so does
+    ``latent_fingerprint``: a latent policy's actions are points of one core latent's space, so
+    :func:`refuse_other_core_latent` refuses it under any other (docs/concepts/versions.md).
     """
 
     chunk_size: int = 8
@@ -37,6 +40,8 @@ class XlvlaConfig(PreTrainedConfig):
     hand: str | None = None
     action_space: str = "latent"
     latent_dim: int | None = None
+    #: fingerprint of the core latent a latent policy was trained in (the installed one when left unset)
+    latent_fingerprint: str | None = None
     raw_dim: int | None = None
     image_size: int = 48
     image_dim: int = 64
@@ -91,6 +96,10 @@ class XlvlaConfig(PreTrainedConfig):
             from xlsdk.latent.heads import latent_dim
 
             self.latent_dim = latent_dim()
+        if self.action_space == "latent" and self.latent_fingerprint is None:
+            from xlsdk.latent.heads import installed_core_manifest
+
+            self.latent_fingerprint = installed_core_manifest().fingerprint
         if self.action_space == "raw" and self.raw_dim is None and self.hand:
             from xlsdk.plugins import get_plugin_host
 
@@ -140,3 +149,30 @@ class XlvlaConfig(PreTrainedConfig):
         if self.vision != "none" and not self.image_features:
             raise PolicyConfigError("xlvla needs at least one camera image (an 'observation.images.*' feature), "
                                     "or vision='none' with an environment state")
+
+
+def refuse_other_core_latent(policy_dir: Path) -> None:
+    """Refuse a latent policy saved in ``policy_dir`` unless the installed core latent is the one it was
+    trained in: decoded through heads fitted for another core latent, its actions would mean other poses.
+
+    Reads ``config.json`` only (no model). Policies saved before the fingerprint was recorded carry none
+    and pass; so do joint-space policies.
+    """
+    import json
+
+    from xlsdk.errors import PolicyError
+    from xlsdk.latent.heads import installed_core_manifest
+
+    try:
+        config = json.loads((Path(policy_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not readable here: loading the policy names the problem
+    trained = config.get("latent_fingerprint") if config.get("action_space", "latent") == "latent" else None
+    installed = installed_core_manifest().fingerprint
+    if trained is None or trained == installed:
+        return
+    raise PolicyError(
+        f"{policy_dir}: trained under core latent {trained[:12]}, the installed core latent is {installed[:12]}",
+        hint=f"run it under the core latent it was trained in: XLSDK_CORE_LATENT=<that core latent's directory>, "
+             f"with heads for it (`xlsdk fit HAND --for {trained[:12]}`); or retrain it under this one with "
+             f"`xlsdk policy train`")
