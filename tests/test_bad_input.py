@@ -233,6 +233,9 @@ RETARGET = {
     "unknown-source-hand": Cli(R("good.npy", src="nosuch"), 1, ("unknown hand 'nosuch'",)),
     "failed-json-run-prints-no-json": Cli(R("nan.npy", "out.npy", "--json"), 1, ("nan.npy", "joint 'index_mcp'")),
     "good-csv-keeps-timestamps": Cli(R("good.csv", "out.csv"), 0, ("retargeted 20 poses",), check=_csv_has_timestamps),
+    # issue 22 item 10: a FIFO named .npy made retarget wait forever for a writer
+    "fifo-named-npy": Cli(R("fifo.npy"), 1, ("{w}/bad/fifo.npy", "not a regular file"),
+                          prepare=lambda work: os.mkfifo(work / "bad" / "fifo.npy")),
     # issue 22 item 13: a negative step count was accepted
     "refine-steps-negative": Cli(R("good.npy", "out.npy", "--refine", "--refine-steps", "-5"), 2,
                                  ("--refine-steps", "greater than or equal to 1")),
@@ -502,6 +505,15 @@ NEW_HAND = {
     "joint-name-with-quote": Cli(N("gadget", "plugin"), 0, ("created",), prepare=_quote_in_joint_name,
                                  check=_rendered({"joints": 'fi_mcp"x\\y'})),
     "directory-permissions-follow-umask": Cli(N("gadget", "plugin"), 0, ("created",), check=_mode_follows_umask),
+    # issue 22 item 11: tracebacks before
+    "out-is-a-dangling-symlink": Cli(N("gadget", "link"), 1, ("{w}/link is a symlink to nothing", "plain directory"),
+                                     prepare=lambda work: (work / "link").symlink_to(work / "nowhere")),
+    "out-is-a-symlink-to-an-empty-directory": Cli(N("gadget", "link"), 1, ("{w}/link is a symlink",),
+                                                  prepare=lambda work: (_mkdir("empty")(work),
+                                                                        (work / "link").symlink_to(work / "empty"))),
+    "out-in-a-folder-no-one-may-write": Cli(("new-hand", "gadget", "--urdf", "{w}/synth/synth.urdf", "--out",
+                                             "/sys/xlsdk-plugin", "--yes"), 1,
+                                            ("/sys/xlsdk-plugin cannot be created", "nothing was written")),
 }
 
 
@@ -512,6 +524,30 @@ def test_new_hand(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         _run_cli(NEW_HAND[name], tmp_path, capsys)
     finally:
         os.umask(umask)
+
+
+def test_a_second_new_hand_into_the_same_out_is_a_clear_error(tmp_path: Path) -> None:
+    """Issue 22 item 11: two runs, one --out; the loser died with "Directory not empty" (a traceback).
+
+    The other run is played by the ``choose`` step, which runs after the destination was checked and before
+    anything is written: it fills the destination as a concurrent run finishing first would.
+    """
+    from xlsdk.errors import NewHandError
+    from xlsdk.new_hand import create_hand_plugin
+
+    hand = write_synthetic_hand(tmp_path / "synth", with_manifest=False)
+    out = tmp_path / "plugin"
+
+    def other_run_finishes_first(proposal, model):  # noqa: ANN001, ANN202 - the Chooser signature
+        out.mkdir()
+        (out / "pyproject.toml").write_text("the winner's plugin")
+        return proposal
+
+    with pytest.raises(NewHandError, match="could not be put in place .*a second new-hand run.*nothing was written"):
+        create_hand_plugin("gadget", hand.urdf, out, choose=other_run_finishes_first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plugin", "synth"], "no staging folder left behind"
+    assert [p.name for p in out.iterdir()] == ["pyproject.toml"]
+    assert (out / "pyproject.toml").read_text() == "the winner's plugin"
 
 
 # --- vendor files from strangers (issue 22, items 1-3): a xacro runs no code, nothing outside leaks in ----------
@@ -813,6 +849,13 @@ COMMANDS = {
     "speed-negative": Cli((*DRIVE, "--speed", "-1"), 1, ("speed",)),
     "speed-nan": Cli((*DRIVE, "--speed", "nan"), 1, ("speed",)),
     "speed-inf": Cli((*DRIVE, "--speed", "inf"), 1, ("speed",)),
+    # issue 22 item 10: a speed that plays the motion for days (or overflows a sleep)
+    "speed-1e-6": Cli((*DRIVE, "--speed", "1e-6"), 1, ("speed 1e-06", "more than 600 s", "at least 0.0117")),
+    "speed-1e-300": Cli((*DRIVE, "--speed", "1e-300"), 1, ("speed 1e-300", "more than 600 s")),
+    # issue 22 item 11: options a driver's transport refused with a traceback
+    "sim-seed-negative": Cli((*DRIVE, "--option", "seed=-1"), 1, ("option seed=-1", "greater than or equal to 0")),
+    "ability-baudrate-negative": Cli(("drive", "ability", "--driver", "ability-serial", "--simulate", "--option",
+                                      "baudrate=-1"), 1, ("option baudrate=-1", "greater than 0")),
     "sim-unknown-option": Cli((*DRIVE, "--option", "bogus=1"), 1, ("bogus",)),
     "option-without-equals": Cli((*DRIVE, "--option", "bogus"), 1, ("KEY=VALUE",)),
     "vendor-sdk-missing": Cli(("drive", "xhand", "--driver", "xhand-sdk"), 1, ("xhand_controller", "not installed")),
@@ -1072,8 +1115,6 @@ ROUND_2 = {
         "vendor:include-through-dotdot", "vendor:include-a-symlink-to-outside", "vendor:xml-external-entity",
         "vendor:mesh-symlink-to-a-file-outside", "vendor:package-mesh-found-in-a-folder-above"],
     3: ["vendor:sum-of-a-huge-range", "vendor:tower-of-powers", "vendor:huge-string-repetition", "vendor:macro-bomb"],
-    11: ["values:tip-box-with-one-size", "values:scene-is-a-directory", "values:scene-is-a-number",
-         "urdf:box-with-one-size"],
     12: ["values:mimic-multipliers-1e200-chained", "values:mjcf-polycoef-1e300", "values:tip-mesh-with-nan-vertices",
          "values:tip-mesh-at-1e300", "urdf:nan-sphere-radius", "urdf:cylinder-length-1e309",
          "urdf:chained-mimic-multipliers-1e200"],
@@ -1082,6 +1123,14 @@ ROUND_2 = {
     7: ["command:head-json-unreadable-lists-every-hand", "command:head-json-unreadable",
         "command:head-weights-unreadable-lists-every-hand", "command:head-weights-unreadable"],
     8: ["command:impostor-named-inspire-listed-as-a-conflict", "command:info-of-a-name-two-plugins-claim"],
+    9: ["test_drive_cli.py::test_a_stop_signal_halts_the_hand_and_closes_the_transport",
+        "test_drive_cli.py::test_sigterm_halts_a_real_modbus_hand"],
+    10: ["command:speed-1e-6", "command:speed-1e-300", "retarget:fifo-named-npy",
+         "test_drive_cli.py::test_a_slow_replay_keeps_the_watchdog_fed"],
+    11: ["values:tip-box-with-one-size", "values:scene-is-a-directory", "values:scene-is-a-number",
+         "urdf:box-with-one-size", "new-hand:out-is-a-dangling-symlink", "new-hand:out-in-a-folder-no-one-may-write",
+         "test_a_second_new_hand_into_the_same_out_is_a_clear_error", "command:sim-seed-negative",
+         "command:ability-baudrate-negative"],
     15: ["values:actuated-joint-with-lower-equal-upper", "values:nan-sphere-on-a-link", "values:cylinder-of-1e309",
          "values:mjcf-body-named-like-a-made-up-link"],
 }
@@ -1093,6 +1142,10 @@ def test_every_item_of_round_2_has_cases() -> None:
               "vendor": {**XACRO, **MESHES}, "values": BAD_VALUES}
     for item, cases in ROUND_2.items():
         for case in cases:
+            if "::" in case:  # a test in another module of the suite
+                module, _, test = case.partition("::")
+                assert f"def {test}(" in (Path(__file__).parent / module).read_text(), f"item {item}: no {case}"
+                continue
             table, _, name = case.partition(":")
             assert (name in tables[table]) if name else case in globals(), f"item {item}: no case {case}"
 

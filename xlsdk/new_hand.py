@@ -95,8 +95,12 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
 
     import copier
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:  # a read-only folder (or working directory, without --out) is the user's to fix, not a traceback
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    except OSError as exc:
+        raise NewHandError(f"{destination} cannot be created ({exc.strerror}); choose an output directory you can "
+                           "write to; nothing was written") from None
     try:
         copier.run_copy(str(template or template_dir()), str(staging), defaults=True, quiet=True, data={
             "hand_name": name, "title": title or f"{name} hand", "vendor": vendor, "version": version,
@@ -115,9 +119,13 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the plugin gets ordinary directory permissions
-        if destination.exists():
-            destination.rmdir()
-        staging.rename(destination)
+        try:
+            if destination.exists():
+                destination.rmdir()
+            staging.rename(destination)
+        except OSError as exc:  # another run (or anyone) filled or created it while this one was writing
+            raise NewHandError(f"{destination} could not be put in place ({exc.strerror}): something else created it "
+                               "while the plugin was being written (a second new-hand run?); nothing was written") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -185,6 +193,11 @@ def compare_proposed_side(spec: HandSpec) -> tuple[SideComparison | None, str]:
 
 def _check_destination(destination: Path) -> None:
     """The plugin goes into a new or empty directory, never over a file or into a populated one."""
+    if destination.is_symlink():  # dangling or not: the plugin is renamed into place, never through a link
+        target = os.readlink(destination)
+        what = "a symlink to nothing" if not destination.exists() else "a symlink"
+        raise NewHandError(f"{destination} is {what} ({target}); give a plain directory path as --out; nothing was "
+                           "written")
     ancestor = destination
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent

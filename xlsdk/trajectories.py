@@ -61,6 +61,8 @@ def read_trajectory(path: Path | str, joint_names: tuple[str, ...]) -> Trajector
     if path.is_dir():
         raise DataFormatError(f"{path}: is a directory, not a trajectory file (a LeRobot dataset directory holds "
                               "meta/info.json)")
+    if not path.is_file():  # a FIFO or a device: reading would wait for a writer that may never come
+        raise DataFormatError(f"{path}: is not a regular file (a FIFO, socket or device); give a trajectory file")
     suffix = path.suffix.lower()
     row_label: Callable[[int], str] = lambda index: f"row {index}"  # noqa: E731 - 0-based array rows
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from xlsdk.cli.app import app, console, print_json
+from xlsdk.cli.app import app, console, console_err, print_json
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -29,6 +29,51 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+class _StopSignals:
+    """While installed, SIGINT, SIGTERM and SIGHUP (how a terminal, systemd and docker stop a process) are
+    noted instead of ending the process: the motion loop sees the note before its next command, stops, and
+    ``with driver`` halts the hand and closes the transport on the way out. The handler only notes, it never
+    raises: an exception raised from a handler surfaces inside whatever call the signal interrupts (a ctypes
+    call turns it into an ArgumentError), so the halt could be skipped."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def _note(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    @contextlib.contextmanager
+    def installed(self):  # noqa: ANN201 - a context manager
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+        previous = {}
+        for name in self.SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, self._note)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
 @app.command("drive")
 def drive_command(
     hand_name: str = typer.Argument(..., metavar="HAND", help="An installed hand (see `xlsdk hands`)."),
@@ -43,7 +88,7 @@ def drive_command(
     from xlsdk import load_hand
     from xlsdk.demo import demo_motion
     from xlsdk.drivers import driver_entry
-    from xlsdk.drivers.motion import check_speed, stream_motion
+    from xlsdk.drivers.motion import MotionStopped, check_motion, check_speed, stream_motion
     from xlsdk.errors import XlsdkError
 
     check_speed(speed)  # before any device is opened
@@ -52,6 +97,9 @@ def drive_command(
     options = _parse_options(option)
     if port:
         options["port"] = port
+    q, timestamps = demo_motion(hand)
+    seconds = check_motion(timestamps, speed)  # 1e-6 would take days: refused before the hand moves
+    stop = _StopSignals()
     with contextlib.ExitStack() as stack:
         if simulate:
             if entry.simulator is None and driver_name == "sim":
@@ -61,9 +109,18 @@ def drive_command(
                 raise XlsdkError(f"driver {driver_name!r} has no simulated device; use --driver sim or real hardware")
             options = {**stack.enter_context(entry.simulator(hand)), **options}
         driver = entry.build(hand, options)
-        q, timestamps = demo_motion(hand)
-        with driver:
-            report = stream_motion(driver, q, timestamps, speed=speed)
+        with stop.installed():
+            try:
+                with driver:  # leaving `with driver` halts the hand and closes the transport
+                    console_err.print(f"driving {hand_name} with {driver_name} for {seconds:.1f} s; Ctrl-C (or "
+                                      "SIGTERM, SIGHUP) halts the hand", highlight=False, soft_wrap=True)
+                    report = stream_motion(driver, q, timestamps, speed=speed, should_stop=stop.requested)
+            except MotionStopped:
+                pass
+            if stop.requested():  # also when the signal came while connecting: the driver was closed above
+                console_err.print(f"[yellow]stopped by {stop.name}:[/] the hand was commanded to halt and the "
+                                  f"{driver_name} transport closed", highlight=False, soft_wrap=True)
+                raise typer.Exit(128 + stop.signum)  # type: ignore[operator]
     if json_output:
         print_json(report.model_dump())
         return

@@ -32,7 +32,7 @@ class SimConfig(BaseModel):
     max_speed: float = Field(8.0, gt=0, description="actuator speed cap [rad/s]")
     latency_s: float = Field(0.0, ge=0, description="delay between a command and its effect [s]")
     noise_std: float = Field(0.0, ge=0, description="std of the Gaussian noise on position readings")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the reading noise (a non-negative integer)")
 
 
 class VirtualClock:
@@ -77,6 +77,9 @@ class SimDriver(HandDriver):
     # transport hooks --------------------------------------------------------------------------------
 
     def _open(self) -> None:
+        # readings expand mimic joints through the hand's kinematics: build them now (imports and tables take
+        # seconds on a busy machine), not inside the first command, whose lateness the watchdog would punish
+        _ = self.hand.kinematics
         self._time = self.clock()
 
     def _close(self) -> None:

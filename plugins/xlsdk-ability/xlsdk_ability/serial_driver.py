@@ -29,7 +29,7 @@ class AbilitySerialConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     port: str = Field(..., description="serial device of the UART/RS-485 adapter, e.g. /dev/ttyUSB0")
     address: int = Field(protocol.DEFAULT_ADDRESS, ge=1, le=255)
-    baudrate: int = 460800
+    baudrate: int = Field(460800, gt=0, le=12_000_000, description="bits per second (the hand's default 460800)")
     timeout: float = Field(0.05, gt=0, description="seconds to wait for a reply")
     reply_variant: int = Field(1, ge=1, le=3)
     keepalive_s: float = Field(0.1, gt=0, lt=protocol.WATCHDOG_S)
@@ -65,7 +65,7 @@ class AbilitySerialDriver(HandDriver):
 
         try:
             self._serial = serial.Serial(self.config.port, baudrate=self.config.baudrate, timeout=self.config.timeout)
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, ValueError) as exc:  # ValueError: a rate the adapter refuses
             raise DriverError(f"{self.name}: cannot open {self.config.port}: {exc}",
                               hint="check the port name and permissions (dialout group)") from None
         try:
