@@ -220,14 +220,14 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
                                 held_out_combos=(("inspire", "push_block"),), zero_shot_corpus=(),
                                 tasks=("press_button", "push_block"), demos_per_task=2, shard_size=2, eval_scenes=1,
                                 validation_scenes=1, checkpoints=2, training_scene_checks=1, steps=4, batch_size=16,
-                                seeds=(0, 1), workers=1)
+                                act_steps=2, act_batch_size=4, seeds=(0, 1), workers=1)
     torch.manual_seed(1234)
     before = torch.random.get_rng_state()
     report = run_physics_bench(config, tmp_path, progress=False)
     assert torch.equal(torch.random.get_rng_state(), before), "the benchmark left the caller's RNG alone"
     write_report(report, tmp_path)
     data = json.loads((tmp_path / "physics.json").read_text())
-    assert set(data["summary"]) == {"latent", "raw", "slots"}
+    assert set(data["summary"]) == {"latent", "raw", "slots", "act-latent"}
     assert set(data["summary"]["latent"]) == {"seen", "held-out combination", "held-out hand", "seen, training scenes"}
     cell = data["summary"]["raw"]["seen"]
     assert set(cell) >= {"mean", "spread", "ci95"} and len(cell["per_seed"]) == 2 and cell["trials"] == 2
@@ -239,11 +239,12 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert combos[("inspire", "push_block")]["split"] == "held-out combination"
     assert combos[("ability", "press_button")]["split"] == "held-out hand"
     assert combos[("inspire", "press_button")]["expert_success"]["mean"] == 1.0  # the ceiling is measured
-    assert set(combos[("inspire", "press_button")]["success"]) == {"latent", "raw", "slots"}
+    assert set(combos[("inspire", "press_button")]["success"]) == {"latent", "raw", "slots", "act-latent"}
     assert data["demonstrations"]["inspire"]["press_button"]["kept"] >= 2
     assert "push_block" not in data["demonstrations"]["inspire"]  # the held-out combination has no data
     assert data["raw_width"] == max(xlsdk.load_hand(n).dof for n in ("inspire", "ability"))
     assert data["train_frames"] == data["demonstrations"]["inspire"]["press_button"]["kept"] * 40
     assert set(data["learning_curves"]["latent"]) == {"2", "4"} and len(data["chosen_checkpoints"]["slots"]) == 2
+    assert set(data["learning_curves"]["act-latent"]) == {"1", "2"}
     assert data["strips"] and all((tmp_path / f).is_file() for f in data["strips"].values())
     assert "<img" in (tmp_path / "physics.html").read_text()

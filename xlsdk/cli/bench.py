@@ -43,8 +43,8 @@ def physics_command(
     quick: bool = typer.Option(False, "--quick", help="Smaller run: under 15 minutes on two CPU cores."),
     obs: str = typer.Option("state", "--obs", help="What the policies see: state (object poses) or vision "
                                                    "(wrist + fixed camera)."),
-    arms: str = typer.Option(",".join(("latent", "raw", "slots")), "--arms",
-                             help="Comma-separated action spaces to compare (latent, raw, slots)."),
+    arms: str = typer.Option("latent,raw,slots,act-latent", "--arms",
+                             help="Comma-separated arms to compare (latent, raw, slots, act-latent)."),
     zero_shot_hand: list[str] = typer.Option([], "--zero-shot-hand",
                                              help="An installed hand to add to the zero-shot split (repeatable)."),
     out: Path = typer.Option(Path("out/bench/physics"), "--out", help="Datasets, JSON, markdown and HTML go here."),

@@ -1,76 +1,65 @@
-"""A stock LeRobot policy (ACT, from scratch) trained in the shared latent space.
+"""A stock LeRobot policy (ACT, from scratch) trained in the shared latent space: the ``act-latent`` arm.
 
 The point: any LeRobot policy can be trained in latent space. Nothing in ACT changes; the hand's joint
 actions and states go through xlsdk's LeRobot processor steps: :class:`~xlsdk.policy.latent_steps.
 LatentEncodeStep` (each hand's frozen head, the wrist command passed through) on the way in,
 :class:`~xlsdk.policy.latent_steps.LatentDecodeStep` (the attached hand's head) on the way out, with
-mean/std normalisation of the latent actions as LeRobot's normaliser does. ACT is built with
-``pretrained_backbone_weights=None`` (a ResNet-18 trained from scratch: no download) and sized down
-to train on CPU in minutes; its CVAE is off (the expert is deterministic).
+mean/std normalisation as LeRobot's normaliser does. In ``state`` mode ACT reads the scene's object
+features as its environment state (``observation.environment_state``, which ACT supports natively); in
+``vision`` mode the two cameras side by side through a ResNet-18 built with
+``pretrained_backbone_weights=None`` (trained from scratch: no download). Sized down to train on CPU in
+minutes; its CVAE is off (the expert is deterministic).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
+from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, WRIST_DIM, ObsMode
+from xlsdk.bench.physics.expert import Controller, Episode, bench_world, rollout
+from xlsdk.bench.physics.observation import OBJECT_DIM, Observation
+from xlsdk.bench.physics.space import absolute_wrist
+from xlsdk.bench.physics.tasks import TaskScene
+from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
-from xlsdk.bench.physics.dataset import IMAGE_KEY, WRIST_DIM
 from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched
 
 STATE, ACTION = "observation.state", "action"
+#: the normalisation statistics travel with the weights under these keys
+STATISTICS = ("xlsdk.state_mean", "xlsdk.state_std", "xlsdk.action_mean", "xlsdk.action_std",
+              "xlsdk.env_mean", "xlsdk.env_std")
 
 
-class ActLatentArm:
-    """ACT + the latent processor steps + normalisation statistics: trained once, run on any hand."""
+def act_config(*, obs: ObsMode, width: int, image_size: int, chunk: int, n_action_steps: int) -> Any:
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
 
-    def __init__(self, policy: Any, mean: torch.Tensor, std: torch.Tensor, image_size: int) -> None:
-        self.policy = policy
-        self.mean, self.std = mean, std
-        self.image_size = image_size
-
-    def reset(self) -> None:
-        self.policy.reset()
-
-    @property
-    def n_action_steps(self) -> int:
-        return self.policy.config.n_action_steps
-
-    def act(self, hand: Hand, state: np.ndarray, image: torch.Tensor) -> np.ndarray:
-        from lerobot.lerobot_types import TransitionKey
-
-        from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
-
-        encoded = LatentEncodeStep(hand=hand.name, encode_action=False, passthrough=WRIST_DIM)(
-            {TransitionKey.OBSERVATION: {STATE: torch.as_tensor(state, dtype=torch.float32)[None]}})
-        latent_state = (encoded[TransitionKey.OBSERVATION][STATE] - self.mean) / self.std
-        with torch.no_grad():
-            action = self.policy.select_action({IMAGE_KEY: resized(image, self.image_size), STATE: latent_state})
-        action = action * self.std + self.mean
-        decoded = LatentDecodeStep(hand=hand.name, passthrough=WRIST_DIM)({TransitionKey.ACTION: action})
-        return decoded[TransitionKey.ACTION][0].numpy()
+    inputs = {STATE: PolicyFeature(type=FeatureType.STATE, shape=(width,))}
+    if obs == "vision":
+        inputs[IMAGE_KEY] = PolicyFeature(type=FeatureType.VISUAL, shape=(3, image_size, 2 * image_size))
+    else:
+        inputs[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(OBJECT_DIM,))
+    return ACTConfig(
+        chunk_size=chunk, n_action_steps=n_action_steps, pretrained_backbone_weights=None, use_vae=False,
+        dim_model=128, n_heads=4, dim_feedforward=512, n_encoder_layers=2, n_decoder_layers=1,
+        optimizer_lr=3e-4, optimizer_lr_backbone=3e-4, device="cpu", push_to_hub=False,
+        input_features=inputs, output_features={ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(width,))})
 
 
-def resized(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Camera images (N, 3, S, S) at ``size`` x ``size`` (area averaging; unchanged when already that size)."""
-    if images.shape[-1] == size:
-        return images
-    return torch.nn.functional.interpolate(images, size=(size, size), mode="area")
-
-
-def encode_frames(frames: Any, keep: list[bool], chunk: int) -> dict[str, torch.Tensor]:
-    """The demo frames (joint space) through LatentEncodeStep, one batch per hand."""
+def encode_frames(frames: Any, chunk: int) -> dict[str, torch.Tensor]:
+    """The demo frames (joint space) through LatentEncodeStep, one batch per hand: latent states (the newest
+    of each history) and action chunks, the wrist passed through."""
     from lerobot.lerobot_types import TransitionKey
 
     from xlsdk.policy.latent_steps import LatentEncodeStep
 
-    rows = [i for i in range(len(frames.images)) if keep[i]]
+    rows = list(range(len(frames.states)))
     states: dict[int, torch.Tensor] = {}
     actions: dict[int, torch.Tensor] = {}
-    for hand_name in sorted({frames.hands[i] for i in rows}):
+    for hand_name in sorted(set(frames.hands)):
         mine = [i for i in rows if frames.hands[i] == hand_name]
         out = LatentEncodeStep(hand=hand_name, passthrough=WRIST_DIM)({
             TransitionKey.ACTION: torch.stack([frames.actions[i][:chunk] for i in mine]),
@@ -78,31 +67,31 @@ def encode_frames(frames: Any, keep: list[bool], chunk: int) -> dict[str, torch.
         for position, i in enumerate(mine):
             states[i] = out[TransitionKey.OBSERVATION][STATE][position]
             actions[i] = out[TransitionKey.ACTION][position]
-    return {"images": torch.stack([frames.images[i] for i in rows]), "states": torch.stack([states[i] for i in rows]),
-            "actions": torch.stack([actions[i] for i in rows]),
-            "pads": torch.stack([frames.pads[i][:chunk] for i in rows])}
+    data = {"states": torch.stack([states[i] for i in rows]), "actions": torch.stack([actions[i] for i in rows]),
+            "pads": torch.stack([frames.pads[i][:chunk] for i in rows]), "environment": frames.environment}
+    if frames.images is not None:
+        data["images"] = torch.stack(frames.images)
+    return data
 
 
-def train_act(frames: Any, keep: list[bool], *, image_size: int, chunk: int, n_action_steps: int, steps: int,
-              batch_size: int, seed: int) -> tuple[ActLatentArm, list[float], float]:
-    """Train ACT on the kept frames, its images scaled to ``image_size`` (the ResNet-18 is ACT's CPU cost)."""
-    from lerobot.configs.types import FeatureType, PolicyFeature
-    from lerobot.policies.act.configuration_act import ACTConfig
+def _statistics(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    flat = values.reshape(-1, values.shape[-1])
+    return flat.mean(dim=0), flat.std(dim=0).clamp_min(1e-3)
+
+
+def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_size: int, seed: int,
+              snapshot_steps: tuple[int, ...] = (), on_snapshot: Any = None) -> list[float]:
+    """Train ACT on encoded frames; ``on_snapshot(step, weights)`` gets the weights (with the normalisation
+    statistics) after each step in ``snapshot_steps``."""
     from lerobot.policies.act.modeling_act import ACTPolicy
 
-    data = encode_frames(frames, keep, chunk)
-    data["images"] = resized(data["images"], image_size)
-    width = data["actions"].shape[-1]
-    flat = data["actions"][~data["pads"]]
-    mean, std = flat.mean(dim=0), flat.std(dim=0).clamp_min(1e-3)
-    config = ACTConfig(
-        chunk_size=chunk, n_action_steps=n_action_steps, pretrained_backbone_weights=None, use_vae=False,
-        dim_model=128, n_heads=4, dim_feedforward=512, n_encoder_layers=2, n_decoder_layers=1,
-        optimizer_lr=3e-4, optimizer_lr_backbone=3e-4, device="cpu", push_to_hub=False,
-        input_features={IMAGE_KEY: PolicyFeature(type=FeatureType.VISUAL, shape=(3, image_size, image_size)),
-                        STATE: PolicyFeature(type=FeatureType.STATE, shape=(width,))},
-        output_features={ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(width,))},
-    )
+    state_mean, state_std = _statistics(data["states"])
+    action_mean, action_std = _statistics(data["actions"][~data["pads"]])
+    env_mean, env_std = _statistics(data["environment"])
+    statistics = dict(zip(STATISTICS, (state_mean, state_std, action_mean, action_std, env_mean, env_std), strict=True))
+    states = (data["states"] - state_mean) / state_std
+    actions = (data["actions"] - action_mean) / action_std
+    environment = (data["environment"] - env_mean) / env_std
     # ACT initialises itself, and its dropout draws, from the global generator: seed it for this run and
     # hand the caller's RNG state back afterwards (library calls never reset the global RNG)
     with global_rng_untouched():
@@ -113,18 +102,94 @@ def train_act(frames: Any, keep: list[bool], *, image_size: int, chunk: int, n_a
         schedule = cosine_schedule(optimizer, steps)
         batches = generator(seed)
         losses: list[float] = []
-        states = (data["states"] - mean) / std
-        actions = (data["actions"] - mean) / std
-        started = time.perf_counter()
-        for _ in range(steps):
+        for step in range(steps):
             rows = torch.randint(0, len(states), (batch_size,), generator=batches)
-            loss, _ = policy({IMAGE_KEY: data["images"][rows], STATE: states[rows], ACTION: actions[rows],
-                              "action_is_pad": data["pads"][rows]})
+            batch = {STATE: states[rows], ACTION: actions[rows], "action_is_pad": data["pads"][rows]}
+            if "images" in data:
+                batch[IMAGE_KEY] = data["images"][rows]
+            else:
+                batch[ENVIRONMENT_KEY] = environment[rows]
+            loss, _ = policy(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             clip_gradients(policy.parameters())
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
-    policy.eval()
-    return ActLatentArm(policy, mean, std, image_size), losses, time.perf_counter() - started
+            if step + 1 in snapshot_steps and on_snapshot is not None:
+                on_snapshot(step + 1, {**{k: v.detach().clone() for k, v in policy.state_dict().items()}, **statistics})
+    return losses
+
+
+class ActRunner:
+    """ACT + the latent processor steps + its normalisation: drives any hand with a fitted head."""
+
+    arm = "act-latent"
+
+    def __init__(self, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode, image_size: int) -> None:
+        from lerobot.policies.act.modeling_act import ACTPolicy
+
+        self.obs, self.image_size = obs, image_size
+        self.stats = {k: weights[k] for k in STATISTICS}
+        with global_rng_untouched():
+            self.policy = ACTPolicy(config)
+        self.policy.load_state_dict({k: v for k, v in weights.items() if k not in STATISTICS})
+        self.policy.eval()
+
+    def can_drive(self, hand: Hand) -> bool:
+        return True
+
+    def controller(self, hand: Hand, scene: TaskScene) -> Controller:
+        from lerobot.lerobot_types import TransitionKey
+
+        from xlsdk.bench.physics.policies import cameras_image
+        from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
+
+        encode = LatentEncodeStep(hand=hand.name, encode_action=False, passthrough=WRIST_DIM)
+        decode = LatentDecodeStep(hand=hand.name, passthrough=WRIST_DIM)
+        stats, every = self.stats, self.policy.config.n_action_steps
+        self.policy.reset()
+        anchor: dict[str, np.ndarray] = {}
+
+        def control(step: int, obs: Observation) -> np.ndarray:
+            if step % every == 0:
+                anchor["wrist"] = obs.state
+            state = encode({TransitionKey.OBSERVATION: {STATE: torch.as_tensor(obs.state, dtype=torch.float32)[None]}})
+            batch = {STATE: (state[TransitionKey.OBSERVATION][STATE] - stats["xlsdk.state_mean"])
+                     / stats["xlsdk.state_std"]}
+            if self.obs == "vision":
+                batch[IMAGE_KEY] = cameras_image(obs)
+            else:
+                batch[ENVIRONMENT_KEY] = ((torch.as_tensor(obs.objects, dtype=torch.float32)[None]
+                                           - stats["xlsdk.env_mean"]) / stats["xlsdk.env_std"])
+            with torch.no_grad():
+                action = self.policy.select_action(batch) * stats["xlsdk.action_std"] + stats["xlsdk.action_mean"]
+            decoded = decode({TransitionKey.ACTION: action})[TransitionKey.ACTION][0].numpy()
+            return absolute_wrist(decoded, anchor["wrist"])
+
+        return control
+
+    def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = ()) -> Episode | None:
+        world = bench_world(hand, scene, self.image_size)
+        try:
+            return rollout(world, scene, self.controller(hand, scene), cameras=cameras, image_size=self.image_size)
+        except PhysicsError:
+            return None
+        finally:
+            world.close()
+
+    def latency_ms(self, hand: Hand, calls: int = 20) -> float:
+        import time
+
+        from xlsdk.bench.physics.observation import Observation
+
+        size = self.image_size
+        obs = Observation(state=np.zeros(WRIST_DIM + hand.dof), objects=np.zeros(OBJECT_DIM),
+                          image=lambda camera: np.zeros((size, size, 3), dtype=np.uint8))
+        times = []
+        for _ in range(calls):
+            control = self.controller(hand, None)  # type: ignore[arg-type]  # a fresh chunk every call
+            start = time.perf_counter()
+            control(0, obs)
+            times.append(time.perf_counter() - start)
+        return float(np.median(times) * 1000.0)

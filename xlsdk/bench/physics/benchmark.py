@@ -25,7 +25,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,11 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
                                          scene_of)
 from xlsdk.bench.physics.jobs import Pool, default_workers, expert_job, policy_job, shard_job, train_job
+from xlsdk.bench.physics.policies import ARMS
 from xlsdk.bench.physics.stats import Rate
-from xlsdk.bench.physics.tasks import TASKS, TaskScene
+from xlsdk.bench.physics.tasks import TASKS
 from xlsdk.progress import step_progress
 
-ARMS = ("latent", "raw", "slots")
 SPLITS = ("seen", "held-out combination", "held-out hand", "zero-shot hand")
 #: not a split of fresh scenes: seen combinations replayed on scenes the arm was trained on, which tells
 #: "cannot reproduce its own data" from "does not generalise to new scenes"
@@ -69,6 +69,8 @@ class PhysicsBenchConfig(BaseModel):
     training_scene_checks: int = Field(5, ge=0, description="training scenes replayed per seen combination")
     steps: int = 8000
     batch_size: int = 256
+    act_steps: int = 4000
+    act_batch_size: int = 64
     image_size: int = 64
     chunk_size: int = 8
     n_action_steps: int = 4
@@ -83,7 +85,7 @@ class PhysicsBenchConfig(BaseModel):
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
         """Under 15 minutes on two CPU cores: 50 demonstrations per hand x task, fewer scenes and steps."""
         return cls(**{"demos_per_task": 50, "eval_scenes": 4, "validation_scenes": 2, "checkpoints": 3,
-                      "training_scene_checks": 3, "steps": 2500, **overrides})
+                      "training_scene_checks": 3, "steps": 2500, "act_steps": 1500, **overrides})
 
 
 class ComboRecord(BaseModel):
@@ -316,20 +318,32 @@ class _Run:
         start = time.process_time()
         self.policy_configs, sets = {}, {}
         for arm in config.arms:
+            if arm == "act-latent":
+                from xlsdk.bench.physics.act_arm import act_config, encode_frames
+
+                sets[arm] = encode_frames(frames, config.chunk_size)
+                self.policy_configs[arm] = act_config(obs=config.obs, width=sets[arm]["actions"].shape[-1],
+                                                      image_size=config.image_size, chunk=config.chunk_size,
+                                                      n_action_steps=config.n_action_steps)
+                continue
             self.policy_configs[arm] = make_xlvla_config(
                 arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
                 chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
                 wrist_loss_share=config.wrist_loss_share)
             sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]))
-        self.train_frames = len(next(iter(sets.values())))
+        self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start
-        snapshot_steps = tuple(sorted({max(1, round(config.steps * (i + 1) / config.checkpoints))
-                                       for i in range(config.checkpoints)}))
+        def budget(arm: str) -> tuple[int, int, tuple[int, ...]]:
+            steps, batch = (config.act_steps, config.act_batch_size) if arm == "act-latent" else \
+                (config.steps, config.batch_size)
+            return steps, batch, tuple(sorted({max(1, round(steps * (i + 1) / config.checkpoints))
+                                               for i in range(config.checkpoints)}))
+
         jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
         with step_progress("train arms x seeds", len(jobs), enabled=self.progress) as bar:
             trained = self.pool.map("training", train_job,
-                                    [(arm, self.policy_configs[arm], sets[arm], config.steps, config.batch_size, seed,
-                                      snapshot_steps) for arm, seed in jobs], done=bar.update)
+                                    [(arm, self.policy_configs[arm], sets[arm], *budget(arm)[:2], seed, budget(arm)[2])
+                                     for arm, seed in jobs], done=bar.update)
         snapshots = {job: result[0] for job, result in zip(jobs, trained, strict=True)}
         losses = {arm: [round(float(np.mean(trained[i][1][-50:])), 5) for i, (a, _) in enumerate(jobs) if a == arm]
                   for arm in config.arms}
@@ -337,7 +351,7 @@ class _Run:
         validation = {combo: [scene_of(combo[1], i, stream=VALIDATION_STREAM) for i in range(config.validation_scenes)]
                       for combo in self.seen_combos()}
         calls, keys = [], []
-        if len(snapshot_steps) > 1 and config.validation_scenes:
+        if config.checkpoints > 1 and config.validation_scenes:
             for (arm, seed), by_step in snapshots.items():
                 for step, weights in by_step.items():
                     for (hand, task), scenes in validation.items():

@@ -108,13 +108,18 @@ def shard_job(shard: Any, root: str) -> tuple[Any, float]:
 def train_job(arm: str, config: Any, data: Any, steps: int, batch_size: int, seed: int,
               snapshot_steps: tuple[int, ...]) -> tuple[tuple[dict[int, dict], list[float]], float]:
     """Train one arm with one seed; returns the weights at every snapshot step and the per-step losses."""
+    from xlsdk.bench.physics.act_arm import train_act
     from xlsdk.policy.train import train_policy
 
     def run() -> tuple[dict[int, dict], list[float]]:
         snapshots: dict[int, dict] = {}
-        _, losses, _ = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed, progress=False,
-                                    device="cpu", snapshot_steps=snapshot_steps,
-                                    on_snapshot=lambda step, weights: snapshots.__setitem__(step, weights))
+        keep = lambda step, weights: snapshots.__setitem__(step, weights)  # noqa: E731
+        if arm == "act-latent":
+            losses = train_act(data, config, steps=steps, batch_size=batch_size, seed=seed,
+                               snapshot_steps=snapshot_steps, on_snapshot=keep)
+        else:
+            _, losses, _ = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed, progress=False,
+                                        device="cpu", snapshot_steps=snapshot_steps, on_snapshot=keep)
         return snapshots, losses
 
     return _timed(run)

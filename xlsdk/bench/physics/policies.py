@@ -32,6 +32,8 @@ from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
 
 XLVLA_ARMS = ("latent", "raw", "slots")
+#: every arm: the XL-VLA network in each action space, and LeRobot's ACT in the latent space
+ARMS = (*XLVLA_ARMS, "act-latent")
 
 
 def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int, chunk_size: int,
@@ -131,11 +133,15 @@ class XlvlaRunner:
 
 
 def runner_from_weights(arm: str, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode,
-                        image_size: int) -> XlvlaRunner:
+                        image_size: int) -> Any:
     """Rebuild a trained arm from its config and weights (what a worker process receives)."""
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.training import global_rng_untouched
 
+    if arm == "act-latent":
+        from xlsdk.bench.physics.act_arm import ActRunner
+
+        return ActRunner(config, weights, obs, image_size)
     with global_rng_untouched():
         policy = XlvlaPolicy(config)
     policy.load_state_dict(weights)
