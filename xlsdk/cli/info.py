@@ -26,6 +26,8 @@ def info_command(
     console.print(f"[bold]{info.title}[/] ({info.name} {info.version}, vendor {info.vendor or '-'})")
     console.print(f"URDF {info.urdf}\npalm link {info.palm_link}, {info.dof} actuated joints, "
                   f"head: {info.head.state}; drivers {', '.join(info.drivers)}")
+    if info.head.fingerprints:
+        console.print("heads for core latent " + ", ".join(fp[:12] for fp in info.head.fingerprints))
     joints = Table(title="joints in command order", title_justify="left")
     for column in ("#", "joint", "lower", "upper", "slot"):
         joints.add_column(column)
