@@ -1130,7 +1130,8 @@ ROUND_2 = {
     11: ["values:tip-box-with-one-size", "values:scene-is-a-directory", "values:scene-is-a-number",
          "urdf:box-with-one-size", "new-hand:out-is-a-dangling-symlink", "new-hand:out-in-a-folder-no-one-may-write",
          "test_a_second_new_hand_into_the_same_out_is_a_clear_error", "command:sim-seed-negative",
-         "command:ability-baudrate-negative"],
+         "command:ability-baudrate-negative",
+         "test_trajectories.py::test_lerobot_dataset_into_a_folder_no_one_may_write_is_one_line"],
     15: ["values:actuated-joint-with-lower-equal-upper", "values:nan-sphere-on-a-link", "values:cylinder-of-1e309",
          "values:mjcf-body-named-like-a-made-up-link"],
 }

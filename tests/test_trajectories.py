@@ -153,3 +153,13 @@ def test_lerobot_dataset_with_nan_is_refused(tmp_path: Path, capsys: pytest.Capt
     assert main(["retarget", "--from", "inspire", "--to", "ability", str(source), str(tmp_path / "out")]) == 1
     assert "column 'action' holds a non-finite value nan at frame 1 (joint 3)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_lerobot_dataset_into_a_folder_no_one_may_write_is_one_line(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """Issue 22 item 11: a read-only output folder was a traceback. /sys refuses new entries even to root."""
+    source = tmp_path / "inspire_grasps"
+    _write_lerobot_dataset(source, xlsdk.load_hand("inspire"), episodes=1, frames=2)
+    assert main(["retarget", "--from", "inspire", "--to", "ability", str(source), "/sys/xlsdk_grasps"]) == 1
+    err = capsys.readouterr().err
+    assert "/sys/xlsdk_grasps: cannot be created" in err and "Traceback" not in err

@@ -370,8 +370,12 @@ def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.nd
                                   f"{bad[0][0]} (joint {bad[0][1]}); nothing was written")
     mapped = {key: np.asarray(mapper(values), dtype=np.float32) for key, values in columns.items()}
     info = {"dtype": "float32", "shape": [len(target_joint_names)], "names": [f"{n}.pos" for n in target_joint_names]}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:  # a read-only folder is the user's to fix, not a traceback
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    except OSError as exc:
+        raise DataFormatError(f"{output}: cannot be created ({exc.strerror}); choose a folder you can write to; "
+                              "nothing was written") from None
     try:
         removed = modify_features(dataset, remove_features=present, output_dir=staging / "a",
                                   repo_id=dataset.repo_id)
