@@ -150,6 +150,7 @@ def _failing_invocations(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
         "info": (["info", "nosuch"], 1, "unknown hand 'nosuch'"),
         "check": (["check", "nosuch"], 1, "nosuch does not conform"),
         "fit": (["fit", "nosuch"], 1, "unknown hand 'nosuch'"),
+        "publish": (["publish", "nosuch"], 1, "unknown hand 'nosuch'"),
         "retarget": (["retarget", "--from", "nosuch", "--to", "inspire", missing + ".npy", str(tmp / "o.npy")], 1,
                      "unknown hand 'nosuch'"),
         "new-hand": (["new-hand", "x", "--urdf", missing + ".urdf", "--yes", "--out", str(tmp / "x")], 1,
