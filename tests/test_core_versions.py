@@ -21,7 +21,7 @@ from synthetic_hands import write_synthetic_hand
 
 import xlsdk
 from xlsdk.cli import main
-from xlsdk.errors import FingerprintMismatchError, LatentError
+from xlsdk.errors import FingerprintMismatchError, HeadError, LatentError
 from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
@@ -131,6 +131,21 @@ def test_a_head_folder_must_hold_the_head_of_its_fingerprint(two_cores: tuple[Co
     with pytest.raises(FingerprintMismatchError, match=f"fitted against core latent {new.fingerprint[:12]}"):
         load_head(hand)
     assert head_status(hand).state == "fingerprint mismatch"
+
+
+def test_a_head_folder_linked_from_outside_the_plugin_is_refused(two_cores: tuple[CoreLatent, CoreLatent],
+                                                                  tmp_path: Path) -> None:
+    old, _ = two_cores
+    hand = Hand(load_hand_spec(write_synthetic_hand(tmp_path / "gadget", name="gadget").manifest), plugin="gadget")
+    elsewhere = tmp_path / "elsewhere"
+    write_head(_random_head(hand, 5), elsewhere / "head.safetensors", elsewhere / "head.json",
+               hand_digest=hand.spec.digest, fingerprint=old.fingerprint, geometry_version=GEOMETRY_VERSION,
+               origin="fit")
+    (hand.head_dir / "heads").mkdir()
+    (hand.head_dir / "heads" / old.fingerprint).symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(HeadError, match="outside the plugin's folder"):
+        load_head(hand)
+    assert head_status(hand).state == "corrupt"
 
 
 def test_fit_for_finds_a_core_by_fingerprint_or_directory(two_cores: tuple[CoreLatent, CoreLatent],

@@ -99,8 +99,19 @@ def head_files(hand: Hand, fingerprint: str) -> tuple[Path, Path]:
     :func:`~xlsdk.latent.head_file.read_head` then checks to carry ``fingerprint``)."""
     folder = _versioned_dir(hand, fingerprint)
     if (folder / HEAD_MANIFEST_FILENAME).is_file() or (folder / HEAD_FILENAME).is_file():
+        _refuse_outside(hand, folder)
         return folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME
     return hand.head_path, hand.head_manifest_path
+
+
+def _refuse_outside(hand: Hand, folder: Path) -> None:
+    """A plugin's heads are its own files: a ``heads/`` entry that resolves (through a link) outside the
+    plugin's folder is refused, so a plugin never loads weights from elsewhere on the machine."""
+    inside = hand.head_dir.resolve()
+    for path in (folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME):
+        if path.exists() and not path.resolve().is_relative_to(inside):
+            raise HeadError(f"{path}: resolves to {path.resolve()}, outside the plugin's folder {inside}",
+                            reason="corrupt", hint="put the head files themselves into the plugin, not a link")
 
 
 def head_target(hand: Hand, fingerprint: str) -> tuple[Path, Path]:
@@ -274,7 +285,10 @@ def head_status(hand: Hand, core: CoreLatentManifest | None = None) -> HeadStatu
             return HeadStatus(state="no core latent", detail=str(exc))
     canonical = _is_canonical(hand, core)
     carried = (core.fingerprint,) if canonical else carried_fingerprints(hand)
-    weights_path, manifest_path = head_files(hand, core.fingerprint)
+    try:
+        weights_path, manifest_path = head_files(hand, core.fingerprint)
+    except HeadError as exc:
+        return HeadStatus(state=_STATE_OF_REASON[exc.reason], detail=str(exc), fingerprints=carried)
     if not canonical and not weights_path.exists() and not manifest_path.exists():
         return HeadStatus(state="none", detail=f"no {hand.head_path.name}; fit one with `xlsdk fit {hand.name}`")
     try:
