@@ -236,6 +236,9 @@ RETARGET = {
     # issue 22 item 10: a FIFO named .npy made retarget wait forever for a writer
     "fifo-named-npy": Cli(R("fifo.npy"), 1, ("{w}/bad/fifo.npy", "not a regular file"),
                           prepare=lambda work: os.mkfifo(work / "bad" / "fifo.npy")),
+    # issue 22 item 6: a legal 250-character OUT failed because the temporary name beside it was longer
+    "out-name-of-250-characters": Cli(R("good.npy", "o" * 246 + ".npy"), 0, ("retargeted 20 poses",),
+                                      check=_poses_written("o" * 246 + ".npy", (20, 6))),
     # issue 22 item 13: a negative step count was accepted
     "refine-steps-negative": Cli(R("good.npy", "out.npy", "--refine", "--refine-steps", "-5"), 2,
                                  ("--refine-steps", "greater than or equal to 1")),
@@ -548,6 +551,31 @@ def test_a_second_new_hand_into_the_same_out_is_a_clear_error(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plugin", "synth"], "no staging folder left behind"
     assert [p.name for p in out.iterdir()] == ["pyproject.toml"]
     assert (out / "pyproject.toml").read_text() == "the winner's plugin"
+
+
+def test_the_next_run_removes_the_staging_a_killed_run_left(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Issue 22 item 6: SIGKILL leaves ``.xlsdk-<pid>-*`` staging beside OUT (no ``finally`` runs); the next
+    run in that folder removes what belongs to processes that are gone, and leaves a live process's alone."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead_pid = int(dead.stdout)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        stale_dir, stale_file = tmp_path / f".xlsdk-{dead_pid}-k1ll3d", tmp_path / f".xlsdk-{dead_pid}-k1ll3d.tmp"
+        busy = tmp_path / f".xlsdk-{live.pid}-busy01.tmp"
+        stale_dir.mkdir()
+        (stale_dir / "half.npy").write_bytes(b"half")
+        stale_file.write_bytes(b"half")
+        busy.write_bytes(b"in progress")
+        assert main(["retarget", "--from", "inspire", "--to", "ability", str(BAD / "good.npy"),
+                     str(tmp_path / "out.npy")]) == 0
+        capsys.readouterr()
+        assert not stale_dir.exists() and not stale_file.exists(), "a dead run's staging is removed"
+        assert busy.read_bytes() == b"in progress", "a live run's staging is left alone"
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([busy.name, "out.npy"])
+    finally:
+        live.kill()
+        live.wait()
 
 
 # --- vendor files from strangers (issue 22, items 1-3): a xacro runs no code, nothing outside leaks in ----------
@@ -1120,6 +1148,7 @@ ROUND_2 = {
          "urdf:chained-mimic-multipliers-1e200"],
     13: ["manifest:limits-false-and-true", "manifest:offset-as-strings", "retarget:refine-steps-negative"],
     14: ["values:scene-object-yaw-nan", "values:scene-object-mass-1e308"],
+    6: ["retarget:out-name-of-250-characters", "test_the_next_run_removes_the_staging_a_killed_run_left"],
     7: ["command:head-json-unreadable-lists-every-hand", "command:head-json-unreadable",
         "command:head-weights-unreadable-lists-every-hand", "command:head-weights-unreadable"],
     8: ["command:impostor-named-inspire-listed-as-a-conflict", "command:info-of-a-name-two-plugins-claim"],

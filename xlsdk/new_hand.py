@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import ManifestError, NewHandError, UrdfError
+from xlsdk.files import staging_dir
 from xlsdk.hand_spec import HandSpec, resolve_hand_spec
 from xlsdk.latent.side import SideComparison
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
@@ -97,7 +97,7 @@ def create_hand_plugin(name: str, urdf_path: Path, out: Path | None = None, *, v
 
     try:  # a read-only folder (or working directory, without --out) is the user's to fix, not a traceback
         destination.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+        staging = staging_dir(destination)  # short name (a 250-character OUT is legal); stale ones removed
     except OSError as exc:
         raise NewHandError(f"{destination} cannot be created ({exc.strerror}); choose an output directory you can "
                            "write to; nothing was written") from None

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import DataFormatError, OutputExistsError
-from xlsdk.files import atomic_path, write_text_atomic
+from xlsdk.files import atomic_path, staging_dir, write_text_atomic
 
 TIME_COLUMNS = ("timestamp", "time", "t")
 LEROBOT_VECTOR_KEYS = ("action", "observation.state")
@@ -372,7 +371,7 @@ def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.nd
     info = {"dtype": "float32", "shape": [len(target_joint_names)], "names": [f"{n}.pos" for n in target_joint_names]}
     try:  # a read-only folder is the user's to fix, not a traceback
         output.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        staging = staging_dir(output)
     except OSError as exc:
         raise DataFormatError(f"{output}: cannot be created ({exc.strerror}); choose a folder you can write to; "
                               "nothing was written") from None
