@@ -101,3 +101,20 @@ def test_publish_cli_turns_a_refusal_into_one_line(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "canonical is the core's own hand" in err and "Traceback" not in err
     assert xlsdk.load_hand("canonical").plugin == "xlsdk-core"
+
+
+def test_a_vendor_hand_ships_the_meshes_its_urdf_names(tmp_path: Path) -> None:
+    """A 16-DOF vendor-style model whose links name package:// STL meshes (tests/data/hands/leap16): new-hand
+    copies them into the package, and the wheel carries every one the URDF names."""
+    import shutil
+
+    source = tmp_path / "leap16"
+    shutil.copytree(Path(__file__).parent / "data" / "hands" / "leap16", source)
+    plugin = create_hand_plugin("leap", source / "urdf" / "leap16.urdf", tmp_path / "xlsdk-leap").directory
+    hand = Hand(load_hand_spec(plugin / "xlsdk_leap" / "hand.toml"))
+    assert hand.dof == 16
+    _write_head(hand, installed_core_manifest().fingerprint)
+    report = publish_plugin(hand, source=plugin, out=tmp_path / "dist", verify=False)
+    meshes = {f"xlsdk_leap/urdf/leap16/meshes/{name}.stl" for name in ("palm", "phalanx", "fingertip")}
+    assert meshes <= set(report.wheel_files) and meshes <= set(zipfile.ZipFile(report.wheel).namelist())
+    assert report.sdist.parent == tmp_path / "dist"
