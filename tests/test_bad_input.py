@@ -124,6 +124,24 @@ def _poses_written(name: str, shape: tuple[int, int]) -> Callable[[Path, str], N
     return check
 
 
+def _extras_carried_csv(work: Path, out: str) -> None:
+    import csv
+
+    with open(work / "out.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["grip_force"] for row in rows] == [repr(0.5 * i) for i in range(20)]
+    assert rows[3]["notes"] == "closing, slowly" and rows[7]["notes"] == "contact" and rows[0]["notes"] == ""
+    assert "thumb_cmc_yaw" in rows[0], "the target hand's joints, then what was carried"
+
+
+def _extras_carried_npz(work: Path, out: str) -> None:
+    with np.load(work / "out.npz") as archive:
+        assert sorted(archive.files) == ["calibration", "gripper", "q", "timestamp"]
+        np.testing.assert_array_equal(archive["gripper"], np.linspace(0.0, 1.0, 20))
+        np.testing.assert_array_equal(archive["calibration"], [1.0, 2.0, 3.0])
+        assert archive["q"].shape == (20, 6)
+
+
 def _csv_has_timestamps(work: Path, out: str) -> None:
     lines = (work / "out.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("timestamp,"), "the BOM did not cost the timestamp column"
@@ -236,6 +254,17 @@ RETARGET = {
     # issue 22 item 10: a FIFO named .npy made retarget wait forever for a writer
     "fifo-named-npy": Cli(R("fifo.npy"), 1, ("{w}/bad/fifo.npy", "not a regular file"),
                           prepare=lambda work: os.mkfifo(work / "bad" / "fifo.npy")),
+    # issue 22 item 5: columns and arrays besides the joints are carried through, or refused, never dropped
+    "extra-csv-columns-carried": Cli(R("extra_columns.csv", "out.csv"), 0, ("retargeted 20 poses",),
+                                     check=_extras_carried_csv),
+    "extra-csv-columns-into-npy": Cli(R("extra_columns.csv", "out.npy"), 1, (
+        "{w}/out.npy", "extra_columns.csv holds 'grip_force', 'notes' besides the joints", "would be dropped")),
+    "extra-npz-arrays-carried": Cli(R("extra_arrays.npz", "out.npz"), 0, ("retargeted 20 poses",),
+                                    check=_extras_carried_npz),
+    "extra-npz-arrays-into-npy": Cli(R("extra_arrays.npz", "out.npy"), 1, ("'calibration', 'gripper'",
+                                                                          "would be dropped")),
+    "extra-npz-array-not-per-pose-into-csv": Cli(R("extra_arrays.npz", "out.csv"), 1, ("'calibration'",
+                                                                                      "one value per pose")),
     # issue 22 item 6: a legal 250-character OUT failed because the temporary name beside it was longer
     "out-name-of-250-characters": Cli(R("good.npy", "o" * 246 + ".npy"), 0, ("retargeted 20 poses",),
                                       check=_poses_written("o" * 246 + ".npy", (20, 6))),
@@ -1148,6 +1177,8 @@ ROUND_2 = {
          "urdf:chained-mimic-multipliers-1e200"],
     13: ["manifest:limits-false-and-true", "manifest:offset-as-strings", "retarget:refine-steps-negative"],
     14: ["values:scene-object-yaw-nan", "values:scene-object-mass-1e308"],
+    5: ["retarget:extra-csv-columns-carried", "retarget:extra-csv-columns-into-npy", "retarget:extra-npz-arrays-carried",
+        "retarget:extra-npz-arrays-into-npy", "retarget:extra-npz-array-not-per-pose-into-csv"],
     6: ["retarget:out-name-of-250-characters", "test_the_next_run_removes_the_staging_a_killed_run_left"],
     7: ["command:head-json-unreadable-lists-every-hand", "command:head-json-unreadable",
         "command:head-weights-unreadable-lists-every-hand", "command:head-weights-unreadable"],

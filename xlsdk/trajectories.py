@@ -41,6 +41,9 @@ class Trajectory(BaseModel):
     q: np.ndarray
     joint_names: tuple[str, ...]
     timestamps: np.ndarray | None = None
+    #: what the file holds besides the joints and timestamps (a CSV's other columns as text, an .npz's other
+    #: arrays as they are): carried through to an output that can hold them, never dropped silently
+    extra: dict[str, np.ndarray] = {}
 
 
 def is_lerobot_dataset(path: Path) -> bool:
@@ -64,13 +67,14 @@ def read_trajectory(path: Path | str, joint_names: tuple[str, ...]) -> Trajector
         raise DataFormatError(f"{path}: is not a regular file (a FIFO, socket or device); give a trajectory file")
     suffix = path.suffix.lower()
     row_label: Callable[[int], str] = lambda index: f"row {index}"  # noqa: E731 - 0-based array rows
+    extra: dict[str, np.ndarray] = {}
     try:
         if suffix == ".npy":
             q, timestamps = _load_npy(path), None
         elif suffix == ".npz":
-            q, timestamps = _load_npz(path)
+            q, timestamps, extra = _load_npz(path)
         elif suffix == ".csv":
-            q, timestamps, lines = _read_csv(path, joint_names)
+            q, timestamps, lines, extra = _read_csv(path, joint_names)
             row_label = lambda index: f"line {lines[index]}"  # noqa: E731 - CSV rows by their line in the file
         else:
             raise DataFormatError(f"{path}: unsupported trajectory format {suffix or '(none)'}; use .npy, .npz, .csv "
@@ -80,7 +84,31 @@ def read_trajectory(path: Path | str, joint_names: tuple[str, ...]) -> Trajector
     q = _check_matrix(q, len(joint_names), path, joint_names, row_label)
     if timestamps is not None:
         timestamps = _check_timestamps(timestamps, q.shape[0], path, row_label)
-    return Trajectory(q=q, joint_names=joint_names, timestamps=timestamps)
+    return Trajectory(q=q, joint_names=joint_names, timestamps=timestamps, extra=extra)
+
+
+def check_extra_fits(path: Path | str, trajectory: Trajectory, source: Path | str | None = None) -> None:
+    """Refuse an output format that cannot hold ``trajectory.extra`` (what would be dropped is named).
+
+    An .npz takes every extra array; a .csv takes extras with one value per pose; an .npy holds the
+    joints alone. Called before any work, so a refused run costs nothing.
+    """
+    path = Path(path)
+    if not trajectory.extra:
+        return
+    suffix = path.suffix.lower()
+    poses = trajectory.q.shape[0]
+    if suffix == ".npy":
+        lost = list(trajectory.extra)
+    elif suffix == ".csv":
+        lost = [name for name, values in trajectory.extra.items() if values.ndim != 1 or values.shape[0] != poses]
+    else:
+        lost = []
+    if lost:
+        origin = f"{source} holds" if source is not None else "the trajectory holds"
+        raise DataFormatError(f"{path}: {origin} {', '.join(map(repr, lost))} besides the joints, which a {suffix} "
+                              "output cannot hold (it would be dropped); write .npz (every array) or .csv (one value "
+                              "per pose) to carry it through; nothing was written")
 
 
 def check_output_path(input_path: Path | str, output_path: Path | str, *, overwrite: bool = False,
@@ -121,13 +149,14 @@ def write_trajectory(path: Path | str, trajectory: Trajectory) -> None:
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise DataFormatError(f"{path}: unsupported output format {suffix or '(none)'}; use .npy, .npz or .csv")
+    check_extra_fits(path, trajectory)
     try:
         if suffix == ".npy":
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, trajectory.q)
         elif suffix == ".npz":
-            arrays = {"q": trajectory.q}
+            arrays = {**trajectory.extra, "q": trajectory.q}
             if trajectory.timestamps is not None:
                 arrays["timestamp"] = trajectory.timestamps
             with atomic_path(path) as tmp:
@@ -137,13 +166,23 @@ def write_trajectory(path: Path | str, trajectory: Trajectory) -> None:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             header = (["timestamp"] if trajectory.timestamps is not None else []) + list(trajectory.joint_names)
-            writer.writerow(header)
+            writer.writerow(header + list(trajectory.extra))
             for row_index, row in enumerate(trajectory.q):
                 prefix = [repr(float(trajectory.timestamps[row_index]))] if trajectory.timestamps is not None else []
-                writer.writerow(prefix + [repr(float(v)) for v in row])
+                carried = [_cell(values[row_index]) for values in trajectory.extra.values()]
+                writer.writerow(prefix + [repr(float(v)) for v in row] + carried)
             write_text_atomic(path, buffer.getvalue())
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot be written ({exc.strerror or exc}); nothing was written") from None
+
+
+def _cell(value: object) -> str:
+    """A carried value as CSV text: text as it was, a float in full precision."""
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 class LimitReport(BaseModel):
@@ -218,7 +257,7 @@ def _load_npy(path: Path) -> np.ndarray:
             raise DataFormatError(f"{path}: not a plain numeric .npy array ({exc})") from None
 
 
-def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
     if not zipfile.is_zipfile(path):
         raise DataFormatError(f"{path}: not an .npz archive (not a zip file); save with numpy.savez")
     try:
@@ -230,20 +269,30 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                                       f"{', '.join(sorted(members)) or 'none'})")
             q = _read_member(archive, members[key], path)
             timestamps = _read_member(archive, members["timestamp"], path) if "timestamp" in members else None
+            extra = {stem: _read_member(archive, name, path, numeric=False) for stem, name in sorted(members.items())
+                     if stem not in (key, "timestamp")}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise DataFormatError(f"{path}: damaged .npz archive ({exc})") from None
-    return q, timestamps
+    return q, timestamps, extra
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> np.ndarray:
+def _read_member(archive: zipfile.ZipFile, name: str, path: Path, *, numeric: bool = True) -> np.ndarray:
+    """One member, never unpickled; ``numeric`` members (joints, timestamps) as float64, others as stored."""
     where = f"{path} (array {Path(name).stem!r})"
     with archive.open(name) as handle:
         _npy_header(handle, archive.getinfo(name).file_size, where)
     with archive.open(name) as handle:
         try:
-            return np.asarray(np.lib.format.read_array(handle, allow_pickle=False), dtype=np.float64)
+            array = np.lib.format.read_array(handle, allow_pickle=False)
         except (ValueError, EOFError) as exc:
-            raise DataFormatError(f"{where}: not a plain numeric array ({exc})") from None
+            what = "a plain numeric array" if numeric else "a plain array (Python objects are never unpickled)"
+            raise DataFormatError(f"{where}: not {what} ({exc})") from None
+    if not numeric:
+        return np.asarray(array)
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise DataFormatError(f"{where}: not a plain numeric array ({exc})") from None
 
 
 def _check_matrix(q: np.ndarray, dof: int, path: Path, joint_names: tuple[str, ...],
@@ -272,7 +321,8 @@ def _check_timestamps(timestamps: np.ndarray, poses: int, path: Path, row_label:
     return timestamps
 
 
-def _read_csv(path: Path, joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+def _read_csv(path: Path, joint_names: tuple[str, ...]
+              ) -> tuple[np.ndarray, np.ndarray | None, list[int], dict[str, np.ndarray]]:
     """Rows of a CSV with the file line of each (a BOM, as spreadsheet exports write, is skipped)."""
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -311,6 +361,9 @@ def _read_csv(path: Path, joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.
     q = np.empty((len(body), len(joint_names)))
     timestamps = np.empty(len(body)) if time_column is not None else None
     wanted = columns + ([time_column] if time_column is not None else [])
+    others = [i for i in range(len(header)) if i not in wanted]  # grip_force, notes...: carried as text
+    extra = {header[i] or f"column_{i + 1}": np.array([row[i] if i < len(row) else "" for _, row in body], dtype=str)
+             for i in others}
     for index, (line, row) in enumerate(body):
         if len(row) <= max(wanted):
             raise DataFormatError(f"{path}: line {line} has {len(row)} cells; the header has {len(header)}")
@@ -324,7 +377,7 @@ def _read_csv(path: Path, joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.
         q[index] = values[:len(columns)]
         if timestamps is not None:
             timestamps[index] = values[-1]
-    return q, timestamps, [line for line, _ in body]
+    return q, timestamps, [line for line, _ in body], extra
 
 
 def _is_number(text: str) -> bool:

@@ -122,8 +122,8 @@ def _joints(input_path: Path, output_path: Path, src: Hand, dst: Hand, *, datase
 
     from xlsdk.errors import DataFormatError
     from xlsdk.latent.retarget import retarget
-    from xlsdk.trajectories import (LimitReport, Trajectory, check_finite_result, limit_report, read_trajectory,
-                                    retarget_lerobot_dataset, write_trajectory)
+    from xlsdk.trajectories import (LimitReport, Trajectory, check_extra_fits, check_finite_result, limit_report,
+                                    read_trajectory, retarget_lerobot_dataset, write_trajectory)
 
     outside: list[LimitReport] = []
 
@@ -142,7 +142,9 @@ def _joints(input_path: Path, output_path: Path, src: Hand, dst: Hand, *, datase
                    "kind": "lerobot", "columns": keys}
     else:
         trajectory = read_trajectory(input_path, src.joint_names)
-        mapped = Trajectory(q=mapper(trajectory.q), joint_names=dst.joint_names, timestamps=trajectory.timestamps)
+        check_extra_fits(output_path, trajectory, input_path)  # what .npy cannot hold is refused, not dropped
+        mapped = Trajectory(q=mapper(trajectory.q), joint_names=dst.joint_names, timestamps=trajectory.timestamps,
+                            extra=trajectory.extra)
         write_trajectory(output_path, mapped)
         summary = {"input": str(input_path), "output": str(output_path), "from": src.name, "to": dst.name,
                    "kind": input_path.suffix.lstrip("."), "poses": int(trajectory.q.shape[0]),

@@ -109,5 +109,20 @@ def main() -> None:
         (HERE / name / "xlsdk_policy.json").write_text(text)
 
 
+def write_extras() -> None:
+    """Inputs holding more than the joints (issue 22 item 5): a CSV with a force column and free-text notes
+    (a comma inside one), an .npz with a gripper array (one value per pose) and a calibration array (not)."""
+    q = poses()
+    times = np.arange(len(q)) / 10
+    lines = [HEADER + ",grip_force,notes"]
+    for index, (t, row) in enumerate(zip(times, q)):
+        note = '"closing, slowly"' if index == 3 else ("contact" if index == 7 else "")
+        lines.append(f"{float(t)!r}," + ",".join(repr(float(v)) for v in row) + f",{0.5 * index},{note}")
+    (HERE / "extra_columns.csv").write_text("\n".join(lines) + "\n")
+    np.savez(HERE / "extra_arrays.npz", q=q, timestamp=times, gripper=np.linspace(0.0, 1.0, len(q)),
+             calibration=np.array([1.0, 2.0, 3.0]))
+
+
 if __name__ == "__main__":
     main()
+    write_extras()
