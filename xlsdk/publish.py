@@ -35,6 +35,7 @@ import zipfile
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict
 
@@ -129,7 +130,10 @@ def _plugin_distribution(hand: Hand, *, required: bool) -> Distribution | None:
     try:
         return distribution(name)
     except PackageNotFoundError:
-        raise PublishError(f"distribution {name!r} of hand {hand.name!r} is not installed") from None
+        if not required:
+            return None  # registered in memory under a distribution's name: the source folder says the rest
+        raise PublishError(f"distribution {name!r} of hand {hand.name!r} is not installed",
+                           hint="pass the plugin's project folder with --source") from None
 
 
 def _source_tree(hand: Hand, dist: Distribution | None, source: Path | None) -> Path:
@@ -141,7 +145,7 @@ def _source_tree(hand: Hand, dist: Distribution | None, source: Path | None) -> 
         if not (direct.get("dir_info", {}).get("editable") and url.startswith("file://")):
             raise PublishError(f"{dist.metadata['Name']} is installed from a wheel, not from its source folder",
                                hint="pass the plugin's project folder: `xlsdk publish HAND --source DIR`")
-        source = Path(url[len("file://"):])
+        source = Path(unquote(urlparse(url).path))  # file:///path%20with%20spaces
     source = source.resolve()
     if not (source / "pyproject.toml").is_file():
         raise PublishError(f"{source}: no pyproject.toml (not a plugin's project folder)",
