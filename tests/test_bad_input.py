@@ -1192,6 +1192,7 @@ ROUND_2 = {
          "test_a_second_new_hand_into_the_same_out_is_a_clear_error", "command:sim-seed-negative",
          "command:ability-baudrate-negative",
          "test_trajectories.py::test_lerobot_dataset_into_a_folder_no_one_may_write_is_one_line"],
+    16: ["test_physics.py::test_a_urdf_with_unbalanced_inertias_gets_a_world_with_its_masses"],
     15: ["values:actuated-joint-with-lower-equal-upper", "values:nan-sphere-on-a-link", "values:cylinder-of-1e309",
          "values:mjcf-body-named-like-a-made-up-link"],
 }
