@@ -168,7 +168,7 @@ def check_new_hand_name(name: str) -> None:
 #: the mirror check new-hand runs: a few hundred canonical poses, the naive start only (1-4 s per hand;
 #: on the import corpus its floors agree with `xlsdk check`'s 256 poses and random starts to 0.01)
 SIDE_CHECK_POSES = 192
-SIDE_CHECK_STEPS = 20
+SIDE_CHECK_STEPS = 15
 
 
 def compare_proposed_side(spec: HandSpec) -> tuple[SideComparison | None, str]:
