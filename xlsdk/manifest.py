@@ -17,7 +17,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from xlsdk.errors import ManifestError
 
@@ -27,10 +28,18 @@ CANONICAL_FINGERS: tuple[Finger, ...] = ("thumb", "index", "middle", "ring", "li
 MANIFEST_SCHEMA = 1
 MANIFEST_FILENAME = "hand.toml"
 
+def _not_bool_or_text(value: object) -> object:
+    """TOML's ``false`` or ``"0.1"`` is no number (lax parsing made ``lower = false, upper = true`` a 0-1 rad
+    range); ints and numpy floats from Python callers are."""
+    if isinstance(value, (bool, str)):
+        raise PydanticCustomError("not_a_number", "is {shown}, not a number",
+                                  {"shown": str(value).lower() if isinstance(value, bool) else repr(value)})
+    return value
+
+
 #: A number that must be finite: NaN passes every ``<`` comparison and would reach a driver through the
-#: limits (NaN clips to NaN), so NaN and +-inf are refused where the manifest is read. Strict: TOML's
-#: ``false`` or ``"0.1"`` is not a number (lax parsing made ``lower = false, upper = true`` a 0-1 rad range).
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+#: limits (NaN clips to NaN), so NaN and +-inf are refused where the manifest is read.
+FiniteFloat = Annotated[float, BeforeValidator(_not_bool_or_text), Field(allow_inf_nan=False)]
 Vector3 = tuple[FiniteFloat, FiniteFloat, FiniteFloat]
 HandName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=40)]
 
@@ -180,9 +189,8 @@ def _describe(error: dict) -> str:
         return f"`{location}` is not a canonical finger; use thumb, index, middle, ring, little"
     if kind == "finite_number":
         return f"field `{location}` is {error['input']!r}; it must be a finite number (not NaN or infinity)"
-    if kind == "float_type":
-        shown = str(error["input"]).lower() if isinstance(error["input"], bool) else repr(error["input"])
-        return f"field `{location}` is {shown}, not a number; write a number without quotes (e.g. 0.5)"
+    if kind == "not_a_number":
+        return f"field `{location}` {error['msg']}; write a number without quotes (e.g. 0.5)"
     if kind == "literal_error" and error["loc"] == ("handedness",):
         return 'field `handedness` must be "right" or "left"'
     if kind == "literal_error" and error["loc"] == ("schema",):
