@@ -18,6 +18,8 @@ from synthetic_hands import SyntheticHand, write_synthetic_hand  # noqa: E402
 from xlsdk.plugins import PluginHost, get_plugin_host, reset_plugin_host  # noqa: E402
 
 REFERENCE_DOF = {"inspire": 6, "ability": 6, "xhand": 12, "paxini": 13}
+#: every hand the repository's plugins install: the reference robot hands and the human hand (a source)
+INSTALLED_DOF = {**REFERENCE_DOF, "human": 21}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REFERENCE_DOF
+from conftest import INSTALLED_DOF, REFERENCE_DOF
 
 import xlsdk
 from xlsdk.cli import main
@@ -26,7 +26,7 @@ def test_hands_json_lists_the_reference_hands(capsys: pytest.CaptureFixture) -> 
     assert code == 0
     listing = json.loads(out)
     rows = {row["name"]: row for row in listing["hands"]}
-    assert {name: row["dof"] for name, row in rows.items()} == REFERENCE_DOF
+    assert {name: row["dof"] for name, row in rows.items()} == INSTALLED_DOF
     assert rows["paxini"]["fingers"] == ["thumb", "index", "middle", "ring"]
     assert rows["inspire"]["fingers"] == ["thumb", "index", "middle", "ring", "little"]
     for row in rows.values():

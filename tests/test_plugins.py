@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE_DOF
+from conftest import INSTALLED_DOF, REFERENCE_DOF
 from synthetic_hands import write_synthetic_hand
 
 import xlsdk
@@ -63,7 +63,7 @@ def test_broken_plugin_in_the_cli_process(tmp_path: Path) -> None:
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
-    assert {row["name"]: row["dof"] for row in listing["hands"]} == REFERENCE_DOF
+    assert {row["name"]: row["dof"] for row in listing["hands"]} == INSTALLED_DOF
     assert [b["plugin"] for b in listing["broken"]] == ["brokenhand"]
     assert "libvendor.so" in listing["broken"][0]["error"]
 
