@@ -582,6 +582,16 @@ def test_a_second_new_hand_into_the_same_out_is_a_clear_error(tmp_path: Path) ->
     assert (out / "pyproject.toml").read_text() == "the winner's plugin"
 
 
+def test_new_hand_without_out_in_a_folder_no_one_may_write(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22 item 11: no --out in a read-only working directory was a traceback (/sys refuses even root)."""
+    hand = write_synthetic_hand(tmp_path / "synth", with_manifest=False)
+    monkeypatch.chdir("/sys")
+    assert main(["new-hand", "gadget", "--urdf", str(hand.urdf), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "/sys/xlsdk-gadget cannot be created" in err and "Traceback" not in err
+
+
 def test_the_next_run_removes_the_staging_a_killed_run_left(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Issue 22 item 6: SIGKILL leaves ``.xlsdk-<pid>-*`` staging beside OUT (no ``finally`` runs); the next
     run in that folder removes what belongs to processes that are gone, and leaves a live process's alone."""
@@ -1190,6 +1200,7 @@ ROUND_2 = {
     11: ["values:tip-box-with-one-size", "values:scene-is-a-directory", "values:scene-is-a-number",
          "urdf:box-with-one-size", "new-hand:out-is-a-dangling-symlink", "new-hand:out-in-a-folder-no-one-may-write",
          "test_a_second_new_hand_into_the_same_out_is_a_clear_error", "command:sim-seed-negative",
+         "test_new_hand_without_out_in_a_folder_no_one_may_write",
          "command:ability-baudrate-negative",
          "test_trajectories.py::test_lerobot_dataset_into_a_folder_no_one_may_write_is_one_line"],
     16: ["test_physics.py::test_a_urdf_with_unbalanced_inertias_gets_a_world_with_its_masses"],
