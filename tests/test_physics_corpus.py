@@ -1,8 +1,9 @@
 """Vendor-style hands in physics: the MuJoCo model a vendor's URDF gets, and `check --physics` after a default fit.
 
 The import corpus's hands in the styles that failed (issue 25): a 16-DOF four-finger hand with numbered
-joints, a 22-DOF five-finger hand with a wrist above the palm, a 22-DOF hand with a vendor's primitive
-collision model on every phalanx, a 20-DOF hand with 2 N m servos. Each is scaffolded with
+joints, a 22-DOF five-finger hand with a wrist above the palm (and its left twin: a left hand's side grasp
+turns the other way), a 22-DOF hand with a vendor's primitive collision model on every phalanx, a 20-DOF
+hand with 2 N m servos. Each is scaffolded with
 ``new-hand --yes``, fitted at the defaults and must hold two of the three standard objects; the
 check's JSON must say, per object, why it held or dropped it.
 """
@@ -111,7 +112,7 @@ def test_preshape_keeps_every_finger_out_of_the_object(tmp_path: Path, fresh_hos
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["numbered16.urdf", "five22.urdf", "prim22.urdf", "weak20.urdf"])
+@pytest.mark.parametrize("model", ["numbered16.urdf", "five22.urdf", "five22_left.urdf", "prim22.urdf", "weak20.urdf"])
 def test_vendor_style_hand_holds_the_standard_objects_after_a_default_fit(model: str, tmp_path: Path, fresh_host,
                                                                           capsys) -> None:  # noqa: ANN001
     from xlsdk.conformance import _check_physics

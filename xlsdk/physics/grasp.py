@@ -99,13 +99,21 @@ def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarra
     return wrist
 
 
-def approach_rpy(item: SceneObject) -> tuple[float, float, float]:
+#: side grasp of a left hand: palm facing -Y, thumb up (a left hand's palm-frame X points toward its thumb)
+LEFT_SIDE_GRASP_RPY = (-np.pi / 2, 0.0, 0.0)
+
+
+def approach_rpy(item: SceneObject, *, left: bool = False) -> tuple[float, float, float]:
     """From the side (thumb up) for standing cylinders; from above (palm down) for everything lower.
 
     A side grasp of an object a few centimetres tall would put the little finger's edge of the hand into
-    the table, so balls, cubes and lying objects are grasped from above.
+    the table, so balls, cubes and lying objects are grasped from above. A left hand's palm frame is the
+    mirror image of a right one's (its X points toward the thumb), so it turns the other way to keep the
+    thumb up: turned like a right hand, its thumb went into the table and no left corpus hand held a bottle.
     """
-    return SIDE_GRASP_RPY if item.kind == "cylinder" and not item.lying else TOP_GRASP_RPY
+    if item.kind == "cylinder" and not item.lying:
+        return LEFT_SIDE_GRASP_RPY if left else SIDE_GRASP_RPY
+    return TOP_GRASP_RPY
 
 
 def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np.ndarray, *,
@@ -132,7 +140,8 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), lower, upper)
     q_squeeze = squeezed(hand, q_open, q_grasp)
     target = np.array([*GRASP_SPOT, item.half_height])
-    wrist = grasp_wrist(world, hand, q_grasp, target, approach_rpy(item) if rpy is None else rpy, centre)
+    left = hand.spec.manifest.handedness == "left"
+    wrist = grasp_wrist(world, hand, q_grasp, target, approach_rpy(item, left=left) if rpy is None else rpy, centre)
     normal = wrist_rotation(wrist) @ np.array([0.0, 1.0, 0.0])
     placed = wrist.copy()
     wrist = _clear_of(world, item.name, wrist, q_open, normal)
