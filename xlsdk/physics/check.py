@@ -3,8 +3,8 @@
 For each standard object the check
 
 1. synthesises candidate grasps on the hand's own FK (:mod:`xlsdk.physics.grasps`, the one synthesis
-   the demo and the benchmark's expert use too): a wrap about a centre in front of the knuckles, an
-   envelope about the fingertips' own centroid, and for the cube a thumb-index pinch;
+   the demo and the benchmark's expert use too): a wrap about a centre in front of the knuckles (tight
+   and loose), an envelope about the fingertips' own centroid, and for the cube a thumb-index pinch;
 2. sends each through the shared latent (``decode(encode(q))`` with the hand's fitted head), as a policy
    acting in latent space would;
 3. executes them in MuJoCo, best IK residual first (:func:`xlsdk.physics.grasp.execute_grasp`: approach,
@@ -83,7 +83,8 @@ def candidates(hand: Hand, item: SceneObject) -> list[Grasp]:
 
     size = float(item.dims[0])
     axial = item.kind != "ball"  # bottles and cubes: fingertips around an axis along the palm's X
-    found = [grasps.cached(hand, "wrap", size, cylinder=axial), grasps.cached(hand, "envelop", size, cylinder=axial)]
+    found = [grasps.cached(hand, "wrap", size, cylinder=axial), grasps.cached(hand, "envelop", size, cylinder=axial),
+             grasps.cached(hand, "wrap", size, cylinder=axial, loose=True)]
     if item.kind == "cube":
         found.append(grasps.cached(hand, "pinch", size))
     return sorted(found, key=lambda grasp: grasp.residual_m)

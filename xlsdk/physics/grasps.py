@@ -145,12 +145,21 @@ def pinch(hand: Hand, half: float, *, seed: int = 0) -> Grasp:
                  residual_m=residual)
 
 
-def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) -> Grasp:
-    """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` in front of the palm."""
+def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, loose: bool = False) -> Grasp:
+    """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` in front of the palm.
+
+    The centre is the best of a grid in front of the knuckles (3 depths x 4 heights along the fingers),
+    the tips' centroid held to it so the thumb opposes the fingers. ``loose`` is the first formulation
+    (2 x 3 centres, the centroid held 4x more weakly): measured on the import corpus, each holds objects
+    the other drops (numbered16's ball needs the tight one, dex3's bottle the loose one), so the physics
+    check tries both.
+    """
     scale = hand.scale
     knuckle = np.asarray(scale.knuckle_center)
-    offsets_y = (radius + 0.004, radius + 0.015, radius + 0.03)
-    offsets_z = tuple(knuckle[2] + scale.reach * f for f in (-0.3, 0.0, 0.3, 0.6))
+    depths, heights, weight = ((0.004, 0.015), (-0.3, 0.0, 0.3), 5.0) if loose else \
+        ((0.004, 0.015, 0.03), (-0.3, 0.0, 0.3, 0.6), 20.0)
+    offsets_y = tuple(radius + d for d in depths)
+    offsets_z = tuple(knuckle[2] + scale.reach * f for f in heights)
     centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
     starts = torch.as_tensor(hand.mid_pose(), dtype=DTYPE).repeat(len(centres), 1)
     mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
@@ -162,7 +171,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) ->
         enclose = (((tips.mean(dim=1) - centres) * mask) ** 2).sum(dim=-1)
         # past the equator: the tips end further from the palm than the centre, so the object cannot fall out
         beyond = (torch.relu(centres[:, None, 1] + 0.3 * radius - tips[..., 1]) ** 2).sum(dim=-1)
-        return 10 * surface + 20 * enclose + 10 * beyond
+        return 10 * surface + weight * enclose + 10 * beyond
 
     q = descend(hand, starts, cost, steps=IK_STEPS, lr=0.05)
     with torch.no_grad():
@@ -171,7 +180,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0) ->
         residual = _surface_residual(_tips(hand, q[best: best + 1])[0], centres[best], radius, mask)
     centre = centres[best].numpy()
     return Grasp(q_open=preshape(hand, centre, radius, cylinder=cylinder), q_grasp=q[best].numpy(), centre=centre,
-                 cost=float(costs[best]), kind="wrap", residual_m=residual)
+                 cost=float(costs[best]), kind="wrap_loose" if loose else "wrap", residual_m=residual)
 
 
 def envelop(hand: Hand, radius: float, *, cylinder: bool = False, steps: int = 150) -> Grasp:
