@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
-
 from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
 from xlsdk.keypoints import LANDMARK_COUNT, MEDIAPIPE_LANDMARKS, check_keypoints
+from xlsdk.latent.fast_head import NumpyHead, StackedDecoders
 from xlsdk.latent.heads import load_head
 from xlsdk.latent.retarget import REFINE_STEPS, StreamRetargeter, retarget
 from xlsdk.point_fit import PointLeastSquares
@@ -247,9 +246,11 @@ class HumanStream:
                  hand_length: float | None = None, refine: bool = False, refine_steps: int = REFINE_STEPS) -> None:
         self.source = source
         self.fit = KeypointFit(source, handedness=handedness, hand_length=hand_length)
-        self._encoder = load_head(source)
+        self._encoder = NumpyHead(load_head(source))  # one pose per call: numpy passes (see fast_head)
         self._decoders = {t.name: StreamRetargeter(source, t, refine=refine, refine_steps=refine_steps)
                           for t in _targets(targets) if t.name != source.name}
+        # every target's decoder in one stacked numpy pass per frame (the heads share their widths)
+        self._stacked = StackedDecoders({t.name: NumpyHead(load_head(t)) for t in targets if t.name != source.name})
         self._wants_source = any(t.name == source.name for t in targets)
         self._scales: list[float] = []
         self.previous: np.ndarray | None = None
@@ -279,10 +280,10 @@ class HumanStream:
             aligned, _ = self.fit.align(points, scale=self.scale)
         q, error = self.fit.solve(aligned, previous=self.previous)
         self.previous, self.error = q[0], float(error[0])
-        with torch.inference_mode():
-            z = self._encoder.encode(torch.as_tensor(q, dtype=torch.float32))
-        self.latent = z[0].numpy()
-        answers = {name: decoder.from_latent(z, q) for name, decoder in self._decoders.items()}
+        z = self._encoder.encode(q)
+        self.latent = z[0]
+        decoded = self._stacked.decode(z)
+        answers = {name: decoder.from_decoded(decoded[name], q) for name, decoder in self._decoders.items()}
         if self._wants_source:
             answers[self.source.name] = q[0].copy()
         return answers

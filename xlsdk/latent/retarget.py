@@ -31,6 +31,7 @@ from xlsdk.arrays import answer, as_batch
 from xlsdk.errors import DataFormatError
 from xlsdk.geometry import HandGeometry, hand_geometry, shared_fingers
 from xlsdk.hand import Hand
+from xlsdk.latent.fast_head import NumpyHead
 from xlsdk.latent.heads import load_head
 from xlsdk.latent.objectives import GeometryWeights
 from xlsdk.point_fit import PointLeastSquares
@@ -154,8 +155,9 @@ class StreamRetargeter:
     def __init__(self, src: str | Hand, dst: str | Hand, *, refine: bool = False,
                  refine_steps: int = REFINE_STEPS) -> None:
         self.source, self.target = _as_hand(src), _as_hand(dst)
-        self._encoder = load_head(self.source)
-        self._decoder = load_head(self.target)
+        # one pose per call: numpy passes of the frozen heads (torch's per-layer overhead dominated them)
+        self._encoder = NumpyHead(load_head(self.source))
+        self._decoder = NumpyHead(load_head(self.target))
         self.refine_steps = refine_steps
         self._refiner = GeometryRefiner(self.source, self.target) if refine else None
         self._previous: np.ndarray | None = None
@@ -165,22 +167,25 @@ class StreamRetargeter:
         self._previous = None
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
-        pose = torch.as_tensor(np.asarray(q, dtype=np.float32)).reshape(1, -1)
-        with torch.inference_mode():
-            z = self._encoder.encode(pose)
-        return self.from_latent(z, pose.numpy())
+        pose = np.asarray(q, dtype=np.float64).reshape(1, -1)
+        return self.from_latent(self._encoder.encode(pose), pose)
 
-    def from_latent(self, z: torch.Tensor, q_source: np.ndarray) -> np.ndarray:
+    def from_latent(self, z: np.ndarray | torch.Tensor, q_source: np.ndarray) -> np.ndarray:
         """The target's answer for latent ``z`` (1, k) already encoded from source pose ``q_source`` (1, d_src).
 
         For callers that encode one source pose once and decode it into several hands (the human hand
         streaming to every installed hand): the refinement still needs the source pose for its goal.
         """
-        with torch.inference_mode():
-            decoded = self._decoder.decode(z)
+        return self.from_decoded(self._decoder.decode(z.numpy() if isinstance(z, torch.Tensor) else z), q_source)
+
+    def from_decoded(self, decoded: np.ndarray, q_source: np.ndarray) -> np.ndarray:
+        """The answer for the target's decode ``(1, d)`` of source pose ``q_source``: refined if asked.
+
+        For callers that decode several hands in one stacked pass (:class:`~xlsdk.latent.fast_head.StackedDecoders`).
+        """
         if self._refiner is None:
-            return decoded[0].numpy()
-        starts = decoded.numpy().astype(np.float64)[:, None]
+            return decoded[0]
+        starts = decoded[:, None]
         if self._previous is not None:
             starts = np.concatenate([starts, self._previous[None, None]], axis=1)
         system = self._refiner.system_from_source(np.asarray(q_source, dtype=np.float64).reshape(1, -1))
