@@ -204,3 +204,19 @@ def test_cli_retargets_keypoints_to_several_hands_and_refuses_bad_files(human: x
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and not out.exists()
     assert main(["retarget", "--from", "human", str(left), "--left", "--to", "inspire", str(tmp_path / "l.csv")]) == 0
+
+
+def test_the_stream_low_pass_smooths_jitter_and_follows_a_held_pose(human: xlsdk.Hand) -> None:
+    """A still hand seen with 2.5 mm jitter: the filtered stream moves less per frame and ends where the unfiltered one does."""
+    rng = np.random.default_rng(11)
+    pose = np.asarray(human.mid_pose())
+    points = TipKinematics(human, links=list(MEDIAPIPE_LANDMARKS)).evaluate(pose[None], jacobian=False)[0][0]
+    frames = points[None] + rng.normal(scale=0.0025, size=(80, 21, 3))
+    inspire = xlsdk.load_hand("inspire")
+    plain = np.stack([answer["inspire"] for answer in map(HumanStream(human, [inspire]), frames)])
+    smooth = np.stack([answer["inspire"] for answer in map(HumanStream(human, [inspire], low_pass=0.2), frames)])
+    step = lambda q: float(np.abs(np.diff(q, axis=0)).mean())  # noqa: E731
+    assert step(smooth) < 0.5 * step(plain)
+    np.testing.assert_allclose(smooth[40:].mean(axis=0), plain[40:].mean(axis=0), atol=0.05)
+    with pytest.raises(DataFormatError, match="low_pass"):
+        HumanStream(human, [inspire], low_pass=0.0)

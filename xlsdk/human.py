@@ -240,10 +240,20 @@ class HumanStream:
     them once and decodes them into every target (refined from the better of the decode and the previous
     answer with ``refine=True``). Without ``hand_length`` the size is the median scale of the first
     :data:`SIZE_FRAMES` frames, then frozen, so the hand does not breathe with the tracker's noise.
+
+    ``low_pass`` (in (0, 1], 1 = off) filters every hand's answer exponentially, ``y += low_pass * (x - y)``:
+    a tracker's millimetres of jitter become joint jitter a robot should not chase; it trades lag for
+    smoothness, as dex-retargeting's low-pass filter does (its teleoperation examples use 0.2). The
+    fit and the refinement still start from the unfiltered previous frame, so the filter never biases them.
     """
 
     def __init__(self, source: Hand, targets: Sequence[Hand], *, handedness: Handedness = "right",
-                 hand_length: float | None = None, refine: bool = False, refine_steps: int = REFINE_STEPS) -> None:
+                 hand_length: float | None = None, refine: bool = False, refine_steps: int = REFINE_STEPS,
+                 low_pass: float = 1.0) -> None:
+        if not (isinstance(low_pass, (int, float)) and 0.0 < low_pass <= 1.0):
+            raise DataFormatError(f"low_pass must be in (0, 1] (1 = no filter, 0.2 = strong smoothing), got {low_pass!r}")
+        self.low_pass = float(low_pass)
+        self._filtered: dict[str, np.ndarray] = {}
         self.source = source
         self.fit = KeypointFit(source, handedness=handedness, hand_length=hand_length)
         self._encoder = NumpyHead(load_head(source))  # one pose per call: numpy passes (see fast_head)
@@ -266,7 +276,7 @@ class HumanStream:
 
     def reset(self) -> None:
         """Forget the previous frame and the measured size (a new person, a new recording)."""
-        self.previous, self.latent, self._scales = None, None, []
+        self.previous, self.latent, self._scales, self._filtered = None, None, [], {}
         for decoder in self._decoders.values():
             decoder.reset()
 
@@ -286,4 +296,14 @@ class HumanStream:
         answers = {name: decoder.from_decoded(decoded[name], q) for name, decoder in self._decoders.items()}
         if self._wants_source:
             answers[self.source.name] = q[0].copy()
+        if self.low_pass < 1.0:
+            answers = {name: self._smooth(name, value) for name, value in answers.items()}
         return answers
+
+    def _smooth(self, name: str, value: np.ndarray) -> np.ndarray:
+        last = self._filtered.get(name)
+        if last is not None and np.isfinite(value).all():
+            value = last + self.low_pass * (value - last)
+        if np.isfinite(value).all():
+            self._filtered[name] = value
+        return value.copy()
