@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from lxml import etree
 
-from xlsdk.kinematics import rpy_matrix
+from xlsdk.transforms import rpy_matrix
 from xlsdk.urdf import load_urdf, parse_urdf
 from xlsdk.urdf_import import propose_manifest
 
@@ -215,12 +215,12 @@ def test_a_palm_frame_turned_over_fails_check_naming_the_palm_frame(tmp_path: Pa
     from conftest import HandPlugin
 
     from xlsdk.conformance import run_check
-    from xlsdk.latent.side import _rpy
+    from xlsdk.transforms import matrix_rpy
 
     manifest, _ = _scaffold("thumb_palm5", "turned_palm", tmp_path, capsys)
     text = manifest.read_text(encoding="utf-8")
     rpy = tomllib.loads(text)["palm_frame"]["rpy"]
-    turned = _rpy(np.asarray(rpy_matrix(tuple(rpy))) @ np.diag([-1.0, -1.0, 1.0]))
+    turned = matrix_rpy(np.asarray(rpy_matrix(tuple(rpy))) @ np.diag([-1.0, -1.0, 1.0]), snap=1e-12)
     lines = [("rpy = [" + ", ".join(repr(v) for v in turned) + "]") if line.startswith("rpy = ") else line
              for line in text.splitlines()]
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -29,23 +29,11 @@ import numpy as np
 
 from xlsdk.errors import ShapeError
 from xlsdk.hand_spec import HandSpec
+from xlsdk.transforms import rpy_matrix
 
 if TYPE_CHECKING:  # torch and pytorch-kinematics load when a chain is built, not when xlsdk starts
     import pytorch_kinematics as pk
     import torch
-
-
-def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
-    """URDF fixed-axis roll-pitch-yaw to a rotation matrix: ``R = Rz(yaw) @ Ry(pitch) @ Rx(roll)``."""
-    roll, pitch, yaw = (float(v) for v in rpy)
-    cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
-    return np.array(
-        [
-            [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-            [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-            [-sp, cp * sr, cp * cr],
-        ]
-    )
 
 
 @dataclass(frozen=True)

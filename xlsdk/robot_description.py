@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
+from xlsdk.transforms import axis_angle_matrix, matrix_rpy, quaternion_matrix
 from xlsdk.urdf import UrdfModel, parse_urdf
 
 DescriptionKind = Literal["urdf", "xacro", "mjcf"]
@@ -112,19 +113,9 @@ def _name(mujoco, model, kind, index: int, fallback: str) -> str:  # type: ignor
     return name if name else f"{fallback}{index}"
 
 
-def _quat_matrix(quat: np.ndarray) -> np.ndarray:
-    w, x, y, z = (float(v) for v in quat / np.linalg.norm(quat))
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-
-
-def _matrix_rpy(matrix: np.ndarray) -> tuple[float, float, float]:
-    pitch = math.asin(-max(-1.0, min(1.0, float(matrix[2, 0]))))
-    if abs(abs(float(matrix[2, 0])) - 1.0) < 1e-12:
-        return 0.0, pitch, math.atan2(-float(matrix[0, 1]), float(matrix[1, 1]))
-    return (math.atan2(float(matrix[2, 1]), float(matrix[2, 2])), pitch,
-            math.atan2(float(matrix[1, 0]), float(matrix[0, 0])))
+def _urdf_rpy(rotation: np.ndarray) -> tuple[float, float, float]:
+    """MuJoCo's compiled rotations are orthonormal to round-off: only a pitch that close to 90 degrees is gimbal lock."""
+    return matrix_rpy(rotation, gimbal_tolerance=1e-12)
 
 
 def _fmt(values) -> str:  # type: ignore[no-untyped-def]
@@ -232,7 +223,7 @@ class _MjcfWriter:
         """Write body ``b`` under URDF link ``parent``, whose frame is ``parent_shift`` into its body."""
         m, mj = self.model, self.mj
         name = self._body(b)
-        rotation = _quat_matrix(np.asarray(m.body_quat[b], dtype=float))
+        rotation = quaternion_matrix(np.asarray(m.body_quat[b], dtype=float))
         position = np.asarray(m.body_pos[b], dtype=float) - parent_shift
         count, first = int(m.body_jntnum[b]), int(m.body_jntadr[b])
         if parent is None:  # the root body: its own frame is the URDF root
@@ -252,7 +243,7 @@ class _MjcfWriter:
                 self.joints.append(f'<joint name="{_xml_name(name)}_fixed" type="fixed">'
                                    f'<parent link="{_xml_name(parent)}"/>'
                                    f'<child link="{_xml_name(name)}"/><origin xyz="{_fmt(position)}" '
-                                   f'rpy="{_fmt(_matrix_rpy(rotation))}"/></joint>')
+                                   f'rpy="{_fmt(_urdf_rpy(rotation))}"/></joint>')
         for child_body in range(b + 1, m.nbody):
             if int(m.body_parentid[child_body]) == b:
                 self._body_tree(child_body, name, shift)
@@ -260,14 +251,15 @@ class _MjcfWriter:
     def _joint(self, j: int, parent: str, child: str, xyz: np.ndarray, rotation: np.ndarray) -> None:
         m, mj = self.model, self.mj
         name = self._joint_name(j)
-        origin = f'<origin xyz="{_fmt(xyz)}" rpy="{_fmt(_matrix_rpy(rotation))}"/>'
+        origin = f'<origin xyz="{_fmt(xyz)}" rpy="{_fmt(_urdf_rpy(rotation))}"/>'
         axis = np.asarray(m.jnt_axis[j], dtype=float)
         links = f'<parent link="{_xml_name(parent)}"/><child link="{_xml_name(child)}"/>'
         if j in self.locked:
             value = self.locked[j]
-            held = _axis_rotation(axis, value) if int(m.jnt_type[j]) == int(mj.mjtJoint.mjJNT_HINGE) else np.eye(3)
+            hinge = int(m.jnt_type[j]) == int(mj.mjtJoint.mjJNT_HINGE)
+            held = axis_angle_matrix(axis / np.linalg.norm(axis), value) if hinge else np.eye(3)
             slide = axis * value if int(m.jnt_type[j]) == int(mj.mjtJoint.mjJNT_SLIDE) else np.zeros(3)
-            origin = f'<origin xyz="{_fmt(xyz + rotation @ slide)}" rpy="{_fmt(_matrix_rpy(rotation @ held))}"/>'
+            origin = f'<origin xyz="{_fmt(xyz + rotation @ slide)}" rpy="{_fmt(_urdf_rpy(rotation @ held))}"/>'
             self.joints.append(f'<joint name="{_xml_name(name)}" type="fixed">{links}{origin}</joint>')
             return
         kind = "prismatic" if int(m.jnt_type[j]) == int(mj.mjtJoint.mjJNT_SLIDE) else "revolute"
@@ -294,7 +286,7 @@ class _MjcfWriter:
             kind = int(m.geom_type[g])
             size = np.asarray(m.geom_size[g], dtype=float)
             position = np.asarray(m.geom_pos[g], dtype=float) - shift
-            rotation = _quat_matrix(np.asarray(m.geom_quat[g], dtype=float))
+            rotation = quaternion_matrix(np.asarray(m.geom_quat[g], dtype=float))
             if kind == int(mj.mjtGeom.mjGEOM_SPHERE):
                 shape = f'<sphere radius="{size[0]:.9g}"/>'
             elif kind == int(mj.mjtGeom.mjGEOM_CAPSULE):  # a cylinder as long as the capsule, tip to tip
@@ -312,13 +304,7 @@ class _MjcfWriter:
                 shape = f'<box size="{_fmt(high - low)}"/>'
             else:
                 continue
-            parts.append(f'<collision><origin xyz="{_fmt(position)}" rpy="{_fmt(_matrix_rpy(rotation))}"/>'
+            parts.append(f'<collision><origin xyz="{_fmt(position)}" rpy="{_fmt(_urdf_rpy(rotation))}"/>'
                          f"<geometry>{shape}</geometry></collision>")
         body = "".join(parts)
         return f'<link name="{_xml_name(name)}">{body}</link>' if body else f'<link name="{_xml_name(name)}"/>'
-
-
-def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    axis = axis / np.linalg.norm(axis)
-    skew = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + math.sin(angle) * skew + (1 - math.cos(angle)) * skew @ skew

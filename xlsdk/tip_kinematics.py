@@ -32,16 +32,12 @@ import numpy as np
 
 from xlsdk.errors import ShapeError
 from xlsdk.manifest import Finger
+from xlsdk.transforms import skew
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
 
 _FIXED, _REVOLUTE, _PRISMATIC = 0, 1, 2  # pytorch-kinematics' Joint.TYPES order
-
-
-def _skew(axis: np.ndarray) -> np.ndarray:
-    x, y, z = axis
-    return np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
 
 
 def _basis(kind: int, axis: np.ndarray) -> np.ndarray:
@@ -55,7 +51,7 @@ def _basis(kind: int, axis: np.ndarray) -> np.ndarray:
         outer = np.outer(axis, axis)
         basis[0, :3, :3], basis[0, 3, 3] = outer, 1.0
         basis[1, :3, :3] = np.eye(3) - outer
-        basis[2, :3, :3] = _skew(axis)
+        basis[2, :3, :3] = skew(axis)
     else:
         basis[0] = np.eye(4)
         if kind == _PRISMATIC:

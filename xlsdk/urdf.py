@@ -30,6 +30,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
+from xlsdk.transforms import rpy_matrix
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -517,12 +518,8 @@ def _origin(element: etree._Element | None) -> np.ndarray | None:
     roll, pitch, yaw = _numbers(element.get("rpy", "0 0 0"))
     translation = np.identity(4)
     translation[:3, 3] = xyz
-    sr, sp, sy = np.sin(roll), np.sin(pitch), np.sin(yaw)
-    cr, cp, cy = np.cos(roll), np.cos(pitch), np.cos(yaw)
     rotation = np.identity(4)
-    rotation[0, 0], rotation[0, 1], rotation[0, 2] = cp * cy, sp * (sr * cy) - cr * sy, sp * (cr * cy) + sr * sy
-    rotation[1, 0], rotation[1, 1], rotation[1, 2] = cp * sy, sp * (sr * sy) + cr * cy, sp * (cr * sy) - sr * cy
-    rotation[2, 0], rotation[2, 1], rotation[2, 2] = -sp, cp * sr, cp * cr
+    rotation[:3, :3] = rpy_matrix((roll, pitch, yaw))
     matrix = np.dot(np.dot(np.identity(4), translation), rotation)
     matrix /= matrix[3, 3]
     return matrix

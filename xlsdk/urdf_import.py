@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
-from xlsdk.kinematics import rpy_matrix
+from xlsdk.transforms import axis_angle_matrix, matrix_rpy, rpy_matrix
 from xlsdk.manifest import CANONICAL_FINGERS, Finger
 from xlsdk.urdf import LinkGeometry, UrdfJoint, UrdfModel
 
@@ -217,7 +217,8 @@ def propose_manifest(model: UrdfModel, palm: str | None = None) -> ManifestPropo
     if continuous:
         notes.append("continuous joint(s) given a range in [limits] ([-pi, pi] unless the URDF's <limit> has one); "
                      "narrow it to the real range: " + ", ".join(continuous))
-    rpy = _rpy(frame)
+    rpy = matrix_rpy(frame, snap=1e-12)
+    assert np.allclose(rpy_matrix(rpy), frame, atol=1e-6), "rpy round trip"
     if not np.allclose(frame, np.eye(3), atol=1e-6):
         notes.append("the palm link's axes differ from the xlsdk palm frame; [palm_frame] converts them")
     order = {name: i for i, name in enumerate(CANONICAL_FINGERS)}
@@ -486,8 +487,7 @@ def _motion(joint: UrdfJoint, q: float) -> np.ndarray:
     out = np.eye(4)
     axis = np.asarray(joint.axis)
     if joint.type in ("revolute", "continuous") and q:
-        skew = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-        out[:3, :3] = np.eye(3) + np.sin(q) * skew + (1 - np.cos(q)) * skew @ skew
+        out[:3, :3] = axis_angle_matrix(axis, q)
     elif joint.type == "prismatic":
         out[:3, 3] = axis * q
     return out
@@ -812,16 +812,3 @@ def finger_order_problems(model: UrdfModel, palm: str, fingers: dict[str, str],
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 1e-12 else vector
-
-
-def _rpy(matrix: np.ndarray) -> tuple[float, float, float]:
-    pitch = float(np.arcsin(-np.clip(matrix[2, 0], -1.0, 1.0)))
-    if abs(abs(matrix[2, 0]) - 1.0) < 1e-9:  # gimbal lock: put everything into yaw
-        roll = 0.0
-        yaw = float(np.arctan2(-matrix[0, 1], matrix[1, 1]))
-    else:
-        roll = float(np.arctan2(matrix[2, 1], matrix[2, 2]))
-        yaw = float(np.arctan2(matrix[1, 0], matrix[0, 0]))
-    rpy = (roll, pitch, yaw)
-    assert np.allclose(rpy_matrix(rpy), matrix, atol=1e-6), "rpy round trip"
-    return tuple(0.0 if abs(v) < 1e-12 else v for v in rpy)  # type: ignore[return-value]

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.hand import Hand
-from xlsdk.kinematics import rpy_matrix
+from xlsdk.transforms import matrix_rpy, rpy_matrix
 from xlsdk.manifest import PalmFrame
 
 # torch and the IK are imported where the floors are computed: the result types stay light for new-hand
@@ -120,7 +120,7 @@ def setup_candidates(hand: Hand, setups: tuple[str, ...] = ALL_SETUPS) -> list[t
     """The hand as declared, mirrored, with its palm turned over, and both (transient Hands, same URDF)."""
     manifest = hand.spec.manifest
     other = "left" if manifest.handedness == "right" else "right"
-    turned = _rpy(np.asarray(rpy_matrix(manifest.palm_frame.rpy)) @ np.diag([-1.0, -1.0, 1.0]))
+    turned = matrix_rpy(np.asarray(rpy_matrix(manifest.palm_frame.rpy)) @ np.diag([-1.0, -1.0, 1.0]), snap=1e-12)
     variants = [("mirrored", other, manifest.palm_frame.rpy), ("palm turned over", manifest.handedness, turned),
                 ("turned over and mirrored", other, turned)]
     out = [("as declared", hand)]
@@ -160,12 +160,3 @@ def compare_sides(hand: Hand, reference: Hand, *, setups: tuple[str, ...] = ALL_
         floors.append(SetupFloor(setup=setup, handedness=manifest.handedness, palm_rpy=manifest.palm_frame.rpy,
                                  floor=floor, margin=margin))
     return SideComparison(hand=hand.name, reference=reference.name, poses=int(q.shape[0]), setups=tuple(floors))
-
-
-def _rpy(matrix: np.ndarray) -> tuple[float, float, float]:
-    pitch = float(np.arcsin(-np.clip(matrix[2, 0], -1.0, 1.0)))
-    if abs(abs(matrix[2, 0]) - 1.0) < 1e-9:  # gimbal lock: everything in yaw
-        rpy = (0.0, pitch, float(np.arctan2(-matrix[0, 1], matrix[1, 1])))
-    else:
-        rpy = (float(np.arctan2(matrix[2, 1], matrix[2, 2])), pitch, float(np.arctan2(matrix[1, 0], matrix[0, 0])))
-    return tuple(0.0 if abs(v) < 1e-12 else v for v in rpy)  # type: ignore[return-value]

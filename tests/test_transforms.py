@@ -1,0 +1,38 @@
+"""The one home of rotation conversions agrees with itself and with the conventions it names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlsdk.transforms import axis_angle_matrix, matrix_rpy, quaternion_matrix, rpy_matrix, skew
+
+
+@pytest.mark.parametrize("rpy", [(0.3, -0.7, 2.1), (-2.9, 1.2, -0.4), (0.0, 0.0, 0.0), (1.0, 0.0, -3.0)])
+def test_rpy_round_trip_and_fixed_axis_order(rpy: tuple[float, float, float]) -> None:
+    matrix = rpy_matrix(rpy)
+    roll, pitch, yaw = rpy
+    expected = axis_angle_matrix(np.array([0.0, 0.0, 1.0]), yaw) @ axis_angle_matrix(
+        np.array([0.0, 1.0, 0.0]), pitch) @ axis_angle_matrix(np.array([1.0, 0.0, 0.0]), roll)
+    np.testing.assert_allclose(matrix, expected, atol=1e-12)
+    np.testing.assert_allclose(rpy_matrix(matrix_rpy(matrix)), matrix, atol=1e-12)
+
+
+def test_gimbal_lock_puts_the_turn_into_yaw() -> None:
+    matrix = rpy_matrix((0.4, np.pi / 2, 0.1))
+    roll, pitch, yaw = matrix_rpy(matrix)
+    assert roll == 0.0 and pitch == pytest.approx(np.pi / 2)
+    np.testing.assert_allclose(rpy_matrix((roll, pitch, yaw)), matrix, atol=1e-9)
+
+
+def test_snap_writes_round_off_as_exact_zero() -> None:
+    assert matrix_rpy(rpy_matrix((1e-14, 0.0, 0.5)), snap=1e-12)[0] == 0.0
+    assert matrix_rpy(rpy_matrix((1e-14, 0.0, 0.5)))[0] != 0.0
+
+
+def test_quaternion_matches_axis_angle_and_is_normalised() -> None:
+    axis, angle = np.array([1.0, -2.0, 0.5]) / np.linalg.norm([1.0, -2.0, 0.5]), 0.8
+    quat = np.concatenate([[np.cos(angle / 2)], np.sin(angle / 2) * axis]) * 3.0  # any length
+    np.testing.assert_allclose(quaternion_matrix(quat), axis_angle_matrix(axis, angle), atol=1e-12)
+    vector = np.array([0.2, 0.3, -1.0])
+    np.testing.assert_allclose(skew(axis) @ vector, np.cross(axis, vector))

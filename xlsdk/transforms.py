@@ -1,0 +1,71 @@
+"""Rotations between the forms URDF, MJCF and the kinematics use: one home, so the conventions cannot drift.
+
+URDF writes orientations as fixed-axis roll-pitch-yaw, MJCF as unit quaternions, joints as an axis and
+an angle. The reader (:mod:`xlsdk.urdf`), the MJCF writer (:mod:`xlsdk.robot_description`), the importer
+(:mod:`xlsdk.urdf_import`), the FK (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`) and the palm-side
+check all convert between them; each used to carry its own copy, and a copy that differs in the last
+bit changes a hand's kinematic digest. Only numpy here: this module is imported on start-up paths.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+    """URDF fixed-axis roll-pitch-yaw to a 3x3 rotation: ``R = Rz(yaw) @ Ry(pitch) @ Rx(roll)``.
+
+    The products are grouped as yourdfpy groups them, so every entry (signed zeros included) is the
+    number the kinematic digest of a hand was first computed from; do not "simplify" the expressions.
+    """
+    roll, pitch, yaw = (float(v) for v in rpy)
+    sr, sp, sy = np.sin(roll), np.sin(pitch), np.sin(yaw)
+    cr, cp, cy = np.cos(roll), np.cos(pitch), np.cos(yaw)
+    rotation = np.identity(3)
+    rotation[0, 0], rotation[0, 1], rotation[0, 2] = cp * cy, sp * (sr * cy) - cr * sy, sp * (cr * cy) + sr * sy
+    rotation[1, 0], rotation[1, 1], rotation[1, 2] = cp * sy, sp * (sr * sy) + cr * cy, sp * (cr * sy) - sr * cy
+    rotation[2, 0], rotation[2, 1], rotation[2, 2] = -sp, cp * sr, cp * cr
+    return rotation
+
+
+def matrix_rpy(matrix: np.ndarray, *, gimbal_tolerance: float = 1e-9,
+               snap: float = 0.0) -> tuple[float, float, float]:
+    """A rotation matrix back to URDF roll-pitch-yaw (the inverse of :func:`rpy_matrix`).
+
+    At gimbal lock (pitch +-90 degrees, ``|R[2,0]|`` within ``gimbal_tolerance`` of 1) roll and yaw turn
+    about the same axis; the whole turn is put into yaw and roll is 0. Angles smaller than ``snap`` come
+    back as exactly 0.0, so that an axis-aligned frame is written as ``0 0 0`` and not as round-off.
+    """
+    pitch = math.asin(-max(-1.0, min(1.0, float(matrix[2, 0]))))
+    if abs(abs(float(matrix[2, 0])) - 1.0) < gimbal_tolerance:
+        rpy = (0.0, pitch, math.atan2(-float(matrix[0, 1]), float(matrix[1, 1])))
+    else:
+        rpy = (math.atan2(float(matrix[2, 1]), float(matrix[2, 2])), pitch,
+               math.atan2(float(matrix[1, 0]), float(matrix[0, 0])))
+    return tuple(0.0 if abs(v) < snap else v for v in rpy)  # type: ignore[return-value]
+
+
+def quaternion_matrix(quat: np.ndarray) -> np.ndarray:
+    """MJCF's ``(w, x, y, z)`` quaternion (any length: it is normalised first) to a 3x3 rotation."""
+    w, x, y, z = (float(v) for v in quat / np.linalg.norm(quat))
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def skew(axis: np.ndarray) -> np.ndarray:
+    """The cross-product matrix ``[k]x`` of a 3-vector: ``skew(k) @ v == cross(k, v)``."""
+    x, y, z = (float(v) for v in axis)
+    return np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+
+
+def axis_angle_matrix(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rodrigues' rotation by ``angle`` radians about the unit ``axis``: ``I + sin(a) K + (1 - cos(a)) K^2``.
+
+    The axis is used as given (a URDF joint's axis is normalised when the file is read); a caller with
+    an axis of any length normalises it first.
+    """
+    k = skew(axis)
+    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
