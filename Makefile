@@ -12,10 +12,10 @@ PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
 PYTEST_ARGS ?=
 DEMO_OUT ?= out/demo
 
-.PHONY: help setup lock demo test docs bench clean
+.PHONY: help setup lock demo test docs bench clean teleop-env
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml $(PLUGIN_PROJECTS) .ci/find-python $(CONSTRAINTS)
 	@set -e; \
@@ -50,6 +50,17 @@ docs: setup  ## build the documentation site strictly (site/)
 bench: setup  ## run the benchmarks (ratios against the peer measured in the same run)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[bench]'
 	$(PY) benchmarks/run.py
+
+TELEOP_VENV ?= .venv-teleop
+teleop-env: $(TELEOP_VENV)/.installed  ## the camera front-end of `xlsdk teleop`: MediaPipe in an env of its own (.venv-teleop)
+
+# MediaPipe 0.10.14 needs protobuf < 5 and opencv-contrib, which conflict with the core venv's; it runs as
+# a subprocess that prints keypoints (xlsdk/camera_keypoints.py), so it shares nothing with .venv
+$(TELEOP_VENV)/.installed: .ci/teleop-requirements.txt
+	@set -e; python="$$(.ci/find-python)"; rm -rf "$(TELEOP_VENV)"; \
+	"$$python" -m venv "$(TELEOP_VENV)"; \
+	"$(TELEOP_VENV)/bin/python" -m pip install --quiet -r .ci/teleop-requirements.txt; \
+	touch "$@"
 
 clean:  ## remove the virtualenv and build outputs
 	rm -rf $(VENV) site build dist out

@@ -30,6 +30,7 @@ from xlsdk.cli import drive as _drive  # noqa: E402,F401
 from xlsdk.cli import policy as _policy  # noqa: E402,F401
 from xlsdk.cli import bench as _bench  # noqa: E402,F401
 from xlsdk.cli import plugins as _plugins  # noqa: E402,F401
+from xlsdk.cli import teleop as _teleop  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

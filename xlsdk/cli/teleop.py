@@ -1,0 +1,78 @@
+"""``xlsdk teleop --video FILE | --camera N | --keypoints FILE --hand HAND``: a person's hand drives robot hands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from xlsdk.cli.app import app, console, print_json
+
+
+@app.command("teleop")
+def teleop_command(
+    hands: list[str] = typer.Option(..., "--hand", help="Hand to drive; repeat for several."),
+    video: Path | None = typer.Option(None, "--video", help="A video file of a hand (read by the camera front-end)."),
+    camera: int | None = typer.Option(None, "--camera", min=0, help="A camera index (0 = the first)."),
+    keypoints: Path | None = typer.Option(None, "--keypoints", help="Keypoint lines recorded from the front-end "
+                                          "(JSON lines as xlsdk/camera_keypoints.py prints them), replayed."),
+    source: str = typer.Option("human", "--from", help="The hand model the keypoints fit (the human hand)."),
+    left: bool = typer.Option(False, "--left", help="The person shows their left hand."),
+    hand_length: float | None = typer.Option(None, "--hand-length", help="Wrist to middle fingertip, in metres "
+                                             "(default: measured on the first frames)."),
+    refine: bool = typer.Option(False, "--refine", help="Polish every frame with LM steps on the fingertip geometry."),
+    low_pass: float = typer.Option(1.0, "--low-pass", help="Output filter in (0, 1]: 1 = off, 0.2 = smooth."),
+    max_frames: int = typer.Option(0, "--max-frames", min=0, help="Stop after this many frames (0 = all)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the run to this .npz: frame, latent and "
+                                    "joints_<hand> per driven hand."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Drive robot hands from a camera, a video or recorded keypoints, through the shared latent."""
+    import numpy as np
+
+    from xlsdk import load_hand
+    from xlsdk.errors import DataFormatError
+    from xlsdk.files import atomic_path
+    from xlsdk.human import HumanStream, tracks_landmarks
+    from xlsdk.teleop import camera_lines, parse_lines, run_stream
+
+    chosen = [name for name, value in (("--video", video), ("--camera", camera), ("--keypoints", keypoints))
+              if value is not None]
+    if len(chosen) != 1:
+        raise DataFormatError(f"give exactly one of --video FILE, --camera N, --keypoints FILE (got {', '.join(chosen) or 'none'})")
+    if out is not None and out.suffix != ".npz":
+        raise DataFormatError(f"--out {out}: the run is written as .npz (frame, latent, joints_<hand>)")
+    human = load_hand(source)
+    if not tracks_landmarks(human):
+        raise DataFormatError(f"--from {source}: {human.name} has no landmark links; keypoints drive the human hand")
+    targets = [load_hand(name) for name in hands]
+    stream = HumanStream(human, targets, handedness="left" if left else "right", hand_length=hand_length,
+                         refine=refine, low_pass=low_pass)
+    if keypoints is not None:
+        if not keypoints.is_file():
+            raise DataFormatError(f"--keypoints {keypoints}: no such file")
+        where = str(keypoints)
+        lines = keypoints.read_text(encoding="utf-8").splitlines()[: max_frames or None]
+    else:
+        where = f"video {video}" if video is not None else f"camera {camera}"
+        lines = camera_lines(video=video, camera=camera, max_frames=max_frames)
+    run = run_stream(parse_lines(lines, where), stream, [t.name for t in targets])
+    summary = {"source": where, "hands": [t.name for t in targets], "frames": len(run.frames) + run.unseen,
+               "with_hand": len(run.frames), "without_hand": run.unseen, "out": str(out) if out else None}
+    if not run.frames:
+        summary["out"] = None
+        if json_output:
+            print_json(summary)
+        else:
+            console.print(f"no hand detected in {where} ({run.unseen} frames); nothing driven")
+        return
+    if out is not None:
+        arrays = {"frame": np.asarray(run.frames), "latent": np.stack(run.latents),
+                  **{f"joints_{name}": np.stack(values) for name, values in run.joints.items()}}
+        with atomic_path(out) as staged, staged.open("wb") as handle:
+            np.savez(handle, **arrays)
+    if json_output:
+        print_json(summary)
+    else:
+        console.print(f"drove {', '.join(summary['hands'])} from {where}: {len(run.frames)} frames with a hand, "
+                      f"{run.unseen} without" + (f"; wrote {out}" if out else ""))
