@@ -125,3 +125,25 @@ def test_a_video_without_a_hand_reports_no_hand_detected(tmp_path: Path, capsys:
     assert main(["teleop", "--video", str(video), "--hand", "inspire"]) == 0
     assert "no hand detected" in capsys.readouterr().out
     assert os.access(python, os.X_OK)
+
+
+def test_record_writes_a_lerobot_dataset_of_latent_chunks_and_each_hands_joints(tmp_path: Path) -> None:
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    lines, _ = _lines(10, seed=9, unseen=(0,))
+    recorded = tmp_path / "kp.jsonl"
+    recorded.write_text("\n".join(lines) + "\n")
+    out, dataset_dir = tmp_path / "run.npz", tmp_path / "demo"
+    assert main(["teleop", "--keypoints", str(recorded), "--hand", "paxini", "--hand", "ability", "--out", str(out),
+                 "--record", str(dataset_dir), "--chunk", "4", "--fps", "15"]) == 0
+    run = np.load(out)
+    dataset = LeRobotDataset(repo_id="xlsdk/teleop_demo", root=dataset_dir)
+    assert dataset.meta.total_frames == 9 and dataset.meta.total_episodes == 1 and dataset.fps == 15
+    k = run["latent"].shape[1]
+    first, last = dataset[0], dataset[8]
+    np.testing.assert_allclose(first["action"].numpy().reshape(4, k), run["latent"][:4], atol=1e-5)
+    np.testing.assert_allclose(last["action"].numpy().reshape(4, k), np.repeat(run["latent"][8:], 4, axis=0), atol=1e-5)
+    np.testing.assert_allclose(first["action.paxini"].numpy(), run["joints_paxini"][0], atol=1e-5)
+    assert first["observation.keypoints"].shape == (63,)
+    assert main(["teleop", "--keypoints", str(recorded), "--hand", "paxini", "--record", str(dataset_dir)]) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".xlsdk-")]  # no staging left behind

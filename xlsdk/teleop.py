@@ -112,12 +112,13 @@ class TeleopRun:
     frames: list[int]
     joints: dict[str, list[np.ndarray]]
     latents: list[np.ndarray]
+    keypoints: list[np.ndarray]
     unseen: int
 
 
 def run_stream(frames: Iterable[KeypointFrame], stream: HumanStream, targets: list[str]) -> TeleopRun:
     """Feed every frame with a hand through ``stream``; frames without one are counted, not guessed."""
-    run = TeleopRun(frames=[], joints={name: [] for name in targets}, latents=[], unseen=0)
+    run = TeleopRun(frames=[], joints={name: [] for name in targets}, latents=[], keypoints=[], unseen=0)
     for frame in frames:
         if frame.keypoints is None:
             run.unseen += 1
@@ -125,6 +126,58 @@ def run_stream(frames: Iterable[KeypointFrame], stream: HumanStream, targets: li
         answers = stream(frame.keypoints)
         run.frames.append(frame.index)
         run.latents.append(np.asarray(stream.latent))
+        run.keypoints.append(frame.keypoints)
         for name in targets:
             run.joints[name].append(answers[name])
     return run
+
+
+def latent_chunks(latents: np.ndarray, chunk: int) -> np.ndarray:
+    """Per frame the latents of it and the next ``chunk - 1`` frames ``(T, chunk, k)``, the last repeated at the end.
+
+    A latent policy predicts chunks of the shared latent (:mod:`xlsdk.policy`), so a demonstration's
+    action at frame t is where the hand goes over the next ``chunk`` frames, not only the next one.
+    """
+    frames = latents.shape[0]
+    index = np.minimum(np.arange(frames)[:, None] + np.arange(chunk)[None], frames - 1)
+    return latents[index]
+
+
+def write_teleop_dataset(run: TeleopRun, output: Path, *, fps: int, chunk: int, task: str) -> None:
+    """One LeRobot v3 episode of a teleoperation run, built beside ``output`` and renamed into place.
+
+    Columns: ``action`` the latent chunk ``(chunk * k,)`` (frame-major), ``action.<hand>`` the joints each
+    driven hand was given, ``observation.keypoints`` the 21 x 3 keypoints the frame was fitted to.
+    """
+    import shutil
+
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from xlsdk.files import staging_dir
+
+    output = Path(output)
+    if output.exists():
+        raise DataFormatError(f"--record {output}: already exists; a recording goes to a new directory")
+    latents = np.stack(run.latents).astype(np.float32)
+    chunks = latent_chunks(latents, chunk).reshape(latents.shape[0], -1)
+    k = latents.shape[1]
+    features = {
+        "action": {"dtype": "float32", "shape": (chunk * k,), "names": [f"z{t}_{i}" for t in range(chunk) for i in range(k)]},
+        "observation.keypoints": {"dtype": "float32", "shape": (3 * LANDMARK_COUNT,),
+                                  "names": [f"{i}_{axis}" for i in range(LANDMARK_COUNT) for axis in "xyz"]},
+        **{f"action.{name}": {"dtype": "float32", "shape": (len(values[0]),), "names": None}
+           for name, values in run.joints.items()},
+    }
+    staging = staging_dir(output)
+    try:
+        dataset = LeRobotDataset.create(repo_id=f"xlsdk/teleop_{output.name}", fps=fps, root=staging / "dataset",
+                                        features=features, robot_type="human", use_videos=False)
+        for t in range(latents.shape[0]):
+            dataset.add_frame({"action": chunks[t], "observation.keypoints": run.keypoints[t].reshape(-1).astype(np.float32),
+                               **{f"action.{name}": np.asarray(values[t], dtype=np.float32)
+                                  for name, values in run.joints.items()}, "task": task})
+        dataset.save_episode()
+        dataset.finalize()
+        (staging / "dataset").rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -25,6 +25,11 @@ def teleop_command(
     max_frames: int = typer.Option(0, "--max-frames", min=0, help="Stop after this many frames (0 = all)."),
     out: Path | None = typer.Option(None, "--out", help="Write the run to this .npz: frame, latent and "
                                     "joints_<hand> per driven hand."),
+    record: Path | None = typer.Option(None, "--record", help="Write a LeRobot v3 dataset (a new directory): latent "
+                                       "chunks as action, each hand's joints as action.<hand>, the keypoints."),
+    chunk: int = typer.Option(8, "--chunk", min=1, max=256, help="Latent frames per action chunk with --record."),
+    fps: int = typer.Option(30, "--fps", min=1, max=1000, help="Frame rate recorded with --record."),
+    task: str = typer.Option("teleoperation", "--task", help="The task text of the recorded episode."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Drive robot hands from a camera, a video or recorded keypoints, through the shared latent."""
@@ -34,7 +39,7 @@ def teleop_command(
     from xlsdk.errors import DataFormatError
     from xlsdk.files import atomic_path
     from xlsdk.human import HumanStream, tracks_landmarks
-    from xlsdk.teleop import camera_lines, parse_lines, run_stream
+    from xlsdk.teleop import camera_lines, parse_lines, run_stream, write_teleop_dataset
 
     chosen = [name for name, value in (("--video", video), ("--camera", camera), ("--keypoints", keypoints))
               if value is not None]
@@ -42,6 +47,8 @@ def teleop_command(
         raise DataFormatError(f"give exactly one of --video FILE, --camera N, --keypoints FILE (got {', '.join(chosen) or 'none'})")
     if out is not None and out.suffix != ".npz":
         raise DataFormatError(f"--out {out}: the run is written as .npz (frame, latent, joints_<hand>)")
+    if record is not None and record.exists():
+        raise DataFormatError(f"--record {record}: already exists; a recording goes to a new directory")
     human = load_hand(source)
     if not tracks_landmarks(human):
         raise DataFormatError(f"--from {source}: {human.name} has no landmark links; keypoints drive the human hand")
@@ -58,9 +65,10 @@ def teleop_command(
         lines = camera_lines(video=video, camera=camera, max_frames=max_frames)
     run = run_stream(parse_lines(lines, where), stream, [t.name for t in targets])
     summary = {"source": where, "hands": [t.name for t in targets], "frames": len(run.frames) + run.unseen,
-               "with_hand": len(run.frames), "without_hand": run.unseen, "out": str(out) if out else None}
+               "with_hand": len(run.frames), "without_hand": run.unseen, "out": str(out) if out else None,
+               "record": str(record) if record else None}
     if not run.frames:
-        summary["out"] = None
+        summary["out"] = summary["record"] = None
         if json_output:
             print_json(summary)
         else:
@@ -71,8 +79,11 @@ def teleop_command(
                   **{f"joints_{name}": np.stack(values) for name, values in run.joints.items()}}
         with atomic_path(out) as staged, staged.open("wb") as handle:
             np.savez(handle, **arrays)
+    if record is not None:
+        write_teleop_dataset(run, record, fps=fps, chunk=chunk, task=task)
     if json_output:
         print_json(summary)
     else:
         console.print(f"drove {', '.join(summary['hands'])} from {where}: {len(run.frames)} frames with a hand, "
-                      f"{run.unseen} without" + (f"; wrote {out}" if out else ""))
+                      f"{run.unseen} without" + (f"; wrote {out}" if out else "")
+                      + (f"; recorded {record}" if record else ""))
