@@ -147,3 +147,17 @@ def test_record_writes_a_lerobot_dataset_of_latent_chunks_and_each_hands_joints(
     assert first["observation.keypoints"].shape == (63,)
     assert main(["teleop", "--keypoints", str(recorded), "--hand", "paxini", "--record", str(dataset_dir)]) == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".xlsdk-")]  # no staging left behind
+
+
+def test_teleop_drives_each_hand_in_mujoco_as_frames_come(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines, _ = _lines(15, seed=2)
+    recorded = tmp_path / "kp.jsonl"
+    recorded.write_text("\n".join(lines) + "\n")
+    assert main(["teleop", "--keypoints", str(recorded), "--hand", "inspire", "--hand", "xhand", "--driver", "mujoco",
+                 "--fps", "30", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["driver"] == "mujoco" and set(summary["tracking_rad"]) == {"inspire", "xhand"}
+    assert all(0.0 <= value < 0.2 for value in summary["tracking_rad"].values()), summary
+    capsys.readouterr()
+    assert main(["teleop", "--keypoints", str(recorded), "--hand", "inspire", "--driver", "no-such-driver"]) == 1
+    assert "no-such-driver" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,8 +116,12 @@ class TeleopRun:
     unseen: int
 
 
-def run_stream(frames: Iterable[KeypointFrame], stream: HumanStream, targets: list[str]) -> TeleopRun:
-    """Feed every frame with a hand through ``stream``; frames without one are counted, not guessed."""
+def run_stream(frames: Iterable[KeypointFrame], stream: HumanStream, targets: list[str], *,
+               on_frame: Callable[[dict[str, np.ndarray]], None] | None = None) -> TeleopRun:
+    """Feed every frame with a hand through ``stream``; frames without one are counted, not guessed.
+
+    ``on_frame`` gets every seen frame's answers as they come (the CLI commands the hands' drivers there).
+    """
     run = TeleopRun(frames=[], joints={name: [] for name in targets}, latents=[], keypoints=[], unseen=0)
     for frame in frames:
         if frame.keypoints is None:
@@ -129,6 +133,8 @@ def run_stream(frames: Iterable[KeypointFrame], stream: HumanStream, targets: li
         run.keypoints.append(frame.keypoints)
         for name in targets:
             run.joints[name].append(answers[name])
+        if on_frame is not None:
+            on_frame(answers)
     return run
 
 

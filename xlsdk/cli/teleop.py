@@ -30,12 +30,18 @@ def teleop_command(
     chunk: int = typer.Option(8, "--chunk", min=1, max=256, help="Latent frames per action chunk with --record."),
     fps: int = typer.Option(30, "--fps", min=1, max=1000, help="Frame rate recorded with --record."),
     task: str = typer.Option("teleoperation", "--task", help="The task text of the recorded episode."),
+    driver_name: str | None = typer.Option(None, "--driver", help="Command every --hand through this driver as "
+                                           "frames come (e.g. mujoco, sim; `xlsdk hands` lists them)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Drive robot hands from a camera, a video or recorded keypoints, through the shared latent."""
+    import contextlib
+    import time
+
     import numpy as np
 
     from xlsdk import load_hand
+    from xlsdk.drivers import driver_entry
     from xlsdk.errors import DataFormatError
     from xlsdk.files import atomic_path
     from xlsdk.human import HumanStream, tracks_landmarks
@@ -63,10 +69,32 @@ def teleop_command(
     else:
         where = f"video {video}" if video is not None else f"camera {camera}"
         lines = camera_lines(video=video, camera=camera, max_frames=max_frames)
-    run = run_stream(parse_lines(lines, where), stream, [t.name for t in targets])
+    with contextlib.ExitStack() as stack:
+        on_frame = None
+        if driver_name is not None:
+            drivers = {t.name: driver_entry(t, driver_name).build(t, {}) for t in targets}
+            for driver in drivers.values():
+                stack.enter_context(driver)  # leaving halts every hand and closes its transport
+            tracking: dict[str, list[float]] = {name: [] for name in drivers}
+            period = 1.0 / fps if keypoints is not None else 0.0  # a replay runs at --fps, a camera at its own rate
+            clock = [time.monotonic()]
+
+            def on_frame(answers: dict[str, np.ndarray]) -> None:
+                wait = clock[0] + period - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                clock[0] = time.monotonic()
+                for name, driver in drivers.items():
+                    report = driver.command(answers[name])
+                    state = driver.read_state()
+                    tracking[name].append(float(np.abs(np.asarray(state.positions) - np.asarray(report.sent)).mean()))
+
+        run = run_stream(parse_lines(lines, where), stream, [t.name for t in targets], on_frame=on_frame)
     summary = {"source": where, "hands": [t.name for t in targets], "frames": len(run.frames) + run.unseen,
                "with_hand": len(run.frames), "without_hand": run.unseen, "out": str(out) if out else None,
-               "record": str(record) if record else None}
+               "record": str(record) if record else None, "driver": driver_name}
+    if driver_name is not None and run.frames:
+        summary["tracking_rad"] = {name: float(np.mean(values)) for name, values in tracking.items()}
     if not run.frames:
         summary["out"] = summary["record"] = None
         if json_output:
@@ -86,4 +114,6 @@ def teleop_command(
     else:
         console.print(f"drove {', '.join(summary['hands'])} from {where}: {len(run.frames)} frames with a hand, "
                       f"{run.unseen} without" + (f"; wrote {out}" if out else "")
-                      + (f"; recorded {record}" if record else ""))
+                      + (f"; recorded {record}" if record else "")
+                      + (f"; {driver_name} tracking " + ", ".join(f"{n} {v:.3f} rad" for n, v in summary["tracking_rad"].items())
+                         if driver_name else ""))
