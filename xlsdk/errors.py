@@ -7,9 +7,9 @@ with a traceback. Code that catches errors catches these types, not ``Exception`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 
 class XlsdkError(Exception):
@@ -157,3 +157,32 @@ class PhysicsError(XlsdkError):
 
 class ListenAddressError(XlsdkError):
     """A host or port a local server (``xlsdk view``) cannot listen on: out of range, busy, not this machine's."""
+
+
+class DeviceError(XlsdkError, ValueError):
+    """A torch device was asked for that this machine does not have (or that is no device name)."""
+
+
+def field_location(error: Mapping[str, Any]) -> str:
+    """Where one pydantic error points, as the dotted path a user finds in the file (``palm_frame.rpy.0``)."""
+    return ".".join(str(part) for part in error["loc"] if part != "[key]") or "(top level)"
+
+
+def validation_problems(exc: Exception, *, limit: int | None = None,
+                        describe: Callable[[Mapping[str, Any]], str | None] | None = None) -> list[str]:
+    """pydantic's errors as "field `where`: message" lines, the one formatter every boundary uses.
+
+    ``describe`` may word a kind of error better for its file (a manifest's "not a manifest field", a
+    driver's "not an option"); it returns None for the errors it leaves to the plain wording. An
+    exception without ``errors()`` (a plain ValueError from a JSON parser) is its first line.
+    """
+    errors = exc.errors() if callable(getattr(exc, "errors", None)) else None  # type: ignore[attr-defined]
+    if not errors:
+        text = str(exc).strip()
+        return [text.splitlines()[0] if text else type(exc).__name__]
+    lines: list[str] = []
+    for error in errors[:limit]:
+        better = describe(error) if describe is not None else None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(better if better is not None else f"field `{field_location(error)}`: {message}")
+    return lines

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from xlsdk.errors import ManifestError
+from xlsdk.errors import ManifestError, validation_problems
 
 Finger = Literal["thumb", "index", "middle", "ring", "little"]
 #: The canonical finger order. Fingertip arrays are always in this order, restricted to the fingers a hand has.
@@ -169,7 +169,7 @@ def parse_manifest(text: str, path: Path | str = "hand.toml") -> HandManifest:
     try:
         return HandManifest.model_validate(data)
     except ValidationError as exc:
-        raise ManifestError(path, [_describe(error) for error in exc.errors()]) from None
+        raise ManifestError(path, validation_problems(exc, describe=_describe)) from None
 
 
 def _describe(error: dict) -> str:

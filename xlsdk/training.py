@@ -119,3 +119,28 @@ def normal_like(tensor: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     import torch
 
     return torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype).to(tensor.device)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda[:N]`` -> the torch device every training loop runs on.
+
+    ``auto`` takes a GPU when torch sees one. An explicit ``cuda`` on a machine without one is an error
+    with the fix, not a silent fall-back to the CPU: a run asked to use the GPU that quietly takes ten
+    times as long is a worse surprise than a refusal.
+    """
+    import torch
+
+    from xlsdk.errors import DeviceError
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device must be auto, cpu or cuda, got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"training on {device} was asked for, but torch sees no CUDA device",
+                          hint="train on auto or cpu, or install a CUDA build of torch on a machine with a GPU")
+    if resolved.type not in ("cpu", "cuda"):
+        raise DeviceError(f"device must be auto, cpu or cuda, got {device!r}")
+    return resolved

@@ -51,12 +51,14 @@ def train_command(
         updates["cycle_weight"] = 0.0
     from pydantic import ValidationError
 
+    from xlsdk.errors import validation_problems
+
     from xlsdk.errors import XlsdkError
 
     try:
         config = LatentTrainConfig.model_validate({**LatentTrainConfig().model_dump(), **updates})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(validation_problems(exc))
         raise XlsdkError(f"invalid training settings: {problems}") from None
     hands = _load_core_hands(list(config.hands))
     core = train_core_latent(config, hands=hands, out_dir=out, checkpoint_dir=checkpoint_dir or out / "checkpoints",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from xlsdk.errors import field_location
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
@@ -40,16 +42,19 @@ class DriverEntry:
         """
         from pydantic import ValidationError
 
-        from xlsdk.errors import DriverError
+        from xlsdk.errors import DriverError, validation_problems
 
         try:
             return self.factory(hand, dict(options or {}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"option {'.'.join(str(part) for part in error['loc']) or '?'}"
-                f"{'' if error['type'] == 'extra_forbidden' else '=' + repr(error.get('input'))}: "
-                f"{'not an option of this driver' if error['type'] == 'extra_forbidden' else error['msg']}"
-                for error in exc.errors()
-            )
+            problems = "; ".join(validation_problems(exc, describe=_option_problem))
             raise DriverError(f"driver {self.name!r}: {problems}",
                               hint="see the driver's documentation for its options") from None
+
+
+def _option_problem(error: Mapping[str, Any]) -> str:
+    """A driver option's error names the option and the value given (a user typed it on the command line)."""
+    where = field_location(error)
+    if error["type"] == "extra_forbidden":
+        return f"option {where}: not an option of this driver"
+    return f"option {where}={error.get('input')!r}: {error['msg']}"

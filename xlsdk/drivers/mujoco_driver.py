@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from xlsdk.drivers.base import HandDriver, HandState
 from xlsdk.drivers.entry import DriverEntry
 from xlsdk.drivers.safety import CommandReport, SafetyConfig, SafetyLayer
-from xlsdk.errors import DriverError, SafetyError
+from xlsdk.errors import DriverError, SafetyError, validation_problems
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
@@ -202,9 +202,7 @@ def _scene_from(options: dict[str, Any]) -> Scene | None:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DriverError(f"--option scene={path}: not JSON ({exc})", hint="see docs/concepts/physics.md") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise DriverError(f"--option scene={path}: field `{where}`: {first['msg']}") from None
+        raise DriverError(f"--option scene={path}: {validation_problems(exc, limit=1)[0]}") from None
 
 
 def mujoco_driver_entry() -> DriverEntry:

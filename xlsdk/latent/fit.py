@@ -58,9 +58,9 @@ from xlsdk.latent.head import HeadConfig, LatentHead, start_as_identity
 from xlsdk.latent.head_file import HeadManifest, write_head
 from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss, tip_error
 from xlsdk.latent.sampling import PoseSampler, SampleMix
-from xlsdk.latent.train import resolve_device
 from xlsdk.progress import step_progress
 from xlsdk.training import (clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters, normal_like,
+                             resolve_device,
                              torch_threads)
 
 #: core hands other than the canonical one are sampled without IK (uniform + closing poses)

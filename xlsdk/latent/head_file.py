@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from xlsdk.errors import FingerprintMismatchError, HeadError
+from xlsdk.errors import FingerprintMismatchError, HeadError, validation_problems
 from xlsdk.files import write_json_atomic, write_with_atomic
 from xlsdk.latent.manifests import HEAD_FORMAT, HeadManifest, parameter_shapes
 
@@ -69,17 +69,8 @@ def read_head_manifest(manifest_path: Path, weights_path: Path) -> HeadManifest:
     try:
         return HeadManifest.model_validate_json(text)
     except (ValidationError, ValueError) as exc:
-        raise HeadError(f"{manifest_path}: not a valid head manifest ({_first_problem(exc)})",
+        raise HeadError(f"{manifest_path}: not a valid head manifest ({validation_problems(exc, limit=1)[0]})",
                         hint="refit with `xlsdk fit HAND`") from None
-
-
-def _first_problem(exc: Exception) -> str:
-    """pydantic's first error as "field: message" (a plain ValueError's first line otherwise)."""
-    if isinstance(exc, ValidationError) and exc.errors():
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        return f"{where}: {error['msg']}" if where else error["msg"]
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = None, expected_hand: str | None = None,

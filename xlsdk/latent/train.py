@@ -38,6 +38,7 @@ from xlsdk.training import (
     global_rng_untouched,
     init_parameters,
     normal_like,
+    resolve_device,
 )
 
 REFERENCE_HANDS = ("canonical", "inspire", "ability", "xhand", "paxini")
@@ -80,12 +81,6 @@ def build_heads(hands: dict[str, Hand], latent_dim: int, hidden: tuple[int, ...]
         }
     init_parameters(heads.values(), generator(seed))
     return heads
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def sample_latent(head: LatentHead, q: torch.Tensor, noise: torch.Generator | None

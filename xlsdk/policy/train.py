@@ -20,12 +20,13 @@ import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
 from pydantic import BaseModel, ConfigDict, Field
 
-from xlsdk.errors import DataFormatError, PolicyError
+from xlsdk.errors import DataFormatError, PolicyError, validation_problems
 from xlsdk.files import write_json_atomic
 from xlsdk.policy.action_space import ActionSpace, space_of
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.progress import step_progress
-from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters
+from xlsdk.training import (clip_gradients, cosine_schedule, generator, global_rng_untouched, init_parameters,
+                             resolve_device)
 
 METADATA = "xlsdk_policy.json"
 
@@ -257,9 +258,7 @@ def _wants_cpu(device: str) -> bool:
     """``auto`` | ``cpu`` | ``cuda`` -> whether accelerate must stay on the CPU; a missing GPU is an error."""
     if device not in ("auto", "cpu", "cuda"):
         raise PolicyError(f"training device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise PolicyError("training on cuda was asked for, but torch sees no CUDA device",
-                          hint="train on auto or cpu, or install a CUDA build of torch on a machine with a GPU")
+    resolve_device(device)  # an explicit cuda without one raises, with the fix
     return device == "cpu"
 
 def save_policy(policy: Any, out: Path, metadata: PolicyMetadata) -> Path:
@@ -280,8 +279,7 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
     try:
         metadata = PolicyMetadata.model_validate_json((path / METADATA).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()[:3]) \
-            if hasattr(exc, "errors") else str(exc)
+        problem = "; ".join(validation_problems(exc, limit=3))
         raise DataFormatError(f"{path / METADATA}: not a valid xlsdk policy record ({problem})",
                               hint="retrain the policy, or restore the file from the training run") from None
     with contextlib.redirect_stdout(sys.stderr):  # LeRobot prints progress; stdout is for --json output
