@@ -168,6 +168,7 @@ def _failing_invocations(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
         "policy run": (["policy", "run", "inspire", "--policy", str(tmp)], 1, "not an xlsdk policy directory"),
         "bench crosshand": (["bench", "crosshand", "--steps", "0", "--out", str(tmp / "b")], 2, "--steps"),
         "bench physics": (["bench", "physics", "--seeds", "0", "--out", str(tmp / "b")], 2, "--seeds"),
+        "teleop": (["teleop", "--keypoints", missing + ".jsonl", "--hand", "inspire"], 1, "no such file"),
     }
 
 
