@@ -20,7 +20,7 @@ import xlsdk
 from docs_tables import replace_marked_block
 from xlsdk.files import write_json_atomic
 from xlsdk.latent.evaluate import LatentReport, evaluate_latent
-from xlsdk.latent.heads import installed_core_latent
+from xlsdk.latent.head_loading import installed_core_latent
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS_PAGE = ROOT / "docs" / "benchmarks" / "latent.md"

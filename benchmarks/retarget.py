@@ -32,7 +32,7 @@ import xlsdk
 from docs_tables import replace_marked_block
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
-from xlsdk.latent.heads import load_head
+from xlsdk.latent.head_loading import load_head
 from xlsdk.latent.naive import naive_retarget
 from xlsdk.latent.objectives import tip_error
 from xlsdk.latent.retarget import StreamRetargeter, refine_retarget

@@ -26,9 +26,9 @@ from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.core import CoreLatent
-from xlsdk.latent.head import HeadConfig, LatentHead
+from xlsdk.latent.head_network import HeadConfig, LatentHead
 from xlsdk.latent.head_file import write_head
-from xlsdk.latent.heads import (
+from xlsdk.latent.head_loading import (
     carried_fingerprints,
     clear_core_latent_cache,
     find_core_latent,
@@ -276,7 +276,7 @@ def test_a_policy_trained_under_one_core_is_refused_under_another(tmp_path: Path
     latent is one red line naming both fingerprints and the two ways out, and under its own core it runs."""
     from xlsdk.bench.crosshand.dataset import write_hand_dataset
     from xlsdk.bench.crosshand.tasks import sample_scenes
-    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.latent.head_loading import installed_core_latent
     from xlsdk.policy.train import train_from_datasets
 
     monkeypatch.delenv("XLSDK_CORE_LATENT", raising=False)

@@ -8,7 +8,7 @@ import torch
 
 import xlsdk
 from xlsdk.latent.fast_head import NumpyHead, StackedDecoders
-from xlsdk.latent.heads import load_head
+from xlsdk.latent.head_loading import load_head
 
 # the four reference hands (canonical heads of the core latent) and the human hand (a fitted head with
 # linear skips): both head kinds, 6 to 21+ joints

@@ -17,7 +17,7 @@ from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.core import CORE_WEIGHTS
 from xlsdk.latent.evaluate import evaluate_latent
 from xlsdk.latent.fit import FitConfig, fit_head
-from xlsdk.latent.heads import core_latent_dir, head_status, installed_core_latent
+from xlsdk.latent.head_loading import core_latent_dir, head_status, installed_core_latent
 from xlsdk.latent.retarget import StreamRetargeter
 
 

@@ -14,9 +14,9 @@ from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
 from xlsdk.latent.core import CORE_WEIGHTS, CoreLatent
-from xlsdk.latent.head import HeadConfig, LatentHead
+from xlsdk.latent.head_network import HeadConfig, LatentHead
 from xlsdk.latent.head_file import read_head, write_head
-from xlsdk.latent.heads import (
+from xlsdk.latent.head_loading import (
     clear_core_latent_cache,
     decode,
     encode,
@@ -260,7 +260,7 @@ def test_linear_skip_option_is_backwards_compatible() -> None:
 def test_skip_head_starts_as_the_identity() -> None:
     """A fitted head starts with an exact round trip (within the limits, at the limits too) and keeps the
     decoder's promise of never leaving the joint range; a head without the skip paths cannot start so."""
-    from xlsdk.latent.head import start_as_identity
+    from xlsdk.latent.head_network import start_as_identity
 
     lower, upper = (-0.5, 0.0, -1.2, 0.1), (0.5, 1.6, 0.3, 2.0)
     head = LatentHead(HeadConfig(hand="h", dof=4, lower=lower, upper=upper, linear_skip=True))
@@ -295,7 +295,7 @@ def test_head_status_needs_no_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, xlsdk\nfrom xlsdk.latent.heads import head_status\n"
+    code = ("import sys, xlsdk\nfrom xlsdk.latent.head_loading import head_status\n"
             "states = {n: head_status(xlsdk.load_hand(n)).state for n in xlsdk.hands(include_core=True)}\n"
             "assert set(states.values()) == {'fitted'}, states\n"
             "assert 'torch' not in sys.modules, 'head_status imported torch'\n")

@@ -94,9 +94,9 @@ def test_nothing_outside_the_cli_imports_the_cli() -> None:
 def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
     """The rules are only as good as the import finder: it must catch every way of importing."""
     assert "xlsdk.drivers.safety" in _imports(PACKAGE / "drivers" / "base.py"), "a module-level import"
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xlsdk.latent.head import LatentHead\n"
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xlsdk.latent.head_network import LatentHead\n"
               "def f():\n    import xlsdk.bench.crosshand.episode\n    from ..demo import demo_motion\n    from . import sim\n")
     names = _imports(PACKAGE / "drivers" / "probe.py", source)
-    assert {"xlsdk.latent.head", "xlsdk.bench.crosshand.episode", "xlsdk.demo", "xlsdk.demo.demo_motion",
+    assert {"xlsdk.latent.head_network", "xlsdk.bench.crosshand.episode", "xlsdk.demo", "xlsdk.demo.demo_motion",
             "xlsdk.drivers.sim"} <= names
     assert _violations([PACKAGE / "drivers" / "base.py"], ("xlsdk.drivers",)), "a violation is reported"

@@ -238,8 +238,8 @@ def test_a_k16_core_latent_gives_k16_policies(tmp_path: Path, monkeypatch: pytes
     from lerobot.lerobot_types import TransitionKey
 
     from xlsdk.latent.core import CoreLatent
-    from xlsdk.latent.head import HeadConfig, LatentHead
-    from xlsdk.latent.heads import clear_core_latent_cache
+    from xlsdk.latent.head_network import HeadConfig, LatentHead
+    from xlsdk.latent.head_loading import clear_core_latent_cache
     from xlsdk.policy.train import make_config
 
     canonical = xlsdk.load_hand("canonical")

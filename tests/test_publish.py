@@ -21,9 +21,9 @@ from xlsdk.errors import PublishError
 from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
-from xlsdk.latent.head import HeadConfig, LatentHead
+from xlsdk.latent.head_network import HeadConfig, LatentHead
 from xlsdk.latent.head_file import write_head
-from xlsdk.latent.heads import installed_core_manifest
+from xlsdk.latent.head_loading import installed_core_manifest
 from xlsdk.new_hand import create_hand_plugin
 from xlsdk.publish import publish_plugin
 

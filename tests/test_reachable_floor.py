@@ -13,7 +13,7 @@ import torch
 import xlsdk
 from xlsdk.geometry import shared_fingers
 from xlsdk.latent.evaluate import evaluate_latent, reachable_error
-from xlsdk.latent.heads import load_head
+from xlsdk.latent.head_loading import load_head
 from xlsdk.latent.objectives import tip_error
 from xlsdk.latent.sampling import PoseSampler
 

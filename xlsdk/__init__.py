@@ -79,21 +79,21 @@ def load_hand(name: str) -> Hand:
 
 def core_latent() -> CoreLatent:
     """The installed, frozen core latent (canonical + reference heads, fingerprint, metrics)."""
-    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.latent.head_loading import installed_core_latent
 
     return installed_core_latent()
 
 
 def encode(hand: str | Hand, q: Any) -> Any:
     """Joint vectors ``(..., dof)`` to latents ``(..., k)`` through ``hand``'s head (numpy or torch)."""
-    from xlsdk.latent.heads import encode as _encode
+    from xlsdk.latent.head_loading import encode as _encode
 
     return _encode(load_hand(hand) if isinstance(hand, str) else hand, q)
 
 
 def decode(hand: str | Hand, z: Any) -> Any:
     """Latents ``(..., k)`` to joint vectors ``(..., dof)`` of ``hand``, inside its limits (numpy or torch)."""
-    from xlsdk.latent.heads import decode as _decode
+    from xlsdk.latent.head_loading import decode as _decode
 
     return _decode(load_hand(hand) if isinstance(hand, str) else hand, z)
 

@@ -67,7 +67,7 @@ def hands_listing(*, include_core: bool = False) -> HandListing:
     and its reason; it never hides the other hands.
     """
     from xlsdk.drivers import hand_drivers
-    from xlsdk.latent.heads import head_status
+    from xlsdk.latent.head_loading import head_status
     from xlsdk.plugins import get_plugin_host
 
     host = get_plugin_host()
@@ -156,7 +156,7 @@ def hand_info(hand: Hand | str) -> HandInfo:
     import numpy as np
 
     from xlsdk.drivers import hand_drivers
-    from xlsdk.latent.heads import head_status
+    from xlsdk.latent.head_loading import head_status
     from xlsdk.plugins import get_plugin_host
 
     if isinstance(hand, str):

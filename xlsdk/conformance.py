@@ -117,7 +117,7 @@ def _check_kinematics(name: str) -> CheckResult:
 
 def _check_head(name: str) -> CheckResult:
     from xlsdk import load_hand
-    from xlsdk.latent.heads import head_status, installed_core_latent
+    from xlsdk.latent.head_loading import head_status, installed_core_latent
 
     hand = load_hand(name)
     status = head_status(hand)
@@ -133,7 +133,7 @@ def _check_head(name: str) -> CheckResult:
 def _check_latent(name: str) -> CheckResult:
     from xlsdk import load_hand
     from xlsdk.latent.evaluate import evaluate_latent
-    from xlsdk.latent.heads import head_status, installed_core_latent
+    from xlsdk.latent.head_loading import head_status, installed_core_latent
 
     hand = load_hand(name)
     if head_status(hand).state != "fitted":
@@ -320,7 +320,7 @@ def run_check(hand: str, check: str) -> CheckResult:
 def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
     """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.physics.check`)."""
     from xlsdk import load_hand
-    from xlsdk.latent.heads import head_status
+    from xlsdk.latent.head_loading import head_status
     from xlsdk.physics.check import MIN_HELD, check_physics
 
     hand = load_hand(name)

@@ -3,7 +3,7 @@
 ``xlsdk.load_hand(name)`` returns one. Everything expensive (the kinematic chain, the normalisation
 scale) is built on first use, and torch / pytorch-kinematics are imported only then, so listing hands
 stays cheap. A hand knows no learning: its latent head is found, verified and cached by
-:mod:`xlsdk.latent.heads` (``xlsdk.encode(hand, q)``, ``xlsdk.decode(hand, z)``).
+:mod:`xlsdk.latent.head_loading` (``xlsdk.encode(hand, q)``, ``xlsdk.decode(hand, z)``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 HEAD_FILENAME = "head.safetensors"
 HEAD_MANIFEST_FILENAME = "head.json"
-#: heads for further core latents: ``heads/<fingerprint>/head.safetensors`` (see :mod:`xlsdk.latent.heads`)
+#: heads for further core latents: ``heads/<fingerprint>/head.safetensors`` (see :mod:`xlsdk.latent.head_loading`)
 HEADS_DIRNAME = "heads"
 
 
@@ -46,7 +46,7 @@ class Hand:
     * ``geometry(q)``: the normalised features the latent aligns (:mod:`xlsdk.geometry`);
     * ``sample(n)``: uniform joint samples inside the limits.
 
-    Its fitted latent head lives next to ``hand.toml`` (``head_path``), loaded by :mod:`xlsdk.latent.heads`.
+    Its fitted latent head lives next to ``hand.toml`` (``head_path``), loaded by :mod:`xlsdk.latent.head_loading`.
 
     ``q`` is always the actuated joint vector in command order (``joint_names``); numpy in gives numpy
     out, and a single vector gives a single answer.

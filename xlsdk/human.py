@@ -37,7 +37,7 @@ from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
 from xlsdk.keypoints import LANDMARK_COUNT, MEDIAPIPE_LANDMARKS, check_keypoints
 from xlsdk.latent.fast_head import NumpyHead, StackedDecoders
-from xlsdk.latent.heads import load_head
+from xlsdk.latent.head_loading import load_head
 from xlsdk.latent.retarget import REFINE_STEPS, StreamRetargeter, retarget
 from xlsdk.point_fit import PointLeastSquares
 from xlsdk.tip_kinematics import TipKinematics

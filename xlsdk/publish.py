@@ -79,7 +79,7 @@ def publish_plugin(hand: Hand, *, source: Path | None = None, out: Path | None =
     and check (the wheel's contents are still checked). ``work_dir`` holds the clean environment (default:
     a temporary folder, removed afterwards).
     """
-    from xlsdk.latent.heads import installed_core_manifest
+    from xlsdk.latent.head_loading import installed_core_manifest
 
     dist = _plugin_distribution(hand, required=source is None)
     source = _source_tree(hand, dist, source)
@@ -173,7 +173,7 @@ def _read_project(source: Path) -> dict:
 
 def _check_head(hand: Hand) -> tuple[str, ...]:
     """The head for the installed core latent is fitted and current; returns every fingerprint carried."""
-    from xlsdk.latent.heads import head_status
+    from xlsdk.latent.head_loading import head_status
 
     status = head_status(hand)
     if status.state == "none":

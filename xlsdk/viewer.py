@@ -16,7 +16,7 @@ import numpy as np
 
 from xlsdk.hand import Hand
 from xlsdk.kinematics import rpy_matrix
-from xlsdk.latent.heads import decode, encode
+from xlsdk.latent.head_loading import decode, encode
 
 NONE_CHOICE = "(none)"
 _SPACING = 0.3  # metres between the two hands
@@ -86,7 +86,7 @@ class HandViewer:
 
     def _latent_dim(self) -> int:
         from xlsdk.errors import XlsdkError
-        from xlsdk.latent.heads import load_head
+        from xlsdk.latent.head_loading import load_head
 
         try:
             return load_head(self.hand).config.latent_dim

@@ -31,7 +31,7 @@ def fit_command(
     from xlsdk.errors import XlsdkError
     from xlsdk.latent.export import export_reference_heads
     from xlsdk.latent.fit import FitConfig, fit_head
-    from xlsdk.latent.heads import find_core_latent, installed_core_latent, stale_hands
+    from xlsdk.latent.head_loading import find_core_latent, installed_core_latent, stale_hands
 
     if all_stale == (hand_name is not None):
         raise XlsdkError("name one HAND or pass --all-stale (not both)", hint="e.g. `xlsdk fit my_hand`")

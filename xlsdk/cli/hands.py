@@ -45,7 +45,7 @@ def hands_command(
 def _installed_fingerprint() -> str | None:
     """The installed core latent's fingerprint (manifest only, no torch), None without one."""
     from xlsdk.errors import LatentError
-    from xlsdk.latent.heads import installed_core_manifest
+    from xlsdk.latent.head_loading import installed_core_manifest
 
     try:
         return installed_core_manifest().fingerprint

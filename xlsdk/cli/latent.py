@@ -82,7 +82,7 @@ def train_command(
 @latent_app.command("info")
 def info_command(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Fingerprint, size, hands and metrics of the installed core latent."""
-    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.latent.head_loading import installed_core_latent
 
     core = installed_core_latent()
     manifest = core.manifest
@@ -126,7 +126,7 @@ def eval_command(
     from xlsdk import hands as installed_hands
     from xlsdk import load_hand
     from xlsdk.latent.evaluate import evaluate_latent
-    from xlsdk.latent.heads import head_status
+    from xlsdk.latent.head_loading import head_status
 
     names = hands.split(",") if hands else [n for n in installed_hands() if head_status(load_hand(n)).state == "fitted"]
     selected = {name: load_hand(name) for name in names}

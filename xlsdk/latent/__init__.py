@@ -12,7 +12,7 @@ __all__ = ["DEFAULT_LATENT_DIM", "HeadConfig", "LatentHead"]
 
 def __getattr__(name: str) -> Any:
     if name == "LatentHead":
-        from xlsdk.latent.head import LatentHead
+        from xlsdk.latent.head_network import LatentHead
 
         return LatentHead
     raise AttributeError(f"module 'xlsdk.latent' has no attribute {name!r}")

@@ -29,7 +29,7 @@ from xlsdk.latent.manifests import CORE_MANIFEST, CORE_WEIGHTS, FORMAT_VERSION, 
 if TYPE_CHECKING:  # torch loads with the weights, not with the manifest (``xlsdk hands`` reads only that)
     import torch
 
-    from xlsdk.latent.head import LatentHead
+    from xlsdk.latent.head_network import LatentHead
 
 __all__ = ["CORE_MANIFEST", "CORE_WEIGHTS", "FORMAT_VERSION", "CoreHandEntry", "CoreLatent", "CoreLatentManifest",
            "latent_fingerprint", "read_core_manifest"]
@@ -80,7 +80,7 @@ class CoreLatent:
     """The frozen core latent in memory: heads by hand name, plus its manifest."""
 
     def __init__(self, manifest: CoreLatentManifest, heads: dict[str, LatentHead], source: Path | None = None) -> None:
-        from xlsdk.latent.head import freeze
+        from xlsdk.latent.head_network import freeze
 
         self.manifest = manifest
         self.heads = {name: freeze(head) for name, head in heads.items()}
@@ -146,7 +146,7 @@ class CoreLatent:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        from xlsdk.latent.head import LatentHead
+        from xlsdk.latent.head_network import LatentHead
         from xlsdk.training import global_rng_untouched
 
         directory = Path(directory)
@@ -171,7 +171,7 @@ class CoreLatent:
 
 
 def _flatten(heads: dict[str, LatentHead]) -> dict[str, torch.Tensor]:
-    from xlsdk.latent.head import weight_tensors
+    from xlsdk.latent.head_network import weight_tensors
 
     return {f"{name}/{key}": tensor for name, head in heads.items() for key, tensor in weight_tensors(head).items()}
 

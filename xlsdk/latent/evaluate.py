@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
-from xlsdk.latent.head import LatentHead
+from xlsdk.latent.head_network import LatentHead
 from xlsdk.latent.naive import naive_retarget
 from xlsdk.latent.objectives import GeometryWeights, tip_error
 from xlsdk.latent.sampling import PoseSampler
@@ -89,11 +89,11 @@ def evaluate_latent(hands: dict[str, Hand], heads: dict[str, LatentHead] | None 
 
     ``floor=True`` adds each pair's reachable floor (a few seconds of IK per pair).
 
-    ``heads`` defaults to each hand's installed, verified head (:func:`~xlsdk.latent.heads.load_head`);
+    ``heads`` defaults to each hand's installed, verified head (:func:`~xlsdk.latent.head_loading.load_head`);
     training passes the heads it is evaluating.
     """
     if heads is None:
-        from xlsdk.latent.heads import load_head
+        from xlsdk.latent.head_loading import load_head
 
         heads = {name: load_head(hand) for name, hand in hands.items()}
     poses: dict[str, dict[str, torch.Tensor]] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 from xlsdk.hand import Hand
 from xlsdk.latent.core import CoreLatent
 from xlsdk.latent.head_file import write_head
-from xlsdk.latent.heads import head_target, invalidate_heads
+from xlsdk.latent.head_loading import head_target, invalidate_heads
 
 
 def export_reference_heads(core: CoreLatent, hands: dict[str, Hand]) -> list[Path]:

@@ -3,7 +3,7 @@
 A teleoperation loop encodes one pose and decodes it into several hands every frame. Through torch
 each of those tiny MLP passes pays the module machinery (hooks, inference mode, tensor wrapping) on
 every layer, which measured about half of a frame's time for four hands; the arithmetic itself is a
-few matrix-vector products. :class:`NumpyHead` reads a frozen :class:`~xlsdk.latent.head.LatentHead`'s
+few matrix-vector products. :class:`NumpyHead` reads a frozen :class:`~xlsdk.latent.head_network.LatentHead`'s
 weights once into float64 arrays and runs the same layers (Linear, LayerNorm, SiLU, the linear skips,
 the squash) as numpy calls. It is a faster evaluator of the same head, not another model: its answers
 match the torch head's to float32 rounding (tested), and batched work stays on torch.
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xlsdk.latent.head import _SQUASH_GAIN, LatentHead
+from xlsdk.latent.head_network import _SQUASH_GAIN, LatentHead
 
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]  # weight.T, bias, norm gain, norm bias, eps
 
@@ -25,7 +25,7 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
 
 
 def _blocks(mlp: nn.Sequential) -> list[_Block]:
-    """(Linear, LayerNorm, SiLU) triples of :func:`xlsdk.latent.head._mlp` as arrays."""
+    """(Linear, LayerNorm, SiLU) triples of :func:`xlsdk.latent.head_network._mlp` as arrays."""
     layers = list(mlp)
     blocks = []
     for linear, norm in zip(layers[0::3], layers[1::3], strict=True):

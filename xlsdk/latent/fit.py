@@ -21,7 +21,7 @@ What makes it fast (per step, FK dominates; see benchmarks/budgets.py):
 * the encoder's geometry term runs on a sub-batch, against the canonical hand and one other core hand
   per step in turn, instead of every core hand every step: 3 FK calls per step instead of 7;
 * the new head has linear paths beside its MLPs (``HeadConfig.linear_skip``) and starts as an exact
-  round trip (:func:`~xlsdk.latent.head.start_as_identity`): reconstruction, which an MLP alone
+  round trip (:func:`~xlsdk.latent.head_network.start_as_identity`): reconstruction, which an MLP alone
   approaches slowly (a reconstruction-only MLP fit of a 22-DOF hand levelled off near 0.027 rad in
   2000+ steps), is right from the first step and only has to be kept while the geometry terms move
   the latent to what the core latent means; 400-700 steps instead of 2000;
@@ -54,7 +54,7 @@ from xlsdk.errors import LatentError
 from xlsdk.geometry import GEOMETRY_VERSION, HandGeometry, shared_fingers
 from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, Hand
 from xlsdk.latent.core import CoreLatent
-from xlsdk.latent.head import HeadConfig, LatentHead, start_as_identity
+from xlsdk.latent.head_network import HeadConfig, LatentHead, start_as_identity
 from xlsdk.latent.head_file import HeadManifest, write_head
 from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss, tip_error
 from xlsdk.latent.sampling import PoseSampler, SampleMix
@@ -79,7 +79,7 @@ class FitConfig(BaseModel):
     core_latents: int = Field(8192, gt=0, description="size of the bank of core latents for the decoder term")
     pool: int = Field(16384, gt=0, description="own poses sampled once, geometry precomputed")
     hidden: tuple[int, ...] | None = Field((128, 256, 128), description="head widths; None: the canonical head's")
-    linear_skip: bool = Field(True, description="linear paths beside the head's MLPs (see xlsdk.latent.head)")
+    linear_skip: bool = Field(True, description="linear paths beside the head's MLPs (see xlsdk.latent.head_network)")
     lr: float = 3e-3
     weight_decay: float = 1e-4
     recon_weight: float = 10.0
@@ -124,9 +124,9 @@ def fit_head(hand: str | Hand, *, config: FitConfig | None = None, out: Path | s
     """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default).
 
     ``core`` is the installed core latent unless given (``xlsdk fit HAND --for FINGERPRINT``); the head
-    lands where :func:`~xlsdk.latent.heads.head_target` says, so a head for another core is never replaced.
+    lands where :func:`~xlsdk.latent.head_loading.head_target` says, so a head for another core is never replaced.
     """
-    from xlsdk.latent.heads import head_target, installed_core_latent, invalidate_heads
+    from xlsdk.latent.head_loading import head_target, installed_core_latent, invalidate_heads
 
     started = time.perf_counter()  # the whole fit, grasp banks included: what the user waits for
     hand = _load_hand(hand) if isinstance(hand, str) else hand

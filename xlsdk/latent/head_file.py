@@ -25,7 +25,7 @@ from xlsdk.latent.manifests import HEAD_FORMAT, HeadManifest, parameter_shapes
 
 if TYPE_CHECKING:  # torch loads with the weights: verify_head_files (what ``xlsdk hands`` runs) needs none
     from xlsdk.hand import Hand
-    from xlsdk.latent.head import LatentHead
+    from xlsdk.latent.head_network import LatentHead
 
 __all__ = ["HEAD_FORMAT", "HeadManifest", "read_head", "read_head_manifest", "verify_head_files", "write_head"]
 
@@ -41,7 +41,7 @@ def write_head(head: LatentHead, weights_path: Path, manifest_path: Path, *, han
     from safetensors.torch import save_file
 
     from xlsdk import __version__
-    from xlsdk.latent.head import weight_tensors
+    from xlsdk.latent.head_network import weight_tensors
 
     tensors = weight_tensors(head)
     write_with_atomic(weights_path, lambda tmp: save_file(tensors, str(tmp), metadata={"hand": head.config.hand,
@@ -85,7 +85,7 @@ def read_head(weights_path: Path, manifest_path: Path, *, hand: Hand | None = No
     from safetensors.torch import load_file
 
     from xlsdk.latent.core import _load_state
-    from xlsdk.latent.head import LatentHead
+    from xlsdk.latent.head_network import LatentHead
     from xlsdk.training import global_rng_untouched
 
     manifest = verify_head_files(weights_path, manifest_path, hand=hand, expected_hand=expected_hand,

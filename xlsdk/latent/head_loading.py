@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # torch loads with the first head; head_status (xlsdk hands) 
 
     from xlsdk.hand import Hand
     from xlsdk.latent.core import CoreLatent
-    from xlsdk.latent.head import LatentHead
+    from xlsdk.latent.head_network import LatentHead
 
 HeadState = Literal["fitted", "none", "fingerprint mismatch", "stale", "corrupt", "no core latent"]
 
@@ -230,7 +230,7 @@ def load_head(hand: Hand) -> LatentHead:
     key = (core.fingerprint, hand.spec.digest, _file_sha(weights_path), _file_sha(manifest_path))
     head = _HEADS.get(key)
     if head is None:
-        from xlsdk.latent.head import freeze
+        from xlsdk.latent.head_network import freeze
 
         _refuse_other_cores(hand, core.fingerprint, manifest_path)
         head, _ = read_head(weights_path, manifest_path, hand=hand, fingerprint=core.fingerprint)

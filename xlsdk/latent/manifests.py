@@ -2,7 +2,7 @@
 
 ``xlsdk hands`` reports every hand's head state; that must not wait for torch. So the JSON side of the
 latent (a head's config and ``head.json``, the core latent's ``core_latent.json``) lives here, free
-of torch, and the tensors stay in :mod:`xlsdk.latent.head` / :mod:`xlsdk.latent.core`.
+of torch, and the tensors stay in :mod:`xlsdk.latent.head_network` / :mod:`xlsdk.latent.core`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class HeadConfig(BaseModel):
 
 
 def parameter_shapes(config: HeadConfig) -> dict[str, tuple[int, ...]]:
-    """The learned tensors a head of ``config`` has, by name (as :class:`~xlsdk.latent.head.LatentHead` names them).
+    """The learned tensors a head of ``config`` has, by name (as :class:`~xlsdk.latent.head_network.LatentHead` names them).
 
     Lets a head file's tensors be checked without building the module; a test holds the two in step.
     """

@@ -32,7 +32,7 @@ from xlsdk.errors import DataFormatError
 from xlsdk.geometry import HandGeometry, hand_geometry, shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.fast_head import NumpyHead
-from xlsdk.latent.heads import load_head
+from xlsdk.latent.head_loading import load_head
 from xlsdk.latent.objectives import GeometryWeights
 from xlsdk.point_fit import PointLeastSquares
 from xlsdk.tip_kinematics import TipKinematics

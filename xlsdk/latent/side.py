@@ -108,7 +108,7 @@ class SideComparison(BaseModel):
 def reference_hand_name() -> str:
     """The hand the side is judged against: the installed core latent's canonical hand, else the built-in one."""
     from xlsdk.errors import LatentError
-    from xlsdk.latent.heads import installed_core_manifest
+    from xlsdk.latent.head_loading import installed_core_manifest
 
     try:
         return installed_core_manifest().canonical

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from xlsdk.files import write_with_atomic
 from xlsdk.hand import Hand
 from xlsdk.latent.core import CoreLatent
-from xlsdk.latent.head import DEFAULT_HIDDEN, DEFAULT_LATENT_DIM, HeadConfig, LatentHead
+from xlsdk.latent.head_network import DEFAULT_HIDDEN, DEFAULT_LATENT_DIM, HeadConfig, LatentHead
 from xlsdk.latent.objectives import GeometryWeights, kl_divergence, pair_geometry_loss, reconstruction_loss
 from xlsdk.latent.sampling import PoseSampler, SampleMix
 from xlsdk.progress import step_progress

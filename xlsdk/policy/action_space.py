@@ -22,7 +22,7 @@ import torch
 from xlsdk.errors import PolicyError
 from xlsdk.hand import Hand
 from xlsdk.joint_slots import SLOT_COUNT, SlotLayout, slot_layout
-from xlsdk.latent.heads import decode, encode, latent_dim
+from xlsdk.latent.head_loading import decode, encode, latent_dim
 
 if TYPE_CHECKING:
     from xlsdk.policy.configuration_xlvla import XlvlaConfig

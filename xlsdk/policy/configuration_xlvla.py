@@ -93,11 +93,11 @@ class XlvlaConfig(PreTrainedConfig):
         if self.history < 1:
             raise PolicyConfigError("history must be at least 1 (the current state)")
         if self.action_space == "latent" and self.latent_dim is None:
-            from xlsdk.latent.heads import latent_dim
+            from xlsdk.latent.head_loading import latent_dim
 
             self.latent_dim = latent_dim()
         if self.action_space == "latent" and self.latent_fingerprint is None:
-            from xlsdk.latent.heads import installed_core_manifest
+            from xlsdk.latent.head_loading import installed_core_manifest
 
             self.latent_fingerprint = installed_core_manifest().fingerprint
         if self.action_space == "raw" and self.raw_dim is None and self.hand:
@@ -161,7 +161,7 @@ def refuse_other_core_latent(policy_dir: Path) -> None:
     import json
 
     from xlsdk.errors import PolicyError
-    from xlsdk.latent.heads import installed_core_manifest
+    from xlsdk.latent.head_loading import installed_core_manifest
 
     try:
         config = json.loads((Path(policy_dir) / "config.json").read_text(encoding="utf-8"))

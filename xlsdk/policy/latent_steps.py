@@ -20,7 +20,7 @@ from lerobot.lerobot_types import TransitionKey
 from lerobot.processor.pipeline import ProcessorStep, ProcessorStepRegistry
 
 from xlsdk.errors import DataFormatError
-from xlsdk.latent.heads import apply_over_last_dim, latent_dim, load_head
+from xlsdk.latent.head_loading import apply_over_last_dim, latent_dim, load_head
 from xlsdk.policy.modeling_xlvla import ACTION, STATE
 
 
