@@ -52,6 +52,7 @@ ROBOTS = ("inspire", "ability", "xhand", "paxini")
 SIZES = (0.85, 1.0, 1.15)
 JITTER = 0.0025  # metres per coordinate, at the person's size
 FRAMES_BETWEEN = 30
+LOW_PASS = 0.2  # the output filter of both tools' smoothed rows (dex-retargeting's teleoperation examples use 0.2)
 TIP_LANDMARKS = {"thumb": 4, "index": 8, "middle": 12, "ring": 16, "little": 20}
 DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "human.md"
 
@@ -140,8 +141,19 @@ def benchmark_robot(human: Hand, robot: Hand, q_true: np.ndarray, noisy: np.ndar
         rows[name] = {"error": _error(human, robot, q_true, np.concatenate(batch)),
                       "stream_error": _error(human, robot, q_true, np.concatenate(streamed)), "batched": batched,
                       "single": single, "step": step, "jerk": jerk}
+    stream = HumanStream(human, [robot], low_pass=LOW_PASS)  # the output filter, as dex-retargeting's below
+    streamed = []
+    start = time.perf_counter()
+    for person in people:
+        stream.reset()
+        streamed.append(np.stack([stream(frame)[robot.name] for frame in person]))
+    single = len(noisy) / (time.perf_counter() - start)
+    step, jerk = _smoothness(streamed, span)
+    error = _error(human, robot, q_true, np.concatenate(streamed))
+    rows[f"xlsdk, low-pass {LOW_PASS}"] = {"error": error, "stream_error": error, "batched": single, "single": single,
+                                          "step": step, "jerk": jerk}
     fit = KeypointFit(human)
-    for alpha, name in ((1.0, "dex-retargeting"), (0.2, "dex-retargeting, low-pass 0.2")):
+    for alpha, name in ((1.0, "dex-retargeting"), (LOW_PASS, f"dex-retargeting, low-pass {LOW_PASS}")):
         dex = DexKeypoints(human, robot, workdir, low_pass=alpha)
         solved = []
         start = time.perf_counter()
@@ -193,7 +205,7 @@ def run(key_poses: int) -> dict:
                            "error_mm": float(np.mean([v["error"][1] for v in values])),
                            "stream_error": float(np.mean([v["stream_error"][0] for v in values])),
                            **{k: float(np.mean([v[k] for v in values])) for k in ("batched", "single", "step", "jerk")}}
-    peer = summary["dex-retargeting"]
+    peer = summary["dex-retargeting"]  # streamed rows (the low-pass ones) have no batched mode: batched = single
     for values in summary.values():
         values["error_vs_dex"] = values["error"] / peer["error"]
         values["batched_vs_dex"] = values["batched"] / peer["batched"]
