@@ -169,6 +169,8 @@ def _failing_invocations(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
         "bench crosshand": (["bench", "crosshand", "--steps", "0", "--out", str(tmp / "b")], 2, "--steps"),
         "bench physics": (["bench", "physics", "--seeds", "0", "--out", str(tmp / "b")], 2, "--seeds"),
         "teleop": (["teleop", "--keypoints", missing + ".jsonl", "--hand", "inspire"], 1, "no such file"),
+        "bench physics-shard": (["bench", "physics-shard", "--hand", "inspire", "--task", "juggle", "--out",
+                                 str(tmp / "shard")], 1, "unknown physics task 'juggle'"),
     }
 
 

@@ -1,14 +1,16 @@
-"""Physics cross-hand benchmark: latent chunks vs padded raw joints (and ACT in latent space), judged by contact.
+"""Physics cross-hand benchmark: latent vs raw joints vs joint slots (and ACT in latent space), judged by contact.
 
 The protocol lives in the library (``xlsdk.bench.physics``, also ``xlsdk bench physics``): MuJoCo
-tasks decided by object state, LeRobot datasets written by a scripted expert whose grasps come from each
-hand's own FK, held-out hand x task combinations, a held-out hand, zero-shot hands onboarded from the test
-corpus through new-hand + fit, three seeds. This script runs it, prints the tables (expert ceiling beside
-every result) and the inference latency per chunk, copies an image mosaic of episode strips for the docs
-and, with ``--write-docs``, puts the measured tables into docs/benchmarks/physics.md.
+tasks decided by object state, LeRobot datasets written in shards by a closed-loop scripted expert with
+DART noise, held-out hand x task combinations, a held-out hand, zero-shot hands onboarded from the test
+corpus through new-hand + fit, three seeds, Wilson intervals. This script runs it, prints the tables
+(expert ceiling beside every result) and the inference latency per chunk, copies an image mosaic of
+episode strips for the docs and, with ``--write-docs``, puts the measured tables into
+docs/benchmarks/physics.md.
 
-Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--zero-shot-hand NAME ...] [--write-docs]``, or
-``--from-report out/bench/physics/physics.json --write-docs`` to put an earlier run's tables into the docs.
+Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--obs state|vision] [--zero-shot-hand NAME ...]
+[--write-docs]``, or ``--from-report out/bench/physics/physics.json --write-docs`` to put an earlier run's
+tables into the docs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ import platform
 import sys
 import time
 from pathlib import Path
-
-import torch
 
 from xlsdk.bench.physics.benchmark import (PhysicsBenchConfig, PhysicsBenchReport, reproduce_command,
                                                   run_physics_bench, write_report)
@@ -33,25 +33,37 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # the shared docs-table writer sit
 from docs_tables import replace_marked_block  # noqa: E402
 
 
-def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool, threads: int | None) -> str:
+def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
     config = report.config
     latency = report.latency_ms
     lines = [
-        f"{'Full' if full else 'Quick'} run: `{report.command}` (seeds {list(config.seeds)}; {config.scenes_per_task} "
-        f"expert scenes per hand and task, {report.train_frames:,} training frames, {config.steps:,} steps per XL-VLA "
-        f"arm, {config.act_steps:,} for ACT, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; "
-        f"raw width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
-        + (f"{threads} torch threads, " if threads else "") + f"{report.seconds:.0f} s of wall time"
+        f"{'Full' if full else 'Quick'} run: `{report.command}` (seeds {list(config.seeds)}; observations "
+        f"{config.obs}; {config.demos_per_task} successful DART demonstrations per hand and task, "
+        f"{report.train_frames:,} training frames, {config.steps:,} steps per XL-VLA arm, {config.act_steps:,} for "
+        f"ACT, the checkpoint of {config.checkpoints} chosen by rollouts on {config.validation_scenes} validation "
+        f"scenes per seen combination, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; raw "
+        f"width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
+        + f"{config.workers} worker processes, {report.seconds:.0f} s of wall time"
         + (f" and {report.cpu_seconds['total']:.0f} s of CPU time" if "total" in report.cpu_seconds else "")
         + (", on a CPU shared with other jobs (contended)" if contended else "") + "._",
         "",
-        "Success rate per split (mean ± spread over seeds; the expert's own success on the same scenes is the ceiling):",
+        "Success rate per split (mean over seeds [Wilson 95 % interval over the pooled episodes]; the expert's own "
+        "success on the same scenes is the ceiling; combinations the expert cannot do are left out of the splits "
+        "and listed below):",
         "",
         report.summary_table(),
         "",
         "Per hand and task:",
         "",
         report.combo_table(),
+        "",
+        "What the expert cannot do (measured on the demonstration scenes):",
+        "",
+        report.infeasible_table(),
+        "",
+        "Learning curves (validation success per snapshot, mean over seeds): "
+        + "; ".join(f"{arm}: " + ", ".join(f"{step} steps {rate:.2f}" for step, rate in by.items())
+                    for arm, by in report.learning_curves.items()) + ".",
         "",
         "Inference latency per chunk (CPU, batch 1, prediction + decode): "
         + ", ".join(f"{arm} {value:.1f} ms" for arm, value in latency.items()) + ".",
@@ -85,7 +97,8 @@ def mosaic(report: PhysicsBenchReport, out_dir: Path, target: Path, per_row: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the full run (16 scenes, 2000 steps per arm)")
+    parser.add_argument("--full", action="store_true", help="the full run (200 demonstrations per hand x task)")
+    parser.add_argument("--obs", choices=("state", "vision"), default="state")
     parser.add_argument("--zero-shot-hand", action="append", default=[], help="an installed hand (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "physics")
     parser.add_argument("--contended", action="store_true", help="say in docs that the CPU was shared")
@@ -98,21 +111,20 @@ def main() -> int:
         report = PhysicsBenchReport.model_validate_json(args.from_report.read_text(encoding="utf-8"))
         args.out, args.full = args.from_report.parent, "--quick" not in report.command
     else:
-        overrides = {"zero_shot_hands": tuple(args.zero_shot_hand)}
+        overrides = {"zero_shot_hands": tuple(args.zero_shot_hand), "obs": args.obs}
         config = PhysicsBenchConfig(**overrides) if args.full else PhysicsBenchConfig.quick(**overrides)
-        report = run_physics_bench(config, args.out, command=reproduce_command(quick=not args.full,
-                                                                               zero_shot=tuple(args.zero_shot_hand)))
+        report = run_physics_bench(config, args.out, command=reproduce_command(
+            quick=not args.full, obs=args.obs, zero_shot=tuple(args.zero_shot_hand)))
         write_report(report, args.out)
     config = report.config
-    block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")),
-                     threads=None if args.from_report else torch.get_num_threads())
+    block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")))
     print(block)
     if args.write_docs:
         image = mosaic(report, args.out, DOCS_IMAGE)
         if image:
             block += ("\n\n![Episode strips of the latent arm](img/physics-episodes.png)\n\n_Latent arm, seed "
-                      f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task), the "
-                      "camera the policies see (the wrist camera) every fifth control step._")
+                      f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task): the fixed "
+                      "front camera above the wrist camera, every fifth control step._")
             print(f"episode strips: {image}")
         replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
     return 0

@@ -246,9 +246,19 @@ def cached(hand: Hand, kind: str, size: float = 0.0, **options: object) -> Grasp
     if kind not in KINDS:
         raise PhysicsError(f"unknown grasp kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
     size = round(float(size), 3)
-    key = (hand.name, str(hand.urdf_path), hand.spec.digest, kind, size, tuple(sorted(options.items())))
+    key = cache_key(hand, kind, size, **options)
     if key not in _CACHE:
         synthesis = {"pinch": pinch, "wrap": wrap, "envelop": envelop}
         with torch_threads(1):
             _CACHE[key] = point(hand) if kind == "point" else synthesis[kind](hand, size, **options)
     return _CACHE[key]
+
+
+def cache_key(hand: Hand, kind: str, size: float = 0.0, **options: object) -> tuple:
+    """What :func:`cached` files a grasp under (the hand's kinematics, the kind, the size to 1 mm, the options)."""
+    return (hand.name, str(hand.urdf_path), hand.spec.digest, kind, round(float(size), 3), tuple(sorted(options.items())))
+
+
+def remember(entries: list[tuple[tuple, Grasp]]) -> None:
+    """Put grasps synthesised elsewhere (another process of a pool) into this process's cache."""
+    _CACHE.update(entries)

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
                                          scene_of)
-from xlsdk.bench.physics.jobs import Pool, default_workers, expert_job, policy_job, shard_job, train_job
+from xlsdk.bench.physics.jobs import (Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
+                                      train_job)
 from xlsdk.bench.physics.policies import ARMS
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.tasks import TASKS
@@ -207,13 +208,24 @@ class _Run:
         self.training_hands = [h for h in config.hands if h != config.held_out_hand and h not in self.zero_shot]
         with Pool(config.workers, zero_shot_jobs) as self.pool:
             self.pool.cpu["zero-shot onboarding (new-hand + fit)"] = onboarding_cpu
+            self.synthesise_grasps()
             roots = self.demonstrations()
             frames = self.read(roots)
             weights, losses, curves, chosen = self.train(frames)
             results = self.evaluate(weights)
         return self.report(results, losses, curves, chosen, weights)
 
-    # --- 1. demonstrations ------------------------------------------------------------------------
+    # --- 1. grasps and demonstrations -------------------------------------------------------------
+
+    def synthesise_grasps(self) -> None:
+        """Every grasp the expert can need, each synthesised once in the pool and handed to every job of its
+        hand and task (otherwise each worker would synthesise the same grasps again: more than half of a
+        shard's CPU time was grasp synthesis)."""
+        calls = [(hand, tuple(self.config.tasks)) for hand in self.eval_hands]
+        with step_progress("grasp synthesis", len(calls), enabled=self.progress) as bar:
+            found = self.pool.map("grasp synthesis", grasp_job, calls, done=bar.update)
+        self.known = {hand: grasps for (hand, _), grasps in zip(calls, found, strict=True)}
+
 
     def _recipe(self, hand: str) -> dict[str, Any]:
         c = self.config
@@ -269,7 +281,7 @@ class _Run:
                     break
                 results: list[ShardResult] = self.pool.map(
                     "expert demonstrations (shards)", shard_job,
-                    [(shard, str(staging / shard.name)) for shard in wave])
+                    [(shard, str(staging / shard.name), self.known[shard.hand]) for shard in wave])
                 for result in results:
                     combo = (result.shard.hand, result.shard.task)
                     self.attempted[combo] += result.shard.count
@@ -388,7 +400,7 @@ class _Run:
                   for seed in config.seeds for task in config.tasks}
         combos = [(hand, task) for hand in self.eval_hands for task in config.tasks]
         first = config.seeds[0]
-        expert_calls = [(hand, scenes[(seed, task)], config.strips and seed == first)
+        expert_calls = [(hand, scenes[(seed, task)], config.strips and seed == first, self.known[hand])
                         for seed in config.seeds for hand, task in combos]
         with step_progress("expert ceiling", len(expert_calls), enabled=self.progress) as bar:
             expert = self.pool.map("expert ceiling on the evaluation scenes", expert_job, expert_calls,
@@ -416,7 +428,8 @@ class _Run:
         with step_progress("replay training scenes", len(replay_calls), enabled=self.progress) as bar:
             replayed = self.pool.map("replay of training scenes", policy_job, replay_calls, done=bar.update)
             replay_expert = self.pool.map("expert ceiling on the training scenes", expert_job,
-                                          [(hand, group) for (hand, _), group in replay.items()])
+                                          [(hand, group, False, self.known[hand])
+                                           for (hand, task), group in replay.items()])
         return {"expert": dict(zip([(s, h, t) for s in config.seeds for h, t in combos], expert, strict=True)),
                 "policy": dict(zip(policy_keys, outcomes, strict=True)),
                 "replay": dict(zip(replay_keys, replayed, strict=True)),
@@ -519,7 +532,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 2
+EXPERT_VERSION = 3
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,7 +22,9 @@ states), except the regrasp after a drop, which starts over from a reach:
   block's measured position toward the spot and stops when it is there;
 * bin: the pinch of ``pinch_lift``, carried over the bin, opened, the hand withdrawn.
 
-Grasps come from :mod:`xlsdk.bench.physics.grasps` (synthesised on the hand's FK, cached per size).
+Grasps come from xlsdk's one grasp synthesis, :mod:`xlsdk.physics.grasps` (on the hand's FK, cached per size),
+and the squeeze and lift are the executor's (:mod:`xlsdk.physics.grasp`): ``xlsdk check --physics`` and
+this expert grasp alike.
 :func:`rollout` executes any controller at the control rate on a :class:`~xlsdk.physics.world.World` and
 records the object-state :class:`~xlsdk.bench.physics.tasks.Trace` the task is judged by; policies run
 through the same function, so the expert and the policies are graded identically.
@@ -35,16 +37,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xlsdk.bench.physics import grasps
 from xlsdk.bench.physics.observation import Observation, observe
 from xlsdk.bench.physics.tasks import TaskScene, Trace, judge
 from xlsdk.hand import Hand
 from xlsdk.kinematics import rpy_matrix
+from xlsdk.physics import grasps
+from xlsdk.physics.grasp import LIFT_M, squeezed
 from xlsdk.physics.world import HOME_ROTATION, World, wrist_rotation
 
 FPS = 5.0
-SQUEEZE = 0.35
-LIFT_M = 0.12
+#: how far above the grasp pose the hand comes in (along the palm normal) before it descends
 ABOVE_M = 0.07
 #: every episode (expert or policy) lasts this long at :data:`FPS`: the expert needs about 5 s for the
 #: longest task (the bin), the rest is room for a recovery (a regrasp takes about 2.5 s)
@@ -93,10 +95,6 @@ def _placed(point_palm: np.ndarray, target_world: np.ndarray, rpy: np.ndarray) -
     return wrist
 
 
-def _squeezed(hand: Hand, grasp: grasps.Grasp) -> np.ndarray:
-    return np.clip(grasp.q_grasp + SQUEEZE * (grasp.q_grasp - grasp.q_open), hand.spec.lower, hand.spec.upper)
-
-
 def _pinch_yaw(direction: np.ndarray, object_yaw: float) -> float:
     """Wrist yaw that lines a palm-down pinch up with a cube face (the smallest turn that does)."""
     world = HOME_ROTATION @ direction
@@ -133,18 +131,11 @@ class Expert:
         self.hand, self.scene = hand, scene
         self.item = scene.scene.get(scene.target)
         self.q_open = grasps.open_pose(hand)
-        task = scene.task
-        if task in ("pinch_lift", "place_in_bin"):
-            self.grasp = grasps.cached(hand, "pinch", self.item.dims[0])
-        elif task == "power_lift":
-            self.grasp = grasps.cached(hand, "wrap", self.item.dims[0])
-        elif task == "bottle_upright":
-            self.grasp = grasps.cached(hand, "wrap", self.item.dims[0], cylinder=True)
-        elif task == "press_button":
-            self.grasp = grasps.cached(hand, "point")
-        else:
-            self.grasp = None
-        self.squeeze = _squeezed(hand, self.grasp) if self.grasp is not None else self.q_open
+        request = grasp_request(scene.task, self.item.dims[0])
+        self.grasp = grasps.cached(hand, request[0], request[1], **request[2]) if request else None
+        self.squeeze = squeezed(hand, self.grasp.q_open, self.grasp.q_grasp) if self.grasp is not None else self.q_open
+        # the grasp's own open pose (a pre-shape that clears the object) is what the hand comes in with
+        self.q_pre = self.grasp.q_open if self.grasp is not None else self.q_open
         self.phase = "reach"
         self.since = 0  # control steps spent in this phase
         self.closed_at: np.ndarray | None = None  # the wrist pose the grasp closed at
@@ -194,16 +185,16 @@ class Expert:
                 if _reached(measured, above) or self.since >= 2 * PATIENCE:
                     self._enter("descend")
                 else:
-                    return _toward(measured, above), self.q_open
+                    return _toward(measured, above), self.q_pre
             if _reached(measured, at) or self.since >= PATIENCE:
                 self.closed_at = at
                 self._enter("close")
             else:
-                return _toward(measured, at), self.q_open
+                return _toward(measured, at), self.q_pre
         at = self.closed_at
         if self.phase == "close":
             share = min(1.0, (self.since + 1) / CLOSE_STEPS)
-            q = self.q_open + share * (self.grasp.q_grasp - self.q_open)
+            q = self.q_pre + share * (self.grasp.q_grasp - self.q_pre)
             if share < 1.0:
                 return at.copy(), q
             self._enter("squeeze")
@@ -305,6 +296,36 @@ class Expert:
         return backed, q
 
 
+GraspRequest = tuple[str, float, dict]
+
+
+def grasp_request(task: str, size: float) -> GraspRequest | None:
+    """Which grasp the expert synthesises for ``task`` on an object of ``size`` (its first dimension)."""
+    if task in ("pinch_lift", "place_in_bin"):
+        return ("pinch", size, {})
+    if task == "power_lift":  # the loose wrap: on the reference hands it lifts the ball where the tight one rolls it
+        return ("wrap", size, {"loose": True})
+    if task == "bottle_upright":
+        return ("wrap", size, {"cylinder": True})
+    if task == "press_button":
+        return ("point", 0.0, {})
+    return None
+
+
+def grasp_requests(task: str) -> list[GraspRequest]:
+    """Every grasp the expert can need for ``task``: one per millimetre of the task's size range (the
+    sizes :func:`~xlsdk.physics.grasps.cached` rounds to), so a pool can synthesise them once."""
+    from xlsdk.bench.physics import tasks
+
+    ranges = {"pinch_lift": tasks.PINCH_HALF, "place_in_bin": tasks.BIN_CUBE_HALF, "power_lift": tasks.BALL_RADIUS,
+              "bottle_upright": tasks.BOTTLE_RADIUS}
+    if task not in ranges:
+        request = grasp_request(task, 0.0)
+        return [request] if request else []
+    low, high = (int(round(v * 1000)) for v in ranges[task])
+    return [r for r in (grasp_request(task, mm / 1000) for mm in range(low, high + 1)) if r]
+
+
 def grasp_residual_mm(hand_name: str, task: str) -> float | None:
     """How far (mm, roughly) the grasp synthesis leaves the fingertips from their targets for ``task``'s
     grasp on a mid-sized object: a large value says the hand's kinematics cannot make that grasp."""
@@ -375,8 +396,8 @@ class Dart:
     small errors a learned policy makes.
     """
 
-    def __init__(self, hand: Hand, seed: int, *, wrist_m: float = 0.006, wrist_rad: float = 0.04,
-                 joint_share: float = 0.04) -> None:
+    def __init__(self, hand: Hand, seed: int, *, wrist_m: float = 0.003, wrist_rad: float = 0.02,
+                 joint_share: float = 0.02) -> None:
         self.rng = np.random.default_rng(seed)
         span = np.asarray(hand.spec.upper) - np.asarray(hand.spec.lower)
         self.scale = np.concatenate([[wrist_m] * 3, [wrist_rad] * 3, joint_share * span])

@@ -97,11 +97,38 @@ def _timed(run: Callable[[], T]) -> tuple[T, float]:
 
 # --- the jobs --------------------------------------------------------------------------------------
 
-def shard_job(shard: Any, root: str) -> tuple[Any, float]:
-    """Generate one demonstration shard (see :func:`xlsdk.bench.physics.dataset.generate_shard`)."""
+def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple, Any]], float]:
+    """Synthesise every grasp the expert can need for ``tasks`` on a hand (one per millimetre of size)."""
+    import xlsdk
+    from xlsdk.physics import grasps
+    from xlsdk.bench.physics.expert import grasp_requests
+
+    def run() -> list[tuple[tuple, Any]]:
+        hand = xlsdk.load_hand(hand_name)
+        found = {}
+        for task in tasks:
+            for kind, size, options in grasp_requests(task):
+                key = grasps.cache_key(hand, kind, size, **options)
+                if key not in found:
+                    found[key] = grasps.cached(hand, kind, size, **options)
+        return list(found.items())
+
+    return _timed(run)
+
+
+def _warm(known: list[tuple[tuple, Any]]) -> None:
+    from xlsdk.physics import grasps
+
+    grasps.remember(known)
+
+
+def shard_job(shard: Any, root: str, known: list[tuple[tuple, Any]] = ()) -> tuple[Any, float]:
+    """Generate one demonstration shard (see :func:`xlsdk.bench.physics.dataset.generate_shard`); ``known``:
+    grasps already synthesised for its hand and task (by :func:`grasp_job`)."""
     import xlsdk
     from xlsdk.bench.physics.dataset import generate_shard
 
+    _warm(list(known))
     return _timed(lambda: generate_shard(shard, xlsdk.load_hand(shard.hand), Path(root)))
 
 
@@ -149,12 +176,14 @@ def policy_job(arm: str, config: Any, weights: dict, obs: str, image_size: int, 
     return _timed(run)
 
 
-def expert_job(hand_name: str, scenes: list[Any], strip: bool = False
+def expert_job(hand_name: str, scenes: list[Any], strip: bool = False, known: list[tuple[tuple, Any]] = ()
                ) -> tuple[tuple[list[bool], np.ndarray | None], float]:
     """The expert (no noise) on ``scenes``: the ceiling of every cell."""
     import xlsdk
     from xlsdk.bench.physics.expert import run_expert
     from xlsdk.errors import PhysicsError
+
+    _warm(list(known))
 
     def run() -> tuple[list[bool], np.ndarray | None]:
         hand = xlsdk.load_hand(hand_name)

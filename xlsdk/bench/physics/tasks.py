@@ -57,6 +57,12 @@ HOLD_S = 1.0
 UPRIGHT_COS = float(np.cos(np.radians(25.0)))
 PRESSED_M = 0.004
 SPOT_M = 0.03
+#: the size ranges scenes draw from (metres): the cube's half edge, the ball's radius, the bottle's radius
+#: (the expert synthesises one grasp per millimetre of them, see ``expert.grasp_requests``)
+PINCH_HALF = (0.012, 0.018)
+BALL_RADIUS = (0.028, 0.038)
+BOTTLE_RADIUS = (0.022, 0.028)
+BIN_CUBE_HALF = (0.012, 0.016)
 
 
 def check_task(task: str) -> str:
@@ -140,14 +146,14 @@ def sample_scene(task: str, rng: np.random.Generator) -> TaskScene:
     objects: list[SceneObject] = []
     goal = None
     if task in ("pinch_lift", "power_lift"):
-        kind, size = ("cube", (float(rng.uniform(0.012, 0.018)),)) if task == "pinch_lift" else \
-            ("ball", (float(rng.uniform(0.028, 0.038)),))
+        kind, size = ("cube", (float(rng.uniform(*PINCH_HALF)),)) if task == "pinch_lift" else \
+            ("ball", (float(rng.uniform(*BALL_RADIUS)),))
         first = _spot(rng, [], 0.0)
         second = _spot(rng, [first], 0.09)
         objects = [SceneObject(name="target", kind=kind, size=size, colour=COLOURS[colour], yaw=yaw).resting(*first),
                    SceneObject(name="distractor", kind=kind, size=size, colour=COLOURS[other]).resting(*second)]
     elif task == "bottle_upright":
-        size = (float(rng.uniform(0.022, 0.028)), float(rng.uniform(0.05, 0.065)))
+        size = (float(rng.uniform(*BOTTLE_RADIUS)), float(rng.uniform(0.05, 0.065)))
         objects = [SceneObject(name="target", kind="cylinder", size=size, colour=COLOURS[colour], mass=0.08)
                    .resting(*_spot(rng, [], 0.0))]
     elif task == "press_button":
@@ -164,7 +170,7 @@ def sample_scene(task: str, rng: np.random.Generator) -> TaskScene:
     else:  # place_in_bin
         cube = np.array([rng.uniform(-0.02, 0.04), rng.uniform(-0.07, -0.03)])
         bin_spot = np.array([rng.uniform(0.02, 0.08), rng.uniform(0.06, 0.09)])
-        objects = [SceneObject(name="target", kind="cube", size=(float(rng.uniform(0.012, 0.016)),),
+        objects = [SceneObject(name="target", kind="cube", size=(float(rng.uniform(*BIN_CUBE_HALF)),),
                                colour=COLOURS[colour]).resting(*cube),
                    SceneObject(name="bin", kind="bin", size=(0.06, 0.06, 0.03), colour=(0.55, 0.5, 0.45, 1.0))
                    .resting(*bin_spot)]
