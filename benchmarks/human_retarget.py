@@ -11,6 +11,7 @@ MediaPipe-like jitter (Gaussian, 2.5 mm per coordinate). For each robot hand:
                    vectors of the keypoints (palm-aligned by the same alignment, scaled to the robot's
                    reach), one optimisation per frame warm-started from the previous one, as in its
                    teleoperation loop; also with its low-pass filter (alpha 0.2) for smoothness
+(d) xlsdk, low-pass (a) streamed with HumanStream's output filter of the same strength
 
 Error: fingertip geometry of the result against the *true* human pose's (before noise), mean
 normalised-fingertip distance on the fingers both hands have (reach units; mm at the robot's size).
