@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from xlsdk.manifest import CANONICAL_FINGERS, HandManifest
     from xlsdk.plugins import get_plugin_host, reset_plugin_host
 
-__version__ = "0.1.0"
+from xlsdk.version import __version__
 
 #: public names whose modules are imported on first access (PEP 562), so that ``import xlsdk`` (and the
 #: ``xlsdk`` command line starting up) pays for pydantic models and numpy only when they are used

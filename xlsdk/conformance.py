@@ -80,18 +80,18 @@ class ConformanceReport(BaseModel):
 
 
 def _check_manifest(name: str) -> CheckResult:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     warnings = "; ".join(hand.spec.urdf.warnings)
     message = f"hand.toml matches {hand.urdf_path.name}: {hand.dof} actuated joints, fingers {', '.join(hand.fingers)}"
     return CheckResult(hand=name, check="manifest", passed=True, message=message + (f" (warnings: {warnings})" if warnings else ""))
 
 
 def _check_kinematics(name: str) -> CheckResult:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     q = hand.sample(1000, torch.Generator().manual_seed(0), dtype=torch.float64)
     tips = hand.kinematics.fingertips(q)
     fix = f"check the joint origins/axes in {hand.urdf_path.name} and the fingertips in hand.toml (`xlsdk info {name}`)"
@@ -116,10 +116,10 @@ def _check_kinematics(name: str) -> CheckResult:
 
 
 def _check_head(name: str) -> CheckResult:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.latent.head_loading import head_status, installed_core_latent
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     status = head_status(hand)
     if status.state != "fitted":
         fix = "xlsdk latent train --out <dir> (then XLSDK_CORE_LATENT=<dir>)" if status.state == "no core latent" \
@@ -131,16 +131,16 @@ def _check_head(name: str) -> CheckResult:
 
 
 def _check_latent(name: str) -> CheckResult:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.latent.evaluate import evaluate_latent
     from xlsdk.latent.head_loading import head_status, installed_core_latent
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     if head_status(hand).state != "fitted":
         return CheckResult(hand=name, check="latent", passed=False, message="no usable head to evaluate",
                            fix=f"xlsdk fit {name}")
     canonical_name = installed_core_latent().manifest.canonical
-    canonical = load_hand(canonical_name)
+    canonical = get_plugin_host().load_hand(canonical_name)
     hands = {name: hand, canonical_name: canonical}
     report = evaluate_latent(hands, n=_LATENT_POSES, seed=4242)
     recon = report.hands[0].recon_rad
@@ -195,10 +195,10 @@ def _floor_explained(hand: Hand, pairs: list[PairMetrics]) -> tuple[bool, str]:
 
 
 def _check_drivers(name: str) -> CheckResult:
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.drivers import hand_drivers
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     offered = {"sim", *hand.drivers}  # what the plugin promises; generic drivers are checked by their own plugin
     tried: list[str] = []
     for driver_name, entry in hand_drivers(hand).items():
@@ -247,11 +247,11 @@ def _exercise(driver: object, hand: object) -> None:
 
 def _check_fingers(name: str) -> CheckResult:
     """The manifest's fingers agree with the URDF's link names and geometry (index next to the thumb's side)."""
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.errors import UrdfError
     from xlsdk.urdf_import import finger_order_problems
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     manifest = hand.spec.manifest
     tips = {finger: tip.link for finger, tip in manifest.fingers.items()}
     try:
@@ -270,11 +270,11 @@ def _check_fingers(name: str) -> CheckResult:
 
 def _check_handedness(name: str) -> CheckResult:
     """The declared handedness and palm frame reach the canonical geometry best (:mod:`xlsdk.latent.side`)."""
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.latent.side import compare_sides, reference_hand_name
 
-    hand = load_hand(name)
-    comparison = compare_sides(hand, load_hand(reference_hand_name()))
+    hand = get_plugin_host().load_hand(name)
+    comparison = compare_sides(hand, get_plugin_host().load_hand(reference_hand_name()))
     declared, best = comparison.declared, comparison.best_other
     details: dict[str, float | str] = {s.setup.replace(" ", "_"): round(s.floor, 4) for s in comparison.setups}
     if comparison.wrong:
@@ -319,11 +319,11 @@ def run_check(hand: str, check: str) -> CheckResult:
 
 def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
     """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.physics.check`)."""
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.latent.head_loading import head_status
     from xlsdk.physics.check import MIN_HELD, check_physics
 
-    hand = load_hand(name)
+    hand = get_plugin_host().load_hand(name)
     if head_status(hand).state != "fitted":
         return CheckResult(hand=name, check="physics", passed=False, message="no usable head to decode grasps with",
                            fix=f"xlsdk fit {name}")

@@ -175,13 +175,13 @@ SIDE_CHECK_STEPS = 15
 def compare_proposed_side(spec: HandSpec) -> tuple[SideComparison | None, str]:
     """The proposed hand against its mirror image (:mod:`xlsdk.latent.side`), and a warning when the mirror
     reaches the canonical hand clearly better (``xlsdk check`` would then fail its ``handedness`` check)."""
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
     from xlsdk.errors import XlsdkError
     from xlsdk.hand import Hand
     from xlsdk.latent.side import MIRROR_SETUPS, compare_sides, reference_hand_name
 
     try:
-        side = compare_sides(Hand(spec), load_hand(reference_hand_name()), setups=MIRROR_SETUPS,
+        side = compare_sides(Hand(spec), get_plugin_host().load_hand(reference_hand_name()), setups=MIRROR_SETUPS,
                              n=SIDE_CHECK_POSES, steps=SIDE_CHECK_STEPS, random_starts=0)
     except XlsdkError as exc:  # the plugin is still worth writing; `xlsdk check` will say what is wrong
         return None, f"the mirror check did not run ({exc}); `xlsdk check` runs it again"

@@ -215,7 +215,7 @@ def _check_xlsdk_requirement(project: dict, source: Path) -> str:
     """The plugin names the xlsdk versions it works with, and this xlsdk is one of them."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    from xlsdk import __version__
+    from xlsdk.version import __version__
 
     where = f"{source / 'pyproject.toml'}: field `project.dependencies`"
     for requirement in project.get("dependencies", []) or []:

@@ -106,7 +106,7 @@ class CoreLatent:
                    *, training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                    canonical: str = "canonical") -> CoreLatent:
         """Assemble (and fingerprint) a core latent from freshly trained heads."""
-        from xlsdk import __version__
+        from xlsdk.version import __version__
 
         dims = {head.config.latent_dim for head in heads.values()}
         if len(dims) != 1:

@@ -40,7 +40,7 @@ def write_head(head: LatentHead, weights_path: Path, manifest_path: Path, *, han
     """Write the weights, then the manifest that checksums them; each atomically (temp file + rename)."""
     from safetensors.torch import save_file
 
-    from xlsdk import __version__
+    from xlsdk.version import __version__
     from xlsdk.latent.head_network import weight_tensors
 
     tensors = weight_tensors(head)

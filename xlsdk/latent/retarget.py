@@ -44,9 +44,9 @@ REFINE_STEPS = 2
 def _as_hand(hand: str | Hand) -> Hand:
     if isinstance(hand, Hand):
         return hand
-    from xlsdk import load_hand
+    from xlsdk.plugins import get_plugin_host
 
-    return load_hand(hand)
+    return get_plugin_host().load_hand(hand)
 
 
 def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = REFINE_STEPS) -> Any:

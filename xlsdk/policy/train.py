@@ -97,7 +97,7 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
     """Every frame of every dataset with its state history and action chunk (LeRobot delta timestamps)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    import xlsdk
+    from xlsdk.plugins import get_plugin_host
 
     from xlsdk.trajectories import is_lerobot_dataset
 
@@ -109,10 +109,10 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
         probe = LeRobotDataset(repo_id=root.name, root=root)
         fps = float(probe.fps)
         hand_name = probe.meta.robot_type
-        if hand_name not in xlsdk.hands():
+        if hand_name not in get_plugin_host().hand_names():
             raise DataFormatError(f"{root}: robot_type {hand_name!r} is not an installed hand",
                                   hint="`xlsdk hands` lists them")
-        hand = xlsdk.load_hand(hand_name)
+        hand = get_plugin_host().load_hand(hand_name)
         if tuple(probe.meta.features["action"]["shape"]) != (config.wrist_dim + hand.dof,):
             raise DataFormatError(f"{root}: action has shape {tuple(probe.meta.features['action']['shape'])}, "
                                   f"hand {hand_name!r} has {hand.dof} joints"
@@ -140,7 +140,7 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
 
 def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | None = None) -> TrainingSet:
     """The frames (those ``keep`` marks) in ``space``: each hand's joints encoded in one batch per hand."""
-    import xlsdk
+    from xlsdk.plugins import get_plugin_host
 
     rows = [i for i in range(len(frames.states)) if keep is None or keep[i]]
     if not rows:
@@ -148,7 +148,7 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
     states: dict[int, torch.Tensor] = {}
     actions: dict[int, torch.Tensor] = {}
     for hand_name in sorted({frames.hands[i] for i in rows}):
-        hand = xlsdk.load_hand(hand_name)
+        hand = get_plugin_host().load_hand(hand_name)
         mine = [i for i in rows if frames.hands[i] == hand_name]
         encoded_states = space.encode(hand, torch.stack([frames.states[i] for i in mine]))
         encoded_actions = space.encode(hand, torch.stack([frames.actions[i] for i in mine]))
@@ -157,7 +157,7 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
     masks = None
     masker = getattr(space, "mask", None)  # a space whose entries a hand may leave empty (joint slots)
     if masker is not None:
-        by_hand = {name: masker(xlsdk.load_hand(name)) for name in {frames.hands[i] for i in rows}}
+        by_hand = {name: masker(get_plugin_host().load_hand(name)) for name in {frames.hands[i] for i in rows}}
         if all(mask is not None for mask in by_hand.values()):
             masks = torch.stack([by_hand[frames.hands[i]] for i in rows])
     return TrainingSet(images=torch.stack([frames.images[i] for i in rows]) if frames.images is not None else None,
@@ -171,9 +171,9 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
 
 def widest_hand(hand_names: list[str]) -> int:
     """The largest DOF among ``hand_names``: the width a raw-joint policy pads every hand to."""
-    import xlsdk
+    from xlsdk.plugins import get_plugin_host
 
-    return max(xlsdk.load_hand(name).dof for name in set(hand_names))
+    return max(get_plugin_host().load_hand(name).dof for name in set(hand_names))
 
 
 def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> XlvlaConfig:
