@@ -41,9 +41,9 @@ def test_a_malformed_head_breaks_only_its_hand(capsys: pytest.CaptureFixture, fr
                                                synthetic, config: dict) -> None:  # noqa: ANN001
     """issue 15 item 8: a broken head.json is that hand's "corrupt" state; every other hand still lists."""
     from xlsdk.geometry import GEOMETRY_VERSION
-    from xlsdk.latent.head import HeadConfig, LatentHead
+    from xlsdk.latent.head_network import HeadConfig, LatentHead
     from xlsdk.latent.head_file import write_head
-    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.latent.head_loading import installed_core_latent
 
     fresh_host.register(hand_plugin(synthetic.manifest), name="vendor-x")
     hand = fresh_host.load_hand(synthetic.name)
@@ -177,7 +177,7 @@ def _failing_invocations(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
 def test_every_command_fails_with_a_nonzero_exit_code(capsys: pytest.CaptureFixture, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 15 item 3: `typer.Exit(1)` (xlsdk check) used to come back as 0; every command is covered here."""
-    from xlsdk.latent.heads import clear_core_latent_cache
+    from xlsdk.latent.head_loading import clear_core_latent_cache
 
     cases = _failing_invocations(tmp_path)
     assert sorted(cases) == _leaf_commands(), "a new command needs a failing case here"

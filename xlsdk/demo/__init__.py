@@ -107,7 +107,7 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
     (:mod:`xlsdk.physics.showcase`): whether it holds it, and rendered frames of every phase.
     """
     import xlsdk
-    from xlsdk.latent.heads import head_status, installed_core_latent
+    from xlsdk.latent.head_loading import head_status, installed_core_latent
 
     started = time.perf_counter()
     source_name, q_source, timestamps = load_demo_trajectory(trajectory)

@@ -35,7 +35,7 @@ def corpus_urdf(name: str) -> Path:
 
 def onboard(name: str, cache: Path, *, fit_steps: int, progress: bool = False) -> str:
     """Scaffold + fit (or reuse the cached fit) corpus hand ``name``; returns the registered hand name."""
-    from xlsdk.latent.heads import installed_core_latent
+    from xlsdk.latent.head_loading import installed_core_latent
 
     urdf = corpus_urdf(name)
     hand_name = f"zs_{name}".replace("-", "_")
