@@ -248,3 +248,17 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert set(data["learning_curves"]["act-latent"]) == {"1", "2"}
     assert data["strips"] and all((tmp_path / f).is_file() for f in data["strips"].values())
     assert "<img" in (tmp_path / "physics.html").read_text()
+
+
+@pytest.mark.slow
+def test_the_process_pool_gives_what_running_inline_gives() -> None:
+    """Jobs run in spawned worker processes return what the same jobs return inline, with their CPU time."""
+    from xlsdk.bench.physics.jobs import Pool, expert_job
+
+    calls = [("inspire", [scene_of("press_button", 0)]), ("ability", [scene_of("push_block", 1)])]
+    with Pool(1, []) as inline:
+        expected = inline.map("expert", expert_job, calls)
+    with Pool(2, []) as pool:
+        got = pool.map("expert", expert_job, calls)
+    assert [outcome for outcome, _ in got] == [outcome for outcome, _ in expected] == [[True], [True]]
+    assert pool.cpu["expert"] > 0 and pool.jobs_cpu == pool.cpu["expert"]

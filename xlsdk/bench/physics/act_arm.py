@@ -19,11 +19,10 @@ import numpy as np
 import torch
 
 from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, WRIST_DIM, ObsMode
-from xlsdk.bench.physics.expert import Controller, Episode, bench_world, rollout
+from xlsdk.bench.physics.expert import Controller, Episode
 from xlsdk.bench.physics.observation import OBJECT_DIM, Observation
 from xlsdk.bench.physics.space import absolute_wrist
 from xlsdk.bench.physics.tasks import TaskScene
-from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
 from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched
 
@@ -170,13 +169,9 @@ class ActRunner:
         return control
 
     def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = ()) -> Episode | None:
-        world = bench_world(hand, scene, self.image_size)
-        try:
-            return rollout(world, scene, self.controller(hand, scene), cameras=cameras, image_size=self.image_size)
-        except PhysicsError:
-            return None
-        finally:
-            world.close()
+        from xlsdk.bench.physics.policies import graded_episode
+
+        return graded_episode(self.controller(hand, scene), hand, scene, cameras=cameras, image_size=self.image_size)
 
     def latency_ms(self, hand: Hand, calls: int = 20) -> float:
         import time

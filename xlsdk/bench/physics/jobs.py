@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,19 +60,12 @@ class Pool:
             done: Callable[[int], None] | None = None) -> list[T]:
         """Run ``job(*args)`` for every argument tuple; results in order; CPU seconds added to ``phase``."""
         calls = list(calls)
-        results: list[T] = []
         if self._executor is None:
-            for index, args in enumerate(calls):
-                result, cpu = job(*args)
-                results.append(result)
-                self.cpu[phase] = self.cpu.get(phase, 0.0) + cpu
-                self.jobs_cpu += cpu
-                if done:
-                    done(index + 1)
-            return results
-        futures: list[Future] = [self._executor.submit(job, *args) for args in calls]
-        for index, future in enumerate(futures):
-            result, cpu = future.result()
+            outcomes = (job(*args) for args in calls)
+        else:
+            outcomes = (future.result() for future in [self._executor.submit(job, *args) for args in calls])
+        results: list[T] = []
+        for index, (result, cpu) in enumerate(outcomes):
             results.append(result)
             self.cpu[phase] = self.cpu.get(phase, 0.0) + cpu
             self.jobs_cpu += cpu

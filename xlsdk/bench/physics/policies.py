@@ -103,14 +103,7 @@ class XlvlaRunner:
         return control
 
     def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = ()) -> Episode | None:
-        """One graded episode; a physics blow-up counts as no episode (a failure)."""
-        world = bench_world(hand, scene, self.image_size)
-        try:
-            return rollout(world, scene, self.controller(hand, scene), cameras=cameras, image_size=self.image_size)
-        except PhysicsError:
-            return None
-        finally:
-            world.close()
+        return graded_episode(self.controller(hand, scene), hand, scene, cameras=cameras, image_size=self.image_size)
 
     def latency_ms(self, hand: Hand, calls: int = 50) -> float:
         """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1)."""
@@ -130,6 +123,18 @@ class XlvlaRunner:
                 self.space.decode(hand, self.policy.predict_action_chunk(batch)[0])
             times.append(time.perf_counter() - start)
         return float(np.median(times) * 1000.0)
+
+
+def graded_episode(controller: Controller, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...],
+                   image_size: int) -> Episode | None:
+    """One policy episode in the benchmark's world; a physics blow-up counts as no episode (a failure)."""
+    world = bench_world(hand, scene, image_size)
+    try:
+        return rollout(world, scene, controller, cameras=cameras, image_size=image_size)
+    except PhysicsError:
+        return None
+    finally:
+        world.close()
 
 
 def runner_from_weights(arm: str, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode,
