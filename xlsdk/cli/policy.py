@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -27,6 +30,40 @@ def _hand(positional: str | None, legacy: str | None) -> str:
     return hand
 
 
+class _OneLineVideoBackendNotice(logging.Filter):
+    """LeRobot logs every failed torchcodec load (FFmpeg missing) as pages of tracebacks, once per dataset
+    it opens, then falls back to pyav, which works. Say it once, in one line, and drop the rest."""
+
+    said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "torchcodec" not in record.getMessage():
+            return True
+        if _OneLineVideoBackendNotice.said:
+            return False
+        _OneLineVideoBackendNotice.said = True
+        record.msg, record.args = "torchcodec cannot be loaded (is FFmpeg installed?); decoding video with pyav", ()
+        return True
+
+
+def _quiet_video_backend_probe() -> None:
+    """Install the filter on LeRobot's import_utils logger (before LeRobot is imported or used)."""
+    logger = logging.getLogger("lerobot.utils.import_utils")
+    if not any(isinstance(f, _OneLineVideoBackendNotice) for f in logger.filters):
+        logger.addFilter(_OneLineVideoBackendNotice())
+
+
+def _finite_or_none(data: Any) -> Any:
+    """JSON has no NaN or infinity: a non-finite number becomes null, so --json output always parses."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite_or_none(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite_or_none(value) for value in data]
+    return data
+
+
 @policy_app.command("make-dataset")
 def make_dataset_command(
     hand_name: str = typer.Argument(None, metavar="HAND", help=HAND_HELP, show_default=False),
@@ -42,12 +79,14 @@ def make_dataset_command(
     from xlsdk import load_hand
     from xlsdk.bench.crosshand.dataset import write_task_dataset
 
+    _quiet_video_backend_probe()
     name = _hand(hand_name, legacy_hand)
     demos = write_task_dataset(load_hand(name), out, tasks=[t.strip() for t in tasks.split(",") if t.strip()],
                                scenes_per_task=scenes, frames=frames, seed=seed)
     if json_output:
-        print_json({"hand": demos.hand, "out": str(demos.root), "episodes": demos.episodes, "frames": demos.frames,
-                    "tasks": sorted({scene.task for scene in demos.scenes}), "expert_error": demos.expert_error})
+        print_json(_finite_or_none({"hand": demos.hand, "out": str(demos.root), "episodes": demos.episodes,
+                                    "frames": demos.frames, "tasks": sorted({scene.task for scene in demos.scenes}),
+                                    "expert_error": demos.expert_error}))
         return
     console.print(f"wrote {demos.episodes} episodes ({demos.frames} frames) of {name} to {out}")
 
@@ -68,12 +107,13 @@ def train_command(
     from xlsdk.errors import XlsdkError
     from xlsdk.policy.train import train_from_datasets
 
+    _quiet_video_backend_probe()
     if space not in ("latent", "raw"):
         raise XlsdkError(f"--space must be latent or raw, got {space!r}")
     metadata, losses = train_from_datasets(dataset, out, space_name=space, steps=steps, batch_size=batch_size,
                                            seed=seed, progress=not json_output, device=device)
     if json_output:
-        print_json({**metadata.model_dump(), "first_loss": losses[0], "out": str(out)})
+        print_json(_finite_or_none({**metadata.model_dump(), "first_loss": losses[0], "out": str(out)}))
         return
     console.print(f"trained a {space} policy on {', '.join(metadata.hands)} in {metadata.seconds:.0f} s: "
                   f"loss {losses[0]:.4f} -> {metadata.final_loss:.4f}; saved to {out}")
@@ -96,11 +136,12 @@ def run_command(
     from xlsdk.bench.crosshand.evaluate import evaluate_policy
     from xlsdk.policy.configuration_xlvla import refuse_other_core_latent
 
+    _quiet_video_backend_probe()
     refuse_other_core_latent(policy_path)  # a latent policy runs only under the core latent it was trained in
     report = evaluate_policy(policy_path, _hand(hand_name, legacy_hand), task=task, episodes=episodes, seed=seed,
                              driver=driver_name, driver_options={"port": port} if port else None)
     if json_output:
-        print_json(report.model_dump(mode="json"))
+        print_json(_finite_or_none(report.model_dump(mode="json")))
         return
     note = "" if report.seen_in_training else " (a hand absent from the training data, driven through its head)"
     console.print(f"{report.action_space} policy on [bold]{report.hand}[/]{note}, driver {report.driver}:")

@@ -10,6 +10,7 @@ action space, hands and tasks it saw. Weights are safetensors only.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
         deltas = {"observation.state": [i / fps for i in config.observation_delta_indices],
                   "action": [i / fps for i in config.action_delta_indices]}
         dataset = LeRobotDataset(repo_id=root.name, root=root, delta_timestamps=deltas)
+        refuse_non_finite_frames(root, probe.hf_dataset)
         frames.fps = fps
         frames.frames_per_episode = int(probe.meta.total_frames // max(probe.meta.total_episodes, 1))
         for index in range(len(dataset)):
@@ -136,6 +138,29 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
     if not frames.images:
         raise DataFormatError("the datasets hold no frames")
     return frames
+
+
+FINITE_FEATURES = ("observation.state", "action", "observation.environment_state")
+
+
+def refuse_non_finite_frames(root: Path, table: Any) -> None:
+    """Name the first episode/frame/feature of a dataset holding NaN or inf, before any training.
+
+    Checked on the stored rows rather than on the chunks read through delta timestamps: a bad frame
+    shows up in the chunks of the frames before it, and the user needs the frame that holds it.
+    """
+    features = [name for name in FINITE_FEATURES if name in table.column_names]
+    rows = table.select_columns([*features, "episode_index", "frame_index"]).with_format("torch")[:]
+    for name in features:
+        values = rows[name].reshape(len(rows["episode_index"]), -1).float()
+        bad = ~torch.isfinite(values).all(dim=-1)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0, 0])
+            column = int((~torch.isfinite(values[first])).nonzero()[0, 0])
+            raise DataFormatError(f"{root}: {name}[{column}] of episode {int(rows['episode_index'][first])}, "
+                                  f"frame {int(rows['frame_index'][first])} is {float(values[first, column])} "
+                                  f"({int(bad.sum())} frames hold a non-finite {name})",
+                                  hint="fix or drop those episodes before training")
 
 
 def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | None = None) -> TrainingSet:
@@ -269,6 +294,40 @@ def save_policy(policy: Any, out: Path, metadata: PolicyMetadata) -> Path:
     return out
 
 
+def check_policy_files(path: Path) -> None:
+    """Refuse a policy directory LeRobot would fail on with a traceback, before it is asked to load it.
+
+    ``config.json`` must be a JSON object and ``model.safetensors`` a safetensors file (only its header is
+    read). Pickled weights (``pytorch_model.bin``, or a pickle under the safetensors name) are refused,
+    never unpickled: unpickling a file from someone else runs their code.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    config = path / "config.json"
+    try:
+        parsed = json.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError(f"{config}: missing", hint="a policy directory from `xlsdk policy train` has one") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataFormatError(f"{config}: not valid JSON ({exc})",
+                              hint="the file is damaged or truncated: restore it from the training run") from None
+    if not isinstance(parsed, dict):
+        raise DataFormatError(f"{config}: not a JSON object", hint="restore it from the training run")
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        pickled = [name for name in ("pytorch_model.bin", "model.bin", "model.pt", "model.pth") if (path / name).exists()]
+        raise DataFormatError(f"{weights}: missing" + (f" ({pickled[0]} is a pickle, which xlsdk never loads)"
+                                                       if pickled else ""),
+                              hint="policies are loaded from safetensors only: retrain with `xlsdk policy train`")
+    try:
+        with safe_open(str(weights), framework="pt"):
+            pass
+    except (OSError, SafetensorError) as exc:
+        raise DataFormatError(f"{weights}: not a safetensors file ({exc})",
+                              hint="a pickle under this name is refused, never unpickled: retrain with "
+                                   "`xlsdk policy train` or restore the file") from None
+
+
 def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
 
@@ -282,6 +341,7 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
         problem = "; ".join(validation_problems(exc, limit=3))
         raise DataFormatError(f"{path / METADATA}: not a valid xlsdk policy record ({problem})",
                               hint="retrain the policy, or restore the file from the training run") from None
+    check_policy_files(path)
     with contextlib.redirect_stdout(sys.stderr):  # LeRobot prints progress; stdout is for --json output
         policy = XlvlaPolicy.from_pretrained(str(path))
     policy.eval()
