@@ -1226,6 +1226,19 @@ def test_policy_file(name: str, policy_inputs: dict[str, Path], tmp_path: Path, 
         assert not (tmp_path / "out").exists()
 
 
+def test_a_non_finite_loss_stops_training_with_an_error(policy_inputs: dict[str, Path]) -> None:
+    """Finite data, a learning rate of 1e30: the weights blow up and the loss turns NaN at step 2."""
+    from xlsdk.errors import PolicyError
+    from xlsdk.policy.action_space import space_of
+    from xlsdk.policy.configuration_xlvla import XlvlaConfig
+    from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy
+
+    config = make_config("latent", optimizer_lr=1e30)
+    data = to_training_set(read_demo_frames([policy_inputs["ds"]], XlvlaConfig(action_space="latent")), space_of(config))
+    with pytest.raises(PolicyError, match="training diverged: the loss is nan at step"):
+        train_policy(data, config, steps=6, batch_size=4, progress=False, device="cpu")
+
+
 @pytest.mark.slow  # a fresh interpreter writing a dataset: ~25 s
 @pytest.mark.timeout(180)
 def test_make_dataset_says_a_missing_video_decoder_in_one_line(tmp_path: Path) -> None:
@@ -1313,7 +1326,8 @@ ROUND_2 = {
          "policy-file:run-pickle-named-model-safetensors", "policy-file:run-only-a-pickled-pytorch-model-bin",
          "policy-file:run-truncated-config-json", "test_make_dataset_says_a_missing_video_decoder_in_one_line"],
     16: ["test_physics.py::test_a_urdf_with_unbalanced_inertias_gets_a_world_with_its_masses"],
-    4: ["policy-file:train-nan-action", "policy-file:train-inf-state", "policy-file:train-json-is-valid-json"],
+    4: ["policy-file:train-nan-action", "policy-file:train-inf-state", "policy-file:train-json-is-valid-json",
+        "test_a_non_finite_loss_stops_training_with_an_error"],
     15: ["values:actuated-joint-with-lower-equal-upper", "values:nan-sphere-on-a-link", "values:cylinder-of-1e309",
          "values:mjcf-body-named-like-a-made-up-link"],
 }
