@@ -42,7 +42,8 @@ class _OneLineVideoBackendNotice(logging.Filter):
         if _OneLineVideoBackendNotice.said:
             return False
         _OneLineVideoBackendNotice.said = True
-        record.msg, record.args = "torchcodec cannot be loaded (is FFmpeg installed?); decoding video with pyav", ()
+        record.msg, record.args = ("torchcodec is not installed or cannot be loaded (is FFmpeg installed?); "
+                                  "decoding video with pyav"), ()
         return True
 
 
