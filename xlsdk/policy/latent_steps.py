@@ -42,6 +42,17 @@ def map_last_dim(value: Any, width: int, what: str, hand_name: str, fn: Any, kee
     return torch.cat([tensor[..., :keep].float(), mapped], dim=-1) if keep else mapped
 
 
+def encoded_features(features: dict[PipelineFeatureType, dict[str, PolicyFeature]], width: int, *, action: bool,
+                     state: bool) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
+    """``features`` with the action and/or state resized to ``width`` (what an encoding step outputs)."""
+    features = {kind: dict(group) for kind, group in features.items()}
+    if action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
+        features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(width,))
+    if state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
+        features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(width,))
+    return features
+
+
 @ProcessorStepRegistry.register("xlsdk_latent_encode")
 @dataclass
 class LatentEncodeStep(ProcessorStep):
@@ -76,13 +87,8 @@ class LatentEncodeStep(ProcessorStep):
 
     def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
                            ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
-        features = {kind: dict(group) for kind, group in features.items()}
-        k = latent_dim() + self.passthrough
-        if self.encode_action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
-            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(k,))
-        if self.encode_state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
-            features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(k,))
-        return features
+        return encoded_features(features, latent_dim() + self.passthrough, action=self.encode_action,
+                                state=self.encode_state)
 
 
 @ProcessorStepRegistry.register("xlsdk_latent_decode")

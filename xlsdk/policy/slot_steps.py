@@ -22,7 +22,7 @@ from lerobot.processor.pipeline import ProcessorStep, ProcessorStepRegistry
 
 from xlsdk.joint_slots import SLOT_COUNT
 from xlsdk.policy.action_space import SlotSpace
-from xlsdk.policy.latent_steps import installed_hand, map_last_dim
+from xlsdk.policy.latent_steps import encoded_features, installed_hand, map_last_dim
 from xlsdk.policy.modeling_xlvla import ACTION, STATE
 
 
@@ -60,13 +60,8 @@ class SlotsEncodeStep(ProcessorStep):
 
     def transform_features(self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
                            ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
-        features = {kind: dict(group) for kind, group in features.items()}
-        width = SLOT_COUNT + self.passthrough
-        if self.encode_action and ACTION in features.get(PipelineFeatureType.ACTION, {}):
-            features[PipelineFeatureType.ACTION][ACTION] = PolicyFeature(type=FeatureType.ACTION, shape=(width,))
-        if self.encode_state and STATE in features.get(PipelineFeatureType.OBSERVATION, {}):
-            features[PipelineFeatureType.OBSERVATION][STATE] = PolicyFeature(type=FeatureType.STATE, shape=(width,))
-        return features
+        return encoded_features(features, SLOT_COUNT + self.passthrough, action=self.encode_action,
+                                state=self.encode_state)
 
 
 @ProcessorStepRegistry.register("xlsdk_slots_decode")
