@@ -8,8 +8,9 @@ subjects alike) and the median of ``--repeats`` rounds is reported, with the rat
 A further column says whether the command imported torch, yourdfpy, trimesh or lerobot
 (``python -X importtime``), which is what the target is really about.
 
-Run: ``.venv/bin/python benchmarks/startup.py [--repeats 7] [--hand inspire] [--json PATH]`` (part of
-``make bench``). Exit code 1 when a ratio is above ``--max-ratio`` (default 3).
+Run: ``.venv/bin/python benchmarks/startup.py [--repeats 7] [--hand inspire] [--json PATH] [--write-docs]``
+(part of ``make bench``); ``--write-docs`` puts the table into docs/benchmarks/startup.md. Exit code 1
+when a ratio is above ``--max-ratio`` (default 3).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS_PAGE = ROOT / "docs" / "benchmarks" / "startup.md"
 HEAVY = ("torch", "yourdfpy", "trimesh", "lerobot", "pytorch_kinematics", "mujoco", "viser", "matplotlib")
 
 
@@ -97,12 +100,24 @@ def measure(repeats: int, hand: str) -> dict[str, dict[str, object]]:
     return report
 
 
+def markdown(report: dict[str, dict[str, object]]) -> str:
+    """The docs table: one row per command, its median, its peer and the ratio, and what heavy it imported."""
+    lines = ["| command | median s | peer | ratio | heavy imports |", "|---|---|---|---|---|"]
+    for name, row in report.items():
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else ""
+        peer = f"`{row['peer']}`" if row["peer"] else "(peer)"
+        heavy = (", ".join(row["heavy_imports"]) or "none") if row["peer"] else ""  # type: ignore[arg-type]
+        lines.append(f"| `{name}` | {row['median_s']:.3f} | {peer} | {ratio} | {heavy} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--hand", default="inspire")
     parser.add_argument("--max-ratio", type=float, default=3.0)
     parser.add_argument("--json", type=Path, help="Also write the report here.")
+    parser.add_argument("--write-docs", action="store_true", help="update the table in docs/benchmarks/startup.md")
     args = parser.parse_args()
     report = measure(args.repeats, args.hand)
     print(f"{'command':28s} {'median s':>9s} {'min s':>7s}  {'ratio':>6s}  peer / heavy imports")
@@ -118,6 +133,12 @@ def main() -> int:
         from xlsdk.files import write_json_atomic
 
         write_json_atomic(args.json, {"repeats": args.repeats, "max_ratio": args.max_ratio, "commands": report})
+    if args.write_docs:
+        from docs_tables import replace_marked_block
+
+        stamp = (f"_Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python {platform.python_version()}, "
+                 f"{args.repeats} rounds, medians._")
+        replace_marked_block(DOCS_PAGE, "startup-table", f"{stamp}\n\n{markdown(report)}")
     if over:
         print(f"over target: {', '.join(over)}")
         return 1

@@ -64,7 +64,8 @@ def test_the_checker_sees_module_level_imports_only(tmp_path: Path) -> None:
     assert _module_level_imports(probe) == {"torch", "typing", "viser"}
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["hands", "--json"], ["hands"], ["plugins", "--json"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["hands", "--json"], ["hands"], ["plugins", "--json"],
+                                  ["info", "inspire"]])  # info: fingertips and slots on the numpy FK
 def test_listing_commands_load_no_heavy_package(argv: list[str]) -> None:
     code = ("import sys; from xlsdk.cli import main; code = main(sys.argv[1:]); "
             f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}); "

@@ -50,7 +50,8 @@ def test_tips_match_pytorch_kinematics_on_every_hand(hands: dict[str, Hand]) -> 
         q = np.concatenate([_poses(hand, 64, 3), limits])
         tips, _ = TipKinematics(hand).evaluate(q, jacobian=False)
         reference = hand.fk(torch.from_numpy(q)).numpy()
-        np.testing.assert_allclose(tips, reference, rtol=0, atol=1e-9, err_msg=name)
+        # pytorch-kinematics reads the URDF's origins in float32 before its float64 chain: ~1e-8 m apart
+        np.testing.assert_allclose(tips, reference, rtol=0, atol=1e-7, err_msg=name)
 
 
 @pytest.mark.slow
@@ -85,7 +86,7 @@ def test_a_subset_of_fingers_and_bad_shapes() -> None:
     q = _poses(hand, 3, 6)
     tips, _ = TipKinematics(hand, fingers).evaluate(q, jacobian=False)
     columns = [hand.fingers.index(f) for f in fingers]
-    np.testing.assert_allclose(tips, hand.fk(torch.from_numpy(q)).numpy()[:, columns], atol=1e-9)
+    np.testing.assert_allclose(tips, hand.fk(torch.from_numpy(q)).numpy()[:, columns], rtol=0, atol=1e-7)
     with pytest.raises(ShapeError, match="paxini has no finger.*little"):
         TipKinematics(hand, ("thumb", "little"))
     with pytest.raises(ShapeError, match=r"\(B, 13\)"):
@@ -101,7 +102,7 @@ def test_named_links_match_pytorch_kinematics_link_poses() -> None:
     evaluator = TipKinematics(hand, links=chosen)
     points, jacobian = evaluator.evaluate(q)
     poses = hand.kinematics.link_poses(torch.as_tensor(q), chosen).numpy()
-    np.testing.assert_allclose(points, poses[:, :, :3, 3], atol=1e-9)
+    np.testing.assert_allclose(points, poses[:, :, :3, 3], rtol=0, atol=1e-7)
     step = 1e-6
     moved = np.stack([evaluator.evaluate(q + step * np.eye(hand.dof)[j], jacobian=False)[0]
                       for j in range(hand.dof)], axis=-1)

@@ -142,7 +142,8 @@ class HandInfo(BaseModel):
     fingers: dict[str, TipRow]
     drivers: list[str]
     coupling: str
-    scale: dict[str, list[float] | float]
+    #: the latent's normalisation (knuckle centre, reach); None when not asked for (``hand_info(scale=False)``)
+    scale: dict[str, list[float] | float] | None
     fingertips: dict[str, PosePoints]
     head: HeadRow
     #: which joint sits in which functional slot (finger.role) of the slots action space, and why
@@ -151,25 +152,34 @@ class HandInfo(BaseModel):
     slots_problem: str = ""
 
 
-def hand_info(hand: Hand | str) -> HandInfo:
-    """A hand's manifest, joints with limits, fingertips at the zero and mid-range poses, drivers and head."""
+def hand_info(hand: Hand | str, *, scale: bool = True) -> HandInfo:
+    """A hand's manifest, joints with limits, fingertips at the zero and mid-range poses, drivers and head.
+
+    Fingertips and slots come from the numpy evaluator (:mod:`xlsdk.tip_kinematics`), so the answer needs
+    no torch. ``scale`` is the latent's own normalisation (:attr:`Hand.scale <xlsdk.hand.Hand.scale>`,
+    computed on the torch chain the latent was trained with); ``scale=False`` leaves it out (None), as
+    ``xlsdk info`` does for its tables, which do not show it.
+    """
     import numpy as np
 
     from xlsdk.drivers import hand_drivers
     from xlsdk.latent.head_loading import head_status
     from xlsdk.plugins import get_plugin_host
+    from xlsdk.tip_kinematics import TipKinematics
 
     if isinstance(hand, str):
         hand = get_plugin_host().load_hand(hand)
     manifest = hand.spec.manifest
     status = head_status(hand)
-    fingertips = {}
-    for pose_name, q in (("zero", hand.zero_pose()), ("mid", hand.mid_pose())):
-        tips = np.asarray(hand.fk(np.asarray(q, dtype=np.float64)))
-        fingertips[pose_name] = PosePoints(
+    poses = {"zero": hand.zero_pose(), "mid": hand.mid_pose()}
+    tips, _ = TipKinematics(hand).evaluate(np.stack(list(poses.values())).astype(np.float64), jacobian=False)
+    fingertips = {
+        pose_name: PosePoints(
             q=[float(v) for v in q],
-            tips={finger: [float(v) for v in tip] for finger, tip in zip(hand.fingers, tips, strict=True)},
+            tips={finger: [float(v) for v in tip] for finger, tip in zip(hand.fingers, pose_tips, strict=True)},
         )
+        for (pose_name, q), pose_tips in zip(poses.items(), tips, strict=True)
+    }
     try:
         slots, slots_problem = list(slot_layout(hand).joints), ""
     except SlotLayoutError as exc:  # the hand works; only the slots action space cannot hold it
@@ -191,7 +201,7 @@ def hand_info(hand: Hand | str) -> HandInfo:
         fingers={finger: TipRow(link=tip.link, offset=list(tip.offset)) for finger, tip in manifest.fingers.items()},
         drivers=[name for name, entry in hand_drivers(hand).items() if entry],
         coupling=manifest.coupling.notes,
-        scale={"knuckle_center": list(hand.scale.knuckle_center), "reach": hand.scale.reach},
+        scale={"knuckle_center": list(hand.scale.knuckle_center), "reach": hand.scale.reach} if scale else None,
         fingertips=fingertips,
         head=HeadRow(state=status.state, detail=status.detail, path=str(hand.head_path),
                      fingerprints=list(status.fingerprints)),

@@ -142,17 +142,18 @@ def lateral_joints(hand: Hand) -> set[str]:
     A joint that moves its tip not at all from the zero pose (a twist about a straight finger) counts as
     lateral too: it does not flex.
     """
-    import torch
+    import numpy as np
+
+    from xlsdk.tip_kinematics import TipKinematics  # numpy: `xlsdk info` shows the slots without torch
 
     owner = joint_fingers(hand)
-    dtype = torch.float64
-    lower, upper = hand.lower(dtype), hand.upper(dtype)
-    sweeps = torch.tensor(hand.zero_pose(), dtype=dtype).repeat(2 * hand.dof, 1)
+    lower, upper = np.asarray(hand.spec.lower, dtype=np.float64), np.asarray(hand.spec.upper, dtype=np.float64)
+    sweeps = np.repeat(hand.zero_pose()[None].astype(np.float64), 2 * hand.dof, axis=0)
     for joint in range(hand.dof):
         sweeps[2 * joint, joint] = lower[joint]
         sweeps[2 * joint + 1, joint] = upper[joint]
-    with torch.no_grad():
-        tips = hand.kinematics.fingertips(sweeps).reshape(hand.dof, 2, len(hand.fingers), 3)
+    tips, _ = TipKinematics(hand).evaluate(sweeps, jacobian=False)
+    tips = tips.reshape(hand.dof, 2, len(hand.fingers), 3)
     chord = tips[:, 1] - tips[:, 0]  # (dof, F, 3): where each joint's sweep moves each tip
     lateral: set[str] = set()
     for index, name in enumerate(hand.joint_names):
@@ -160,7 +161,7 @@ def lateral_joints(hand: Hand) -> set[str]:
         if finger is None:
             continue
         move = chord[index, hand.fingers.index(finger)]
-        if float(move[0].abs()) >= float(move[1:].norm()):
+        if abs(float(move[0])) >= float(np.linalg.norm(move[1:])):
             lateral.add(name)
     return lateral
 

@@ -4,9 +4,10 @@ The refinement of a retargeted pose (:mod:`xlsdk.latent.retarget`) evaluates the
 three candidate poses per Levenberg-Marquardt step, one stream frame at a time. At that size a
 pytorch-kinematics call costs about a millisecond of tensor set-up for every frame of the tree, where
 the arithmetic takes microseconds, and a forward-difference Jacobian needs ``dof + 1`` poses per
-candidate. This evaluator is the *same* chain, taken from the pytorch-kinematics object that
-:class:`~xlsdk.kinematics.FingertipKinematics` builds (static frame offsets, joint axes and types,
-the mimic expansion, tip offsets, palm frame; no second URDF parser), compressed once:
+candidate. ``xlsdk info`` needs a handful of poses too, and importing torch and pytorch-kinematics for
+them costs seconds of a command that should answer at once. This evaluator is the *same* chain, read
+from the hand's spec (the joints of :mod:`xlsdk.urdf`, the one URDF reader; the mimic expansion
+``q_full = A q + b`` of :mod:`xlsdk.kinematics`; tip offsets; palm frame), in numpy alone, compressed once:
 
 * the chain starts at the palm: every fingertip hangs off the palm link (the manifest checks it), so
   the joints above it (an arm, a wrist) move the palm and the tips together and never change where a
@@ -32,12 +33,13 @@ import numpy as np
 
 from xlsdk.errors import ShapeError
 from xlsdk.manifest import Finger
-from xlsdk.transforms import skew
+from xlsdk.transforms import rpy_matrix, skew
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
 
-_FIXED, _REVOLUTE, _PRISMATIC = 0, 1, 2  # pytorch-kinematics' Joint.TYPES order
+_FIXED, _REVOLUTE, _PRISMATIC = 0, 1, 2
+_KINDS = {"fixed": _FIXED, "revolute": _REVOLUTE, "continuous": _REVOLUTE, "prismatic": _PRISMATIC}
 
 
 def _basis(kind: int, axis: np.ndarray) -> np.ndarray:
@@ -74,65 +76,68 @@ class TipKinematics:
 
     def __init__(self, hand: Hand, fingers: tuple[Finger, ...] | None = None, *,
                  links: Sequence[str] | None = None) -> None:
-        import torch
-
+        spec = hand.spec
         fingers = tuple(fingers) if fingers is not None else hand.fingers
         missing = [f for f in fingers if f not in hand.fingers]
         if missing:
             raise ShapeError(f"{hand.name} has no finger(s) {missing}; it declares {list(hand.fingers)}")
         self.dof, self.fingers = hand.dof, fingers if links is None else ()
-        built = hand.kinematics.prepared(torch.float64)
-        chain = built.chain
-        paths = [[int(i) for i in path] for path in chain.parents_indices]  # root ... frame
-        kinds = [int(k) for k in chain.joint_type_indices]
-        joints = [int(j) for j in chain.joint_indices]
-        axes = chain.axes.detach().cpu().numpy()
-        expand, bias = built.expand.cpu().numpy(), built.bias.cpu().numpy()
-        columns = [hand.fingers.index(f) for f in fingers]
-        tip_frames = [int(built.tip_frames[i]) for i in columns]
-        tip_offsets = built.tip_offsets.cpu().numpy()[columns]
-        palm = int(built.palm_frame)
-        if links is not None:  # named frames instead of fingertips: each link's origin
-            tip_frames, tip_offsets = self._link_frames(hand, chain, paths, palm, links), np.zeros((len(links), 3))
-        below = {frame: paths[frame][paths[frame].index(palm) + 1:] for frame in tip_frames}  # palm excluded
+        model, palm_link = spec.urdf, spec.manifest.palm_link
+        if links is None:
+            targets = [spec.manifest.fingers[f].link for f in fingers]
+            tip_offsets = np.array([spec.manifest.fingers[f].offset for f in fingers], dtype=np.float64).reshape(-1, 3)
+        else:  # named frames instead of fingertips: each link's origin
+            targets, tip_offsets = self._check_links(hand, links), np.zeros((len(links), 3))
+        below = {link: [joint.child for joint in model.path_between(palm_link, link) or []] for link in targets}
+        depth = {link: index + 1 for path in below.values() for index, link in enumerate(path)}
+        column = {name: index for index, name in enumerate(spec.joint_names)}
 
-        def static(frame: int) -> np.ndarray:  # link offset @ joint offset, as pytorch-kinematics composes them
-            link, joint = chain.link_offsets[frame], chain.joint_offsets[frame]
-            link = np.eye(4) if link is None else link.detach().cpu().numpy().reshape(4, 4)
-            joint = np.eye(4) if joint is None else joint.detach().cpu().numpy().reshape(4, 4)
-            return link @ joint
+        def drive(name: str) -> tuple[np.ndarray, float]:  # the joint's row of q_full = A q + b (kinematics.py's)
+            row = np.zeros(self.dof)
+            if name in column:
+                row[column[name]] = 1.0
+                return row, 0.0
+            term = spec.mimic.get(name)
+            if term is not None and term.source in column:
+                row[column[term.source]] = term.multiplier
+                return row, term.offset
+            return row, 0.0
 
-        # node 0 is the palm; a kept frame's transform is its anchor node's transform @ rest[frame]
-        anchor: dict[int, int] = {palm: 0}
-        rest: dict[int, np.ndarray] = {palm: np.eye(4)}
+        # node 0 is the palm; a kept link's transform is its anchor node's transform @ rest[link]
+        anchor: dict[str, int] = {palm_link: 0}
+        rest: dict[str, np.ndarray] = {palm_link: np.eye(4)}
         parents, depths, bases, node_axes, node_kinds, rows, offsets, frames = [], [0], [], [], [], [], [], []
-        for frame in sorted(set().union(*below.values()), key=lambda f: len(paths[f])):
-            above = paths[frame][-2]
-            local = rest[above] @ static(frame)
-            kind, joint = kinds[frame], joints[frame]
-            if kind != _FIXED and np.any(expand[joint] != 0.0):
-                parents.append(anchor[above])
-                depths.append(depths[anchor[above]] + 1)
-                bases.append(local @ _basis(kind, axes[joint]))  # (4 coefficients, 4, 4)
-                node_axes.append(axes[joint])
+        for link in sorted(depth, key=lambda name: depth[name]):
+            joint = model.parent_joint(link)
+            assert joint is not None, link  # every link on a path below the palm has its joint
+            local = rest[joint.parent] @ joint.origin_matrix()
+            kind = _KINDS[joint.type]
+            axis = np.asarray(joint.axis, dtype=np.float64)
+            row, offset = drive(joint.name)
+            if kind != _FIXED and np.any(row != 0.0):
+                parents.append(anchor[joint.parent])
+                depths.append(depths[anchor[joint.parent]] + 1)
+                bases.append(local @ _basis(kind, axis))  # (4 coefficients, 4, 4)
+                node_axes.append(axis)
                 node_kinds.append(kind)
-                rows.append(expand[joint])
-                offsets.append(bias[joint])
-                frames.append(frame)
-                anchor[frame], rest[frame] = len(parents), np.eye(4)
-            else:
-                motion = np.eye(4) if kind == _FIXED else _motion(kind, axes[joint], float(bias[joint]))
-                anchor[frame], rest[frame] = anchor[above], local @ motion
+                rows.append(row)
+                offsets.append(offset)
+                frames.append(link)
+                anchor[link], rest[link] = len(parents), np.eye(4)
+            else:  # fixed, or moved by no actuated joint: folded into the static offset at its value
+                motion = np.eye(4) if kind == _FIXED else _motion(kind, axis, offset)
+                anchor[link], rest[link] = anchor[joint.parent], local @ motion
         nodes = len(parents)
         # renumber the joints by depth so that each level of the chain is one contiguous slice
         order = sorted(range(nodes), key=lambda n: depths[n + 1])
         number = {0: 0, **{old + 1: new + 1 for new, old in enumerate(order)}}
         parents = [number[parents[n]] for n in order]
         depths = [0] + [depths[n + 1] for n in order]
-        anchor = {frame: number[node] for frame, node in anchor.items()}
+        anchor = {link: number[node] for link, node in anchor.items()}
         frames = [frames[n] for n in order]
         # the palm node is the xlsdk palm frame's view of the palm link: p_x = (p_palm - xyz) @ R
-        rotation, translation = built.palm_rotation.cpu().numpy(), built.palm_translation.cpu().numpy()
+        palm_frame = spec.manifest.palm_frame
+        rotation, translation = rpy_matrix(palm_frame.rpy), np.asarray(palm_frame.xyz, dtype=np.float64)
         self._palm = np.eye(4)
         self._palm[:3, :3], self._palm[:3, 3] = rotation.T, -rotation.T @ translation
         self._nodes = nodes
@@ -146,35 +151,35 @@ class TipKinematics:
         self._twice = np.concatenate([self._expand, self._expand]).T  # (dof, 2 nodes)
         self._phase = np.concatenate([self._offset + np.pi / 2, self._offset])
         self._levels: list[tuple[int, int, np.ndarray | None]] = []  # node slice, its parents (None: the palm)
-        for depth in range(1, max(depths) + 1):
-            level = [n for n in range(1, nodes + 1) if depths[n] == depth]
+        for level_depth in range(1, max(depths) + 1):
+            level = [n for n in range(1, nodes + 1) if depths[n] == level_depth]
             level_parents = np.array([parents[n - 1] for n in level], dtype=int)
             self._levels.append((level[0], level[-1] + 1, None if (level_parents == 0).all() else level_parents))
         # tips: the anchor's transform applied to a fixed homogeneous point
-        self._tip_anchor = np.array([anchor[frame] for frame in tip_frames], dtype=int)
-        self._tip_point = np.stack([(self._palm if anchor[frame] == 0 else np.eye(4)) @ rest[frame]
-                                    @ np.append(offset, 1.0) for frame, offset in zip(tip_frames, tip_offsets, strict=True)])
-        # which joints move which tip (the joint's frame is on the tip's path), folded into the expansion
+        self._tip_anchor = np.array([anchor[link] for link in targets], dtype=int)
+        self._tip_point = np.stack([(self._palm if anchor[link] == 0 else np.eye(4)) @ rest[link]
+                                    @ np.append(offset, 1.0) for link, offset in zip(targets, tip_offsets, strict=True)]) \
+            if targets else np.zeros((0, 4))
+        # which joints move which tip (the joint's link is on the tip's path), folded into the expansion
         # as (tip, node) pairs: a tip hangs off a few of the chain's joints (one finger's), so the Jacobian
         # columns are computed for those pairs only and scattered into a (tip, node) block
-        pairs = [(tip, node) for tip, frame in enumerate(tip_frames) for node in range(nodes) if frames[node] in below[frame]]
+        pairs = [(tip, node) for tip, link in enumerate(targets) for node in range(nodes) if frames[node] in below[link]]
         self._pair_tip = np.array([p[0] for p in pairs], dtype=int)
         self._pair_node = np.array([p[1] for p in pairs], dtype=int)
 
     @staticmethod
-    def _link_frames(hand: Hand, chain: object, paths: list[list[int]], palm: int, links: Sequence[str]) -> list[int]:
-        """Frame indices of ``links``, each of which must hang below the palm link (else its position in the
-        palm frame would depend on joints above the palm, which this evaluator folds away)."""
-        names = chain.get_frame_names(exclude_fixed=False)  # type: ignore[attr-defined]
+    def _check_links(hand: Hand, links: Sequence[str]) -> list[str]:
+        """``links``, each of which must exist and hang below the palm link (else its position in the palm
+        frame would depend on joints above the palm, which this evaluator folds away)."""
+        model, palm = hand.spec.urdf, hand.spec.manifest.palm_link
+        names = set(model.link_names())
         unknown = [link for link in links if link not in names]
         if unknown:
             raise ShapeError(f"{hand.name}: no link(s) {', '.join(unknown)} in {hand.urdf_path.name}")
-        frames = [int(i) for i in chain.get_frame_indices(*links)]  # type: ignore[attr-defined]
-        outside = [link for link, frame in zip(links, frames, strict=True) if palm not in paths[frame]]
+        outside = [link for link in links if model.path_between(palm, link) is None]
         if outside:
-            raise ShapeError(f"{hand.name}: link(s) {', '.join(outside)} are not below the palm link "
-                             f"{hand.spec.manifest.palm_link!r}")
-        return frames
+            raise ShapeError(f"{hand.name}: link(s) {', '.join(outside)} are not below the palm link {palm!r}")
+        return list(links)
 
     @property
     def joints_kept(self) -> int:

@@ -16,7 +16,7 @@ def info_command(
     from xlsdk.catalog import hand_info
     from xlsdk.joint_slots import SLOT_COUNT
 
-    info = hand_info(hand_name)
+    info = hand_info(hand_name, scale=json_output)  # the tables do not show the scale (it needs torch)
     if json_output:
         print_json(info.model_dump(mode="json"))
         return
