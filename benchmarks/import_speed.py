@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from xlsdk.urdf import load_urdf
-from xlsdk.urdf_import import propose_manifest
+from xlsdk.manifest_proposal import propose_manifest
 
 _FINGERS = {  # finger: (first joint origin, step between joints, axis)
     "thumb": ("-0.03 0.02 0.02", "-0.0003 0 0.0001", "0 0 1"),

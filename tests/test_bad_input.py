@@ -466,8 +466,8 @@ def test_urdf(name: str, tmp_path: Path) -> None:
 @pytest.mark.timeout(25)
 def test_propose_manifest_of_a_2000_joint_urdf_finishes(tmp_path: Path) -> None:
     """Issue 15 item 16: ``propose_manifest`` was quadratic (2000 joints: 49 s). The timeout is the check."""
+    from xlsdk.manifest_proposal import propose_manifest
     from xlsdk.urdf import load_urdf
-    from xlsdk.urdf_import import propose_manifest
 
     links, joints = ['<link name="palm"/>'], []
     for finger in range(5):

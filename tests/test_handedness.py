@@ -19,7 +19,7 @@ from lxml import etree
 
 from xlsdk.transforms import rpy_matrix
 from xlsdk.urdf import load_urdf, parse_urdf
-from xlsdk.urdf_import import propose_manifest
+from xlsdk.manifest_proposal import propose_manifest
 
 HANDS = Path(__file__).parent / "data" / "hands"
 EXPECTED = tomllib.loads((HANDS / "expected.toml").read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ from xlsdk.cli import main
 from xlsdk.errors import UrdfError
 from xlsdk.robot_description import load_robot_description, mjcf_to_urdf
 from xlsdk.urdf import load_urdf, parse_urdf
-from xlsdk.urdf_import import finger_order_problems, fingers_in_name, name_tokens, propose_manifest
+from xlsdk.manifest_proposal import finger_order_problems, fingers_in_name, name_tokens, propose_manifest
 
 HANDS = Path(__file__).parent / "data" / "hands"
 EXPECTED = tomllib.loads((HANDS / "expected.toml").read_text(encoding="utf-8"))
@@ -71,7 +71,7 @@ def test_mjcf_conversion_keeps_mujocos_kinematics() -> None:
     """The converted URDF's links sit where MuJoCo puts the bodies, at random joint values."""
     import mujoco
 
-    from xlsdk.urdf_import import _motion
+    from xlsdk.transforms import joint_motion
 
     path = HANDS / "mjcf_hand.xml"
     mj = mujoco.MjModel.from_xml_path(str(path))
@@ -97,7 +97,7 @@ def test_mjcf_conversion_keeps_mujocos_kinematics() -> None:
         transforms = {model.root: np.eye(4)}
         for joint in model.joints:  # parents come before children in the converted file
             q = values.get(joint.name, 0.0) if joint.movable else 0.0
-            transforms[joint.child] = transforms[joint.parent] @ joint.origin_matrix() @ _motion(joint, q)
+            transforms[joint.child] = transforms[joint.parent] @ joint.origin_matrix() @ joint_motion(joint.type, joint.axis, q)
         for body in ("ff_distal", "mf_medial", "th_distal", "rf_proximal"):
             b = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_BODY, body)
             mine = world_palm @ transforms[body]

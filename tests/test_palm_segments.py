@@ -20,7 +20,7 @@ from xlsdk.cli import main
 from xlsdk.hand import Hand
 from xlsdk.hand_spec import load_hand_spec
 from xlsdk.urdf import load_urdf
-from xlsdk.urdf_import import propose_manifest
+from xlsdk.manifest_proposal import propose_manifest
 
 HANDS = Path(__file__).parent / "data" / "hands"
 

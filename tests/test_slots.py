@@ -25,7 +25,7 @@ from xlsdk.new_hand import render_manifest
 from xlsdk.plugins import get_plugin_host
 from xlsdk.policy.action_space import SlotSpace, make_space
 from xlsdk.robot_description import load_robot_description
-from xlsdk.urdf_import import propose_manifest
+from xlsdk.manifest_proposal import propose_manifest
 
 HANDS = Path(__file__).parent / "data" / "hands"
 CORPUS = tomllib.loads((HANDS / "expected.toml").read_text(encoding="utf-8"))

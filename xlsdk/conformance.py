@@ -249,7 +249,7 @@ def _check_fingers(name: str) -> CheckResult:
     """The manifest's fingers agree with the URDF's link names and geometry (index next to the thumb's side)."""
     from xlsdk.plugins import get_plugin_host
     from xlsdk.errors import UrdfError
-    from xlsdk.urdf_import import finger_order_problems
+    from xlsdk.manifest_proposal import finger_order_problems
 
     hand = get_plugin_host().load_hand(name)
     manifest = hand.spec.manifest

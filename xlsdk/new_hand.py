@@ -1,7 +1,7 @@
 """``xlsdk new-hand``: scaffold a complete, installable hand plugin from a vendor's URDF.
 
 The URDF is validated (every problem reported at once), the manifest is proposed from it
-(:mod:`xlsdk.urdf_import`), the copier template ``templates/hand-plugin`` is rendered, the URDF (and
+(:mod:`xlsdk.manifest_proposal`), the copier template ``templates/hand-plugin`` is rendered, the URDF (and
 the meshes it references that resolve inside the model's own folder tree) are copied into the package,
 and ``hand.toml`` is written with a comment on every proposal. Everything is built in a temporary
 directory next to the destination and renamed into place at the end: a failure leaves nothing behind.
@@ -24,7 +24,7 @@ from xlsdk.latent.side import SideComparison
 from xlsdk.manifest import CANONICAL_FINGERS, parse_manifest
 from xlsdk.robot_description import RobotDescription, load_robot_description
 from xlsdk.urdf import UrdfModel
-from xlsdk.urdf_import import ChainProposal, ManifestProposal, propose_manifest
+from xlsdk.manifest_proposal import ChainProposal, ManifestProposal, propose_manifest
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from xlsdk.errors import ShapeError
 from xlsdk.manifest import Finger
-from xlsdk.transforms import rpy_matrix, skew
+from xlsdk.transforms import joint_motion, rpy_matrix, skew
 
 if TYPE_CHECKING:
     from xlsdk.hand import Hand
@@ -59,10 +59,6 @@ def _basis(kind: int, axis: np.ndarray) -> np.ndarray:
         if kind == _PRISMATIC:
             basis[3, :3, 3] = axis
     return basis
-
-
-def _motion(kind: int, axis: np.ndarray, value: float) -> np.ndarray:
-    return np.tensordot(np.array([1.0, np.cos(value), np.sin(value), value]), _basis(kind, axis), axes=1)
 
 
 class TipKinematics:
@@ -125,7 +121,7 @@ class TipKinematics:
                 frames.append(link)
                 anchor[link], rest[link] = len(parents), np.eye(4)
             else:  # fixed, or moved by no actuated joint: folded into the static offset at its value
-                motion = np.eye(4) if kind == _FIXED else _motion(kind, axis, offset)
+                motion = joint_motion(joint.type, axis, offset)
                 anchor[link], rest[link] = anchor[joint.parent], local @ motion
         nodes = len(parents)
         # renumber the joints by depth so that each level of the chain is one contiguous slice

@@ -2,7 +2,7 @@
 
 URDF writes orientations as fixed-axis roll-pitch-yaw, MJCF as unit quaternions, joints as an axis and
 an angle. The reader (:mod:`xlsdk.urdf`), the MJCF writer (:mod:`xlsdk.robot_description`), the importer
-(:mod:`xlsdk.urdf_import`), the FK (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`) and the palm-side
+(:mod:`xlsdk.manifest_proposal`), the FK (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`) and the palm-side
 check all convert between them; each used to carry its own copy, and a copy that differs in the last
 bit changes a hand's kinematic digest. Only numpy here: this module is imported on start-up paths.
 """
@@ -69,3 +69,14 @@ def axis_angle_matrix(axis: np.ndarray, angle: float) -> np.ndarray:
     """
     k = skew(axis)
     return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+
+
+def joint_motion(joint_type: str, axis: tuple[float, float, float] | np.ndarray, value: float) -> np.ndarray:
+    """The 4x4 motion a URDF joint adds after its origin at ``value``: a rotation about ``axis`` (revolute,
+    continuous), a translation along it (prismatic), nothing (fixed). The axis is unit, as read."""
+    out = np.eye(4)
+    if joint_type in ("revolute", "continuous"):
+        out[:3, :3] = axis_angle_matrix(np.asarray(axis, dtype=np.float64), value)
+    elif joint_type == "prismatic":
+        out[:3, 3] = np.asarray(axis, dtype=np.float64) * value
+    return out
