@@ -74,7 +74,7 @@ def test_retarget_api_numpy_and_torch() -> None:
 
 def test_stream_retargeter_matches_batched() -> None:
     q = xlsdk.load_hand("ability").sample(5, torch.Generator().manual_seed(1))
-    stream = StreamRetargeter("ability", "paxini")
+    stream = StreamRetargeter(xlsdk.load_hand("ability"), xlsdk.load_hand("paxini"))
     streamed = np.stack([stream(row) for row in q.numpy()])
     np.testing.assert_allclose(streamed, xlsdk.retarget(q.numpy(), "ability", "paxini"), atol=1e-4)
 

@@ -102,14 +102,22 @@ def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, 
     """Map joint vectors of hand ``src`` to hand ``dst`` through the shared latent (numpy in, numpy out)."""
     from xlsdk.latent.retarget import retarget as _retarget
 
-    return _retarget(q, src, dst, refine=refine, refine_steps=refine_steps)
+    source = load_hand(src) if isinstance(src, str) else src
+    target = load_hand(dst) if isinstance(dst, str) else dst
+    return _retarget(q, source, target, refine=refine, refine_steps=refine_steps)
 
 
 def fit_head(hand: str | Hand, **options: Any) -> Any:
-    """Fit ``hand``'s encoder/decoder against the frozen core latent; see :func:`xlsdk.latent.fit.fit_head`."""
-    from xlsdk.latent.fit import fit_head as _fit_head
+    """Fit ``hand``'s encoder/decoder against the frozen core latent; see :func:`xlsdk.latent.fit.fit_head`.
 
-    return _fit_head(hand, **options)
+    Names are resolved here, the hand's and those of the hands the core latent was trained on.
+    """
+    from xlsdk.latent.fit import fit_head as _fit_head
+    from xlsdk.latent.head_loading import installed_core_latent
+
+    core = options.pop("core", None) or installed_core_latent()
+    core_hands = options.pop("core_hands", None) or {name: load_hand(name) for name in core.manifest.hands}
+    return _fit_head(load_hand(hand) if isinstance(hand, str) else hand, core=core, core_hands=core_hands, **options)
 
 
 __all__ = [

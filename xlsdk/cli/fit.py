@@ -47,8 +47,10 @@ def fit_command(
         console.print(f"{len(targets)} hand(s) with a stale head for core latent {core.fingerprint[:12]}"
                       + (": " + ", ".join(h.name for h in targets) if targets else ""))
     exported = export_reference_heads(core, members) if members else []
-    results = [fit_head(hand, config=config, out=out, core=core, device=device, progress=not json_output)
-               for hand in targets if hand.name not in members]
+    to_fit = [hand for hand in targets if hand.name not in members]
+    core_hands = {name: load_hand(name) for name in core.manifest.hands} if to_fit else {}
+    results = [fit_head(hand, core_hands=core_hands, config=config, out=out, core=core, device=device,
+                        progress=not json_output) for hand in to_fit]
     if json_output:
         dumped = [r.model_dump(mode="json", exclude={"manifest"}) for r in results]
         print_json({"core": core.fingerprint, "fitted": dumped, "from_core": [str(p) for p in exported]}

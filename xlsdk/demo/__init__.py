@@ -92,10 +92,11 @@ def load_demo_trajectory(path: Path | None = None) -> tuple[str, np.ndarray, np.
 def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
     """(q (T, dof), timestamps (T,)) of the demo grasp for ``hand`` (retargeted through the latent)."""
     from xlsdk.latent.retarget import retarget
+    from xlsdk.plugins import get_plugin_host
 
     source, q, timestamps = load_demo_trajectory()
-    if hand.name != source:
-        q = np.asarray(retarget(q, source, hand))
+    if hand.name != source:  # the demo is a face: it turns the recorded hand's name into a Hand
+        q = np.asarray(retarget(q, get_plugin_host().load_hand(source), hand))
     return q, timestamps
 
 

@@ -41,17 +41,17 @@ from xlsdk.tip_kinematics import TipKinematics
 REFINE_STEPS = 2
 
 
-def _as_hand(hand: str | Hand) -> Hand:
-    if isinstance(hand, Hand):
-        return hand
-    from xlsdk.plugins import get_plugin_host
+def _require_hand(hand: object, role: str) -> Hand:
+    """Library functions take a :class:`Hand`; turning a name into one is the caller's (``xlsdk.load_hand``)."""
+    if not isinstance(hand, Hand):
+        raise TypeError(f"{role} must be a Hand, got {hand!r}: load it first with xlsdk.load_hand(name) "
+                        "(xlsdk.retarget accepts names)")
+    return hand
 
-    return get_plugin_host().load_hand(hand)
 
-
-def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, refine_steps: int = REFINE_STEPS) -> Any:
+def retarget(q: Any, src: Hand, dst: Hand, *, refine: bool = False, refine_steps: int = REFINE_STEPS) -> Any:
     """Joint vectors of ``src`` (B, d_src) to joint vectors of ``dst`` (B, d_dst); numpy in, numpy out."""
-    source, target = _as_hand(src), _as_hand(dst)
+    source, target = _require_hand(src, "src"), _require_hand(dst, "dst")
     batch, kind = as_batch(q, width=source.dof, what=f"retarget(q) from {source.name}")
     with torch.no_grad():
         z = load_head(source).encode(batch.to(torch.float32))
@@ -152,9 +152,9 @@ class StreamRetargeter:
     stream moves little between frames, so the previous answer is often already close.
     """
 
-    def __init__(self, src: str | Hand, dst: str | Hand, *, refine: bool = False,
+    def __init__(self, src: Hand, dst: Hand, *, refine: bool = False,
                  refine_steps: int = REFINE_STEPS) -> None:
-        self.source, self.target = _as_hand(src), _as_hand(dst)
+        self.source, self.target = _require_hand(src, "src"), _require_hand(dst, "dst")
         # one pose per call: numpy passes of the frozen heads (torch's per-layer overhead dominated them)
         self._encoder = NumpyHead(load_head(self.source))
         self._decoder = NumpyHead(load_head(self.target))
