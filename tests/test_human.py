@@ -220,3 +220,66 @@ def test_the_stream_low_pass_smooths_jitter_and_follows_a_held_pose(human: xlsdk
     np.testing.assert_allclose(smooth[40:].mean(axis=0), plain[40:].mean(axis=0), atol=0.05)
     with pytest.raises(DataFormatError, match="low_pass"):
         HumanStream(human, [inspire], low_pass=0.0)
+
+
+def test_the_tracker_splits_the_hand_into_fingers_and_fits_a_moving_hand(human: xlsdk.Hand) -> None:
+    """The stream's fit: five independent parts (one per finger), exact landmarks fitted, a lost finger recovered."""
+    fit = KeypointFit(human)
+    tracker = fit.tracker()
+    parts = {tuple(np.flatnonzero(tracker._joint_part == part)) for part in np.unique(tracker._joint_part)}
+    assert len(parts) == 5 and sorted(map(len, parts)) == [4, 4, 4, 4, 5], "four fingers of 4 joints, a thumb of 5"
+    q, keypoints = _recording(human, 30, seed=12, smooth=True)
+    stream = HumanStream(human, [human], hand_length=0.18)
+    errors = [stream(frame) and stream.error for frame in keypoints]
+    assert max(errors) < 1e-4 and np.abs(stream.previous - q[-1]).max() < 5e-3, "exact keypoints are followed closely"
+    bent = q[-1].copy()
+    bent[5:9] = np.asarray(human.spec.lower)[5:9]  # the index finger jumps to the other end of its range
+    bent[6:9] = np.asarray(human.spec.upper)[6:9]
+    points = TipKinematics(human, links=list(MEDIAPIPE_LANDMARKS)).evaluate(bent[None], jacobian=False)[0][0]
+    for _ in range(6):
+        stream(points)
+    assert stream.error < 2e-3 and np.abs(stream.previous[9:] - bent[9:]).max() < 1e-3, "the other fingers stay put"
+
+
+def test_independent_parts_join_joints_that_share_a_landmark() -> None:
+    from xlsdk.human import _independent_parts
+
+    depends = np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]], dtype=bool)  # joint 3 moves nothing
+    joints, landmarks = _independent_parts(depends)
+    assert joints[0] == joints[1] != joints[2] != joints[3] and landmarks[0] == landmarks[2] == joints[0]
+    assert landmarks[1] == joints[2] and landmarks[3] not in joints, "a landmark no joint moves is a part of its own"
+    assert len(set(_independent_parts(np.ones((3, 4), dtype=bool))[0])) == 1, "all joints shared: one part"
+
+
+def test_the_stream_refinement_is_the_retargeting_refinement(human: xlsdk.Hand) -> None:
+    """GeometryTracker (fed by the landmark fit, Jacobians kept) answers what StreamRetargeter's refinement does."""
+    from xlsdk.latent.fast_head import NumpyHead
+    from xlsdk.latent.head_loading import load_head
+    from xlsdk.latent.retarget import StreamRetargeter
+
+    _, keypoints = _recording(human, 25, seed=13, noise=0.002, smooth=True)
+    for name in ("xhand", "inspire"):
+        target = xlsdk.load_hand(name)
+        stream = HumanStream(human, [target, human], refine=True, refine_steps=1, hand_length=0.18)
+        reference = StreamRetargeter(human, target, refine=True, refine_steps=1)
+        decoder = NumpyHead(load_head(target))
+        for frame in keypoints:
+            answers = stream(frame)
+            expected = reference.from_decoded(decoder.decode(stream.latent[None]), answers["human"][None])
+            np.testing.assert_allclose(answers[name], expected, atol=1e-9)
+        plain = retarget(answers["human"], human, target)
+        assert not np.allclose(answers[name], plain, atol=1e-4), "the refinement moved the decode"
+
+
+def test_align_frame_is_the_batch_alignment_of_one_frame(human: xlsdk.Hand) -> None:
+    _, keypoints = _recording(human, 4, seed=14, scale=0.9, noise=0.002)
+    for handedness in ("right", "left"):
+        fit = KeypointFit(human, handedness=handedness)
+        aligned, measured = fit.align(keypoints)
+        for frame, expected, scale in zip(keypoints, aligned, measured, strict=True):
+            one, one_scale = fit.align_frame(frame)
+            np.testing.assert_allclose(one, expected, atol=1e-12)
+            assert one_scale == pytest.approx(scale, rel=1e-12)
+            np.testing.assert_allclose(fit.align_frame(frame, scale=1.3)[0], fit.align(frame[None], scale=1.3)[0][0], atol=1e-12)
+    with pytest.raises(DataFormatError, match="do not span a hand"):
+        KeypointFit(human).align_frame(np.zeros((21, 3)))

@@ -19,11 +19,16 @@ Keypoints -> joints (:class:`KeypointFit`), per frame:
 3. **Joints.** The other 15 landmarks (thumb MCP, IP, tip; each finger's PIP, DIP, tip) in the palm
    frame are matched by projected Levenberg-Marquardt on the 21 joints (:class:`~xlsdk.point_fit.PointLeastSquares`
    on :class:`~xlsdk.tip_kinematics.TipKinematics` of the landmark links: the same solver the retargeting
-   refinement uses), warm-started from the previous frame in a stream.
+   refinement uses). A stream fits with :class:`LandmarkTracker` instead: the same least squares from
+   the previous frame, one landmark evaluation per step, each finger's step chosen on its own.
 
 Joints -> every hand: one encode through the human hand's head, one decode per target hand, and
 optionally the refinement of :mod:`xlsdk.latent.retarget` (:class:`HumanStream` for a teleoperation
-loop, :func:`retarget_keypoints` for a recorded file).
+loop, with :class:`GeometryTracker` as its refinement; :func:`retarget_keypoints` for a recorded file).
+
+The stream is the teleoperation loop's per-frame cost, so it runs in numpy alone with everything
+prepared once: no torch call, no evaluation whose answer the previous frame already gave (see the
+two trackers), the heads as numpy passes (:mod:`xlsdk.latent.fast_head`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from xlsdk.hand import Hand
 from xlsdk.keypoints import LANDMARK_COUNT, MEDIAPIPE_LANDMARKS, check_keypoints
 from xlsdk.latent.fast_head import NumpyHead, StackedDecoders
 from xlsdk.latent.head_loading import load_head
-from xlsdk.latent.retarget import REFINE_STEPS, StreamRetargeter, retarget
+from xlsdk.latent.retarget import REFINE_STEPS, GeometryRefiner, retarget
 from xlsdk.point_fit import PointLeastSquares
 from xlsdk.tip_kinematics import TipKinematics
 
@@ -55,6 +60,20 @@ STREAM_STEPS = 2
 #: a stream's fit stops once a step gains less than this fraction of its cost: keypoints carry millimetres
 #: of noise, so the last percent of a landmark cost is noise fitted, not pose recovered
 STREAM_TOLERANCE = 0.05
+#: the tracker's (:class:`LandmarkTracker`) most LM steps per frame, and the RMS landmark error (metres at
+#: the model's size) below which it stops after its first: a fit inside a tracker's jitter (MediaPipe's is a
+#: few millimetres per coordinate) only fits noise with more steps. Measured on the benchmark's 2.5 mm-jitter
+#: sequence: 1.1 evaluations per frame, 3.86 mm RMS (3.75 mm with two steps always, 3.88 mm with one), the
+#: retargeted fingertip geometry the same to 0.001 either way
+TRACK_STEPS = 2
+TRACK_GOOD_FIT = 0.005
+#: LM steps of a stream's refinement (:class:`HumanStream` with ``refine=True``): it starts from the better of
+#: the decode and the previous frame's answer, so one step does what two do (benchmark: fingertip geometry
+#: error 0.133 with one step or two, reach units)
+STREAM_REFINE_STEPS = 1
+#: LM damping levels a tracker step tries at once, relative to the diagonal of J^T J (as the batch solver's)
+TRACK_DAMPINGS = (1e-3, 1e-1, 3.0)
+_RIDGE = 1e-6  # absolute ridge: a joint no landmark sees stays put
 #: frames whose measured scale sets a stream's size (their median) before it is frozen
 SIZE_FRAMES = 30
 #: handedness check: the mirrored fit must beat the fit as given by this factor, on fits worse than this
@@ -111,6 +130,40 @@ class KeypointFit:
         relaxed = np.clip(np.where(np.asarray(hand.spec.lower) < 0, 0.2, np.asarray(hand.spec.lower) + 0.2),
                           hand.spec.lower, hand.spec.upper)
         self._starts = np.stack([relaxed, hand.mid_pose()])
+        # the palm alignment's fixed half (the model's weighted, centred palm landmarks), for align_frame
+        self._weights = PALM_WEIGHTS / PALM_WEIGHTS.sum()
+        self._model_center = self._weights @ self._palm
+        centred = self._palm - self._model_center
+        self._weighted_model = self._weights[:, None] * centred
+        self._variance = float(np.einsum("pi,pi->", self._weighted_model, centred))
+        self._mirror = np.array([-1.0, 1.0, 1.0])
+
+    def tracker(self) -> LandmarkTracker:
+        """A :class:`LandmarkTracker` of this hand's moving landmarks (the stream's fit)."""
+        return LandmarkTracker(self._moving, self.hand.spec.lower, self.hand.spec.upper, self._starts[0])
+
+    def align_frame(self, frame: np.ndarray, *, scale: float | None = None) -> tuple[np.ndarray, float]:
+        """:meth:`align` for one checked frame ``(21, 3)``: the stream's path, in 2-D arrays (no batch axis).
+
+        Same alignment (a weighted Umeyama fit of the palm landmarks), a fraction of :meth:`align`'s
+        numpy calls; ``scale`` fixes the size, else the frame's measured scale (also returned) is used.
+        """
+        if self.handedness == "left":
+            frame = frame * self._mirror
+        center = self._weights @ frame[PALM_LANDMARKS, :]
+        covariance = (frame[PALM_LANDMARKS, :] - center).T @ self._weighted_model  # measured x model
+        u, singular, vt = np.linalg.svd(covariance)
+        rotation = u @ vt
+        if np.linalg.det(rotation) < 0.0:  # a reflection: flip the least-determined axis
+            u[:, 2] = -u[:, 2]
+            singular[2] = -singular[2]
+            rotation = u @ vt
+        measured = float(singular.sum()) / self._variance
+        if not (measured > 0.0 and np.isfinite(measured)):
+            raise DataFormatError("keypoints frame: the palm landmarks (wrist, thumb CMC, knuckles) do not span a "
+                                  "hand (all at one point or on a line); check the landmark order")
+        used = measured if scale is None else scale
+        return (frame - center) @ rotation * (1.0 / used) + self._model_center, measured
 
     def align(self, keypoints: np.ndarray, *, scale: float | np.ndarray | None = None,
               mirror: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +255,216 @@ class KeypointFit:
                 "image frame needs z pointing away from the camera)")
 
 
+class LandmarkTracker:
+    """The stream's landmark fit: LM on a hand's joints from the previous frame, one evaluation per step.
+
+    The batch solver (:class:`~xlsdk.point_fit.PointLeastSquares`) evaluates its starts before its first
+    step and drops the Jacobian of its last evaluation; in a stream both are known already, since the
+    previous frame ended at the start of this one. So the tracker keeps the landmarks and their
+    Jacobian at its last answer, and a frame costs one landmark evaluation per LM step: this was
+    half of a teleoperation frame through the general solver (three evaluations for two steps).
+
+    It also uses the hand's structure: a landmark moves only with the joints of its own finger, so the
+    cost is a sum of independent parts (found from the Jacobian's sparsity at a few poses, not assumed:
+    a hand whose landmarks share joints is one part). Each step solves the damped normal equations at
+    :data:`TRACK_DAMPINGS` and keeps, per part, the best of the candidates and the current pose: a
+    finger that needs Gauss-Newton and one that needs a short gradient step both get theirs in the
+    same step, and no part ever gets worse. The previous pose and a relaxed one (fixed points and
+    Jacobian, computed once) are weighed per part before the first step, so one finger lost by the
+    tracker restarts from the relaxed pose while the others carry on.
+    """
+
+    def __init__(self, points: TipKinematics, lower: np.ndarray, upper: np.ndarray, relaxed: np.ndarray, *,
+                 steps: int = TRACK_STEPS, tolerance: float = STREAM_TOLERANCE,
+                 good_fit: float = TRACK_GOOD_FIT) -> None:
+        self.points, self.steps, self.tolerance = points, steps, tolerance
+        self.good_fit = good_fit
+        self._lower, self._upper = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+        dof = points.dof
+        probe = self._lower + (self._upper - self._lower) * np.random.default_rng(0).random((8, dof))
+        landmarks, jacobian = points.evaluate(probe)
+        count = landmarks.shape[1]
+        self._good_fit = good_fit ** 2 * count
+        joint_part, landmark_part = _independent_parts(np.abs(jacobian).max(axis=(0, 2)) > 0.0)
+        parts = int(max(joint_part.max(initial=-1), landmark_part.max(initial=-1))) + 1
+        self._membership = np.zeros((count, parts))
+        self._membership[np.arange(count), landmark_part] = 1.0
+        self._joint_part, self._landmark_part = joint_part, landmark_part
+        self._joints, self._landmarks, self._parts = np.arange(dof), np.arange(count), np.arange(parts)
+        self._dampings = np.asarray(TRACK_DAMPINGS)[:, None]
+        self._ridge = np.broadcast_to(_RIDGE * np.eye(dof), (len(TRACK_DAMPINGS), dof, dof)).copy()
+        self._diagonal = (slice(None), self._joints, self._joints)
+        relaxed = np.clip(np.asarray(relaxed, dtype=np.float64), self._lower, self._upper)
+        relaxed_points, relaxed_jacobian = points.evaluate(relaxed[None])
+        self._relaxed = (relaxed, relaxed_points[0], relaxed_jacobian[0])
+        self._state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        """The landmarks ``(L, 3)`` of the last answer (model palm frame, metres)."""
+        if self._state is None:
+            raise RuntimeError("LandmarkTracker has no answer yet")
+        return self._state[1]
+
+    @property
+    def ready(self) -> bool:
+        """Whether a previous answer is held (else :meth:`start` must seed the tracker)."""
+        return self._state is not None
+
+    def reset(self) -> None:
+        """Forget the previous answer."""
+        self._state = None
+
+    def start(self, q: np.ndarray) -> None:
+        """Seed the tracker at joints ``q`` ``(d,)`` (a fit made without a previous frame)."""
+        q = np.clip(np.asarray(q, dtype=np.float64), self._lower, self._upper)
+        landmarks, jacobian = self.points.evaluate(q[None])
+        self._state = (q, landmarks[0], jacobian[0])
+
+    def _part_costs(self, delta: np.ndarray) -> np.ndarray:
+        """Squared residuals ``(..., L, 3)`` summed per independent part ``(..., parts)``."""
+        return np.einsum("...li,...li->...l", delta, delta) @ self._membership
+
+    def _mix(self, pick: np.ndarray, options: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Per part, the option ``pick[part]`` of stacked joints ``(K, d)``, landmarks ``(K, L, 3)`` and Jacobians."""
+        q, landmarks, jacobian = options
+        rows = pick[self._landmark_part]
+        return q[pick[self._joint_part], self._joints], landmarks[rows, self._landmarks], jacobian[rows, self._landmarks]
+
+    def track(self, goal: np.ndarray) -> tuple[np.ndarray, float]:
+        """Joints ``(d,)`` whose landmarks best match ``goal`` ``(L, 3)``, and their summed squared error."""
+        if self._state is None:
+            raise RuntimeError("LandmarkTracker.track before start(): seed it with a fitted pose")
+        q, landmarks, jacobian = self._state
+        relaxed_q, relaxed_landmarks, relaxed_jacobian = self._relaxed
+        costs = self._part_costs(np.stack([landmarks, relaxed_landmarks]) - goal)  # (2, parts)
+        pick = costs.argmin(axis=0)
+        if pick.any():  # a part the tracker lost starts again from the relaxed pose
+            q, landmarks, jacobian = self._mix(pick, (np.stack([q, relaxed_q]), np.stack([landmarks, relaxed_landmarks]),
+                                                      np.stack([jacobian, relaxed_jacobian])))
+        cost = costs[pick, self._parts]
+        dof = len(q)
+        for _ in range(self.steps):
+            flat = jacobian.reshape(-1, dof)
+            normal = flat.T @ flat
+            gradient = flat.T @ (landmarks - goal).reshape(-1)
+            damped = normal + self._ridge
+            damped[self._diagonal] += self._dampings * normal.diagonal()
+            moves = np.linalg.solve(damped, np.broadcast_to(-gradient, (len(self._ridge), dof))[..., None])[..., 0]
+            candidates = np.clip(q + moves, self._lower, self._upper)
+            reached, reached_jacobian = self.points.evaluate(candidates)
+            options = np.concatenate([cost[None], self._part_costs(reached - goal)])  # (1 + K, parts)
+            pick = options.argmin(axis=0)
+            if not pick.any():  # no part improved: the next step would propose the same candidates
+                break
+            q, landmarks, jacobian = self._mix(pick, (np.concatenate([q[None], candidates]),
+                                                      np.concatenate([landmarks[None], reached]),
+                                                      np.concatenate([jacobian[None], reached_jacobian])))
+            before, cost = cost.sum(), options[pick, self._parts]
+            total = cost.sum()
+            if total <= self._good_fit or total > (1.0 - self.tolerance) * before:
+                break
+        self._state = (q, landmarks, jacobian)
+        return q, float(cost.sum())
+
+
+class GeometryTracker:
+    """The stream's refinement into one target hand, keeping the Jacobian of its previous answer.
+
+    The same refinement as :class:`~xlsdk.latent.retarget.StreamRetargeter` (LM on the fingertip
+    geometry of :class:`~xlsdk.latent.retarget.GeometryRefiner`, from the better of the decode and the
+    previous answer, :data:`TRACK_DAMPINGS` per step, never worse than its start), fed by the landmark
+    tracker: the human hand's fingertips are landmarks it has just fitted (no second forward
+    kinematics of the source), and the previous answer's fingertips and Jacobian are kept from the
+    last frame's step, so a frame evaluates the target's fingertips twice (the decode, then the step's
+    candidates) instead of three times.
+    """
+
+    def __init__(self, source: Hand, target: Hand, *, steps: int = STREAM_REFINE_STEPS) -> None:
+        self.refiner, self.steps = GeometryRefiner(source, target), steps
+        fingers = [source.spec.manifest.fingers[f] for f in self.refiner.fingers]
+        if any(finger.link not in MEDIAPIPE_LANDMARKS or any(finger.offset) for finger in fingers):
+            raise DataFormatError(f"{source.name}: its fingertips must be tip landmark links (no offset) to refine "
+                                  "from the landmark fit")
+        tips = [MEDIAPIPE_LANDMARKS.index(finger.link) for finger in fingers]
+        self.tip_rows = np.array([MOVING_LANDMARKS.index(i) for i in tips])  # rows of the tracker's landmarks
+        self._center = np.asarray(source.scale.knuckle_center, dtype=np.float64)
+        self._reach = float(source.scale.reach)
+        self._axes = np.asarray(source.scale.axes, dtype=np.float64)
+        dof = target.dof
+        self._lower, self._upper = np.asarray(target.spec.lower, dtype=np.float64), np.asarray(target.spec.upper, dtype=np.float64)
+        self._dampings = np.asarray(TRACK_DAMPINGS)[:, None]
+        self._ridge = np.broadcast_to(_RIDGE * np.eye(dof), (len(TRACK_DAMPINGS), dof, dof)).copy()
+        self._diagonal = (slice(None), np.arange(dof), np.arange(dof))
+        self._state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        """Forget the previous answer."""
+        self._state = None
+
+    def __call__(self, decoded: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The refined joints ``(d,)`` for the target's decode ``(d,)`` and the fitted landmarks ``(15, 3)``."""
+        tips = (landmarks[self.tip_rows] - self._center) * (self._axes / self._reach)
+        matrix, goal = self.refiner._system_of(tips[None], np.linalg.norm(tips[1:] - tips[:1], axis=-1)[None])
+        matrix, goal = matrix[0], goal[0]
+        points, jacobian = self.refiner.points.evaluate(decoded[None])
+        q, points, jacobian = decoded, points[0], jacobian[0]
+        residual = matrix @ (points.reshape(-1) - goal)
+        cost = residual @ residual
+        if self._state is not None:
+            previous_q, previous_points, previous_jacobian = self._state
+            previous_residual = matrix @ (previous_points.reshape(-1) - goal)
+            previous_cost = previous_residual @ previous_residual
+            if previous_cost < cost:
+                q, points, jacobian, residual, cost = (previous_q, previous_points, previous_jacobian,
+                                                       previous_residual, previous_cost)
+        dof = len(q)
+        for _ in range(self.steps):
+            flat = matrix @ jacobian.reshape(-1, dof)
+            normal = flat.T @ flat
+            damped = normal + self._ridge
+            damped[self._diagonal] += self._dampings * normal.diagonal()
+            moves = np.linalg.solve(damped, np.broadcast_to(-(flat.T @ residual), (len(self._ridge), dof))[..., None])
+            candidates = np.clip(q + moves[..., 0], self._lower, self._upper)
+            reached, reached_jacobian = self.refiner.points.evaluate(candidates)
+            residuals = (reached.reshape(len(candidates), -1) - goal) @ matrix.T
+            costs = np.einsum("kr,kr->k", residuals, residuals)
+            best = int(costs.argmin())
+            if not costs[best] < cost:
+                break
+            q, points, jacobian = candidates[best], reached[best], reached_jacobian[best]
+            residual, cost = residuals[best], costs[best]
+        self._state = (q, points, jacobian)
+        return q
+
+
+def _independent_parts(depends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Part labels of joints ``(d,)`` and landmarks ``(L,)`` from which joints move which landmark ``(L, d)``.
+
+    Two joints are in one part when some landmark moves with both; a landmark is in its joints' part
+    (a landmark no joint moves, or a joint that moves none, is a part of its own).
+    """
+    count, dof = depends.shape
+    label = np.arange(dof)
+    changed = True
+    while changed:  # merge the labels of every landmark's joints until stable (a few passes at most)
+        changed = False
+        for row in depends:
+            seen = np.unique(label[row])
+            if len(seen) > 1:
+                label[np.isin(label, seen)] = seen[0]
+                changed = True
+    _, joint_part = np.unique(label, return_inverse=True)
+    parts = int(joint_part.max(initial=-1)) + 1
+    landmark_part = np.empty(count, dtype=int)
+    for landmark, row in enumerate(depends):
+        if row.any():
+            landmark_part[landmark] = joint_part[np.flatnonzero(row)[0]]
+        else:
+            landmark_part[landmark], parts = parts, parts + 1
+    return joint_part.astype(int), landmark_part
+
+
 def _targets(targets: Sequence[Hand]) -> list[Hand]:
     names = [hand.name for hand in targets]
     if not names:
@@ -236,9 +499,10 @@ class HumanStream:
     """Teleoperation: one frame of keypoints ``(21, 3)`` in, joints for every target hand out.
 
     Everything that does not depend on the frame is prepared once (landmark evaluators, heads, the
-    refiners); each call aligns the palm, fits the human hand's joints from the previous frame's, encodes
-    them once and decodes them into every target (refined from the better of the decode and the previous
-    answer with ``refine=True``). Without ``hand_length`` the size is the median scale of the first
+    refiners); each call aligns the palm (:meth:`KeypointFit.align_frame`), fits the human hand's joints
+    from the previous frame's (:class:`LandmarkTracker`), encodes them once and decodes them into every
+    target in one stacked pass (refined from the better of the decode and the previous answer with
+    ``refine=True``, :class:`GeometryTracker`: up to ``refine_steps`` LM steps). Without ``hand_length`` the size is the median scale of the first
     :data:`SIZE_FRAMES` frames, then frozen, so the hand does not breathe with the tracker's noise.
 
     ``low_pass`` (in (0, 1], 1 = off) filters every hand's answer exponentially, ``y += low_pass * (x - y)``:
@@ -248,7 +512,7 @@ class HumanStream:
     """
 
     def __init__(self, source: Hand, targets: Sequence[Hand], *, handedness: Handedness = "right",
-                 hand_length: float | None = None, refine: bool = False, refine_steps: int = REFINE_STEPS,
+                 hand_length: float | None = None, refine: bool = False, refine_steps: int = STREAM_REFINE_STEPS,
                  low_pass: float = 1.0) -> None:
         if not (isinstance(low_pass, (int, float)) and 0.0 < low_pass <= 1.0):
             raise DataFormatError(f"low_pass must be in (0, 1] (1 = no filter, 0.2 = strong smoothing), got {low_pass!r}")
@@ -257,12 +521,14 @@ class HumanStream:
         self.source = source
         self.fit = KeypointFit(source, handedness=handedness, hand_length=hand_length)
         self._encoder = NumpyHead(load_head(source))  # one pose per call: numpy passes (see fast_head)
-        self._decoders = {t.name: StreamRetargeter(source, t, refine=refine, refine_steps=refine_steps)
-                          for t in _targets(targets) if t.name != source.name}
+        self._refiners = {t.name: GeometryTracker(source, t, steps=refine_steps)
+                          for t in _targets(targets) if refine and t.name != source.name}
         # every target's decoder in one stacked numpy pass per frame (the heads share their widths)
         self._stacked = StackedDecoders({t.name: NumpyHead(load_head(t)) for t in targets if t.name != source.name})
         self._wants_source = any(t.name == source.name for t in targets)
         self._scales: list[float] = []
+        self._scale = self.fit.fixed_scale  # None while the size is still being measured
+        self._tracker = self.fit.tracker()
         self.previous: np.ndarray | None = None
         self.latent: np.ndarray | None = None
         self.error: float = float("nan")
@@ -270,32 +536,47 @@ class HumanStream:
     @property
     def scale(self) -> float | None:
         """The size in use: fixed, or the median of the frames seen so far (frozen after :data:`SIZE_FRAMES`)."""
-        if self.fit.fixed_scale is not None:
-            return self.fit.fixed_scale
+        if self._scale is not None:
+            return self._scale
         return float(np.median(self._scales)) if self._scales else None
 
     def reset(self) -> None:
         """Forget the previous frame and the measured size (a new person, a new recording)."""
         self.previous, self.latent, self._scales, self._filtered = None, None, [], {}
-        for decoder in self._decoders.values():
-            decoder.reset()
+        self._scale = self.fit.fixed_scale
+        self._tracker.reset()
+        for refiner in self._refiners.values():
+            refiner.reset()
 
     def __call__(self, keypoints: np.ndarray) -> dict[str, np.ndarray]:
         points = check_keypoints(keypoints, "keypoints frame")
         if points.shape[0] != 1:
             raise DataFormatError(f"keypoints frame: one frame (21, 3) per call, got {points.shape[0]} frames")
-        aligned, measured = self.fit.align(points, scale=self.scale if len(self._scales) >= SIZE_FRAMES else None)
-        if self.fit.fixed_scale is None and len(self._scales) < SIZE_FRAMES:
-            self._scales.append(float(measured[0]))
-            aligned, _ = self.fit.align(points, scale=self.scale)
-        q, error = self.fit.solve(aligned, previous=self.previous)
-        self.previous, self.error = q[0], float(error[0])
-        z = self._encoder.encode(q)
+        aligned, measured = self.fit.align_frame(points[0], scale=self._scale)
+        if self._scale is None:  # still measuring the size: this frame at the median of the frames so far
+            self._scales.append(measured)
+            size = float(np.median(self._scales))
+            aligned = (aligned - self.fit._model_center) * (measured / size) + self.fit._model_center
+            if len(self._scales) >= SIZE_FRAMES:
+                self._scale = size
+        if self._tracker.ready:
+            q, cost = self._tracker.track(aligned[MOVING_LANDMARKS, :])
+            error = float(np.sqrt(cost / len(MOVING_LANDMARKS)))
+        else:  # the first frame: the batch fit from its fixed starts, then the tracker carries on from it
+            fitted, errors = self.fit.solve(aligned[None])
+            q, error = fitted[0], float(errors[0])
+            self._tracker.start(q)
+        self.previous, self.error = q, error
+        pose = q[None]
+        z = self._encoder.encode(pose)
         self.latent = z[0]
         decoded = self._stacked.decode(z)
-        answers = {name: decoder.from_decoded(decoded[name], q) for name, decoder in self._decoders.items()}
+        answers = {name: joints[0] for name, joints in decoded.items()}
+        if self._refiners:
+            landmarks = self._tracker.landmarks
+            answers = {name: self._refiners[name](joints, landmarks) for name, joints in answers.items()}
         if self._wants_source:
-            answers[self.source.name] = q[0].copy()
+            answers[self.source.name] = q.copy()
         if self.low_pass < 1.0:
             answers = {name: self._smooth(name, value) for name, value in answers.items()}
         return answers

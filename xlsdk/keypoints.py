@@ -104,6 +104,8 @@ def check_keypoints(points: Any, where: str = "keypoints") -> np.ndarray:
     if array.shape[1] != LANDMARK_COUNT:
         raise DataFormatError(f"{where}: {array.shape[1]} landmarks per frame; a hand has {LANDMARK_COUNT} (wrist, then "
                               "4 per finger in the MediaPipe order, or MANO's order with --order mano)")
+    if np.isfinite(array).all():  # the usual case, in one call (a stream checks every frame)
+        return array
     bad = np.argwhere(~np.isfinite(array))
     if bad.size:
         frame, landmark, axis = (int(v) for v in bad[0])

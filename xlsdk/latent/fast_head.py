@@ -17,7 +17,8 @@ from torch import nn
 
 from xlsdk.latent.head_network import _SQUASH_GAIN, LatentHead
 
-_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]  # weight.T, bias, norm gain, norm bias, eps
+# weight.T and bias with LayerNorm's centring folded in, norm gain, norm bias, eps, the (h, 1) averaging column
+_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
@@ -25,23 +26,27 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
 
 
 def _blocks(mlp: nn.Sequential) -> list[_Block]:
-    """(Linear, LayerNorm, SiLU) triples of :func:`xlsdk.latent.head_network._mlp` as arrays."""
+    """(Linear, LayerNorm, SiLU) triples of :func:`xlsdk.latent.head_network._mlp` as arrays.
+
+    LayerNorm subtracts each row's mean, a linear map of the Linear's output: folded into the Linear's
+    weight and bias once here, it costs no numpy call per pass.
+    """
     layers = list(mlp)
     blocks = []
     for linear, norm in zip(layers[0::3], layers[1::3], strict=True):
         if not (isinstance(linear, nn.Linear) and isinstance(norm, nn.LayerNorm)):
             raise TypeError(f"a head block must be Linear then LayerNorm, got {linear!r}, {norm!r}")
-        blocks.append((_array(linear.weight).T.copy(), _array(linear.bias), _array(norm.weight), _array(norm.bias),
-                       float(norm.eps)))
+        weight, bias = _array(linear.weight).T, _array(linear.bias)
+        width = weight.shape[1]
+        blocks.append(((weight - weight.mean(axis=1, keepdims=True)).copy(), bias - bias.mean(), _array(norm.weight),
+                       _array(norm.bias), float(norm.eps), np.full((width, 1), 1.0 / width)))
     return blocks
 
 
 def _run(blocks: list[_Block], x: np.ndarray) -> np.ndarray:
-    for weight, bias, gain, shift, eps in blocks:
-        x = x @ weight + bias
-        average = np.full((x.shape[-1], 1), 1.0 / x.shape[-1])  # means as products: np.mean's overhead dominated
-        centred = x - x @ average
-        x = centred * (gain / np.sqrt((centred * centred) @ average + eps)) + shift
+    for weight, bias, gain, shift, eps, average in blocks:
+        centred = x @ weight + bias  # the Linear, already minus its row mean (see _blocks)
+        x = centred * (gain / np.sqrt((centred * centred) @ average + eps)) + shift  # means as products: np.mean's overhead dominated
         x = x / (1.0 + np.exp(-x))  # SiLU
     return x
 
@@ -102,7 +107,7 @@ class StackedDecoders:
         for names, members in ((names, [heads[n] for n in names]) for names in shapes.values()):
             blocks = [(np.stack([m._decoder[i][0] for m in members]),
                        *(np.stack([m._decoder[i][part] for m in members])[:, None] for part in (1, 2, 3)),
-                       members[0]._decoder[i][4]) for i in range(len(members[0]._decoder))]
+                       members[0]._decoder[i][4], members[0]._decoder[i][5]) for i in range(len(members[0]._decoder))]
             dofs = [len(m.lower) for m in members]
             width = max(dofs)
 
