@@ -6,7 +6,8 @@ at three hand sizes (0.85, 1.0 and 1.15 x the model's 0.18 m), seen from a rando
 MediaPipe-like jitter (Gaussian, 2.5 mm per coordinate). For each robot hand:
 
 (a) xlsdk          keypoints -> human joints (palm alignment + LM) -> latent -> the robot's decoder
-(b) xlsdk+refine   (a) polished by up to 2 LM steps on the fingertip geometry
+(b) xlsdk+refine   (a) polished by LM steps on the fingertip geometry (batched: up to 2 from the decode;
+                   single-stream: 1 from the better of the decode and the previous frame's answer)
 (c) dex-retargeting its vector optimizer configured for the same robot: palm->tip and thumb->tip
                    vectors of the keypoints (palm-aligned by the same alignment, scaled to the robot's
                    reach), one optimisation per frame warm-started from the previous one, as in its
@@ -16,8 +17,8 @@ MediaPipe-like jitter (Gaussian, 2.5 mm per coordinate). For each robot hand:
 Error: fingertip geometry of the result against the *true* human pose's (before noise), mean
 normalised-fingertip distance on the fingers both hands have (reach units; mm at the robot's size).
 Speed: frames per second, batched (the whole recording in one call) and single-stream (one frame per
-call); dex-retargeting has no batched mode. "4 hands" times one frame to all four robot hands through
-one `HumanStream`. Smoothness: mean joint step and mean jerk (third difference) per frame on the noisy
+call, each call timed on its own by ``benchmarks/timing.py``); dex-retargeting has no batched mode.
+"4 hands" times one frame to all four robot hands through one `HumanStream`. Smoothness: mean joint step and mean jerk (third difference) per frame on the noisy
 sequence. Every ratio is against dex-retargeting in the same run.
 
 Run: ``.venv/bin/python benchmarks/human_retarget.py [--frames N] [--write-docs]`` (dex-retargeting
@@ -32,6 +33,7 @@ import platform
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,7 @@ from scipy.spatial.transform import Rotation
 import xlsdk
 from docs_tables import replace_marked_block
 from retarget import _tip_urdf
+from timing import one_at_a_time, rate, sessions, timed
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.human import HumanStream, KeypointFit, retarget_keypoints
@@ -74,11 +77,16 @@ def recording(human: Hand, key_poses: int, seed: int) -> tuple[np.ndarray, np.nd
 
 
 class DexKeypoints:
-    """dex-retargeting's vector retargeting from human keypoints to one robot, warm-started frame to frame."""
+    """dex-retargeting's vector retargeting from human keypoints to one robot, warm-started frame to frame.
 
-    def __init__(self, human: Hand, robot: Hand, directory: Path, *, low_pass: float = 1.0) -> None:
+    Its keypoints are palm-aligned by the same alignment as xlsdk's (``fit``), at the size :meth:`start`
+    gives (each person's, measured as :class:`~xlsdk.human.HumanStream` measures it).
+    """
+
+    def __init__(self, human: Hand, robot: Hand, directory: Path, fit: KeypointFit, *, low_pass: float = 1.0) -> None:
         from dex_retargeting.retargeting_config import RetargetingConfig
 
+        self.fit, self.size = fit, 1.0
         self.fingers = shared_fingers(human.fingers, robot.fingers)
         urdf, links = _tip_urdf(robot, directory)
         palm = robot.spec.manifest.palm_link
@@ -96,8 +104,14 @@ class DexKeypoints:
         self.center_robot = np.asarray(robot.scale.knuckle_center)
         self.landmarks = [TIP_LANDMARKS[f] for f in self.fingers]
 
-    def __call__(self, aligned: np.ndarray) -> np.ndarray:  # noqa: D102
-        """One frame of palm-aligned keypoints ``(21, 3)`` (model size) -> the robot's joints."""
+    def start(self, size: float) -> None:
+        """A new person: forget the previous frame (its warm start and filter), align at ``size`` from now on."""
+        self.retargeting.reset()
+        self.size = size
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """One frame of keypoints ``(21, 3)`` -> the robot's joints."""
+        aligned = self.fit.align(frame[None], scale=self.size)[0][0]
         points = self.center_robot + self.scale * (aligned[self.landmarks] - self.center_human)
         vectors = np.concatenate([points, points[1:] - points[:1]], axis=0)
         return self.retargeting.retarget(vectors)[self.columns]
@@ -119,54 +133,47 @@ def _smoothness(segments: list[np.ndarray], span: np.ndarray) -> tuple[float, fl
     return float(steps.mean()), float(jerks.mean())
 
 
+def _row(human: Hand, robot: Hand, q_true: np.ndarray, streamed: list[np.ndarray], single: float, *,
+         batch: tuple[np.ndarray, float] | None = None) -> dict:
+    """A table row from a method's streamed answers per person (and its batched answers and rate, if it has them)."""
+    span = np.asarray(robot.spec.upper) - np.asarray(robot.spec.lower)
+    step, jerk = _smoothness(streamed, span)
+    stream_error = _error(human, robot, q_true, np.concatenate(streamed))
+    error, batched = (_error(human, robot, q_true, batch[0]), batch[1]) if batch is not None else (stream_error, single)
+    return {"error": error, "stream_error": stream_error, "batched": batched, "single": single, "step": step,
+            "jerk": jerk}
+
+
+def _streamed(stream: HumanStream, robot: Hand, people: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
+    """``stream`` one frame per call, restarted at each person: its answers for ``robot`` and frames per second."""
+    return sessions(lambda frame: stream(frame)[robot.name], people, lambda _: stream.reset())
+
+
+def _batched(human: Hand, robot: Hand, people: list[np.ndarray], refine: bool) -> np.ndarray:
+    """Each person's recording in one call (``retarget_keypoints``), the answers concatenated."""
+    return np.concatenate([retarget_keypoints(person, human, [robot], refine=refine, check_handedness=False)[1][robot.name]
+                           for person in people])
+
+
 def benchmark_robot(human: Hand, robot: Hand, q_true: np.ndarray, noisy: np.ndarray, workdir: Path) -> dict:
     """Every method on the whole recording; streams restart at each person (hand size), as a new session would."""
     rows: dict[str, dict] = {}
-    span = np.asarray(robot.spec.upper) - np.asarray(robot.spec.lower)
     people = np.split(noisy, len(SIZES))
     for refine in (False, True):
-        name = "xlsdk+refine" if refine else "xlsdk"
         retarget_keypoints(noisy[:8], human, [robot], refine=refine, check_handedness=False)  # warm caches
-        start = time.perf_counter()
-        batch = [retarget_keypoints(person, human, [robot], refine=refine, check_handedness=False)[1][robot.name]
-                 for person in people]
-        batched = len(noisy) / (time.perf_counter() - start)
-        stream = HumanStream(human, [robot], refine=refine)
-        streamed = []
-        start = time.perf_counter()
-        for person in people:
-            stream.reset()
-            streamed.append(np.stack([stream(frame)[robot.name] for frame in person]))
-        single = len(noisy) / (time.perf_counter() - start)
-        step, jerk = _smoothness(streamed, span)
-        rows[name] = {"error": _error(human, robot, q_true, np.concatenate(batch)),
-                      "stream_error": _error(human, robot, q_true, np.concatenate(streamed)), "batched": batched,
-                      "single": single, "step": step, "jerk": jerk}
-    stream = HumanStream(human, [robot], low_pass=LOW_PASS)  # the output filter, as dex-retargeting's below
-    streamed = []
-    start = time.perf_counter()
-    for person in people:
-        stream.reset()
-        streamed.append(np.stack([stream(frame)[robot.name] for frame in person]))
-    single = len(noisy) / (time.perf_counter() - start)
-    step, jerk = _smoothness(streamed, span)
-    error = _error(human, robot, q_true, np.concatenate(streamed))
-    rows[f"xlsdk, low-pass {LOW_PASS}"] = {"error": error, "stream_error": error, "batched": single, "single": single,
-                                          "step": step, "jerk": jerk}
+        batch, seconds = timed(partial(_batched, human, robot, people, refine))
+        streamed, single = _streamed(HumanStream(human, [robot], refine=refine), robot, people)
+        rows["xlsdk+refine" if refine else "xlsdk"] = _row(human, robot, q_true, streamed, single,
+                                                           batch=(batch, rate(len(noisy), seconds)))
+    # the output filter, as dex-retargeting's below
+    streamed, single = _streamed(HumanStream(human, [robot], low_pass=LOW_PASS), robot, people)
+    rows[f"xlsdk, low-pass {LOW_PASS}"] = _row(human, robot, q_true, streamed, single)
     fit = KeypointFit(human)
+    scales = [float(np.median(fit.align(person[:30])[1])) for person in people]  # each person's first second
     for alpha, name in ((1.0, "dex-retargeting"), (LOW_PASS, f"dex-retargeting, low-pass {LOW_PASS}")):
-        dex = DexKeypoints(human, robot, workdir, low_pass=alpha)
-        solved = []
-        start = time.perf_counter()
-        for person in people:
-            dex.retargeting.reset()
-            scale = float(np.median(fit.align(person[:30])[1]))  # the size from the first second, as HumanStream
-            solved.append(np.stack([dex(fit.align(frame[None], scale=scale)[0][0]) for frame in person]))
-        single = len(noisy) / (time.perf_counter() - start)
-        step, jerk = _smoothness(solved, span)
-        error = _error(human, robot, q_true, np.concatenate(solved))
-        rows[name] = {"error": error, "stream_error": error, "batched": single, "single": single, "step": step,
-                      "jerk": jerk}
+        dex = DexKeypoints(human, robot, workdir, fit, low_pass=alpha)
+        streamed, single = sessions(dex, people, lambda index, dex=dex: dex.start(scales[index]))
+        rows[name] = _row(human, robot, q_true, streamed, single)
     return rows
 
 
@@ -178,12 +185,7 @@ def four_hands_latency(human: Hand, robots: list[Hand], noisy: np.ndarray, frame
         for frame in noisy[:5]:
             stream(frame)
         stream.reset()
-        times = []
-        for frame in noisy[:frames]:
-            start = time.perf_counter()
-            stream(frame)
-            times.append(time.perf_counter() - start)
-        result["refine" if refine else "plain"] = float(np.median(times) * 1000)
+        result["refine" if refine else "plain"] = one_at_a_time(stream, noisy[:frames]).median_ms
     return result
 
 

@@ -30,6 +30,7 @@ import torch
 
 import xlsdk
 from docs_tables import replace_marked_block
+from timing import one_at_a_time, rate, timed
 from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.head_loading import load_head
@@ -114,10 +115,6 @@ def _error(source: Hand, target: Hand, q_src: torch.Tensor, q_dst: torch.Tensor)
     return value, value * target.scale.reach * 1000.0
 
 
-def _rate(n: int, seconds: float) -> float:
-    return n / max(seconds, 1e-9)
-
-
 def benchmark_pair(source: Hand, target: Hand, poses: int, stream_poses: int, workdir: Path) -> list[MethodResult]:
     sampler = PoseSampler(source, seed=2024)
     q_src = torch.cat([sampler.uniform(poses // 2), sampler.grasps(poses - poses // 2)])
@@ -129,48 +126,37 @@ def benchmark_pair(source: Hand, target: Hand, poses: int, stream_poses: int, wo
     with torch.no_grad():
         big = q_src.repeat(max(1, 16384 // poses), 1)
         source_head.encode(big[:64])
-        start = time.perf_counter()
-        decoded_big = target_head.decode(source_head.encode(big))
-        batched = _rate(big.shape[0], time.perf_counter() - start)
+        decoded_big, seconds = timed(lambda: target_head.decode(source_head.encode(big)))
+        batched = rate(big.shape[0], seconds)
         decoded = decoded_big[: q_src.shape[0]]
-    stream = StreamRetargeter(source, target)
     q_np = q_src.numpy()
-    start = time.perf_counter()
-    for row in q_np[:stream_poses]:
-        stream(row)
-    single = _rate(stream_poses, time.perf_counter() - start)
+    single = one_at_a_time(StreamRetargeter(source, target), q_np[:stream_poses]).per_second
     results.append(MethodResult("latent", *_error(source, target, q_src, decoded), batched, single))
 
     # (b) latent + refinement (up to REFINE_STEPS Levenberg-Marquardt steps): batched over the set, and one
     # pose at a time through a prepared StreamRetargeter (each frame starts from the better of its decode and
     # the previous frame's answer)
-    start = time.perf_counter()
-    refined = refine_retarget(q_src, source, target, decoded)
-    batched = _rate(poses, time.perf_counter() - start)
+    refined, seconds = timed(lambda: refine_retarget(q_src, source, target, decoded))
+    batched = rate(poses, seconds)
     refining = StreamRetargeter(source, target, refine=True)
     refining(q_np[0])
     refining.reset()
-    start = time.perf_counter()
-    streamed = np.stack([refining(row) for row in q_np[:stream_poses]])
-    single = _rate(min(stream_poses, poses), time.perf_counter() - start)
+    calls = one_at_a_time(refining, q_np[:stream_poses])
+    single, streamed = calls.per_second, np.stack(calls.answers)
     refined[: streamed.shape[0]] = torch.as_tensor(streamed)  # the error covers the streamed answers too
     results.append(MethodResult("latent+refine", *_error(source, target, q_src, refined), batched, single))
 
     # (c) dex-retargeting: one optimisation per pose (it has no batched mode: batched == single stream)
-    dex = DexRetargeter(source, target, workdir)
-    start = time.perf_counter()
-    solved = np.stack([dex(tips) for tips in tips_src])
-    rate = _rate(poses, time.perf_counter() - start)
-    results.append(MethodResult("dex-retargeting", *_error(source, target, q_src, torch.as_tensor(solved)), rate, rate))
+    calls = one_at_a_time(DexRetargeter(source, target, workdir), tips_src)
+    solved, dex_rate = np.stack(calls.answers), calls.per_second
+    results.append(MethodResult("dex-retargeting", *_error(source, target, q_src, torch.as_tensor(solved)), dex_rate,
+                                dex_rate))
 
     # (d) naive joint-range mapping
-    start = time.perf_counter()
-    naive = naive_retarget(q_src, source, target)
-    batched = _rate(poses, time.perf_counter() - start)
-    start = time.perf_counter()
-    for row in range(min(stream_poses, poses)):
-        naive_retarget(q_src[row:row + 1], source, target)
-    single = _rate(min(stream_poses, poses), time.perf_counter() - start)
+    naive, seconds = timed(lambda: naive_retarget(q_src, source, target))
+    batched = rate(poses, seconds)
+    single = one_at_a_time(lambda row: naive_retarget(q_src[row:row + 1], source, target),
+                           range(min(stream_poses, poses))).per_second
     results.append(MethodResult("naive", *_error(source, target, q_src, naive), batched, single))
     return results
 
