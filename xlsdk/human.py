@@ -407,17 +407,17 @@ class GeometryTracker:
         tips = (landmarks[self.tip_rows] - self._center) * (self._axes / self._reach)
         matrix, goal = self.refiner._system_of(tips[None], np.linalg.norm(tips[1:] - tips[:1], axis=-1)[None])
         matrix, goal = matrix[0], goal[0]
-        points, jacobian = self.refiner.points.evaluate(decoded[None])
-        q, points, jacobian = decoded, points[0], jacobian[0]
+        points = self.refiner.points.evaluate(decoded[None], jacobian=False)[0][0]
         residual = matrix @ (points.reshape(-1) - goal)
         cost = residual @ residual
-        if self._state is not None:
-            previous_q, previous_points, previous_jacobian = self._state
-            previous_residual = matrix @ (previous_points.reshape(-1) - goal)
+        previous = self._state
+        if previous is not None:
+            previous_residual = matrix @ (previous[1].reshape(-1) - goal)
             previous_cost = previous_residual @ previous_residual
-            if previous_cost < cost:
-                q, points, jacobian, residual, cost = (previous_q, previous_points, previous_jacobian,
-                                                       previous_residual, previous_cost)
+        if previous is not None and previous_cost < cost:  # the previous answer, its Jacobian already known
+            (q, points, jacobian), residual, cost = previous, previous_residual, previous_cost
+        else:  # the decode: its Jacobian only now that it is the start
+            q, jacobian = decoded, self.refiner.points.evaluate(decoded[None])[1][0]
         dof = len(q)
         for _ in range(self.steps):
             flat = matrix @ jacobian.reshape(-1, dof)
