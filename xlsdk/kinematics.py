@@ -104,16 +104,6 @@ class FingertipKinematics:
         to_xlsdk = torch.linalg.inv(frame)
         return to_xlsdk @ to_palm[:, None] @ poses
 
-    def prepared(self, dtype: torch.dtype, device: torch.device | str = "cpu") -> _Chain:
-        """The pytorch-kinematics chain and the constant tensors :meth:`fingertips` applies, for one (dtype, device).
-
-        For evaluators of the same chain (:class:`xlsdk.tip_kinematics.TipKinematics`) that must agree
-        with :meth:`fingertips` by construction rather than parse the URDF a second time.
-        """
-        import torch
-
-        return self._build(dtype, torch.device(device))
-
     def _chain_for(self, q: torch.Tensor) -> _Chain:
         import torch
 

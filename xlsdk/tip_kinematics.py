@@ -153,13 +153,14 @@ class TipKinematics:
             self._levels.append((level[0], level[-1] + 1, None if (level_parents == 0).all() else level_parents))
         # tips: the anchor's transform applied to a fixed homogeneous point
         self._tip_anchor = np.array([anchor[link] for link in targets], dtype=int)
-        self._tip_point = np.stack([(self._palm if anchor[link] == 0 else np.eye(4)) @ rest[link]
-                                    @ np.append(offset, 1.0) for link, offset in zip(targets, tip_offsets, strict=True)]) \
-            if targets else np.zeros((0, 4))
+        points = [(self._palm if anchor[link] == 0 else np.eye(4)) @ rest[link] @ np.append(offset, 1.0)
+                  for link, offset in zip(targets, tip_offsets, strict=True)]
+        self._tip_point = np.stack(points) if points else np.zeros((0, 4))
         # which joints move which tip (the joint's link is on the tip's path), folded into the expansion
         # as (tip, node) pairs: a tip hangs off a few of the chain's joints (one finger's), so the Jacobian
         # columns are computed for those pairs only and scattered into a (tip, node) block
-        pairs = [(tip, node) for tip, link in enumerate(targets) for node in range(nodes) if frames[node] in below[link]]
+        pairs = [(tip, node) for tip, link in enumerate(targets) for node in range(nodes)
+                 if frames[node] in below[link]]
         self._pair_tip = np.array([p[0] for p in pairs], dtype=int)
         self._pair_node = np.array([p[1] for p in pairs], dtype=int)
 

@@ -38,5 +38,5 @@ from xlsdk.manifest_proposal.names import Handedness, fingers_in_name, name_toke
 from xlsdk.manifest_proposal.propose import ChainProposal, ManifestProposal, finger_order_problems, propose_manifest
 from xlsdk.manifest_proposal.tips import MAX_MESH_COORDINATE
 
-__all__ = ["MAX_MESH_COORDINATE", "ChainProposal", "Handedness", "ManifestProposal", "find_palm", "finger_order_problems",
-           "fingers_in_name", "name_tokens", "propose_manifest"]
+__all__ = ["MAX_MESH_COORDINATE", "ChainProposal", "Handedness", "ManifestProposal", "find_palm",
+           "finger_order_problems", "fingers_in_name", "name_tokens", "propose_manifest"]

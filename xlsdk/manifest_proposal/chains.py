@@ -26,6 +26,11 @@ from xlsdk.urdf import UrdfJoint, UrdfModel
 _DRIVER_EXTENT = 0.01  # a mimic-driver branch carries nothing farther than this from the palm joint
 
 
+def joint_transform(joint: UrdfJoint, q: float) -> np.ndarray:
+    """A joint's transform from its parent link to its child at value ``q``: origin, then motion."""
+    return joint.origin_matrix() @ joint_motion(joint.type, joint.axis, q)
+
+
 @dataclass
 class FingerChain:
     branch: str
@@ -102,7 +107,7 @@ def zero_pose_transforms(model: UrdfModel, palm: str, values: dict[str, float]) 
         link = frontier.pop()
         for joint in model.child_joints(link):
             q = values.get(joint.name, 0.0) if joint.movable else 0.0
-            transforms[joint.child] = transforms[link] @ joint.origin_matrix() @ joint_motion(joint.type, joint.axis, q)
+            transforms[joint.child] = transforms[link] @ joint_transform(joint, q)
             frontier.append(joint.child)
     return transforms
 
@@ -157,7 +162,8 @@ def _finger_starts(model: UrdfModel, branch: UrdfJoint, movable_below: dict[str,
     if len(children) < 2:
         return [branch.child]
     origin = transforms[link][:3, 3]
-    reach = {j.child: max(float(np.linalg.norm(transforms[leaf][:3, 3] - origin)) for leaf in model.leaves_below(j.child))
+    reach = {j.child: max(float(np.linalg.norm(transforms[leaf][:3, 3] - origin))
+                          for leaf in model.leaves_below(j.child))
              for j in children}
     longest = max(reach.values())
     fingers = [child for child, distance in reach.items() if distance >= 0.5 * longest]
@@ -209,7 +215,7 @@ class ChainFK:
         self.model = model
         self.joints = joints
         self.zero = zero
-        local = [j.origin_matrix() @ joint_motion(j.type, j.axis, zero.get(j.name, 0.0) if j.movable else 0.0) for j in joints]
+        local = [joint_transform(j, zero.get(j.name, 0.0) if j.movable else 0.0) for j in joints]
         self.prefix = [np.eye(4)]
         for matrix in local:
             self.prefix.append(self.prefix[-1] @ matrix)
@@ -228,8 +234,7 @@ class ChainFK:
     def tip(self, values: dict[str, float]) -> np.ndarray:
         transform = np.eye(4)
         for joint in self.joints:
-            transform = transform @ joint.origin_matrix() @ joint_motion(joint.type, joint.axis, self.value(joint, values) if joint.movable
-                                                                     else 0.0)
+            transform = transform @ joint_transform(joint, self.value(joint, values) if joint.movable else 0.0)
         return transform[:3, 3]
 
     def sweep(self, index: int, q: float) -> np.ndarray:
@@ -237,7 +242,7 @@ class ChainFK:
         joint = self.joints[index]
         if joint.name in self.followed:
             return self.tip({joint.name: q})
-        point = self.prefix[index] @ joint.origin_matrix() @ joint_motion(joint.type, joint.axis, q) @ self.suffix[index + 1]
+        point = self.prefix[index] @ joint_transform(joint, q) @ self.suffix[index + 1]
         return point[:3]
 
 
