@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -60,6 +61,25 @@ class HandSpec(BaseModel):
     @property
     def urdf_path(self) -> Path:
         return self.urdf.path
+
+    def drive(self, joint: str) -> tuple[int | None, float, float]:
+        """How the actuated vector moves URDF joint ``joint``: ``q[joint] = multiplier * q_cmd[column] + offset``.
+
+        ``(column, multiplier, offset)``: an actuated joint is ``(its column, 1, 0)``, a mimic joint its
+        resolved source's column with the coupling; any other joint ``(None, 0, 0)`` (it rests at zero). The
+        one definition of the expansion both FKs apply (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`).
+        """
+        columns = self._columns
+        if joint in columns:
+            return columns[joint], 1.0, 0.0
+        term = self.mimic.get(joint)
+        if term is not None and term.source in columns:
+            return columns[term.source], term.multiplier, term.offset
+        return None, 0.0, 0.0
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:  # built once: a 2000-joint hand must not scan its joints per lookup
+        return {name: index for index, name in enumerate(self.manifest.joints)}
 
 
 def load_hand_spec(manifest_path: Path | str) -> HandSpec:

@@ -124,16 +124,12 @@ class FingertipKinematics:
         spec = self.spec
         chain = pk.build_chain_from_urdf(spec.urdf.text.encode("utf-8")).to(dtype=dtype, device=device)
         names = chain.get_joint_parameter_names()
-        column = {name: i for i, name in enumerate(spec.joint_names)}
         expand = torch.zeros(len(names), spec.dof, dtype=dtype)
         bias = torch.zeros(len(names), dtype=dtype)
         for row, name in enumerate(names):
-            if name in column:
-                expand[row, column[name]] = 1.0
-            elif name in spec.mimic and spec.mimic[name].source in column:
-                term = spec.mimic[name]
-                expand[row, column[term.source]] = term.multiplier
-                bias[row] = term.offset
+            column, multiplier, offset = spec.drive(name)
+            if column is not None:
+                expand[row, column], bias[row] = multiplier, offset
         fingers = spec.manifest.fingers
         tip_frames = chain.get_frame_indices(*[tip.link for tip in fingers.values()])
         offsets = torch.tensor([tip.offset for tip in fingers.values()], dtype=dtype)

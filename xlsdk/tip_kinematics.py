@@ -86,18 +86,13 @@ class TipKinematics:
             targets, tip_offsets = self._check_links(hand, links), np.zeros((len(links), 3))
         below = {link: [joint.child for joint in model.path_between(palm_link, link) or []] for link in targets}
         depth = {link: index + 1 for path in below.values() for index, link in enumerate(path)}
-        column = {name: index for index, name in enumerate(spec.joint_names)}
 
-        def drive(name: str) -> tuple[np.ndarray, float]:  # the joint's row of q_full = A q + b (kinematics.py's)
+        def drive(name: str) -> tuple[np.ndarray, float]:  # the joint's row of q_full = A q + b (HandSpec.drive)
+            column, multiplier, offset = spec.drive(name)
             row = np.zeros(self.dof)
-            if name in column:
-                row[column[name]] = 1.0
-                return row, 0.0
-            term = spec.mimic.get(name)
-            if term is not None and term.source in column:
-                row[column[term.source]] = term.multiplier
-                return row, term.offset
-            return row, 0.0
+            if column is not None:
+                row[column] = multiplier
+            return row, offset
 
         # node 0 is the palm; a kept link's transform is its anchor node's transform @ rest[link]
         anchor: dict[str, int] = {palm_link: 0}
