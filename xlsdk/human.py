@@ -71,6 +71,9 @@ TRACK_GOOD_FIT = 0.005
 #: the decode and the previous frame's answer, so one step does what two do (benchmark: fingertip geometry
 #: error 0.133 with one step or two, reach units)
 STREAM_REFINE_STEPS = 1
+#: RMS landmark error of one finger (metres at the model's size) above which the tracker also weighs the
+#: relaxed pose as that finger's start: far beyond jitter, the finger was lost (a tracking glitch)
+TRACK_LOST = 0.02
 #: LM damping levels a tracker step tries at once, relative to the diagonal of J^T J (as the batch solver's)
 TRACK_DAMPINGS = (1e-3, 1e-1, 3.0)
 _RIDGE = 1e-6  # absolute ridge: a joint no landmark sees stays put
@@ -269,9 +272,9 @@ class LandmarkTracker:
     a hand whose landmarks share joints is one part). Each step solves the damped normal equations at
     :data:`TRACK_DAMPINGS` and keeps, per part, the best of the candidates and the current pose: a
     finger that needs Gauss-Newton and one that needs a short gradient step both get theirs in the
-    same step, and no part ever gets worse. The previous pose and a relaxed one (fixed points and
-    Jacobian, computed once) are weighed per part before the first step, so one finger lost by the
-    tracker restarts from the relaxed pose while the others carry on.
+    same step, and no part ever gets worse. A part whose error is far beyond jitter (:data:`TRACK_LOST`)
+    also weighs a relaxed pose (fixed points and Jacobian, computed once) as its start, so one finger
+    lost by the tracker restarts from the relaxed pose while the others carry on.
     """
 
     def __init__(self, points: TipKinematics, lower: np.ndarray, upper: np.ndarray, relaxed: np.ndarray, *,
@@ -289,6 +292,7 @@ class LandmarkTracker:
         parts = int(max(joint_part.max(initial=-1), landmark_part.max(initial=-1))) + 1
         self._membership = np.zeros((count, parts))
         self._membership[np.arange(count), landmark_part] = 1.0
+        self._lost = TRACK_LOST ** 2 * self._membership.sum(axis=0)  # a part's cost at TRACK_LOST RMS
         self._joint_part, self._landmark_part = joint_part, landmark_part
         self._joints, self._landmarks, self._parts = np.arange(dof), np.arange(count), np.arange(parts)
         self._dampings = np.asarray(TRACK_DAMPINGS)[:, None]
@@ -336,13 +340,14 @@ class LandmarkTracker:
         if self._state is None:
             raise RuntimeError("LandmarkTracker.track before start(): seed it with a fitted pose")
         q, landmarks, jacobian = self._state
-        relaxed_q, relaxed_landmarks, relaxed_jacobian = self._relaxed
-        costs = self._part_costs(np.stack([landmarks, relaxed_landmarks]) - goal)  # (2, parts)
-        pick = costs.argmin(axis=0)
-        if pick.any():  # a part the tracker lost starts again from the relaxed pose
+        cost = self._part_costs(landmarks - goal)
+        if (cost > self._lost).any():  # a part the tracker lost may start again from the relaxed pose
+            relaxed_q, relaxed_landmarks, relaxed_jacobian = self._relaxed
+            costs = np.stack([cost, self._part_costs(relaxed_landmarks - goal)])
+            pick = costs.argmin(axis=0)
             q, landmarks, jacobian = self._mix(pick, (np.stack([q, relaxed_q]), np.stack([landmarks, relaxed_landmarks]),
                                                       np.stack([jacobian, relaxed_jacobian])))
-        cost = costs[pick, self._parts]
+            cost = costs[pick, self._parts]
         dof = len(q)
         for _ in range(self.steps):
             flat = jacobian.reshape(-1, dof)
@@ -355,11 +360,15 @@ class LandmarkTracker:
             reached, reached_jacobian = self.points.evaluate(candidates)
             options = np.concatenate([cost[None], self._part_costs(reached - goal)])  # (1 + K, parts)
             pick = options.argmin(axis=0)
-            if not pick.any():  # no part improved: the next step would propose the same candidates
-                break
-            q, landmarks, jacobian = self._mix(pick, (np.concatenate([q[None], candidates]),
-                                                      np.concatenate([landmarks[None], reached]),
-                                                      np.concatenate([jacobian[None], reached_jacobian])))
+            first = pick[0]
+            if (pick == first).all():  # every part took the same option (the usual case): no mixing
+                if first == 0:  # no part improved: the next step would propose the same candidates
+                    break
+                q, landmarks, jacobian = candidates[first - 1], reached[first - 1], reached_jacobian[first - 1]
+            else:
+                q, landmarks, jacobian = self._mix(pick, (np.concatenate([q[None], candidates]),
+                                                          np.concatenate([landmarks[None], reached]),
+                                                          np.concatenate([jacobian[None], reached_jacobian])))
             before, cost = cost.sum(), options[pick, self._parts]
             total = cost.sum()
             if total <= self._good_fit or total > (1.0 - self.tolerance) * before:
