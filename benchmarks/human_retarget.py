@@ -18,8 +18,9 @@ Error: fingertip geometry of the result against the *true* human pose's (before 
 normalised-fingertip distance on the fingers both hands have (reach units; mm at the robot's size).
 Speed: frames per second, batched (the whole recording in one call) and single-stream (one frame per
 call, each call timed on its own by ``benchmarks/timing.py``); dex-retargeting has no batched mode.
-"4 hands" times one frame to all four robot hands through one `HumanStream`. Smoothness: mean joint step and mean jerk (third difference) per frame on the noisy
-sequence. Every ratio is against dex-retargeting in the same run.
+"4 hands" times one frame to all four robot hands through one `HumanStream`. Smoothness: mean joint
+step and mean jerk (third difference) per frame on the noisy sequence. Every ratio is against
+dex-retargeting in the same run.
 
 Run: ``.venv/bin/python benchmarks/human_retarget.py [--frames N] [--write-docs]`` (dex-retargeting
 comes with the bench extra: ``pip install -e '.[bench]'``).
@@ -151,8 +152,9 @@ def _streamed(stream: HumanStream, robot: Hand, people: list[np.ndarray]) -> tup
 
 def _batched(human: Hand, robot: Hand, people: list[np.ndarray], refine: bool) -> np.ndarray:
     """Each person's recording in one call (``retarget_keypoints``), the answers concatenated."""
-    return np.concatenate([retarget_keypoints(person, human, [robot], refine=refine, check_handedness=False)[1][robot.name]
-                           for person in people])
+    answers = [retarget_keypoints(person, human, [robot], refine=refine, check_handedness=False)[1][robot.name]
+               for person in people]
+    return np.concatenate(answers)
 
 
 def benchmark_robot(human: Hand, robot: Hand, q_true: np.ndarray, noisy: np.ndarray, workdir: Path) -> dict:

@@ -46,7 +46,8 @@ def _blocks(mlp: nn.Sequential) -> list[_Block]:
 def _run(blocks: list[_Block], x: np.ndarray) -> np.ndarray:
     for weight, bias, gain, shift, eps, average in blocks:
         centred = x @ weight + bias  # the Linear, already minus its row mean (see _blocks)
-        x = centred * (gain / np.sqrt((centred * centred) @ average + eps)) + shift  # means as products: np.mean's overhead dominated
+        # the variance as a product with the averaging column: np.mean's overhead dominated
+        x = centred * (gain / np.sqrt((centred * centred) @ average + eps)) + shift
         x = x / (1.0 + np.exp(-x))  # SiLU
     return x
 
