@@ -76,6 +76,20 @@ def _surface_residual(tips: torch.Tensor, centre: torch.Tensor, radius: float, m
     return float(distance.pow(2).mean().sqrt())
 
 
+def finger_plane(hand: Hand) -> float:
+    """How far in front of the palm frame (palm-normal Y, metres, >= 0) the open fingers lie.
+
+    Zero on most hands: their fingers leave the palm in its plane. A URDF whose palm link is a thumb
+    mount behind the finger bases (thumb_palm5, the arm-mounted ability hand) has the open fingertips
+    3 cm in front of the palm frame: a centre placed a radius in front of the *palm frame* is then inside
+    the open fingers, and the executor backs the hand off 4-5 cm until nothing touches the object.
+    Measured on the non-thumb fingertips of :func:`open_pose` (their mean).
+    """
+    tips = np.asarray(hand.fk(open_pose(hand)))
+    others = [i for i, finger in enumerate(hand.fingers) if finger != "thumb"]
+    return max(0.0, float(tips[others, 1].mean())) if others else 0.0
+
+
 def _finger_links(hand: Hand) -> list[str]:
     """Every link on a finger's chain from the palm to its tip link (the phalanges a pre-shape keeps clear)."""
     urdf, palm = hand.spec.urdf, hand.spec.manifest.palm_link
@@ -148,8 +162,9 @@ def pinch(hand: Hand, half: float, *, seed: int = 0) -> Grasp:
 def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, loose: bool = False) -> Grasp:
     """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` in front of the palm.
 
-    The centre is the best of a grid in front of the knuckles (3 depths x 4 heights along the fingers),
-    the tips' centroid held to it so the thumb opposes the fingers. ``loose`` is the first formulation
+    The centre is the best of a grid in front of the knuckles (3 depths x 4 heights along the fingers;
+    the depths count from the open fingers' plane, :func:`finger_plane`), the tips' centroid held to it
+    so the thumb opposes the fingers. ``loose`` is the first formulation
     (2 x 3 centres, the centroid held 4x more weakly): measured on the import corpus, each holds objects
     the other drops (numbered16's ball needs the tight one, dex3's bottle the loose one), so the physics
     check tries both.
@@ -158,7 +173,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, lo
     knuckle = np.asarray(scale.knuckle_center)
     depths, heights, weight = ((0.004, 0.015), (-0.3, 0.0, 0.3), 5.0) if loose else \
         ((0.004, 0.015, 0.03), (-0.3, 0.0, 0.3, 0.6), 20.0)
-    offsets_y = tuple(radius + d for d in depths)
+    offsets_y = tuple(finger_plane(hand) + radius + d for d in depths)
     offsets_z = tuple(knuckle[2] + scale.reach * f for f in heights)
     centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
     starts = torch.as_tensor(hand.mid_pose(), dtype=DTYPE).repeat(len(centres), 1)
@@ -187,18 +202,19 @@ def envelop(hand: Hand, radius: float, *, cylinder: bool = False, steps: int = 1
     """Every fingertip on a ball (or a cylinder along palm X) of ``radius`` about the tips' own centroid.
 
     The centre is not chosen in advance: it is wherever this hand's fingertips meet, kept a radius (+5 mm)
-    in front of the palm so the object fits between palm and fingers. Where :func:`wrap`'s grid of
-    centres in front of the knuckles misses a hand's thumb (mounted behind the palm or between two
-    fingers), this one follows it.
+    in front of the open fingers' plane (:func:`finger_plane`) so the object fits between palm and
+    fingers. Where :func:`wrap`'s grid of centres in front of the knuckles misses a hand's thumb (mounted
+    behind the palm or between two fingers), this one follows it.
     """
     start = torch.as_tensor(hand.mid_pose(), dtype=DTYPE)[None]
     mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
+    front = finger_plane(hand) + radius + 0.005
 
     def cost(q: torch.Tensor) -> torch.Tensor:
         tips = _tips(hand, q)
         centre = tips.mean(dim=1, keepdim=True)
         distance = ((tips - centre) * mask).norm(dim=-1)
-        clearance = torch.relu(radius + 0.005 - centre[:, 0, 1])
+        clearance = torch.relu(front - centre[:, 0, 1])
         return ((distance - radius) ** 2).sum(-1) + 10.0 * clearance ** 2 + 1e-4 * ((q - start) ** 2).sum(-1)
 
     q = descend(hand, start, cost, steps=steps, lr=0.04)
