@@ -112,7 +112,8 @@ def _clean_actions(hand: xlsdk.Hand, scene: object) -> list[np.ndarray]:
 @pytest.mark.slow
 def test_dart_labels_are_the_clean_expert_action_for_the_reached_state(inspire: xlsdk.Hand) -> None:
     """With DART the executed commands differ from the labels, and each label is exactly what a fresh expert
-    answers when shown the same sequence of observations: the clean action for the state actually reached."""
+    answers when shown the same sequence of observations (poses, joints and the contacts its closing reads):
+    the clean action for the state actually reached."""
     from xlsdk.bench.physics.expert import Dart, Expert, run_expert
     from xlsdk.bench.physics.observation import Observation
 
@@ -123,8 +124,9 @@ def test_dart_labels_are_the_clean_expert_action_for_the_reached_state(inspire: 
     assert not np.allclose(np.asarray(episode.states), np.asarray(run_expert(inspire, scene).states), atol=1e-4)
     fresh = Expert(inspire, scene)
     relabelled = [fresh(step, Observation(state=np.asarray(s, dtype=np.float64), objects=np.asarray(o, np.float64),
-                                           image=lambda camera: np.zeros((1, 1, 3))))
-                  for step, (s, o) in enumerate(zip(episode.states, episode.objects, strict=True))]
+                                           image=lambda camera: np.zeros((1, 1, 3)), touching=t))
+                  for step, (s, o, t) in enumerate(zip(episode.states, episode.objects, episode.touching, strict=True))]
+    assert any(episode.touching), 'the hand never touched the cube'
     assert np.allclose(np.asarray(relabelled, dtype=np.float32), labels, atol=1e-4)
 
 

@@ -49,10 +49,6 @@ PHYSICS_HANDS = sorted(name for name in EXPECTED if physics_eligible(name))
 #: benchmarks/corpus_fit.py, docs/concepts/physics.md) through the latent round trip or the recorded power
 #: grasp. Strict: when the synthesis improves, the XPASS says to move the hand back into the plain list.
 SYNTHESIS_HOLDS_ONE = {
-    "numbered16_left": "ball: the wraps close on nothing and it rolls off the table; the round trip through "
-                       "the head moves the wrap enough to hold it",
-    "numbered20": "ball: its palm stands 4 cm in front of the palm frame, the wraps back off 36 mm and crush "
-                  "it against the palm; the recorded power grasp holds it",
     "svh_palm_mimic": "bottle: only ring and little reach it and it tips over; cube: the pinch slips; the "
                       "recorded power grasp holds both",
 }
@@ -175,7 +171,7 @@ def test_every_corpus_hand_holds_two_standard_objects_with_its_synthesised_grasp
     for item in CHECK_OBJECTS:
         tried = held.setdefault(item.name, [])
         for grasp in candidates(hand, item):
-            result = execute_grasp(hand, item, grasp.q_open, grasp.q_grasp, centre=grasp.centre)
+            result = execute_grasp(hand, item, grasp.q_open, grasp.q_grasp, centre=grasp.centre, kind=grasp.kind)
             tried.append(f"{grasp.kind} {'held' if result.held else 'dropped'} ({result.lifted_m * 1000:.0f} mm, "
                          f"touching {', '.join(result.touching) or 'nothing'})")
             if result.held:

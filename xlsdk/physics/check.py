@@ -157,7 +157,7 @@ def check_physics(hand: Hand, out_dir: Path | None = None, *, image_size: int = 
                 frames.append(world.render("grasp", image_size))
 
             result = execute_grasp(hand, item, start, close, config=PhysicsConfig(image_size=image_size),
-                                   capture=capture, centre=centre)
+                                   capture=capture, centre=centre, kind=kind)
             log.append(f"{kind}: {'held' if result.held else 'dropped'} ({result.lifted_m * 1000:.0f} mm)")
             if best is None or result.held or result.lifted_m > best[1].lifted_m:
                 best = (kind, result, frames, residual, roundtrip)

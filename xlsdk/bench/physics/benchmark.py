@@ -446,17 +446,24 @@ class _Run:
 
     def infeasible(self) -> list[Infeasible]:
         """Training combinations where the expert kept under half of the scenes it tried, with the numbers
-        (feasibility is judged on the DART demonstrations, the scenes it had the most tries on)."""
-        from xlsdk.bench.physics.expert import grasp_residual_mm
+        (feasibility is judged on the DART demonstrations, the scenes it had the most tries on): how each
+        grasp it could use did in the choice, and how far the chosen grasp's fingertips are from the surface."""
+        import xlsdk
+        from xlsdk.bench.physics.expert import CHOICE_SCENES, grasp_residual_mm
 
         out = []
         for (hand, task), kept in sorted(self.kept.items()):
             attempted = self.attempted[(hand, task)]
             if attempted and len(kept) / attempted < 0.5:
-                residual = grasp_residual_mm(hand, task)
+                residual = grasp_residual_mm(xlsdk.load_hand(hand), task)
+                trials = dict((key[1:], value) for key, value in self.known.get(hand, [])
+                              if len(key) == 3 and key[0] == "trials").get((hand, task), [])
+                tried = ", ".join(f"{kind}{' loose' if extra.get('loose') else ''} {wins}/{CHOICE_SCENES}"
+                                  for kind, extra, wins in trials)
                 out.append(Infeasible(hand=hand, task=task, reason=(
-                    f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes"
-                    + (f"; its grasp's IK leaves the fingertips {residual:.1f} mm from their targets"
+                    f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on)"
+                    + (f"; grasps tried without noise: {tried}" if tried else "")
+                    + (f"; the chosen grasp's fingertips end {residual:.1f} mm from the object's surface (FK)"
                        if residual is not None else ""))))
         return out
 

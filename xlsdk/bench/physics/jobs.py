@@ -91,16 +91,24 @@ def _timed(run: Callable[[], T]) -> tuple[T, float]:
 # --- the jobs --------------------------------------------------------------------------------------
 
 def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple, Any]], float]:
-    """Synthesise every grasp the expert can need for ``tasks`` on a hand (one per millimetre of size)."""
+    """Choose the expert's grasp per task (:func:`~xlsdk.bench.physics.expert.chosen_grasp`, a few trial
+    episodes per option) and synthesise every grasp it can need for ``tasks`` on a hand (one per millimetre
+    of size). The choices and their trials travel with the grasps, under keys of their own
+    (``("choice", hand, task)``, ``("trials", hand, task)``)."""
     import xlsdk
+    from xlsdk.bench.physics.expert import TRIALS, chosen_grasp, grasp_requests
     from xlsdk.physics import grasps
-    from xlsdk.bench.physics.expert import grasp_requests
 
     def run() -> list[tuple[tuple, Any]]:
         hand = xlsdk.load_hand(hand_name)
-        found = {}
+        found: dict[tuple, Any] = {}
         for task in tasks:
-            for kind, size, options in grasp_requests(task):
+            choice = chosen_grasp(hand, task)
+            if choice is not None:
+                found[("choice", hand_name, task)] = choice
+            if (hand_name, task) in TRIALS:
+                found[("trials", hand_name, task)] = TRIALS[(hand_name, task)]
+            for kind, size, options in grasp_requests(task, choice):
                 key = grasps.cache_key(hand, kind, size, **options)
                 if key not in found:
                     found[key] = grasps.cached(hand, kind, size, **options)
@@ -110,9 +118,14 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple,
 
 
 def _warm(known: list[tuple[tuple, Any]]) -> None:
+    from xlsdk.bench.physics.expert import remember_choices
     from xlsdk.physics import grasps
 
-    grasps.remember(known)
+    def labelled(key: tuple) -> bool:
+        return len(key) == 3 and key[0] in ("choice", "trials")
+
+    remember_choices({(key[1], key[2]): value for key, value in known if labelled(key) and key[0] == "choice"})
+    grasps.remember([(key, value) for key, value in known if not labelled(key)])
 
 
 def shard_job(shard: Any, root: str, known: list[tuple[tuple, Any]] = ()) -> tuple[Any, float]:

@@ -37,6 +37,8 @@ class Observation:
     state: np.ndarray
     objects: np.ndarray
     image: Callable[[str], np.ndarray]
+    #: the hand links touching the target now (what the expert's contact-aware closing reads; not a policy input)
+    touching: tuple[str, ...] = ()
 
     @property
     def wrist(self) -> np.ndarray:
@@ -98,4 +100,5 @@ def observe(world: World, scene: TaskScene, image_size: int) -> Observation:
             rendered[camera] = world.render(camera, image_size)
         return rendered[camera]
 
-    return Observation(state=state, objects=object_features(world, scene), image=image)
+    touching = tuple(sorted({link for link, _, _ in world.hand_contact_forces(scene.target)}))
+    return Observation(state=state, objects=object_features(world, scene), image=image, touching=touching)
