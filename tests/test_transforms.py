@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xlsdk.transforms import axis_angle_matrix, matrix_rpy, quaternion_matrix, rpy_matrix, skew
+from xlsdk.transforms import (axis_angle_matrix, matrix_quaternion, matrix_rpy, origin_matrix, quaternion_matrix,
+                              quaternion_yaw, rpy_matrix, skew)
 
 
 @pytest.mark.parametrize("rpy", [(0.3, -0.7, 2.1), (-2.9, 1.2, -0.4), (0.0, 0.0, 0.0), (1.0, 0.0, -3.0)])
@@ -36,3 +37,29 @@ def test_quaternion_matches_axis_angle_and_is_normalised() -> None:
     np.testing.assert_allclose(quaternion_matrix(quat), axis_angle_matrix(axis, angle), atol=1e-12)
     vector = np.array([0.2, 0.3, -1.0])
     np.testing.assert_allclose(skew(axis) @ vector, np.cross(axis, vector))
+
+
+@pytest.mark.parametrize("rpy", [(0.3, -0.7, 2.1), (-2.9, 1.2, -0.4), (0.0, 0.0, np.pi), (np.pi, 0.0, 0.0)])
+def test_matrix_quaternion_inverts_quaternion_matrix(rpy: tuple[float, float, float]) -> None:
+    """Including half turns, where the sign of a component comes from an off-diagonal difference of zero."""
+    matrix = rpy_matrix(rpy)
+    quat = np.array(matrix_quaternion(matrix))
+    assert quat[0] >= 0.0 and np.linalg.norm(quat) == pytest.approx(1.0)
+    np.testing.assert_allclose(quaternion_matrix(quat), matrix, atol=1e-12)
+
+
+def test_quaternion_yaw_reads_the_turn_about_the_vertical() -> None:
+    for yaw in (-2.5, -0.3, 0.0, 0.4, 3.0):
+        quat = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+        assert quaternion_yaw(quat) == pytest.approx(yaw, abs=1e-12)
+    tilted = matrix_quaternion(rpy_matrix((0.0, 0.2, 0.7)))  # a tilt does not change the heading
+    assert quaternion_yaw(tilted) == pytest.approx(0.7, abs=1e-12)
+
+
+def test_origin_matrix_is_translation_then_rotation() -> None:
+    matrix = origin_matrix((0.1, -0.2, 0.3), (0.3, -0.7, 2.1))
+    np.testing.assert_allclose(matrix[:3, :3], rpy_matrix((0.3, -0.7, 2.1)), atol=0)
+    np.testing.assert_array_equal(matrix[:3, 3], [0.1, -0.2, 0.3])
+    np.testing.assert_array_equal(matrix[3], [0.0, 0.0, 0.0, 1.0])
+    point = np.array([0.01, 0.02, 0.03, 1.0])
+    np.testing.assert_allclose(matrix @ point, np.r_[rpy_matrix((0.3, -0.7, 2.1)) @ point[:3] + [0.1, -0.2, 0.3], 1])

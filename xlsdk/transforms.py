@@ -2,9 +2,10 @@
 
 URDF writes orientations as fixed-axis roll-pitch-yaw, MJCF as unit quaternions, joints as an axis and
 an angle. The reader (:mod:`xlsdk.urdf`), the MJCF writer (:mod:`xlsdk.robot_description`), the importer
-(:mod:`xlsdk.manifest_proposal`), the FK (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`) and the palm-side
-check all convert between them; each used to carry its own copy, and a copy that differs in the last
-bit changes a hand's kinematic digest. Only numpy here: this module is imported on start-up paths.
+(:mod:`xlsdk.manifest_proposal`), the FK (:mod:`xlsdk.kinematics`, :mod:`xlsdk.tip_kinematics`), the palm-side
+check, the MuJoCo hand model and world (:mod:`xlsdk.physics`) and the viewer all convert between them;
+each used to carry its own copy, and a copy that differs in the last bit changes a hand's kinematic digest.
+Only numpy here: this module is imported on start-up paths.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
     return rotation
 
 
+def origin_matrix(xyz: tuple[float, ...] | np.ndarray, rpy: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """A URDF ``<origin xyz rpy>`` as a 4x4 matrix: the translation, then the fixed-axis roll-pitch-yaw.
+
+    Composed as ``I @ T @ R`` so that every entry (signed zeros included) is what yourdfpy computed: the
+    kinematic digest of a hand is a hash of these numbers (:mod:`xlsdk.urdf`), and the MuJoCo hand model
+    poses its shapes and inertials with the same matrices.
+    """
+    translation = np.identity(4)
+    translation[:3, 3] = [float(v) for v in xyz]
+    rotation = np.identity(4)
+    rotation[:3, :3] = rpy_matrix(rpy)
+    matrix = np.dot(np.dot(np.identity(4), translation), rotation)
+    matrix /= matrix[3, 3]
+    return matrix
+
+
 def matrix_rpy(matrix: np.ndarray, *, gimbal_tolerance: float = 1e-9,
                snap: float = 0.0) -> tuple[float, float, float]:
     """A rotation matrix back to URDF roll-pitch-yaw (the inverse of :func:`rpy_matrix`).
@@ -53,6 +70,25 @@ def quaternion_matrix(quat: np.ndarray) -> np.ndarray:
     return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
                      [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def matrix_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
+    """A 3x3 rotation to the ``(w, x, y, z)`` unit quaternion (the inverse of :func:`quaternion_matrix`).
+
+    Each component's size from the diagonal, its sign from the off-diagonal differences (``w >= 0``).
+    """
+    m = rotation
+    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
+    x = np.copysign(np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2.0, m[2, 1] - m[1, 2])
+    y = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2.0, m[0, 2] - m[2, 0])
+    z = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2.0, m[1, 0] - m[0, 1])
+    return float(w), float(x), float(y), float(z)
+
+
+def quaternion_yaw(quat: tuple[float, float, float, float] | np.ndarray) -> float:
+    """The turn about the vertical (Z) of a ``(w, x, y, z)`` quaternion (MuJoCo's order), in radians."""
+    w, x, y, z = quat
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
 
 
 def skew(axis: np.ndarray) -> np.ndarray:

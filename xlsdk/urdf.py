@@ -30,7 +30,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.errors import UrdfError
-from xlsdk.transforms import rpy_matrix
+from xlsdk.transforms import origin_matrix
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -507,22 +507,10 @@ def _numbers(text: str) -> list[float]:
 
 
 def _origin(element: etree._Element | None) -> np.ndarray | None:
-    """``<origin xyz rpy>`` as a 4x4 matrix: translation, then fixed-axis roll-pitch-yaw (URDF convention).
-
-    Composed as ``I @ T @ R`` so that every entry (signed zeros included) is what yourdfpy computed: the
-    kinematic digest of a hand is a hash of these numbers.
-    """
+    """``<origin xyz rpy>`` as a 4x4 matrix (:func:`xlsdk.transforms.origin_matrix`: its entries feed the digest)."""
     if element is None:
         return None
-    xyz = _numbers(element.get("xyz", "0 0 0"))
-    roll, pitch, yaw = _numbers(element.get("rpy", "0 0 0"))
-    translation = np.identity(4)
-    translation[:3, 3] = xyz
-    rotation = np.identity(4)
-    rotation[:3, :3] = rpy_matrix((roll, pitch, yaw))
-    matrix = np.dot(np.dot(np.identity(4), translation), rotation)
-    matrix /= matrix[3, 3]
-    return matrix
+    return origin_matrix(_numbers(element.get("xyz", "0 0 0")), _numbers(element.get("rpy", "0 0 0")))
 
 
 def _read_joint(element: etree._Element) -> _JointElement:

@@ -15,21 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xlsdk.hand import Hand
-from xlsdk.kinematics import rpy_matrix
 from xlsdk.latent.head_loading import decode, encode
+from xlsdk.transforms import matrix_quaternion, rpy_matrix
 
 NONE_CHOICE = "(none)"
 _SPACING = 0.3  # metres between the two hands
-
-
-def _wxyz(rotation: np.ndarray) -> tuple[float, float, float, float]:
-    """Rotation matrix to a (w, x, y, z) quaternion."""
-    m = rotation
-    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
-    x = np.copysign(np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2.0, m[2, 1] - m[1, 2])
-    y = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2.0, m[0, 2] - m[2, 0])
-    z = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2.0, m[1, 0] - m[0, 1])
-    return float(w), float(x), float(y), float(z)
 
 
 @dataclass
@@ -99,7 +89,7 @@ class HandViewer:
 
         palm = hand.spec.manifest.palm_frame
         rotation = rpy_matrix(palm.rpy).T  # show the palm link so that the xlsdk palm frame is upright
-        self.server.scene.add_frame(name, show_axes=False, position=(offset, 0.0, 0.0), wxyz=_wxyz(rotation))
+        self.server.scene.add_frame(name, show_axes=False, position=(offset, 0.0, 0.0), wxyz=matrix_quaternion(rotation))
         model = yourdfpy.URDF.load(str(hand.urdf_path), load_meshes=True, build_scene_graph=True)
         urdf = ViserUrdf(self.server, model, root_node_name=name)
         actuated = list(model.actuated_joint_names)

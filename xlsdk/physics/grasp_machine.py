@@ -35,6 +35,7 @@ from xlsdk.hand import Hand
 from xlsdk.physics.grasp import LIFT_M, ClosingFingers, approach_rpy, squeezed
 from xlsdk.physics.scene import SceneObject
 from xlsdk.physics.world import HOME_ROTATION, wrist_rotation
+from xlsdk.transforms import quaternion_yaw
 
 #: how far back along the palm normal from the grasp pose the hand comes in from (metres)
 ABOVE_M = 0.07
@@ -71,8 +72,7 @@ class GraspView:
     def of(cls, world: object, name: str) -> GraspView:
         """The view of object ``name`` in a :class:`~xlsdk.physics.world.World` now."""
         state = world.object_state(name)
-        w, x, y, z = state.quat
-        yaw = float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+        yaw = quaternion_yaw(state.quat)
         touching = tuple(sorted({link for link, _, _ in world.hand_contact_forces(name)}))
         return cls(wrist=world.wrist_positions(), joints=world.hand_positions(), object_pos=np.asarray(state.pos),
                    object_yaw=yaw, lifted=float(state.lifted), touching=touching)

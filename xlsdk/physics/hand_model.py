@@ -32,7 +32,7 @@ import numpy as np
 from lxml import etree
 
 from xlsdk.hand import Hand
-from xlsdk.kinematics import rpy_matrix
+from xlsdk.transforms import origin_matrix, rpy_matrix
 from xlsdk.urdf import balance_inertia
 
 PREFIX = "hand/"
@@ -83,14 +83,10 @@ def actuator_gains(hand: Hand) -> list[ActuatorGains]:
 
 
 def _origin(element: etree._Element | None) -> np.ndarray:
-    transform = np.eye(4)
+    """A shape's or inertial's ``<origin>`` (identity when absent), composed as the URDF reader composes it."""
     if element is None:
-        return transform
-    xyz = [float(v) for v in (element.get("xyz") or "0 0 0").split()]
-    rpy = [float(v) for v in (element.get("rpy") or "0 0 0").split()]
-    transform[:3, :3] = rpy_matrix(rpy)
-    transform[:3, 3] = xyz
-    return transform
+        return np.eye(4)
+    return origin_matrix((element.get("xyz") or "0 0 0").split(), (element.get("rpy") or "0 0 0").split())
 
 
 def _quat(rotation: np.ndarray) -> np.ndarray:

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
-from xlsdk.kinematics import rpy_matrix
 from xlsdk.physics.hand_model import PREFIX, add_hand
 from xlsdk.physics.scene import Scene, SceneObject
+from xlsdk.transforms import rpy_matrix
 
 #: palm normal (+Y) down, fingers (+Z) along world +X, +X of the palm along world -Y
 HOME_ROTATION = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])

@@ -42,12 +42,12 @@ import numpy as np
 from xlsdk.bench.physics.observation import Observation, observe
 from xlsdk.bench.physics.tasks import TaskScene, Trace, judge
 from xlsdk.hand import Hand
-from xlsdk.kinematics import rpy_matrix
 from xlsdk.physics import grasps
 from xlsdk.physics.grasp import LIFT_M, approach_rpy, backoff_m
 from xlsdk.physics.grasp_machine import PATIENCE_S, SPEED_M_S, GraspMachine, GraspView, placed, reached, toward
 from xlsdk.physics.scene import SceneObject
 from xlsdk.physics.world import HOME_ROTATION, World
+from xlsdk.transforms import rpy_matrix
 
 FPS = 5.0
 #: every episode (expert or policy) lasts this long at :data:`FPS`: the expert needs about 5 s for the

@@ -23,6 +23,7 @@ import numpy as np
 
 from xlsdk.bench.physics.tasks import TaskScene
 from xlsdk.physics.world import World
+from xlsdk.transforms import quaternion_yaw
 
 OBJECT_FEATURES = ("target.dx", "target.dy", "target.dz", "target.yaw", "target.upright", "target.lifted",
                    "target.size0", "target.size1", "target.size2", "goal.dx", "goal.dy", "goal.dz",
@@ -70,12 +71,6 @@ class Observation:
         return float(self.objects[12])
 
 
-def yaw_of(quat: tuple[float, float, float, float]) -> float:
-    """Rotation about the world vertical of a MuJoCo quaternion (w, x, y, z)."""
-    w, x, y, z = quat
-    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
-
-
 def object_features(world: World, scene: TaskScene) -> np.ndarray:
     """The :data:`OBJECT_FEATURES` vector of ``world`` now (float64)."""
     wrist = world.wrist_positions()
@@ -86,8 +81,8 @@ def object_features(world: World, scene: TaskScene) -> np.ndarray:
     goal = np.zeros(3)
     if scene.goal:
         goal = np.asarray(scene.scene.get(scene.goal).pos) - wrist[:3]
-    return np.array([*(np.asarray(state.pos) - wrist[:3]), yaw_of(state.quat), state.upright, state.lifted, *sizes,
-                     *goal, state.button_travel or 0.0], dtype=np.float64)
+    return np.array([*(np.asarray(state.pos) - wrist[:3]), quaternion_yaw(state.quat), state.upright, state.lifted,
+                     *sizes, *goal, state.button_travel or 0.0], dtype=np.float64)
 
 
 def observe(world: World, scene: TaskScene, image_size: int) -> Observation:
