@@ -120,13 +120,14 @@ def main() -> int:
     block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")))
     print(block)
     if args.write_docs:
-        image = mosaic(report, args.out, DOCS_IMAGE)
+        suffix = "-vision" if config.obs == "vision" else ""
+        image = mosaic(report, args.out, DOCS_IMAGE.with_name(f"physics-episodes{suffix}.png"))
         if image:
-            block += ("\n\n![Episode strips of the latent arm](img/physics-episodes.png)\n\n_Latent arm, seed "
+            block += (f"\n\n![Episode strips of the latent arm](img/{image.name})\n\n_Latent arm, seed "
                       f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task): the fixed "
                       "front camera above the wrist camera, every fifth control step._")
             print(f"episode strips: {image}")
-        replace_marked_block(DOCS_PAGE, "physics-full" if args.full else "physics-quick", block)
+        replace_marked_block(DOCS_PAGE, ("physics-full" if args.full else "physics-quick") + suffix, block)
     return 0
 
 
