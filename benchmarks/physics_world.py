@@ -32,10 +32,11 @@ def main() -> int:
     import mujoco
 
     import xlsdk
-    from xlsdk.demo import demo_motion, load_demo_trajectory
+    from xlsdk.demo import demo_motion
+    from xlsdk.demo.showcase import DEMO_OBJECT
+    from xlsdk.grasp_sequence import grasp_frames, load_demo_trajectory
     from xlsdk.physics.grasp import execute_grasp
     from xlsdk.physics.scene import Scene
-    from xlsdk.physics.showcase import DEMO_OBJECT, grasp_frames
     from xlsdk.physics.world import World
 
     source, q_source, _ = load_demo_trajectory()

@@ -63,6 +63,9 @@ RULES = {
         ("xlsdk.hand", "xlsdk.kinematics", "xlsdk.latent", "xlsdk.policy", "xlsdk.drivers", "xlsdk.physics")),
     "the latent is below the policy, drivers and physics": (
         ("latent",), ("xlsdk.policy", "xlsdk.drivers", "xlsdk.physics", "xlsdk.demo", "xlsdk.viewer")),
+    "the shipped grasp sequence is data, below the demo and the check that read it": (
+        ("grasp_sequence",), ("xlsdk.latent", "xlsdk.physics", "xlsdk.demo", "xlsdk.conformance", "xlsdk.plugins",
+                              "xlsdk.drivers", "xlsdk.policy")),
     "the policy is the model and its training: no benchmark, no world, no onboarding": (
         ("policy",), ("xlsdk.bench", "xlsdk.physics", "xlsdk.new_hand", "xlsdk.drivers", "xlsdk.demo")),
 }
@@ -103,13 +106,7 @@ def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
 
 
 #: faces resolve names and may use the public API through the package root; the library takes a Hand
-FACES = {"cli", "bench", "demo", "viewer.py", "__init__.py", "__main__.py", "pytest_plugin.py"}
-#: remaining violations, owned by the physics engineer: remove each entry when its module is switched
-ROOT_IMPORT_EXCEPTIONS = {
-    "physics/check.py",  # `import xlsdk` to load hands by name inside the physics check
-    "physics/recording.py",  # `import xlsdk` to load the recorded hand by name
-    "physics/env.py",  # `import xlsdk` to load the env's hand by name
-}
+FACES = {"cli", "bench", "demo", "viewer.py", "gymnasium_env.py", "__init__.py", "__main__.py", "pytest_plugin.py"}
 #: latent modules that still resolve hand names through the plugin host (next round: take Hands)
 LATENT_HOST_EXCEPTIONS = {
     # fit_head(hand) without core_hands looks the core latent's hands up by name: the physics benchmark's
@@ -130,7 +127,7 @@ def test_the_latent_resolves_no_names() -> None:
     paths = [path for path in _modules("latent") if str(path.relative_to(PACKAGE)) not in LATENT_HOST_EXCEPTIONS]
     assert len(paths) > 10
     assert [f"{path.relative_to(PACKAGE)} imports {name}" for path in paths for name in _host_imports(path)] == []
-    assert all((PACKAGE / name).exists() for name in LATENT_HOST_EXCEPTIONS | ROOT_IMPORT_EXCEPTIONS), "stale exception"
+    assert all((PACKAGE / name).exists() for name in LATENT_HOST_EXCEPTIONS), "stale exception"
 
 
 def test_a_planted_plugin_host_import_in_the_latent_fails_the_rule() -> None:
@@ -161,10 +158,39 @@ def _library() -> list[Path]:
 
 
 def test_library_modules_do_not_import_the_package_root() -> None:
-    offenders = [path for path in _library() if _root_imports(path)
-                 and str(path.relative_to(PACKAGE)) not in ROOT_IMPORT_EXCEPTIONS]
     assert len(_library()) > 40
-    assert [hit for path in offenders for hit in _root_imports(path)] == []
+    assert [hit for path in _library() for hit in _root_imports(path)] == []
+
+
+#: what the engine may not reach: the faces that turn names into Hands (and the plugin host they use)
+NOT_FOR_THE_ENGINE = ("xlsdk.plugins", "xlsdk.demo", "xlsdk.viewer", "xlsdk.gymnasium_env", "xlsdk.cli", "xlsdk.bench",
+                      "xlsdk.conformance")
+
+
+def _engine_problems(path: Path, source: str | None = None) -> list[str]:
+    """A physics module's imports of the package root, the plugin host or a face."""
+    names = _imports(path, source)
+    faces = sorted(name for name in names
+                   if any(name == face or name.startswith(face + ".") for face in NOT_FOR_THE_ENGINE))
+    return _root_imports(path, source) + [f"{path.name}: {name}" for name in faces]
+
+
+def test_physics_is_an_engine_that_takes_hands() -> None:
+    """physics/ takes Hands: no package root, no plugin host, no demo (nor any other face) behind its back."""
+    paths = _modules("physics")
+    assert len(paths) > 8
+    assert [problem for path in paths for problem in _engine_problems(path)] == []
+
+
+def test_a_planted_name_lookup_in_physics_fails_the_rule() -> None:
+    planted = ("import xlsdk\ndef f(name):\n    from xlsdk.plugins import get_plugin_host\n"
+               "    return get_plugin_host()\n"
+               "def g():\n    from ..demo import demo_motion\n    from ..demo.showcase import DEMO_OBJECT\n")
+    hits = set(_engine_problems(PACKAGE / "physics" / "planted.py", planted))
+    assert {"planted.py: import xlsdk", "planted.py: xlsdk.plugins", "planted.py: xlsdk.plugins.get_plugin_host",
+            "planted.py: xlsdk.demo", "planted.py: xlsdk.demo.demo_motion", "planted.py: xlsdk.demo.showcase",
+            "planted.py: xlsdk.demo.showcase.DEMO_OBJECT"} == hits
+    assert _engine_problems(PACKAGE / "physics" / "env.py") == [], "the env takes a Hand"
 
 
 def test_no_library_module_reads_the_tests_folder() -> None:

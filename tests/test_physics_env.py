@@ -15,7 +15,7 @@ def test_gymnasium_env_passes_check_env_without_warnings() -> None:
     import gymnasium
     from gymnasium.utils.env_checker import check_env
 
-    env = gymnasium.make("xlsdk.physics.env:xlsdk/HandLift-v0", hand="inspire", object_kind="cube")
+    env = gymnasium.make("xlsdk.gymnasium_env:xlsdk/HandLift-v0", hand="inspire", object_kind="cube")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped, skip_render_check=False)

@@ -319,15 +319,18 @@ def run_check(hand: str, check: str) -> CheckResult:
 
 def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
     """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.physics.check`)."""
-    from xlsdk.plugins import get_plugin_host
+    from xlsdk.grasp_sequence import load_demo_trajectory
     from xlsdk.latent.head_loading import head_status
     from xlsdk.physics.check import MIN_HELD, check_physics
+    from xlsdk.plugins import get_plugin_host
 
-    hand = get_plugin_host().load_hand(name)
+    host = get_plugin_host()
+    hand = host.load_hand(name)
     if head_status(hand).state != "fitted":
         return CheckResult(hand=name, check="physics", passed=False, message="no usable head to decode grasps with",
                            fix=f"xlsdk fit {name}")
-    outcome = check_physics(hand, out_dir)
+    source, sequence, _ = load_demo_trajectory()
+    outcome = check_physics(hand, out_dir, source=host.load_hand(source), sequence=sequence)
     held = [v for v in outcome.objects if v.held]
     listing = ", ".join(
         f"{v.object} {'held' if v.held else 'dropped'} ({v.lifted_mm:.0f} mm{', ' + v.grasp + ' grasp' if v.held else ''})"

@@ -44,8 +44,8 @@ def _view_physics(hand_name: str, out: Path, host: str, port: int, serve: bool) 
     from xlsdk.listen import check_listen_address
 
     address = check_listen_address(host, port) if serve else host
-    from xlsdk.physics.recording import record_demo_grasp
-    from xlsdk.physics.showcase import DEMO_OBJECT
+    from xlsdk.demo.recording import record_demo_grasp
+    from xlsdk.demo.showcase import DEMO_OBJECT
     from xlsdk.physics.scene import Scene
     from xlsdk.physics.world import World
 

@@ -1,6 +1,6 @@
 """``xlsdk demo``: one recorded grasp, replayed by every installed hand through the shared latent.
 
-The grasp sequence ships with xlsdk (``inspire_grasp.npz``: open, thumb-index pinch, open, power
+The grasp sequence ships with xlsdk (:mod:`xlsdk.grasp_sequence`: open, thumb-index pinch, open, power
 grasp, open; 7 s at 20 Hz, recorded on the Inspire model). For every installed hand with a fitted head
 the demo retargets it through the latent, plays it on the simulated driver (first-order actuators with
 the safety layer in the loop, on a virtual clock so it runs faster than real time), and measures:
@@ -9,13 +9,14 @@ the safety layer in the loop, on a virtual clock so it runs faster than real tim
 * whether every command stayed inside the joint limits (the decoder guarantees it; the safety layer's
   clamp counter proves it);
 * how closely the simulated actuators tracked the commands, and how long each step took;
-* in physics (MuJoCo, :mod:`xlsdk.physics.showcase`): whether the hand, on its wrist, holds a bottle
+* in physics (MuJoCo, :mod:`xlsdk.demo.showcase`): whether the hand, on its wrist, holds a bottle
   with the retargeted power grasp, judged by where the bottle ends up.
 
 It writes ``fingertip_paths.png`` (each hand's fingertip paths side by side, in normalised palm-frame
 units), ``physics_grasps.png`` (rendered frames of every hand's grasp), ``physics_held.png`` (every hand
 holding, or not, side by side) and ``report.html`` (the tables, the figures and the provenance:
-core-latent fingerprint, heads).
+core-latent fingerprint, heads). :mod:`~xlsdk.demo.showcase` (the grasp in physics) and
+:mod:`~xlsdk.demo.recording` (an episode as a web page, ``xlsdk view HAND --physics``) are the demo's too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import base64
 import html
 import time
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,10 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from xlsdk.geometry import shared_fingers
+from xlsdk.grasp_sequence import load_demo_trajectory
 from xlsdk.hand import Hand
 from xlsdk.latent.objectives import tip_error
-from xlsdk.physics.showcase import PhysicsRow
+from xlsdk.physics.strip import PhysicsRow
 from xlsdk.progress import step_progress
 
 FINGER_COLOURS = {"thumb": "#d62728", "index": "#1f77b4", "middle": "#2ca02c", "ring": "#9467bd", "little": "#ff7f0e"}
@@ -70,25 +71,6 @@ class DemoReport(BaseModel):
     held_figure: Path | None = None
 
 
-def load_demo_trajectory(path: Path | None = None) -> tuple[str, np.ndarray, np.ndarray]:
-    """(source hand, q (T, dof), timestamps (T,)) of the shipped grasp sequence, or of ``path``."""
-    import zipfile
-
-    from xlsdk.errors import DataFormatError
-
-    path = Path(path) if path else Path(str(files("xlsdk.demo") / "inspire_grasp.npz"))
-    if not path.is_file():
-        raise DataFormatError(f"{path}: no such trajectory file (an .npz with arrays hand, q and timestamp)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("hand", "q", "timestamp") if key not in archive]
-            if missing:
-                raise DataFormatError(f"{path}: the .npz has no {', '.join(missing)} array (it needs hand, q and timestamp)")
-            return str(archive["hand"]), np.asarray(archive["q"], dtype=np.float64), np.asarray(archive["timestamp"])
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataFormatError(f"{path}: not a readable .npz trajectory ({exc})") from None
-
-
 def demo_motion(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
     """(q (T, dof), timestamps (T,)) of the demo grasp for ``hand`` (retargeted through the latent)."""
     from xlsdk.latent.retarget import retarget
@@ -105,7 +87,7 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
     """Retarget the grasp to every installed hand, play it in simulation, write the figure and the report.
 
     With ``physics`` each hand also executes the sequence's power grasp on a bottle in MuJoCo
-    (:mod:`xlsdk.physics.showcase`): whether it holds it, and rendered frames of every phase.
+    (:mod:`xlsdk.demo.showcase`): whether it holds it, and rendered frames of every phase.
     """
     import xlsdk
     from xlsdk.latent.head_loading import head_status, installed_core_latent
@@ -121,7 +103,8 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
     physics_rows: list[PhysicsRow] = []
     frames: dict[str, list[np.ndarray]] = {}
     if physics:
-        from xlsdk.physics.showcase import grasp_frames, grasp_in_physics
+        from xlsdk.demo.showcase import grasp_in_physics
+        from xlsdk.grasp_sequence import grasp_frames
 
         open_frame, grasp_frame = grasp_frames(source, q_source)
     with step_progress("demo", len(names), enabled=progress) as bar:
@@ -138,7 +121,8 @@ def run_demo(out_dir: Path, *, hands: list[str] | None = None, trajectory: Path 
     figure = _plot(paths, {row.hand: row.fingers for row in rows}, out_dir / "fingertip_paths.png", source_name)
     physics_figure = held_figure = None
     if physics:
-        from xlsdk.physics.showcase import held_picture, strip, write_png
+        from xlsdk.demo.showcase import held_picture
+        from xlsdk.physics.strip import strip, write_png
 
         physics_figure, held_figure = out_dir / "physics_grasps.png", out_dir / "physics_held.png"
         write_png(physics_figure, strip(physics_rows, frames))
@@ -223,7 +207,7 @@ def _physics_html(rows: list[PhysicsRow], figure: Path | None) -> str:
     if not rows or figure is None:
         return ""
     from xlsdk.physics.grasp import HELD_M, LIFT_M
-    from xlsdk.physics.showcase import DEMO_OBJECT
+    from xlsdk.demo.showcase import DEMO_OBJECT
 
     body = "\n".join(
         f"<tr><td>{html.escape(r.hand)}</td><td>{'<b>holds it</b>' if r.held else 'drops it'}</td>"

@@ -3,6 +3,8 @@
 :class:`Recorder` renders the world's cameras every few control steps; :func:`write_player` writes the
 frames (JPEG, base64) into a single HTML file with play/pause and a time slider, so an episode can be
 looked at in any browser, sent to a colleague or attached to a report, with no server or MuJoCo.
+:func:`record_demo_grasp` is what ``xlsdk view HAND --physics`` shows: the demo's power grasp on its
+bottle (a face, like the rest of the demo: it takes a hand's name).
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ show(0);
 def record_demo_grasp(hand_name: str, out: Path, *, size: int = 160) -> tuple[Path, str]:
     """Record the demo's power grasp (retargeted through the latent) on the bottle; (page, verdict)."""
     import xlsdk
-    from xlsdk.demo import demo_motion, load_demo_trajectory
+    from xlsdk.demo import demo_motion
+    from xlsdk.demo.showcase import DEMO_OBJECT
+    from xlsdk.grasp_sequence import grasp_frames, load_demo_trajectory
     from xlsdk.physics.grasp import execute_grasp
-    from xlsdk.physics.showcase import DEMO_OBJECT, grasp_frames
     from xlsdk.physics.world import PhysicsConfig
 
     hand = xlsdk.load_hand(hand_name)

@@ -9,7 +9,7 @@ For each standard object the check
    acting in latent space would;
 3. executes them in MuJoCo, best IK residual first (:func:`xlsdk.physics.grasp.execute_grasp`: approach,
    close and squeeze, lift, hold), until one holds the object; then the shipped grasp sequence's power
-   grasp, retargeted to the hand through the latent, gets a last try.
+   grasp (:mod:`xlsdk.grasp_sequence`), retargeted to the hand through the latent, gets a last try.
 
 Every object's verdict carries the diagnosis of the attempt shown (the one that held, else the one that
 lifted the object highest): the grasp's IK residual, the joint change the latent round trip caused, the
@@ -110,40 +110,40 @@ def diagnose(result: GraspResult, residual_mm: float | None, roundtrip_rad: floa
     return f"slip: {len(result.touching)} links touch ({fingers}), grip {result.grip_n:.1f} N, yet it slid out on the lift"
 
 
-def recorded_grasp(hand: Hand) -> tuple[np.ndarray, np.ndarray]:
-    """(open, power grasp) of the shipped grasp sequence, encoded on its hand and decoded by ``hand``'s head."""
-    import xlsdk
-    from xlsdk.demo import load_demo_trajectory
-    from xlsdk.physics.showcase import grasp_frames
+def recorded_grasp(hand: Hand, source: Hand, sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(open, power grasp) of a recorded grasp ``sequence`` of ``source``, encoded by ``source``'s head and
+    decoded by ``hand``'s (:func:`xlsdk.grasp_sequence.grasp_frames` picks the two frames)."""
+    from xlsdk.grasp_sequence import grasp_frames
+    from xlsdk.latent.head_loading import decode, encode
 
-    source_name, q, _ = load_demo_trajectory()
-    source = xlsdk.load_hand(source_name)
-    open_frame, grasp_frame = grasp_frames(source, q)
-    decoded = np.asarray(xlsdk.decode(hand, xlsdk.encode(source, q[[open_frame, grasp_frame]])), dtype=np.float64)
+    open_frame, grasp_frame = grasp_frames(source, sequence)
+    decoded = np.asarray(decode(hand, encode(source, sequence[[open_frame, grasp_frame]])), dtype=np.float64)
     return decoded[0], decoded[1]
 
 
-def check_physics(hand: Hand, out_dir: Path | None = None, *, image_size: int = 128) -> PhysicsCheck:
+def check_physics(hand: Hand, out_dir: Path | None = None, *, source: Hand, sequence: np.ndarray,
+                  image_size: int = 128) -> PhysicsCheck:
     """Run the physics check on ``hand`` (needs a fitted head); write ``<out_dir>/<hand>_physics.png``.
 
     Each object is tried with latent-decoded grasps, in order, until one holds it: the synthesised
     candidates (:func:`candidates`, each round-tripped through the head) from the open pose, then the
-    shipped sequence's power grasp (encoded on the hand it was recorded on, decoded by this hand's head)
-    from the sequence's open frame.
+    power grasp of ``sequence``, recorded on ``source`` (the shipped grasp sequence, see
+    :mod:`xlsdk.grasp_sequence`; the caller turns its hand name into ``source``), encoded on ``source``
+    and decoded by this hand's head, from the sequence's open frame.
     """
-    import xlsdk
+    from xlsdk.latent.head_loading import decode, encode
     from xlsdk.physics.grasp import execute_grasp
-    from xlsdk.physics.showcase import PhysicsRow, strip, write_png
+    from xlsdk.physics.strip import PhysicsRow, strip, write_png
     from xlsdk.physics.world import PhysicsConfig
 
     verdicts: list[ObjectVerdict] = []
     rows: list[PhysicsRow] = []
     images: dict[str, list[np.ndarray]] = {}
-    recorded_open, recorded_close = recorded_grasp(hand)
+    recorded_open, recorded_close = recorded_grasp(hand, source, sequence)
     for item in CHECK_OBJECTS:
         found = candidates(hand, item)
         poses = np.stack([g.q_grasp for g in found] + [g.q_open for g in found])
-        decoded = np.asarray(xlsdk.decode(hand, xlsdk.encode(hand, poses)), dtype=np.float64)
+        decoded = np.asarray(decode(hand, encode(hand, poses)), dtype=np.float64)
         closes, opens = decoded[: len(found)], decoded[len(found):]
         attempts = [(g.kind, q_start, q_close, g.centre, g.residual_m * 1000, float(np.abs(q_close - g.q_grasp).max()))
                     for g, q_start, q_close in zip(found, opens, closes, strict=True)]

@@ -1,7 +1,8 @@
-"""A gymnasium environment on the physics world: any installed hand on its wrist, lift the object.
+"""A gymnasium environment on the physics world: a hand on its wrist lifts the object.
 
-``gymnasium.make("xlsdk/HandLift-v0", hand="inspire", object_kind="ball")`` (importing this module
-registers the id; ``gymnasium.make("xlsdk.physics.env:xlsdk/HandLift-v0")`` imports it for you).
+``HandLiftEnv(hand)`` takes a :class:`~xlsdk.hand.Hand`; gymnasium's id ``xlsdk/HandLift-v0``, which takes
+a hand's name, is registered by the face :mod:`xlsdk.gymnasium_env`
+(``gymnasium.make("xlsdk.gymnasium_env:xlsdk/HandLift-v0", hand="inspire", object_kind="ball")``).
 
 * action: in ``[-1, 1]`` per dimension, mapped linearly onto absolute targets inside the bounds: the
   hand's actuated joints (command order, joint limits) then the wrist ``(x, y, z, roll, pitch, yaw)``
@@ -25,10 +26,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from xlsdk.hand import Hand
 from xlsdk.physics.grasp import GRASP_SPOT, HELD_M
 from xlsdk.physics.scene import ObjectKind, Scene, SceneObject
-
-ENV_ID = "xlsdk/HandLift-v0"
 
 
 class HandLiftEnv(gymnasium.Env):
@@ -36,15 +36,17 @@ class HandLiftEnv(gymnasium.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
 
-    def __init__(self, hand: str = "inspire", object_kind: ObjectKind = "ball", image_size: int = 96,
+    def __init__(self, hand: Hand, object_kind: ObjectKind = "ball", image_size: int = 96,
                  control_dt: float = 0.04, render_mode: str | None = "rgb_array", camera: str = "front") -> None:
-        import xlsdk
         from xlsdk.drivers.mujoco_driver import MujocoDriver, MujocoDriverConfig
         from xlsdk.drivers.safety import SafetyConfig
 
+        if not isinstance(hand, Hand):
+            raise TypeError(f"HandLiftEnv takes a Hand, got {type(hand).__name__}: turn a name into one with "
+                            "xlsdk.load_hand, or gymnasium.make the id xlsdk.gymnasium_env registers")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
-        self.hand = xlsdk.load_hand(hand)
+        self.hand = hand
         self.render_mode = render_mode
         self.control_dt = control_dt
         self.image_size = image_size
@@ -118,11 +120,3 @@ class HandLiftEnv(gymnasium.Env):
             self.driver.disconnect()
         self.world.close()
 
-
-def register() -> None:
-    """Register :data:`ENV_ID` with gymnasium (idempotent)."""
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ENV_ID, entry_point="xlsdk.physics.env:HandLiftEnv", max_episode_steps=100)
-
-
-register()

@@ -38,7 +38,7 @@ class XlsdkEnvConfig(EnvConfig):
 
     @property
     def package_name(self) -> str:
-        return "xlsdk.physics.env"
+        return "xlsdk.gymnasium_env"
 
     @property
     def gym_id(self) -> str:
