@@ -174,7 +174,7 @@ def main() -> None:
                 write_json_atomic(args.json, rows)
     print(f"{sum(r['passed'] for r in rows)}/{len(rows)} corpus hands pass `xlsdk check` after a default fit")
     if args.physics:
-        from xlsdk.physics.check import CHECK_OBJECTS, MIN_HELD
+        from xlsdk.conformance.physics import CHECK_OBJECTS, MIN_HELD
 
         asked = [r for r in rows if "physics_passed" in r]
         print(f"{sum(r['physics_passed'] for r in asked)}/{len(asked)} hands the geometry allows pass "

@@ -153,7 +153,7 @@ def test_the_geometry_rule_asks_every_hand_with_a_thumb_and_two_fingers() -> Non
     pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=SYNTHESIS_HOLDS_ONE[name]))
     if name in SYNTHESIS_HOLDS_ONE else name for name in PHYSICS_HANDS])
 def test_every_corpus_hand_holds_two_standard_objects_with_its_synthesised_grasps(name: str, tmp_path: Path) -> None:
-    """The check's candidates (:func:`~xlsdk.physics.check.candidates`) executed as synthesised, best first.
+    """The check's candidates (:func:`~xlsdk.conformance.physics.candidates`) executed as synthesised, best first.
 
     No latent: the fitted heads are too large to ship for the whole corpus, and the grasp synthesis and
     the executor are what fails on a new geometry (the round trip's share is the check's
@@ -162,7 +162,7 @@ def test_every_corpus_hand_holds_two_standard_objects_with_its_synthesised_grasp
     from xlsdk.hand import Hand
     from xlsdk.hand_spec import load_hand_spec
     from xlsdk.new_hand import create_hand_plugin
-    from xlsdk.physics.check import CHECK_OBJECTS, MIN_HELD, candidates
+    from xlsdk.conformance.physics import CHECK_OBJECTS, MIN_HELD, candidates
     from xlsdk.physics.grasp import execute_grasp
 
     create_hand_plugin(name, HANDS / EXPECTED[name]["file"], tmp_path / name)

@@ -93,7 +93,7 @@ def record_demo_grasp(hand_name: str, out: Path, *, size: int = 160) -> tuple[Pa
     from xlsdk.demo.showcase import DEMO_OBJECT
     from xlsdk.grasp_sequence import grasp_frames, load_demo_trajectory
     from xlsdk.physics.grasp import execute_grasp
-    from xlsdk.physics.world import PhysicsConfig
+    from xlsdk.physics.world_spec import PhysicsConfig
 
     hand = xlsdk.load_hand(hand_name)
     source, q_source, _ = load_demo_trajectory()

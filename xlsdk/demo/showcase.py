@@ -23,7 +23,7 @@ def grasp_in_physics(hand: Hand, q: np.ndarray, open_frame: int, grasp_frame: in
                      item: SceneObject = DEMO_OBJECT) -> tuple[PhysicsRow, list[np.ndarray]]:
     """Execute frames ``open_frame -> grasp_frame`` of ``q`` on ``item``; the row and one image per phase."""
     from xlsdk.physics.grasp import execute_grasp
-    from xlsdk.physics.world import PhysicsConfig
+    from xlsdk.physics.world_spec import PhysicsConfig
 
     images: list[np.ndarray] = []
     result = execute_grasp(hand, item, q[open_frame], q[grasp_frame], config=PhysicsConfig(image_size=image_size),

@@ -73,7 +73,8 @@ class MujocoDriver(HandDriver):
     def __init__(self, hand: Hand, scene: Scene | None = None, config: MujocoDriverConfig | None = None, *,
                  safety: SafetyConfig | None = None, **kwargs: Any) -> None:
         super().__init__(hand, safety=safety, **kwargs)
-        from xlsdk.physics.world import PhysicsConfig, World
+        from xlsdk.physics.world import World
+        from xlsdk.physics.world_spec import PhysicsConfig
 
         self.config = config or MujocoDriverConfig()
         self.world = World(hand, scene, PhysicsConfig(image_size=max(self.config.image_size, 96)))

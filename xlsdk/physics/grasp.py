@@ -35,7 +35,8 @@ from pydantic import BaseModel, ConfigDict
 from xlsdk.hand import Hand
 from xlsdk.physics.hand_model import HAND_FRICTION, actuator_gains
 from xlsdk.physics.scene import Scene, SceneObject
-from xlsdk.physics.world import PhysicsConfig, World
+from xlsdk.physics.world import World
+from xlsdk.physics.world_spec import PhysicsConfig
 
 LIFT_M = 0.10
 HELD_M = 0.05
@@ -102,7 +103,7 @@ def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarra
 
     ``centre`` defaults to where the fingertips of ``q_grasp`` close (:func:`grasp_point`).
     """
-    from xlsdk.physics.world import wrist_rotation
+    from xlsdk.physics.world_spec import wrist_rotation
 
     point = grasp_point(hand, q_grasp) if centre is None else np.asarray(centre, dtype=np.float64)
     wrist = np.array([0.0, 0.0, 0.0, *rpy])
@@ -143,7 +144,7 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     ``held``) so callers can render frames without this module knowing about images.
     """
     from xlsdk.physics.grasp_machine import GraspMachine, GraspView
-    from xlsdk.physics.world import wrist_rotation
+    from xlsdk.physics.world_spec import wrist_rotation
 
     started = time.perf_counter()
     item = item.resting(*GRASP_SPOT)
@@ -216,7 +217,7 @@ def backoff_m(hand: Hand, item: SceneObject, q_open: np.ndarray, rpy: tuple[floa
     :data:`MAX_PENETRATION_M`: the approach :func:`execute_grasp` makes, measured in a probe world of its own
     so a closed-loop caller (the physics benchmark's expert) can apply it to an object wherever it is.
     """
-    from xlsdk.physics.world import wrist_rotation
+    from xlsdk.physics.world_spec import wrist_rotation
 
     item = item.model_copy(update={"yaw": 0.0}).resting(*GRASP_SPOT)
     world = World(hand, Scene(objects=(item,)), config)

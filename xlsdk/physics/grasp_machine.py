@@ -34,7 +34,7 @@ import numpy as np
 from xlsdk.hand import Hand
 from xlsdk.physics.grasp import LIFT_M, ClosingFingers, approach_rpy, squeezed
 from xlsdk.physics.scene import SceneObject
-from xlsdk.physics.world import HOME_ROTATION, wrist_rotation
+from xlsdk.physics.world_spec import HOME_ROTATION, wrist_rotation
 from xlsdk.transforms import quaternion_yaw
 
 #: how far back along the palm normal from the grasp pose the hand comes in from (metres)

@@ -5,7 +5,7 @@ kind has defaults sized for a human-scale hand (see :data:`DEFAULT_SIZES`), so `
 is a complete description. Positions are world metres; the table top is the plane ``z = 0`` and an
 object's ``pos`` is its centre, so a resting object has ``pos.z`` = its half height (use
 :meth:`SceneObject.resting`). Nothing here imports MuJoCo: tasks build scenes cheaply and the world
-compiles them (:func:`xlsdk.physics.world.build_world`).
+compiles them (:func:`xlsdk.physics.world_spec.build_spec`).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from xlsdk.bench.physics.observation import OBJECT_DIM, OBJECT_FEATURES
 from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scene
 from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
-from xlsdk.physics.world import WRIST_JOINTS
+from xlsdk.physics.world_spec import WRIST_JOINTS
 from xlsdk.policy.train import DemoFrames
 
 ObsMode = Literal["state", "vision"]

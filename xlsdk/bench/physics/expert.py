@@ -46,7 +46,8 @@ from xlsdk.physics import grasps
 from xlsdk.physics.grasp import LIFT_M, approach_rpy, backoff_m
 from xlsdk.physics.grasp_machine import PATIENCE_S, SPEED_M_S, GraspMachine, GraspView, placed, reached, toward
 from xlsdk.physics.scene import SceneObject
-from xlsdk.physics.world import HOME_ROTATION, World
+from xlsdk.physics.world import World
+from xlsdk.physics.world_spec import HOME_ROTATION
 from xlsdk.transforms import rpy_matrix
 
 FPS = 5.0
@@ -354,7 +355,7 @@ def bench_world(hand: Hand, scene: TaskScene, image_size: int = 96) -> World:
     5 no-slip passes), as in ``xlsdk check --physics``. The benchmark once ran 4 ms steps with 2 passes
     (1.8x less CPU); with the contact-aware grasp machine the expert then lifted far less with paxini
     (8 scenes each: cube 0 vs 4, ball 0 vs 5, bottle 2 vs 8)."""
-    from xlsdk.physics.world import PhysicsConfig
+    from xlsdk.physics.world_spec import PhysicsConfig
 
     return World(hand, scene.scene, PhysicsConfig(image_size=max(96, image_size)))
 

@@ -24,7 +24,7 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace
-from xlsdk.physics.world import WRIST_JOINTS
+from xlsdk.physics.world_spec import WRIST_JOINTS
 
 WRIST_DIM = len(WRIST_JOINTS)
 

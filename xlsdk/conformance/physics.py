@@ -1,5 +1,8 @@
 """``xlsdk check HAND --physics``: does the hand hold the standard objects with grasps decoded from the latent?
 
+A conformance check (:func:`xlsdk.conformance.run_checks` runs it with ``physics=True``) built on the engine:
+the world, the grasp synthesis and the one grasp executor of :mod:`xlsdk.physics`.
+
 For each standard object the check
 
 1. synthesises candidate grasps on the hand's own FK (:mod:`xlsdk.physics.grasps`, the one synthesis
@@ -134,7 +137,7 @@ def check_physics(hand: Hand, out_dir: Path | None = None, *, source: Hand, sequ
     from xlsdk.latent.head_loading import decode, encode
     from xlsdk.physics.grasp import execute_grasp
     from xlsdk.physics.strip import PhysicsRow, strip, write_png
-    from xlsdk.physics.world import PhysicsConfig
+    from xlsdk.physics.world_spec import PhysicsConfig
 
     verdicts: list[ObjectVerdict] = []
     rows: list[PhysicsRow] = []

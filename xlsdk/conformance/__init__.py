@@ -19,7 +19,7 @@ Each check returns a :class:`CheckResult`; a failure says what is wrong and the 
 * ``drivers``: every driver the manifest offers connects (in simulation), accepts a command, reports
   state and disconnects cleanly;
 * ``physics`` (only with ``xlsdk check HAND --physics``): in MuJoCo the hand holds the standard objects
-  with grasps decoded from the latent (:mod:`xlsdk.physics.check`).
+  with grasps decoded from the latent (:mod:`xlsdk.conformance.physics`).
 """
 
 from __future__ import annotations
@@ -318,10 +318,10 @@ def run_check(hand: str, check: str) -> CheckResult:
 
 
 def _check_physics(name: str, out_dir: Path | None = None) -> CheckResult:
-    """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.physics.check`)."""
+    """In MuJoCo the hand holds the standard objects with latent-decoded grasps (:mod:`xlsdk.conformance.physics`)."""
     from xlsdk.grasp_sequence import load_demo_trajectory
     from xlsdk.latent.head_loading import head_status
-    from xlsdk.physics.check import MIN_HELD, check_physics
+    from xlsdk.conformance.physics import MIN_HELD, check_physics
     from xlsdk.plugins import get_plugin_host
 
     host = get_plugin_host()
