@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -26,11 +25,12 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from xlsdk.policy.action_space import space_of
+from xlsdk.bench import harness
 from xlsdk.bench.crosshand.dataset import write_hand_dataset
 from xlsdk.bench.crosshand.demos import solve_scenes
 from xlsdk.bench.crosshand.tasks import SUCCESS_TOLERANCE, TASKS, Scene, sample_scenes, task_error, task_success
 from xlsdk.bench.crosshand.episode import run_episode
+from xlsdk.policy.action_space import space_of
 from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy, widest_hand
 from xlsdk.progress import step_progress
 
@@ -103,15 +103,11 @@ class CrosshandReport(BaseModel):
 
 def reproduce_command(*, quick: bool, seed: int) -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
-    return "xlsdk bench crosshand" + (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
+    return harness.reproduce_command("crosshand", quick=quick, options=[f"--seed {seed}"] if seed else [])
 
 
 def _split(config: CrosshandConfig, hand: str, task: str) -> str:
-    if hand == config.held_out_hand:
-        return "held-out hand"
-    if (hand, task) in config.held_out_combos:
-        return "held-out combination"
-    return "seen"
+    return harness.split_of(hand, task, held_out_hand=config.held_out_hand, held_out_combos=config.held_out_combos)
 
 
 def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = True,
@@ -167,7 +163,7 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
                      for arm in ARMS},
             error={arm: float(np.mean(errors[arm])) for arm in ARMS}, expert_error=float(np.mean(expert))))
     summary = {}
-    for split in ("seen", "held-out combination", "held-out hand"):
+    for split in (harness.SEEN, harness.HELD_OUT_COMBINATION, harness.HELD_OUT_HAND):
         chosen = [c for c in combos if c.split == split]
         summary[split] = {arm: float(np.mean([c.success[arm] for c in chosen])) if chosen else float("nan")
                           for arm in ARMS}
@@ -216,18 +212,14 @@ def _latency_ms(policy: Any, space: Any, calls: int = 100) -> float:
     batch = {"observation.images.scene": torch.full((1, 3, config.image_size, config.image_size), 0.5),
              "task": ["pinch the small red cube"],
              "observation.state": torch.zeros(1, config.history, config.action_dim)}
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
+
+    def predict() -> None:
         with torch.no_grad():
             space.decode(hand, policy.predict_action_chunk(batch)[0])
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000.0)
+
+    return harness.median_ms(lambda: predict, calls)
 
 
 def write_report(report: CrosshandReport, out_dir: Path) -> Path:
-    from xlsdk.files import write_json_atomic, write_text_atomic
-
-    write_json_atomic(out_dir / "crosshand.json", json.loads(report.model_dump_json()))
-    write_text_atomic(out_dir / "crosshand.md", report.table() + "\n")
-    return out_dir / "crosshand.json"
+    """``crosshand.json`` and ``crosshand.md`` in ``out_dir``; returns the JSON's path."""
+    return harness.write_report_files(report, out_dir, "crosshand")

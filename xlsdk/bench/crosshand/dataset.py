@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from xlsdk.hand import Hand
 from xlsdk.bench.crosshand.demos import demo_trajectory, solve_scenes
 from xlsdk.bench.crosshand.tasks import Scene, render
+from xlsdk.bench.harness import create_dataset, image_feature, vector_feature
+from xlsdk.hand import Hand
 
 IMAGE_KEY = "observation.images.scene"
 FPS = 10
@@ -33,22 +34,17 @@ class HandDemos:
 
 def features_for(hand: Hand, image_size: int) -> dict:
     names = [f"{n}.pos" for n in hand.joint_names]
-    return {
-        IMAGE_KEY: {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]},
-        "observation.state": {"dtype": "float32", "shape": (hand.dof,), "names": names},
-        "action": {"dtype": "float32", "shape": (hand.dof,), "names": names},
-    }
+    return {IMAGE_KEY: image_feature(image_size), "observation.state": vector_feature(names),
+            "action": vector_feature(names)}
 
 
 def write_hand_dataset(hand: Hand, scenes: list[Scene], root: Path, *, frames: int, image_size: int,
                        seed: int) -> HandDemos:
     """Solve every scene with the hand's own IK and write one episode per scene."""
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
-
     goals, errors = solve_scenes(hand, scenes, seed=seed)
     rng = np.random.default_rng(seed)
-    dataset = LeRobotDataset.create(repo_id=f"xlsdk/crosshand_{hand.name}", fps=FPS, root=root,
-                                    features=features_for(hand, image_size), robot_type=hand.name, use_videos=False)
+    dataset = create_dataset(f"xlsdk/crosshand_{hand.name}", root, fps=FPS, features=features_for(hand, image_size),
+                             robot_type=hand.name)
     for scene, goal in zip(scenes, goals.numpy(), strict=True):
         image = render(scene, image_size)
         path = demo_trajectory(hand, goal, frames, rng)

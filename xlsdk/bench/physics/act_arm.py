@@ -13,6 +13,7 @@ minutes; its CVAE is off (the expert is deterministic).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -174,17 +175,16 @@ class ActRunner:
         return graded_episode(self.controller(hand, scene), hand, scene, cameras=cameras, image_size=self.image_size)
 
     def latency_ms(self, hand: Hand, calls: int = 20) -> float:
-        import time
-
+        """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1), from a fresh controller."""
+        from xlsdk.bench.harness import median_ms
         from xlsdk.bench.physics.observation import Observation
 
         size = self.image_size
         obs = Observation(state=np.zeros(WRIST_DIM + hand.dof), objects=np.zeros(OBJECT_DIM),
                           image=lambda camera: np.zeros((size, size, 3), dtype=np.uint8))
-        times = []
-        for _ in range(calls):
+
+        def fresh() -> Callable[[], object]:
             control = self.controller(hand, None)  # type: ignore[arg-type]  # a fresh chunk every call
-            start = time.perf_counter()
-            control(0, obs)
-            times.append(time.perf_counter() - start)
-        return float(np.median(times) * 1000.0)
+            return lambda: control(0, obs)
+
+        return median_ms(fresh, calls)

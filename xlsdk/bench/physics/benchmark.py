@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from xlsdk.bench import harness
+from xlsdk.bench.harness import HELD_OUT_HAND, SPLITS, ZERO_SHOT_HAND
 from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
                                          scene_of)
 from xlsdk.bench.physics.jobs import (Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
@@ -39,7 +41,6 @@ from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.tasks import TASKS
 from xlsdk.progress import step_progress
 
-SPLITS = ("seen", "held-out combination", "held-out hand", "zero-shot hand")
 #: not a split of fresh scenes: seen combinations replayed on scenes the arm was trained on, which tells
 #: "cannot reproduce its own data" from "does not generalise to new scenes"
 TRAINING_SCENES = "seen, training scenes"
@@ -159,18 +160,14 @@ class PhysicsBenchReport(BaseModel):
 
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = ()) -> str:
-    return ("xlsdk bench physics" + (" --quick" if quick else "") + f" --obs {obs}"
-            + "".join(f" --zero-shot-hand {name}" for name in zero_shot))
+    """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
+    return harness.reproduce_command("physics", quick=quick,
+                                     options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot)])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
-    if hand in zero_shot:
-        return "zero-shot hand"
-    if hand == config.held_out_hand:
-        return "held-out hand"
-    if (hand, task) in config.held_out_combos:
-        return "held-out combination"
-    return "seen"
+    return harness.split_of(hand, task, held_out_hand=config.held_out_hand, held_out_combos=config.held_out_combos,
+                            zero_shot=zero_shot)
 
 
 def run_physics_bench(config: PhysicsBenchConfig, out_dir: Path, *, progress: bool = True,
@@ -499,7 +496,7 @@ class _Run:
                         per_split.setdefault(split, {}).setdefault(arm, []).append(counts)
                 if (hand, task) not in skip:
                     per_split.setdefault(split, {}).setdefault("expert", []).append(expert_counts)
-                note = "no data for this hand" if split in ("held-out hand", "zero-shot hand") else ""
+                note = "no data for this hand" if split in (HELD_OUT_HAND, ZERO_SHOT_HAND) else ""
                 if (hand, task) in skip:
                     note = "the expert cannot do it"
                 combos.append(ComboRecord(hand=hand, task=task, split=split, success=success,
@@ -581,12 +578,8 @@ def _write_strips(strips: dict[str, np.ndarray], out_dir: Path) -> dict[str, str
 
 
 def write_report(report: PhysicsBenchReport, out_dir: Path) -> Path:
-    from xlsdk.files import write_json_atomic, write_text_atomic
-
-    write_json_atomic(out_dir / "physics.json", json.loads(report.model_dump_json()))
-    write_text_atomic(out_dir / "physics.md", report.table() + "\n")
-    write_text_atomic(out_dir / "physics.html", html_report(report))
-    return out_dir / "physics.json"
+    """``physics.json``, ``physics.md`` and ``physics.html`` in ``out_dir``; returns the JSON's path."""
+    return harness.write_report_files(report, out_dir, "physics", html=html_report(report))
 
 
 def html_report(report: PhysicsBenchReport) -> str:

@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from xlsdk.bench.harness import create_dataset, image_feature, vector_feature
 from xlsdk.bench.physics.expert import FPS, Dart, Episode, run_expert
-from xlsdk.bench.physics.observation import OBJECT_DIM, OBJECT_FEATURES
+from xlsdk.bench.physics.observation import OBJECT_FEATURES
 from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scene
 from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
@@ -89,28 +90,20 @@ class ShardResult(BaseModel):
 
 def features_for(hand: Hand, obs: ObsMode, image_size: int) -> dict:
     names = [f"wrist.{n}" for n in WRIST_JOINTS] + [f"{n}.pos" for n in hand.joint_names]
-    width = WRIST_DIM + hand.dof
-    features: dict = {
-        "observation.state": {"dtype": "float32", "shape": (width,), "names": names},
-        ENVIRONMENT_KEY: {"dtype": "float32", "shape": (OBJECT_DIM,), "names": list(OBJECT_FEATURES)},
-        "action": {"dtype": "float32", "shape": (width,), "names": names},
-    }
+    features: dict = {"observation.state": vector_feature(names),
+                      ENVIRONMENT_KEY: vector_feature(list(OBJECT_FEATURES)), "action": vector_feature(names)}
     if obs == "vision":
         for key in IMAGE_KEYS:
-            features[key] = {"dtype": "image", "shape": (image_size, image_size, 3),
-                             "names": ["height", "width", "channels"]}
+            features[key] = image_feature(image_size)
     return features
 
 
 def generate_shard(shard: Shard, hand: Hand, root: Path) -> ShardResult:
     """Run the expert (with DART) on the shard's scenes; write the successful episodes to ``root``."""
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
-
     from xlsdk.errors import PhysicsError
 
-    dataset = LeRobotDataset.create(repo_id=f"xlsdk/physics_{shard.name}", fps=int(FPS), root=root,
-                                    features=features_for(hand, shard.obs, shard.image_size), robot_type=hand.name,
-                                    use_videos=False)
+    dataset = create_dataset(f"xlsdk/physics_{shard.name}", root, fps=int(FPS),
+                             features=features_for(hand, shard.obs, shard.image_size), robot_type=hand.name)
     cameras = CAMERAS if shard.obs == "vision" else ()
     kept = []
     for index in range(shard.first, shard.first + shard.count):

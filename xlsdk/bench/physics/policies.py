@@ -107,7 +107,7 @@ class XlvlaRunner:
 
     def latency_ms(self, hand: Hand, calls: int = 50) -> float:
         """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1)."""
-        import time
+        from xlsdk.bench.harness import median_ms
 
         config = self.policy.config
         batch: dict[str, Any] = {"task": ["lift the red cube"],
@@ -116,13 +116,12 @@ class XlvlaRunner:
             batch[IMAGE_KEY] = torch.rand(1, 3, self.image_size, 2 * self.image_size)
         else:
             batch[ENVIRONMENT_KEY] = torch.zeros(1, OBJECT_DIM)
-        times = []
-        for _ in range(calls):
-            start = time.perf_counter()
+
+        def predict() -> None:
             with torch.no_grad():
                 self.space.decode(hand, self.policy.predict_action_chunk(batch)[0])
-            times.append(time.perf_counter() - start)
-        return float(np.median(times) * 1000.0)
+
+        return median_ms(lambda: predict, calls)
 
 
 def graded_episode(controller: Controller, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...],
