@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xlsdk.transforms import matrix_rpy
+
 HAND_LENGTH = 0.18  # metres
 #: Buchholz et al. 1992, segment length / hand length
 SEGMENTS = {
@@ -83,12 +85,6 @@ HEADER = """<?xml version="1.0"?>
 <robot name="xlsdk_human_right">
   <material name="skin"><color rgba="0.87 0.72 0.62 1"/></material>
 """
-
-
-def _rpy(rotation: np.ndarray) -> tuple[float, float, float]:
-    """Fixed-axis roll-pitch-yaw of ``R = Rz(yaw) Ry(pitch) Rx(roll)`` (the URDF convention)."""
-    pitch = -math.asin(max(-1.0, min(1.0, rotation[2, 0])))
-    return math.atan2(rotation[2, 1], rotation[2, 2]), pitch, math.atan2(rotation[1, 0], rotation[0, 0])
 
 
 def _numbers(values: tuple[float, ...] | np.ndarray) -> str:
@@ -168,7 +164,7 @@ def build(hand_length: float = HAND_LENGTH) -> str:
     parts += [
         _link("thumb_trapezium"),
         _joint("thumb_cmc_flex", "revolute", "palm", "thumb_trapezium", np.asarray(THUMB_CMC) * h,
-               _rpy(_thumb_frame()), "-1 0 0", THUMB_RANGES["thumb_cmc_flex"]),
+               matrix_rpy(_thumb_frame()), "-1 0 0", THUMB_RANGES["thumb_cmc_flex"]),
         _link("thumb_metacarpal", length=metacarpal - gap, radius=0.011, mass=0.02),
         # abduction turns the metacarpal palmar (toward -x of the CMC frame, which points to the palm side)
         _joint("thumb_cmc_abd", "revolute", "thumb_trapezium", "thumb_metacarpal", (0, 0, gap), axis="0 -1 0",
