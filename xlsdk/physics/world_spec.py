@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.hand import Hand
-from xlsdk.physics.hand_model import add_hand
+from xlsdk.physics.hand_model import add_hand, mujoco_quaternion
 from xlsdk.physics.scene import Scene, SceneObject
 from xlsdk.transforms import rpy_matrix
 
@@ -62,9 +62,7 @@ def _lookat_quat(position: np.ndarray, target: np.ndarray, up: np.ndarray = np.a
         right = np.cross(np.array([0.0, 1.0, 0.0]), backward)
     right = right / np.linalg.norm(right)
     camera_up = np.cross(backward, right)
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, np.column_stack([right, camera_up, backward]).reshape(-1))
-    return quat
+    return mujoco_quaternion(np.column_stack([right, camera_up, backward]))
 
 
 def build_spec(hand: Hand, scene: Scene | None = None, config: PhysicsConfig | None = None) -> mujoco.MjSpec:
@@ -143,18 +141,13 @@ def _add_wrist(spec: mujoco.MjSpec, config: PhysicsConfig) -> mujoco.MjsBody:
         actuator.forcerange = [-30.0, 30.0] if rotary else [-300.0, 300.0]
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
         parent = body
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, HOME_ROTATION.reshape(-1))
-    mount = parent.add_body(name="wrist/mount", quat=quat)
+    mount = parent.add_body(name="wrist/mount", quat=mujoco_quaternion(HOME_ROTATION))
     mount.gravcomp = 1.0
     return mount
 
 
 def _yaw_quat(yaw: float, lying: bool = False) -> list[float]:
-    rotation = rpy_matrix((0.0, math.pi / 2 if lying else 0.0, yaw))
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, rotation.reshape(-1))
-    return list(quat)
+    return list(mujoco_quaternion(rpy_matrix((0.0, math.pi / 2 if lying else 0.0, yaw))))
 
 
 def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
