@@ -94,3 +94,20 @@ def test_a_stream_frame_runs_no_pytorch_kinematics_call(monkeypatch: pytest.Monk
     assert calls == []
     xlsdk.load_hand("xhand").fk(np.zeros(12))
     assert calls == [1], "the counter sees pytorch-kinematics calls"
+
+
+def test_the_goal_system_of_known_fingertips_is_the_source_poses() -> None:
+    """``goal_system`` (the human stream's path: fingertips already fitted) builds what the source pose builds."""
+    source, target = xlsdk.load_hand("xhand"), xlsdk.load_hand("inspire")
+    refiner = GeometryRefiner(source, target)
+    q = _poses("xhand", 5, 11).double()
+    geometry = refiner.goal(q)
+    matrix, goal = refiner.goal_system(geometry.tips.numpy())  # thumb distances from the tips
+    expected_matrix, expected_goal = refiner.system_from_source(q.numpy())
+    np.testing.assert_allclose(matrix, expected_matrix, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(goal, expected_goal, rtol=0, atol=1e-12)
+    pinched = geometry.tips.numpy().copy()
+    pinched[:, 1] = pinched[:, 0]  # the index tip on the thumb's: its vector rows weigh more
+    heavier = refiner.goal_system(pinched)[0]
+    rows = slice(3 * len(refiner.fingers), 3 * len(refiner.fingers) + 3)
+    assert (np.abs(heavier[:, rows]).max(axis=(1, 2)) > np.abs(matrix[:, rows]).max(axis=(1, 2))).all()

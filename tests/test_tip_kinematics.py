@@ -25,9 +25,10 @@ HANDS = Path(__file__).parent / "data" / "hands"
 CORPUS = ("inspire_mimic", "svh_palm_mimic", "five22", "arm_ability")
 
 
-def _corpus_hand(name: str, root: Path) -> Hand:
+def _corpus_hand(name: str, root: Path, urdf: Path | None = None) -> Hand:
     out = root / name
-    assert main(["new-hand", f"tk_{name}", "--urdf", str(HANDS / f"{name}.urdf"), "--yes", "--out", str(out)]) == 0
+    urdf = urdf or HANDS / f"{name}.urdf"
+    assert main(["new-hand", f"tk_{name}", "--urdf", str(urdf), "--yes", "--out", str(out)]) == 0
     return Hand(load_hand_spec(next(out.rglob("hand.toml"))))
 
 
@@ -109,3 +110,37 @@ def test_named_links_match_pytorch_kinematics_link_poses() -> None:
     np.testing.assert_allclose(jacobian, (moved - points[..., None]) / step, atol=1e-5)
     with pytest.raises(ShapeError, match="no link"):
         TipKinematics(hand, links=["not_a_link"])
+
+
+@pytest.mark.slow  # scaffolds a hand (~3 s)
+def test_a_prismatic_joint_and_a_link_fixed_to_a_turned_palm(tmp_path: Path) -> None:
+    """Paths no reference hand takes: a slide (prismatic, mimicking the gripper's joint, tilted axis), and a
+    link fixed to the palm link, whose palm frame turns it (read once, not twice), Jacobian included."""
+    urdf = (HANDS / "jaw2.urdf").read_text()
+    revolute = ('<joint name="right_outer_knuckle_joint" type="revolute"><parent link="base_link"/>'
+                '<child link="right_outer_knuckle"/><origin xyz="-0.03 0 0.06"/><axis xyz="0 -1 0"/>'
+                '<limit lower="0" upper="0.8" effort="10" velocity="2"/><mimic joint="finger_joint" multiplier="1"/>')
+    slide = ('<joint name="right_outer_knuckle_joint" type="prismatic"><parent link="base_link"/>'
+             '<child link="right_outer_knuckle"/><origin xyz="-0.03 0 0.06" rpy="0.1 0.2 0.3"/><axis xyz="0.6 0 0.8"/>'
+             '<limit lower="-0.02" upper="0" effort="10" velocity="2"/><mimic joint="finger_joint" multiplier="-0.025"/>')
+    marker = ('<link name="marker"/><joint name="marker_fixed" type="fixed"><parent link="base_link"/>'
+              '<child link="marker"/><origin xyz="0.01 0.02 0.03"/></joint></robot>')
+    assert revolute in urdf
+    (tmp_path / "slide.urdf").write_text(urdf.replace(revolute, slide).replace("</robot>", marker))
+    hand = _corpus_hand("slide", tmp_path, tmp_path / "slide.urdf")
+    assert hand.spec.manifest.palm_frame.rpy != (0.0, 0.0, 0.0), "the palm frame turns the palm link"
+    links = ["marker"] + [tip.link for tip in hand.spec.manifest.fingers.values()]
+    evaluator = TipKinematics(hand, links=links)
+    q = np.concatenate([_poses(hand, 6, 8), hand.lower(torch.float64).numpy()[None], hand.upper(torch.float64).numpy()[None]])
+    points, jacobian = evaluator.evaluate(q)
+    poses = hand.kinematics.link_poses(torch.as_tensor(q), links).numpy()
+    np.testing.assert_allclose(points, poses[:, :, :3, 3], rtol=0, atol=1e-7)
+    step = 1e-6
+    probes = [evaluator.evaluate(q + sign * step * np.eye(hand.dof)[j], jacobian=False)[0]
+              for j in range(hand.dof) for sign in (1.0, -1.0)]
+    numeric = np.stack([(plus - minus) / (2 * step) for plus, minus in zip(probes[::2], probes[1::2], strict=True)], -1)
+    np.testing.assert_allclose(jacobian, numeric, rtol=0, atol=1e-6)
+    assert np.abs(jacobian[:, 0]).max() == 0.0 and np.abs(jacobian[:, 1:]).max() > 1e-3, "the marker stays put"
+    alone, alone_jacobian = TipKinematics(hand, links=["marker"]).evaluate(q)  # a chain of no joints
+    np.testing.assert_allclose(alone, points[:, :1], rtol=0, atol=1e-15)
+    assert alone_jacobian is not None and not alone_jacobian.any()

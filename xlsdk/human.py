@@ -140,6 +140,7 @@ class KeypointFit:
         self._weighted_model = self._weights[:, None] * centred
         self._variance = float(np.einsum("pi,pi->", self._weighted_model, centred))
         self._mirror = np.array([-1.0, 1.0, 1.0])
+        self._palm_rows = np.array(PALM_LANDMARKS)
 
     def tracker(self) -> LandmarkTracker:
         """A :class:`LandmarkTracker` of this hand's moving landmarks (the stream's fit)."""
@@ -153,8 +154,9 @@ class KeypointFit:
         """
         if self.handedness == "left":
             frame = frame * self._mirror
-        center = self._weights @ frame[PALM_LANDMARKS, :]
-        covariance = (frame[PALM_LANDMARKS, :] - center).T @ self._weighted_model  # measured x model
+        palm = frame.take(self._palm_rows, axis=0)
+        center = self._weights @ palm
+        covariance = (palm - center).T @ self._weighted_model  # measured x model
         u, singular, vt = np.linalg.svd(covariance)
         rotation = u @ vt
         if np.linalg.det(rotation) < 0.0:  # a reflection: flip the least-determined axis
@@ -294,9 +296,7 @@ class LandmarkTracker:
         self._lost = TRACK_LOST ** 2 * self._membership.sum(axis=0)  # a part's cost at TRACK_LOST RMS
         self._joint_part, self._landmark_part = joint_part, landmark_part
         self._joints, self._landmarks, self._parts = np.arange(dof), np.arange(count), np.arange(parts)
-        self._dampings = np.asarray(TRACK_DAMPINGS)[:, None]
-        self._ridge = np.broadcast_to(_RIDGE * np.eye(dof), (len(TRACK_DAMPINGS), dof, dof)).copy()
-        self._diagonal = (slice(None), self._joints, self._joints)
+        self._ridge, self._damping = _damping_levels(dof)
         relaxed = np.clip(np.asarray(relaxed, dtype=np.float64), self._lower, self._upper)
         relaxed_points, relaxed_jacobian = points.evaluate(relaxed[None])
         self._relaxed = (relaxed, relaxed_points[0], relaxed_jacobian[0])
@@ -352,12 +352,8 @@ class LandmarkTracker:
         dof = len(q)
         for _ in range(self.steps):
             flat = jacobian.reshape(-1, dof)
-            normal = flat.T @ flat
-            gradient = flat.T @ (landmarks - goal).reshape(-1)
-            damped = normal + self._ridge
-            damped[self._diagonal] += self._dampings * normal.diagonal()
-            moves = np.linalg.solve(damped, np.broadcast_to(-gradient, (len(self._ridge), dof))[..., None])[..., 0]
-            candidates = np.clip(q + moves, self._lower, self._upper)
+            moves = _damped_moves(flat.T @ flat, flat.T @ (landmarks - goal).reshape(-1), self._ridge, self._damping)
+            candidates = np.minimum(np.maximum(q + moves, self._lower), self._upper)
             reached, reached_jacobian = self.points.evaluate(candidates)
             options = np.concatenate([cost[None], self._part_costs(reached - goal)])  # (1 + K, parts)
             pick = options.argmin(axis=0)
@@ -407,9 +403,7 @@ class GeometryTracker:
         self._lower = np.asarray(target.spec.lower, dtype=np.float64)
         self._upper = np.asarray(target.spec.upper, dtype=np.float64)
         self._normalise = self._axes / self._reach
-        self._dampings = np.asarray(TRACK_DAMPINGS)[:, None]
-        self._ridge = np.broadcast_to(_RIDGE * np.eye(dof), (len(TRACK_DAMPINGS), dof, dof)).copy()
-        self._diagonal = (slice(None), np.arange(dof), np.arange(dof))
+        self._ridge, self._damping = _damping_levels(dof)
         self._state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def reset(self) -> None:
@@ -419,8 +413,7 @@ class GeometryTracker:
     def __call__(self, decoded: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The refined joints ``(d,)`` for the target's decode ``(d,)`` and the fitted landmarks ``(15, 3)``."""
         tips = (landmarks[self.tip_rows] - self._center) * self._normalise  # as GeometryRefiner.system_from_source
-        # the refiner's goal from fingertips already known (its public path would evaluate them again)
-        matrix, goal = self.refiner._system_of(tips[None], np.linalg.norm(tips[1:] - tips[:1], axis=-1)[None])
+        matrix, goal = self.refiner.goal_system(tips[None])  # the goal from fingertips already fitted
         matrix, goal = matrix[0], goal[0]
         points = self.refiner.points.evaluate(decoded[None], jacobian=False)[0][0]
         residual = matrix @ (points.reshape(-1) - goal)
@@ -436,11 +429,8 @@ class GeometryTracker:
         dof = len(q)
         for _ in range(self.steps):
             flat = matrix @ jacobian.reshape(-1, dof)
-            normal = flat.T @ flat
-            damped = normal + self._ridge
-            damped[self._diagonal] += self._dampings * normal.diagonal()
-            moves = np.linalg.solve(damped, np.broadcast_to(-(flat.T @ residual), (len(self._ridge), dof))[..., None])
-            candidates = np.clip(q + moves[..., 0], self._lower, self._upper)
+            moves = _damped_moves(flat.T @ flat, flat.T @ residual, self._ridge, self._damping)
+            candidates = np.minimum(np.maximum(q + moves, self._lower), self._upper)
             reached, reached_jacobian = self.refiner.points.evaluate(candidates)
             residuals = (reached.reshape(len(candidates), -1) - goal) @ matrix.T
             costs = np.einsum("kr,kr->k", residuals, residuals)
@@ -451,6 +441,23 @@ class GeometryTracker:
             residual, cost = residuals[best], costs[best]
         self._state = (q, points, jacobian)
         return q
+
+
+def _damping_levels(dof: int) -> tuple[np.ndarray, np.ndarray]:
+    """The trackers' ridge and damping ``(K, d, d)`` for :func:`_damped_moves`: :data:`TRACK_DAMPINGS` levels."""
+    eye = np.eye(dof)
+    return np.broadcast_to(_RIDGE * eye, (len(TRACK_DAMPINGS), dof, dof)).copy(), \
+        np.asarray(TRACK_DAMPINGS)[:, None, None] * eye
+
+
+def _damped_moves(normal: np.ndarray, gradient: np.ndarray, ridge: np.ndarray, damping: np.ndarray) -> np.ndarray:
+    """LM moves ``(K, d)``, one per damping level: ``(N + ridge + lambda_k diag(N)) move = -gradient``.
+
+    ``normal`` is ``J^T J`` ``(d, d)``, ``gradient`` ``J^T r`` ``(d,)``; ``ridge`` and ``damping`` come from
+    :func:`_damping_levels` (the damping times ``diag(N)`` is a product with the diagonal, not a scatter).
+    """
+    damped = normal + ridge + damping * normal.diagonal()
+    return np.linalg.solve(damped, (-gradient)[None, :, None])[..., 0]
 
 
 def _independent_parts(depends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

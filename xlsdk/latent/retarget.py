@@ -101,6 +101,7 @@ class GeometryRefiner(PointLeastSquares):
         layout = np.vstack([np.eye(3 * count) * (self.weights.tips / count) ** 0.5, np.kron(between, np.eye(3))])
         self._layout = layout / self._target_reach  # residuals in reach units from tips in metres
         self._vector_weight = self.weights.vectors / max(count - 1, 1)
+        self._vector_rows = np.repeat(np.arange(count - 1), 3)  # each thumb vector's weight on its 3 rows
 
     def goal(self, q_source: torch.Tensor) -> HandGeometry:
         """The source's geometry on the shared fingers (float64)."""
@@ -120,24 +121,32 @@ class GeometryRefiner(PointLeastSquares):
     def system_from_source(self, q_source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`solve`'s goal for source poses ``(B, d_src)``, float64 numpy end to end (the stream's path)."""
         tips, _ = self._source_tips.evaluate(q_source, jacobian=False)
-        tips = (tips - self._source_center) / self._source_reach * self._source_axes
-        return self._system_of(tips, np.linalg.norm(tips[:, 1:] - tips[:, :1], axis=-1))
+        return self.goal_system((tips - self._source_center) / self._source_reach * self._source_axes)
 
     def _system(self, goal: HandGeometry) -> tuple[np.ndarray, np.ndarray]:
         goal = goal.select(self.fingers)
-        return self._system_of(goal.tips.detach().to(torch.float64).cpu().numpy(),
-                               goal.thumb_distances.detach().to(torch.float64).cpu().numpy())
+        return self.goal_system(goal.tips.detach().to(torch.float64).cpu().numpy(),
+                                goal.thumb_distances.detach().to(torch.float64).cpu().numpy())
 
-    def _system_of(self, tips: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A goal (normalised tips ``(B, F, 3)``, thumb distances ``(B, F-1)``) as a linear residual map.
+    def goal_system(self, tips: np.ndarray, distances: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`solve`'s system for goal fingertips already normalised (``(B, F, 3)`` on :attr:`fingers`).
+
+        For callers that know the goal's fingertips without a source pose: the human stream has just
+        fitted them as landmarks, so evaluating the source hand again (:meth:`system_from_source`)
+        would repeat work. ``tips`` are in the source's normalised palm frame (knuckle centre at the
+        origin, reach units, a left hand mirrored: :class:`~xlsdk.geometry.HandGeometry`'s ``tips``);
+        ``distances`` are the thumb-to-finger distances ``(B, F-1)`` (from ``tips`` when not given).
 
         Returns ``A (B, R, 3F)`` and the goal tips in the target's metres ``(B, 3F)``: ``A @ (tips - goal)``
         are the weighted residuals, tips and thumb vectors normalised by the target's reach and the vector
         rows scaled by the goal's pinch weight (:func:`~xlsdk.latent.objectives.pinch_weight`, in numpy).
         """
+        if distances is None:  # np.linalg.norm's arithmetic, without its per-call overhead (a stream's every frame)
+            offsets = tips[:, 1:] - tips[:, :1]
+            distances = np.sqrt((offsets * offsets).sum(axis=-1))
         rows, count = tips.shape[:2]
         pinch = self.weights.vector_base + self.weights.pinch_boost * np.exp(-distances / self.weights.pinch_sigma)
-        vector_scale = np.repeat((pinch * self._vector_weight) ** 0.5, 3, axis=1)  # (B, 3(F-1))
+        vector_scale = ((pinch * self._vector_weight) ** 0.5).take(self._vector_rows, axis=1)  # (B, 3(F-1))
         scale = np.concatenate([np.ones((rows, count * 3)), vector_scale], axis=1)
         matrix = scale[:, :, None] * self._layout
         # back into the target's own palm frame (a left target un-mirrored; residual norms are unchanged)
