@@ -122,7 +122,8 @@ def test_a_prismatic_joint_and_a_link_fixed_to_a_turned_palm(tmp_path: Path) -> 
                 '<limit lower="0" upper="0.8" effort="10" velocity="2"/><mimic joint="finger_joint" multiplier="1"/>')
     slide = ('<joint name="right_outer_knuckle_joint" type="prismatic"><parent link="base_link"/>'
              '<child link="right_outer_knuckle"/><origin xyz="-0.03 0 0.06" rpy="0.1 0.2 0.3"/><axis xyz="0.6 0 0.8"/>'
-             '<limit lower="-0.02" upper="0" effort="10" velocity="2"/><mimic joint="finger_joint" multiplier="-0.025"/>')
+             '<limit lower="-0.02" upper="0" effort="10" velocity="2"/>'
+             '<mimic joint="finger_joint" multiplier="-0.025"/>')
     marker = ('<link name="marker"/><joint name="marker_fixed" type="fixed"><parent link="base_link"/>'
               '<child link="marker"/><origin xyz="0.01 0.02 0.03"/></joint></robot>')
     assert revolute in urdf
@@ -131,7 +132,8 @@ def test_a_prismatic_joint_and_a_link_fixed_to_a_turned_palm(tmp_path: Path) -> 
     assert hand.spec.manifest.palm_frame.rpy != (0.0, 0.0, 0.0), "the palm frame turns the palm link"
     links = ["marker"] + [tip.link for tip in hand.spec.manifest.fingers.values()]
     evaluator = TipKinematics(hand, links=links)
-    q = np.concatenate([_poses(hand, 6, 8), hand.lower(torch.float64).numpy()[None], hand.upper(torch.float64).numpy()[None]])
+    limits = np.stack([hand.lower(torch.float64).numpy(), hand.upper(torch.float64).numpy()])
+    q = np.concatenate([_poses(hand, 6, 8), limits])
     points, jacobian = evaluator.evaluate(q)
     poses = hand.kinematics.link_poses(torch.as_tensor(q), links).numpy()
     np.testing.assert_allclose(points, poses[:, :, :3, 3], rtol=0, atol=1e-7)

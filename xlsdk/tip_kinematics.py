@@ -153,68 +153,78 @@ class TipKinematics:
         # frame is then a column of its transform, read by the Jacobian where it would otherwise be computed
         axes = [np.asarray(node_axes[n], dtype=np.float64) for n in order]
         turns = [_turn_to_z(axis) for axis in axes]
-        # every joint's local transform: coefficients (1, cos q, sin q[, q]) @ its basis, all joints in one
-        # matmul; the constant is sin(pi/2) and cos a sine shifted by pi/2, so one np.sin gives all three
+        local = [(self._palm if parents[i] == 0 else turns[parents[i] - 1].T) @ bases[n] @ turns[i]
+                 for i, n in enumerate(order)]  # (4 coefficients, 4, 4) each, between turned frames
+        self._prepare_transforms(local, expand, node_offset, parents, depths)
+        points = [(turns[anchor[link] - 1].T if anchor[link] else self._palm) @ rest[link] @ np.append(offset, 1.0)
+                  for link, offset in zip(targets, tip_offsets, strict=True)]  # in their anchor's turned frame
+        self._prepare_tips([anchor[link] for link in targets], points)
+        pairs = [(tip, node) for tip, link in enumerate(targets) for node in range(nodes)
+                 if frames[node] in below[link]]  # (tip, joint on its path)
+        lengths = np.linalg.norm(np.array(axes).reshape(nodes, 3), axis=1)  # the turn normalised the axes
+        self._prepare_jacobian(pairs, expand * lengths[:, None], revolute)
+
+    def _prepare_transforms(self, local: list[np.ndarray], expand: np.ndarray, offset: np.ndarray,
+                            parents: list[int], depths: list[int]) -> None:
+        """Every joint's local transform as coefficients ``(1, cos q, sin q[, q])`` times its basis, all
+        joints in one matmul (the constant is ``sin(pi/2)`` and the cosine a shifted sine, so one ``np.sin``
+        gives all three), and the chain's levels below the first (whose parent, the palm, is in the bases)."""
+        nodes = self._nodes
         self._width = width = 4 if self._any_prismatic else 3
         angle_map = np.zeros((self.dof, nodes, width))
         angle_map[:, :, 1:] = expand.T[:, :, None]
-        angle_phase = np.stack([np.full(nodes, np.pi / 2), node_offset + np.pi / 2, node_offset, node_offset],
-                               axis=1)[:, :width]
         self._angle_map = angle_map.reshape(self.dof, nodes * width)
-        self._angle_phase = angle_phase.reshape(nodes * width)
+        self._angle_phase = np.stack([np.full(nodes, np.pi / 2), offset + np.pi / 2, offset, offset],
+                                     axis=1)[:, :width].reshape(nodes * width)
         self._linear = np.arange(3, nodes * width, width) if width == 4 else None  # the (q) coefficients
-        local = [(self._palm if parents[i] == 0 else turns[parents[i] - 1].T) @ bases[n] @ turns[i]
-                 for i, n in enumerate(order)]  # (4 coefficients, 4, 4) each, between turned frames
         self._bases = np.array([basis[:width].reshape(width, 16) for basis in local]).reshape(nodes, width, 16)
-        # the levels below the first (whose parent, the palm, is folded into the bases): transform slots of
-        # the level and of their parents (node n sits at slot n - 1; a slice where the parents are one)
+        # each level: its transform slots and its parents' (node n sits at slot n - 1; a slice where they are one)
         self._levels: list[tuple[int, int, slice | np.ndarray]] = []
         for level_depth in range(2, max(depths) + 1):
             level = [n for n in range(1, nodes + 1) if depths[n] == level_depth]
             slots = np.array([parents[n - 1] - 1 for n in level], dtype=int)
             contiguous = bool((np.diff(slots) == 1).all())
             self._levels.append((level[0] - 1, level[-1], slice(slots[0], slots[-1] + 1) if contiguous else slots))
-        # tips: their anchor's transform applied to a fixed homogeneous point, gathered coordinate-major
-        # ((3, 4, F) entries of the flat transforms); a tip fixed to the palm reads an identity slot
-        self._slots = nodes + int(any(anchor[link] == 0 for link in targets))
-        slot_of = {link: anchor[link] - 1 if anchor[link] else nodes for link in targets}
-        points = [(turns[anchor[link] - 1].T if anchor[link] else self._palm) @ rest[link] @ np.append(offset, 1.0)
-                  for link, offset in zip(targets, tip_offsets, strict=True)]
+
+    def _prepare_tips(self, anchors: list[int], points: list[np.ndarray]) -> None:
+        """Each tip is its anchor joint's transform applied to a fixed homogeneous point, read coordinate-major
+        (the ``(3, 4, F)`` entries of the flat transforms); a tip fixed to the palm (anchor 0) reads an identity
+        slot after the joints'."""
+        nodes = self._nodes
+        self._slots = nodes + int(0 in anchors)
+        slots = 16 * np.array([anchor - 1 if anchor else nodes for anchor in anchors], dtype=int)
+        self._tip_index = slots + 4 * np.arange(3)[:, None, None] + np.arange(4)[None, :, None]  # (3, 4, F)
         self._tip_point = np.stack(points).T if points else np.zeros((4, 0))  # (4, F)
-        entry = 16 * np.array([slot_of[link] for link in targets], dtype=int)
-        self._tip_index = entry + 4 * np.arange(3)[:, None, None] + np.arange(4)[None, :, None]  # (3, 4, F)
-        # the Jacobian: for each (tip, joint on its path) pair, a x (p - o) with a the joint's z column and
-        # o its origin, both read with their coordinates permuted as the cross product needs them; a last,
-        # dummy pair reads a homogeneous row's exact zeros, so its column is zero
-        pairs = [(tip, node) for tip, link in enumerate(targets) for node in range(nodes) if frames[node] in below[link]]
+
+    def _prepare_jacobian(self, pairs: list[tuple[int, int]], expand: np.ndarray, revolute: list[bool]) -> None:
+        """The Jacobian's gathers: for each (tip, joint on its path) pair, ``a x (p - o)`` (revolute) or ``a``
+        (prismatic), with ``a`` the joint's z column and ``o`` its origin, read with their coordinates
+        permuted as the cross product needs them; then each Jacobian entry takes its pair's value times the
+        expansion (which carries the axis length the turn normalised away). A last, dummy pair reads a
+        homogeneous row's exact zeros, so its column is zero: the entries no joint moves take it. Where a
+        mimic follower shares a tip's path with its source, a second gather adds the second joint."""
+        count, width = self._tip_point.shape[1], len(pairs) + 1
         pair_tip = np.array([tip for tip, _ in pairs] + [0], dtype=int)
         pair_slot = 16 * np.array([node for _, node in pairs] + [0], dtype=int)
         ahead, behind = np.array([1, 2, 0])[:, None], np.array([2, 0, 1])[:, None]  # (a x l)_i = a_ahead l_behind - ...
         self._pair_index = np.stack([pair_slot + 4 * ahead + 2, pair_slot + 4 * behind + 2,
                                      pair_slot + 4 * behind + 3, pair_slot + 4 * ahead + 3])  # (4, 3, P + 1)
-        self._pair_index[:2, :, -1] = 12  # the dummy: a = the bottom row's zeros
-        count, width_pairs = len(targets), len(pairs) + 1
+        self._pair_index[:2, :, -1] = 12  # the dummy's axis: a bottom row's zeros
         self._pair_tip_index = np.stack([behind * count + pair_tip, ahead * count + pair_tip])  # (2, 3, P + 1)
-        # ... mapped to the actuated joints by the expansion (times the axis length the turn normalised away):
-        # each Jacobian entry gathers its pair's column (or the dummy's zero), in layers where a mimic follower
-        # on the same path as its source adds a second column to the same entry
-        zero = 3 * width_pairs - 1  # the dummy's last column
-        layers: list[dict[int, tuple[int, float]]] = []
+        layers: list[dict[int, tuple[int, float]]] = []  # Jacobian entry -> (source column, weight)
         for index, (tip, node) in enumerate(pairs):
             for column in np.flatnonzero(expand[node]):
-                weight = float(expand[node, column] * np.linalg.norm(axes[node]))
-                for i in range(3):
-                    source = i * width_pairs + index if revolute[node] else (3 + (i + 2) % 3) * width_pairs + index
+                for i in range(3):  # a prismatic joint's a_i is the permuted axis' entry (i + 2) % 3
+                    source = (i if revolute[node] else 3 + (i + 2) % 3) * width + index
                     entry = (tip * 3 + i) * self.dof + int(column)
                     layer = next((layer for layer in layers if entry not in layer), None)
                     if layer is None:
                         layers.append(layer := {})
-                    layer[entry] = (source, weight)
-        size = count * 3 * self.dof
+                    layer[entry] = (source, float(expand[node, column]))
         self._gathers: list[tuple[np.ndarray, np.ndarray | None]] = []
         for layer in layers or [{}]:
-            source = np.full(size, zero, dtype=int)
-            weights = np.ones(size)
+            source = np.full(count * 3 * self.dof, 3 * width - 1, dtype=int)  # default: the dummy's zero
+            weights = np.ones(count * 3 * self.dof)
             for entry, (column, weight) in layer.items():
                 source[entry], weights[entry] = column, weight
             self._gathers.append((source, None if (weights == 1.0).all() else weights))
