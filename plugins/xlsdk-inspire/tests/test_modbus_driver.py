@@ -165,9 +165,14 @@ def test_no_answer_on_open_names_the_port() -> None:
         driver.connect()
 
 
+#: the soak's length: the RTU link takes ~130 commands a second on two loaded cores, so 10,000 cost 80 s of the
+#: suite; 2,000 still inject every fault kind many times (4 NaN commands, 21 lost and 16 corrupted replies)
+SOAK_COMMANDS = 2_000
+
+
 @pytest.mark.slow
-def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
-    """10,000 commands streamed as fast as the link takes them, faults injected throughout."""
+def test_soak_with_faults(soak_counts) -> None:  # noqa: ANN001
+    """2,000 commands streamed as fast as the link takes them, faults injected throughout."""
     plan = FaultPlan(late_after_s=0.8 * _SOAK_TIMEOUT_S)  # replies a loaded host delivers too late to count
     with simulated_inspire("rtu", faults=plan) as sim:
         driver = _driver(sim.options, timeout=_SOAK_TIMEOUT_S, max_velocity=6.0)
@@ -176,7 +181,7 @@ def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
         sent = rejected = failed = 0
         started = time.monotonic()
         with driver:
-            for i in range(10_000):
+            for i in range(SOAK_COMMANDS):
                 target = rng.uniform(lower - 0.3, upper + 0.3)  # some commands outside the limits on purpose
                 if i % 500 == 250:
                     target[i % 6] = np.nan
@@ -196,13 +201,13 @@ def test_soak_10000_commands_with_faults(soak_counts) -> None:  # noqa: ANN001
               "retried": driver.stats.retries, "clamped": driver.stats.clamped, "device writes": sim.model.writes,
               "dropped": plan.dropped, "corrupted": plan.corrupted, "late replies": plan.late, "rate_hz": round(sent / seconds)}
     soak_counts.record("inspire modbus-rtu soak (PTY)", counts)
-    assert rejected == 20 and failed == 0
+    assert sent == SOAK_COMMANDS and rejected == SOAK_COMMANDS // 500 and failed == 0
     assert driver.stats.commands == sent - rejected
     # every injected fault costs exactly one retry; beyond those, only replies the link saw arrive late
     # (the test machine descheduling the device past the driver's timeout) may be retried
     injected = plan.dropped + plan.corrupted
     assert injected <= driver.stats.retries <= injected + plan.late, (driver.stats.retries, injected, plan.late)
-    assert driver.stats.clamped > 1000
+    assert driver.stats.clamped > SOAK_COMMANDS // 10
     assert sim.model.writes >= driver.stats.commands, "a lost reply means the device saw the write twice"
 
 
