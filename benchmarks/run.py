@@ -11,6 +11,7 @@
 5. benchmarks/startup.py: `xlsdk --help`, `hands`, `hands --json` and `info` in fresh processes vs
    `import typer` / `import pydantic, tomllib`, medians of interleaved rounds (target: within 3x).
 6. benchmarks/import_speed.py: `new-hand`'s proposal on 500-2000-joint URDFs (time per joint stays flat).
+7. benchmarks/driver_soak.py: 10,000 hostile commands through every driver, counted at transport and device.
 
 The latent ablation (benchmarks/latent_ablation.py) trains six latents and is run on its own.
 """
@@ -35,6 +36,7 @@ def main() -> int:
         [sys.executable, str(ROOT / "benchmarks" / "crosshand" / "run.py"), "--write-docs"],
         [sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--json", str(ROOT / "out" / "bench" / "startup.json")],
         [sys.executable, str(ROOT / "benchmarks" / "import_speed.py")],
+        [sys.executable, str(ROOT / "benchmarks" / "driver_soak.py")],
     ]
     failed = 0
     for command in steps:
