@@ -63,9 +63,7 @@ def test_a_gripper_is_held_to_its_reachable_floor(tmp_path: Path, fresh_host, ca
     fresh_host.register(HandPlugin(next((tmp_path / "plugin").rglob("hand.toml"))), name="fit-gripper")
     hand = fresh_host.load_hand("fit_gripper")
 
-    # one step from the identity start; small banks, since a fit's set-up at the default sizes costs ~10 s
-    fit_head(hand, steps=1, pool=512, batch_size=64, geometry_batch=32, core_latents=512, decode_batch=64,
-             progress=False)
+    fit_head(hand, steps=1, progress=False)
     untrained = run_check("fit_gripper", "latent")
     assert not untrained.passed, untrained.explain()
     assert "reachable floor" in untrained.message
