@@ -253,6 +253,29 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_miniature_vision_benchmark_end_to_end(tmp_path: Path) -> None:
+    """``--obs vision``: demonstrations with both cameras, the image policies (XL-VLA and ACT) trained and
+    rolled out, and the report in the same shape as state mode. (Its first quick run stopped in training:
+    the vision policy was handed the object features the datasets also store.)"""
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig, run_physics_bench, write_report
+
+    config = PhysicsBenchConfig(hands=("inspire",), held_out_hand=None, held_out_combos=(), zero_shot_corpus=(),
+                                tasks=("press_button",), arms=("latent", "act-latent"), obs="vision", image_size=32,
+                                demos_per_task=2, shard_size=2, eval_scenes=1, validation_scenes=1, checkpoints=2,
+                                training_scene_checks=1, steps=3, batch_size=8, act_steps=2, act_batch_size=4,
+                                seeds=(0,), workers=1)
+    report = run_physics_bench(config, tmp_path, progress=False)
+    write_report(report, tmp_path)
+    data = json.loads((tmp_path / "physics.json").read_text())
+    assert data["config"]["obs"] == "vision" and set(data["summary"]) == {"latent", "act-latent"}
+    assert set(data["summary"]["latent"]) == {"seen", "seen, training scenes"}
+    assert set(data["summary"]["latent"]["seen"]) >= {"mean", "spread", "ci95", "per_seed", "trials"}
+    info = json.loads((tmp_path / "datasets" / "inspire" / "meta" / "info.json").read_text())
+    assert {"observation.images.wrist", "observation.images.front"} <= set(info["features"])
+    assert data["combos"][0]["expert_success"]["trials"] == 1 and data["train_frames"] > 0
+
+
+@pytest.mark.slow
 def test_the_process_pool_gives_what_running_inline_gives() -> None:
     """Jobs run in spawned worker processes return what the same jobs return inline, with their CPU time."""
     from xlsdk.bench.physics.jobs import Pool, expert_job

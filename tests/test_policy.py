@@ -97,6 +97,26 @@ def test_widths_come_from_the_hands_and_the_latent() -> None:
         make_config("latent", n_action_steps=20)
 
 
+def test_statistics_cover_what_the_policy_reads() -> None:
+    """A vision policy (no environment input) trained on data that also stores the object features ignores
+    them, as its forward pass does (the physics benchmark's vision run stopped here); a state policy takes
+    them per dimension; environment values of the wrong width are refused by name."""
+    from xlsdk.policy.modeling_xlvla import XlvlaPolicy
+    from xlsdk.policy.train import make_config
+
+    states, actions = torch.randn(40, 2, 6 + 32), torch.randn(40, 8, 6 + 32)
+    environment = torch.randn(40, 13) * 3.0 + 1.0
+    vision = XlvlaPolicy(make_config("latent", wrist_dim=6)).model
+    assert vision.environment is None
+    vision.set_statistics(states, actions, environment)
+    assert torch.allclose(vision.action_mean, actions.reshape(-1, 38).mean(0), atol=1e-5)
+    state = XlvlaPolicy(make_config("latent", wrist_dim=6, vision="none", environment_dim=13)).model
+    state.set_statistics(states, actions, environment)
+    assert torch.allclose(state.environment_mean, environment.mean(0), atol=1e-5)
+    with pytest.raises(DataFormatError, match="environment has 12 values per frame; this policy was configured for 13"):
+        state.set_statistics(states, actions, environment[:, :12])
+
+
 def test_select_action_keeps_the_history_and_replans_every_n_action_steps() -> None:
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.policy.train import make_config

@@ -106,11 +106,18 @@ class XlvlaModel(nn.Module):
         """Normalise by the mean and standard deviation of the training data, per dimension.
 
         A dimension that never varies (a padded joint, a constant) keeps a unit scale, so it is
-        neither amplified nor divided by zero.
+        neither amplified nor divided by zero. Environment values given to a policy that does not read
+        them (a vision policy trained on data that also stores the object features) are ignored, as its
+        forward pass ignores them; values of the wrong width are refused by name.
         """
         for name, values in (("state", states), ("action", actions), ("environment", environment)):
-            if values is None or not values.numel():
+            if values is None or not values.numel() or (name == "environment" and self.environment is None):
                 continue
+            width = getattr(self, f"{name}_mean").numel()
+            if values.shape[-1] != width:
+                raise DataFormatError(f"the training data's {name} has {values.shape[-1]} values per frame; this "
+                                      f"policy was configured for {width}",
+                                      hint="make the policy config from the same dataset")
             flat = values.reshape(-1, values.shape[-1]).double()
             std = flat.std(dim=0)
             getattr(self, f"{name}_mean").copy_(flat.mean(dim=0).float())
