@@ -159,7 +159,8 @@ class KeypointFit:
         covariance = (palm - center).T @ self._weighted_model  # measured x model
         u, singular, vt = np.linalg.svd(covariance)
         rotation = u @ vt
-        if np.linalg.det(rotation) < 0.0:  # a reflection: flip the least-determined axis
+        (a, b, c), (d, e, f), (g, h, i) = rotation.tolist()
+        if a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) < 0.0:  # a reflection (det -1): flip
             u[:, 2] = -u[:, 2]
             singular[2] = -singular[2]
             rotation = u @ vt
@@ -412,7 +413,7 @@ class GeometryTracker:
 
     def __call__(self, decoded: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The refined joints ``(d,)`` for the target's decode ``(d,)`` and the fitted landmarks ``(15, 3)``."""
-        tips = (landmarks[self.tip_rows] - self._center) * self._normalise  # as GeometryRefiner.system_from_source
+        tips = (landmarks.take(self.tip_rows, axis=0) - self._center) * self._normalise  # as system_from_source
         matrix, goal = self.refiner.goal_system(tips[None])  # the goal from fingertips already fitted
         matrix, goal = matrix[0], goal[0]
         points = self.refiner.points.evaluate(decoded[None], jacobian=False)[0][0]

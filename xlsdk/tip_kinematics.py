@@ -203,14 +203,14 @@ class TipKinematics:
         expansion (which carries the axis length the turn normalised away). A last, dummy pair reads a
         homogeneous row's exact zeros, so its column is zero: the entries no joint moves take it. Where a
         mimic follower shares a tip's path with its source, a second gather adds the second joint."""
-        count, width = self._tip_point.shape[1], len(pairs) + 1
+        count, width = self._tip_point.shape[1], len(pairs) + 1  # tips, pairs (with the dummy)
         pair_tip = np.array([tip for tip, _ in pairs] + [0], dtype=int)
         pair_slot = 16 * np.array([node for _, node in pairs] + [0], dtype=int)
         ahead, behind = np.array([1, 2, 0])[:, None], np.array([2, 0, 1])[:, None]  # (a x l)_i = a_ahead l_behind - ...
         self._pair_index = np.stack([pair_slot + 4 * ahead + 2, pair_slot + 4 * behind + 2,
                                      pair_slot + 4 * behind + 3, pair_slot + 4 * ahead + 3])  # (4, 3, P + 1)
         self._pair_index[:2, :, -1] = 12  # the dummy's axis: a bottom row's zeros
-        self._pair_tip_index = np.stack([behind * count + pair_tip, ahead * count + pair_tip])  # (2, 3, P + 1)
+        self._pair_tip_index = np.stack([3 * pair_tip + behind, 3 * pair_tip + ahead])  # (2, 3, P + 1) of (F, 3)
         layers: list[dict[int, tuple[int, float]]] = []  # Jacobian entry -> (source column, weight)
         for index, (tip, node) in enumerate(pairs):
             for column in np.flatnonzero(expand[node]):
@@ -272,10 +272,9 @@ class TipKinematics:
             raise ShapeError(f"expected joint vectors of shape (B, {self.dof}), got {q.shape}")
         rows = q.shape[0]
         flat = self._transforms(q)
-        tips = np.einsum("bijf,jf->bif", flat.take(self._tip_index, axis=1), self._tip_point)  # (B, 3, F)
-        points = np.ascontiguousarray(tips.transpose(0, 2, 1))
+        tips = np.einsum("bijf,jf->bfi", flat.take(self._tip_index, axis=1), self._tip_point, order="C")
         if not jacobian:
-            return points, None
+            return tips, None
         frames = flat.take(self._pair_index, axis=1)  # (B, 4, 3, P + 1): the pairs' axes and origins, permuted
         levers = tips.reshape(rows, -1).take(self._pair_tip_index, axis=1) - frames[:, 2:]  # p - o, permuted
         products = frames[:, :2] * levers
@@ -288,7 +287,7 @@ class TipKinematics:
             if weight is not None:
                 values *= weight
             moving = values if moving is None else moving + values
-        return points, moving.reshape(rows, -1, 3, self.dof)
+        return tips, moving.reshape(rows, -1, 3, self.dof)
 
 
 def _turn_to_z(axis: np.ndarray) -> np.ndarray:
