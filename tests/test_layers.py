@@ -206,3 +206,23 @@ def test_a_planted_root_import_fails_the_rule() -> None:
     hits = _root_imports(PACKAGE / "latent" / "planted.py", planted)
     assert hits == ["planted.py: import xlsdk", "planted.py: from xlsdk import load_hand"]
     assert _violations([PACKAGE / "latent" / "head_loading.py"], ("xlsdk.latent",)), "a layer violation is seen"
+
+
+#: XML parsers: the URDF is parsed once, by xlsdk.urdf (validated there); physics builds from its records
+XML_PARSERS = ("lxml", "xml", "defusedxml", "yourdfpy")
+
+
+def _xml_parsers(path: Path, source: str | None = None) -> list[str]:
+    return [f"{path.name}: {name}" for name in sorted(_imports(path, source))
+            if any(name == parser or name.startswith(parser + ".") for parser in XML_PARSERS)]
+
+
+def test_physics_parses_no_xml() -> None:
+    """physics/ reads links, shapes and inertials from :mod:`xlsdk.urdf`'s records, never the URDF text again."""
+    assert [problem for path in _modules("physics") for problem in _xml_parsers(path)] == []
+
+
+def test_a_planted_xml_parse_in_physics_fails_the_rule() -> None:
+    planted = "from lxml import etree\ndef f():\n    import xml.etree.ElementTree as ET\n"
+    hits = _xml_parsers(PACKAGE / "physics" / "planted.py", planted)
+    assert hits == ["planted.py: lxml", "planted.py: lxml.etree", "planted.py: xml.etree.ElementTree"]

@@ -7,9 +7,12 @@ viewer; ``tests/test_urdf_reader.py`` checks that both read every URDF of the re
 1. a strict XML parse (not XML -> one message with the line),
 2. an element pass that names every malformed ``<link>``/``<joint>`` with its line (missing name, type,
    parent/child, non-numeric attributes, shapes without sizes),
-3. the model is read from the elements (origins composed as translation x fixed-axis roll-pitch-yaw),
-   then a structural pass checks the tree: duplicates, unknown references, roots, cycles, limits,
-   axes and mimic targets.
+3. the model is read from the elements (origins composed as translation x fixed-axis roll-pitch-yaw;
+   each link with its ``<visual>`` and ``<collision>`` shapes and its ``<inertial>``, every malformed one
+   named with its line), then a structural pass checks the tree: duplicates, unknown references, roots,
+   cycles, limits, axes and mimic targets.
+
+This is the one URDF reader: the physics world builds its bodies from these records and parses no XML.
 
 Each step collects *all* its problems and raises one :class:`~xlsdk.errors.UrdfError` listing them,
 so a vendor fixes a broken file in one round. Meshes that do not resolve are warnings only: kinematics
@@ -86,10 +89,33 @@ class LinkGeometry(BaseModel):
     filename: str | None = None
 
 
+class UrdfInertial(BaseModel):
+    """A link's ``<inertial>``: what the physics world weighs the link with (read here, once, for every user).
+
+    ``mass`` is None when the element has no ``<mass>`` (the world then gives the link a token mass), and
+    ``inertia`` (ixx, iyy, izz, ixy, ixz, iyz in kg m^2, in the ``origin`` frame) None when it has no
+    ``<inertia>``; missing attributes read as 0, as URDF consumers commonly read them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    mass: float | None
+    origin: tuple[tuple[float, ...], ...]
+    inertia: tuple[float, float, float, float, float, float] | None = None
+
+
 class UrdfLink(BaseModel):
+    """A link as the URDF gives it: its ``<visual>`` and ``<collision>`` shapes (document order) and inertial."""
+
     model_config = ConfigDict(frozen=True)
     name: str
-    geometry: tuple[LinkGeometry, ...] = ()
+    visual: tuple[LinkGeometry, ...] = ()
+    collision: tuple[LinkGeometry, ...] = ()
+    inertial: UrdfInertial | None = None
+
+    @property
+    def geometry(self) -> tuple[LinkGeometry, ...]:
+        """Every shape of the link, visual ones first (the mesh files a package must ship)."""
+        return (*self.visual, *self.collision)
 
 
 class UrdfModel(BaseModel):
@@ -206,7 +232,7 @@ def parse_urdf(data: bytes | str, path: Path | str = "<string>") -> UrdfModel:
         raise UrdfError(path, problems)
     joints = tuple(_convert_joint(joint) for joint in joints_raw)
     root = _find_roots([link.name for link in links], joints_raw)[0]
-    warnings = tuple(_mesh_warnings(links, path) + _inertia_warnings(root_element))
+    warnings = tuple(_mesh_warnings(links, path) + _inertia_warnings(links))
     text = raw.decode("utf-8", errors="replace")
     return UrdfModel(
         path=path, name=root_element.get("name"), text=text, root=root, links=links, joints=joints, warnings=warnings
@@ -532,24 +558,55 @@ def _read_joint(element: etree._Element) -> _JointElement:
 
 
 def _read_links(root: etree._Element, path: Path) -> tuple[UrdfLink, ...]:
-    """Every ``<link>`` with its visual and collision shapes; one UrdfError lists every malformed shape."""
+    """Every ``<link>`` with its visual and collision shapes and its inertial; one UrdfError lists every
+    malformed shape or inertial (the physics world builds from these records and parses no XML itself)."""
     links: list[UrdfLink] = []
     problems: list[str] = []
     for element in root.findall("link"):
-        shapes: list[LinkGeometry] = []
-        for holder in [*element.findall("visual"), *element.findall("collision")]:
-            where = f"line {holder.sourceline}: link {element.get('name')!r} <{holder.tag}>"
+        shapes: dict[str, list[LinkGeometry]] = {"visual": [], "collision": []}
+        for tag, found in shapes.items():
+            for holder in element.findall(tag):
+                where = f"line {holder.sourceline}: link {element.get('name')!r} <{tag}>"
+                try:
+                    found.append(_read_shape(holder))
+                except (KeyError, ValueError, TypeError) as exc:
+                    problems.append(f"{where}: {exc}" if not isinstance(exc, KeyError)
+                                    else f"{where}: the shape has no {exc.args[0]} attribute")
+        inertial = None
+        holder = element.find("inertial")
+        if holder is not None:
             try:
-                shape = _read_shape(holder)
-            except (KeyError, ValueError, TypeError) as exc:
-                problems.append(f"{where}: {exc}" if not isinstance(exc, KeyError)
-                                else f"{where}: the shape has no {exc.args[0]} attribute")
-                continue
-            shapes.append(shape)
-        links.append(UrdfLink(name=element.get("name"), geometry=tuple(shapes)))
+                inertial = _read_inertial(holder)
+            except ValueError as exc:
+                problems.append(f"line {holder.sourceline}: link {element.get('name')!r} <inertial>: {exc}")
+        links.append(UrdfLink(name=element.get("name"), visual=tuple(shapes["visual"]),
+                              collision=tuple(shapes["collision"]), inertial=inertial))
     if problems:
         raise UrdfError(path, problems)
     return tuple(links)
+
+
+_INERTIA_ATTRIBUTES = ("ixx", "iyy", "izz", "ixy", "ixz", "iyz")
+
+
+def _finite(element: etree._Element, attribute: str) -> float:
+    """``element``'s ``attribute`` as a finite number (absent: 0); ValueError names the element and the value."""
+    text = element.get(attribute, "0")
+    if not _is_float_vector(text, 1):
+        raise ValueError(f"<{element.tag} {attribute}=\"{text}\"> is not a finite number")
+    return float(text)
+
+
+def _read_inertial(holder: etree._Element) -> UrdfInertial:
+    origin_element = holder.find("origin")
+    for attribute in ("xyz", "rpy"):
+        value = None if origin_element is None else origin_element.get(attribute)
+        if value is not None and not _is_float_vector(value, 3):
+            raise ValueError(f"<origin {attribute}=\"{value}\"> needs three finite numbers")
+    mass_element, inertia_element = holder.find("mass"), holder.find("inertia")
+    mass = None if mass_element is None else _finite(mass_element, "value")
+    inertia = None if inertia_element is None else tuple(_finite(inertia_element, key) for key in _INERTIA_ATTRIBUTES)
+    return UrdfInertial(mass=mass, origin=_matrix_tuple(_origin(origin_element)), inertia=inertia)
 
 
 #: a shape dimension beyond this (metres) is a unit mistake, not a hand
@@ -638,25 +695,18 @@ def balance_inertia(tensor: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray,
     return axes @ np.diag(raised + added) @ axes.T, added
 
 
-def _inertia_warnings(root: etree._Element) -> list[str]:
+def _inertia_warnings(links: tuple[UrdfLink, ...]) -> list[str]:
     """Links whose ``<inertia>`` is no rigid body's: physics balances it (:func:`balance_inertia`), mass kept."""
     warnings: list[str] = []
-    for link in root.findall("link"):
-        inertia = link.find("inertial/inertia")
-        if inertia is None:
+    for link in links:
+        if link.inertial is None or link.inertial.inertia is None:
             continue
-        try:
-            values = [float(inertia.get(key, 0.0)) for key in ("ixx", "iyy", "izz", "ixy", "ixz", "iyz")]
-        except ValueError:
-            continue  # not numbers: not this warning's business
-        if not all(math.isfinite(v) for v in values):
-            continue
-        ixx, iyy, izz, ixy, ixz, iyz = values
+        ixx, iyy, izz, ixy, ixz, iyz = link.inertial.inertia
         tensor = np.array([[ixx, ixy, ixz], [ixy, iyy, iyz], [ixz, iyz, izz]])
         moments = np.sort(np.linalg.eigvalsh(tensor))
         if moments[2] - moments[0] - moments[1] > 1e-6 * max(abs(moments[2]), 1e-300) or moments[0] < 0:
             _, added = balance_inertia(tensor)
-            warnings.append(f"link {link.get('name')!r}: its <inertia> is no rigid body's (principal moments "
+            warnings.append(f"link {link.name!r}: its <inertia> is no rigid body's (principal moments "
                             f"{moments[0]:.3g}, {moments[1]:.3g}, {moments[2]:.3g} kg m^2 break A + B >= C); the "
                             f"physics world adds {added:.3g} kg m^2 to each principal moment, mass kept")
     return warnings

@@ -17,6 +17,9 @@
 * a site per canonical fingertip at the manifest's tip point (``tip_<finger>``) and a site at the xlsdk
   palm frame (``palm``), so MuJoCo reports fingertips in the same frame as :meth:`xlsdk.Hand.fk`.
 
+Everything comes from the records :mod:`xlsdk.urdf` read (its links' visual, collision and inertial):
+the URDF is parsed once, by the reader that validates it, and no XML is read here.
+
 Hand geoms do not collide with each other (MuJoCo contact between touching phalanges of a simplified
 model mostly jams fingers); they collide with everything else.
 """
@@ -29,11 +32,10 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
-from lxml import etree
 
 from xlsdk.hand import Hand
-from xlsdk.transforms import origin_matrix, rpy_matrix
-from xlsdk.urdf import balance_inertia
+from xlsdk.transforms import rpy_matrix
+from xlsdk.urdf import LinkGeometry, UrdfLink, balance_inertia, resolve_mesh_path
 
 PREFIX = "hand/"
 #: contype/conaffinity bits: hand geoms touch the world (bit 1) but not each other
@@ -82,13 +84,6 @@ def actuator_gains(hand: Hand) -> list[ActuatorGains]:
     return gains
 
 
-def _origin(element: etree._Element | None) -> np.ndarray:
-    """A shape's or inertial's ``<origin>`` (identity when absent), composed as the URDF reader composes it."""
-    if element is None:
-        return np.eye(4)
-    return origin_matrix((element.get("xyz") or "0 0 0").split(), (element.get("rpy") or "0 0 0").split())
-
-
 def mujoco_quaternion(rotation: np.ndarray) -> np.ndarray:
     """A 3x3 rotation as the ``(w, x, y, z)`` quaternion MjSpec poses take, by MuJoCo's own conversion
     (the hand model and the world's spec both pose bodies, cameras and geoms with it)."""
@@ -105,48 +100,18 @@ class _Shape:
     fromto: tuple[float, ...] | None = None
 
 
-@dataclass(frozen=True)
-class _Inertial:
-    mass: float
-    transform: np.ndarray
-    inertia: tuple[float, float, float, float, float, float]  # ixx iyy izz ixy ixz iyz
-
-
-def _link_elements(urdf_text: str) -> dict[str, etree._Element]:
-    root = etree.fromstring(urdf_text.encode("utf-8"), parser=etree.XMLParser(remove_comments=True))
-    return {link.get("name"): link for link in root.iter("link")}
-
-
-def _primitives(link: etree._Element, tag: str) -> list[_Shape]:
-    shapes: list[_Shape] = []
-    for element in link.findall(tag):
-        geometry = element.find("geometry")
-        if geometry is None:
-            continue
-        transform = _origin(element.find("origin"))
-        box, cylinder, sphere = geometry.find("box"), geometry.find("cylinder"), geometry.find("sphere")
-        if box is not None:
-            size = tuple(float(v) / 2 for v in box.get("size", "0 0 0").split())
-            shapes.append(_Shape("box", transform, size))
-        elif cylinder is not None:
-            shapes.append(_Shape("cylinder", transform, (float(cylinder.get("radius", 0)),
-                                                         float(cylinder.get("length", 0)) / 2)))
-        elif sphere is not None:
-            shapes.append(_Shape("sphere", transform, (float(sphere.get("radius", 0)),)))
-    return [shape for shape in shapes if all(v > 0 for v in shape.size)]
-
-
-def _inertial(link: etree._Element | None) -> _Inertial | None:
-    element = None if link is None else link.find("inertial")
-    if element is None or element.find("mass") is None:
-        return None
-    mass = float(element.find("mass").get("value", 0.0))
-    values = {key: 0.0 for key in ("ixx", "iyy", "izz", "ixy", "ixz", "iyz")}
-    inertia = element.find("inertia")
-    if inertia is not None:
-        values.update({key: float(inertia.get(key, 0.0)) for key in values})
-    return _Inertial(mass=mass, transform=_origin(element.find("origin")),
-                     inertia=(values["ixx"], values["iyy"], values["izz"], values["ixy"], values["ixz"], values["iyz"]))
+def _primitives(shapes: tuple[LinkGeometry, ...]) -> list[_Shape]:
+    """The boxes, cylinders and spheres among ``shapes`` as MuJoCo sizes (half extents), empty ones left out."""
+    found: list[_Shape] = []
+    for shape in shapes:
+        transform = np.array(shape.origin, dtype=np.float64)
+        if shape.kind == "box":
+            found.append(_Shape("box", transform, tuple(v / 2 for v in shape.size)))
+        elif shape.kind == "cylinder":
+            found.append(_Shape("cylinder", transform, (shape.size[0], shape.size[1] / 2)))
+        elif shape.kind == "sphere":
+            found.append(_Shape("sphere", transform, (shape.size[0],)))
+    return [shape for shape in found if all(v > 0 for v in shape.size)]
 
 
 @dataclass(frozen=True)
@@ -156,27 +121,23 @@ class _Mesh:
     transform: np.ndarray
 
 
-def _meshes(hand: Hand, link: etree._Element, tag: str) -> tuple[list[_Mesh], int]:
-    """The link's ``<mesh>`` shapes under ``tag`` that resolve inside the hand's own package, and how many do not.
+def _meshes(hand: Hand, shapes: tuple[LinkGeometry, ...]) -> tuple[list[_Mesh], int]:
+    """The meshes among ``shapes`` that resolve inside the hand's own package, and how many do not.
 
     A mesh outside the folder of the hand's ``hand.toml`` is not loaded: a vendor file pulls in nothing
     from elsewhere on the machine.
     """
-    from xlsdk.urdf import resolve_mesh_path
-
     package = hand.spec.manifest_path.parent.resolve()
     found, missing = [], 0
-    for element in link.findall(tag):
-        mesh = element.find("geometry/mesh")
-        if mesh is None:
+    for shape in shapes:
+        if shape.kind != "mesh":
             continue
-        path = resolve_mesh_path(mesh.get("filename", ""), hand.spec.urdf.path)
+        path = resolve_mesh_path(shape.filename or "", hand.spec.urdf.path)
         if path is None or not path.resolve().is_relative_to(package) or _mesh_data(path.resolve()) is None:
             missing += 1
             continue
-        scale = [float(v) for v in (mesh.get("scale") or "1 1 1").split()]
-        found.append(_Mesh(path.resolve(), tuple((scale * 3)[:3]) if len(scale) == 1 else tuple(scale[:3]),
-                           _origin(element.find("origin"))))
+        scale = (shape.size[0], shape.size[1], shape.size[2])  # the reader gives a mesh's scale as three factors
+        found.append(_Mesh(path.resolve(), scale, np.array(shape.origin, dtype=np.float64)))
     return found, missing
 
 
@@ -243,29 +204,23 @@ def model_choice(hand: Hand) -> ModelChoice:
     Meshes are loaded only where the URDF asks for them in ``<collision>``, so a hand written with
     primitives keeps its (cheap) primitive contacts; visual meshes cost render time only.
     """
-    elements = _link_elements(hand.spec.urdf.text)
     links: dict[str, LinkModel] = {}
     files: list[str] = []
     unresolved = 0
     for link in hand.spec.urdf.links:
-        name = link.name
-        element = elements.get(name)
-        if element is None:
-            links[name] = LinkModel("collision shapes", "fitted capsules")
-            continue
-        visuals, missing = _meshes(hand, element, "visual")
-        collision_meshes, missing_collision = _meshes(hand, element, "collision")
+        visuals, missing = _meshes(hand, link.visual)
+        collision_meshes, missing_collision = _meshes(hand, link.collision)
         unresolved += missing + missing_collision
         files += [m.path.name for m in visuals if m.path.name not in files]
-        if _primitives(element, "collision"):
+        if _primitives(link.collision):
             collision = "URDF primitives"
         elif collision_meshes:
             collision = "convex hulls of URDF meshes"
-        elif _primitives(element, "visual"):
+        elif _primitives(link.visual):
             collision = "URDF visual primitives"
         else:
             collision = "fitted capsules"
-        links[name] = LinkModel("meshes" if visuals else "collision shapes", collision)
+        links[link.name] = LinkModel("meshes" if visuals else "collision shapes", collision)
     return ModelChoice(links=links, mesh_files=tuple(files), unresolved=unresolved)
 
 
@@ -306,7 +261,6 @@ def palm_transform(hand: Hand) -> np.ndarray:
 def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
     """Add ``hand`` under ``mount`` so that its xlsdk palm frame coincides with the mount frame."""
     urdf = hand.spec.urdf
-    elements = _link_elements(urdf.text)
     radius = capsule_radius(hand)
     choices = model_choice(hand)
     root_in_mount = np.linalg.inv(palm_transform(hand))
@@ -319,14 +273,16 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
     def add_link(parent: mujoco.MjsBody, link: str, transform: np.ndarray) -> mujoco.MjsBody:
         body = parent.add_body(name=PREFIX + link, pos=transform[:3, 3], quat=mujoco_quaternion(transform[:3, :3]))
         body.gravcomp = 1.0  # the arm and the servos carry the hand's own weight
-        inertial = _inertial(elements.get(link))
-        if inertial is not None:
+        record: UrdfLink = urdf.link(link)
+        inertial = record.inertial
+        if inertial is not None and inertial.mass is not None:
+            transform = np.array(inertial.origin, dtype=np.float64)
             body.explicitinertial = True
             body.mass = max(inertial.mass, MIN_MASS)
-            body.ipos = inertial.transform[:3, 3]
-            full = np.array(inertial.inertia)
+            body.ipos = transform[:3, 3]
+            full = np.array(inertial.inertia or (0.0,) * 6)
             full[:3] = np.maximum(full[:3], MIN_INERTIA)
-            rotation = inertial.transform[:3, :3]
+            rotation = transform[:3, :3]
             tensor = np.array([[full[0], full[3], full[4]], [full[3], full[1], full[5]], [full[4], full[5], full[2]]])
             # a tensor that is no rigid body's (A + B < C, common in published URDFs, or a principal moment
             # <= 0 from large products) is balanced, mass kept; the URDF check warned (xlsdk.urdf.balance_inertia).
@@ -340,20 +296,19 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             body.mass = MIN_MASS * 10
             body.inertia = [MIN_INERTIA * 10] * 3
             body.ipos = [0.0, 0.0, 0.0]
-        element = elements.get(link)
         choice = choices.links.get(link, LinkModel("collision shapes", "fitted capsules"))
         hidden = choice.visual == "meshes"  # the vendor's meshes are drawn instead of the collision shapes
         if choice.collision == "convex hulls of URDF meshes":
-            for mesh in _meshes(hand, element, "collision")[0]:
+            for mesh in _meshes(hand, record.collision)[0]:
                 _add_mesh(spec, body, mesh, collide=True, hidden=hidden)
         else:
-            shapes = {"URDF primitives": lambda: _primitives(element, "collision"),
-                      "URDF visual primitives": lambda: _primitives(element, "visual"),
+            shapes = {"URDF primitives": lambda: _primitives(record.collision),
+                      "URDF visual primitives": lambda: _primitives(record.visual),
                       "fitted capsules": lambda: fitted_capsules(hand, link, radius)}[choice.collision]()
             for shape in shapes:
                 _add_shape(body, shape, hidden=hidden)
         if hidden:
-            for mesh in _meshes(hand, element, "visual")[0]:
+            for mesh in _meshes(hand, record.visual)[0]:
                 _add_mesh(spec, body, mesh, collide=False, hidden=False)
         for finger, offset in tips.get(link, []):
             body.add_site(name=f"tip_{finger}", pos=offset, size=[0.003, 0, 0], rgba=[1, 0.2, 0.2, 1], group=3)
