@@ -103,11 +103,15 @@ def grasp_wrist(world: World, hand: Hand, q_grasp: np.ndarray, target: np.ndarra
 
     ``centre`` defaults to where the fingertips of ``q_grasp`` close (:func:`grasp_point`).
     """
+    return placed(grasp_point(hand, q_grasp) if centre is None else centre, target, rpy)
+
+
+def placed(point_palm: np.ndarray, target_world: np.ndarray, rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
+    """Wrist pose with orientation ``rpy`` that puts palm-frame ``point_palm`` at ``target_world``."""
     from xlsdk.physics.world_spec import wrist_rotation
 
-    point = grasp_point(hand, q_grasp) if centre is None else np.asarray(centre, dtype=np.float64)
-    wrist = np.array([0.0, 0.0, 0.0, *rpy])
-    wrist[:3] = np.asarray(target) - wrist_rotation(wrist) @ point
+    wrist = np.concatenate([np.zeros(3), np.asarray(rpy, dtype=np.float64)])
+    wrist[:3] = np.asarray(target_world) - wrist_rotation(wrist) @ np.asarray(point_palm, dtype=np.float64)
     return wrist
 
 
@@ -144,7 +148,6 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     ``held``) so callers can render frames without this module knowing about images.
     """
     from xlsdk.physics.grasp_machine import GraspMachine, GraspView
-    from xlsdk.physics.world_spec import wrist_rotation
 
     started = time.perf_counter()
     item = item.resting(*GRASP_SPOT)
@@ -155,10 +158,7 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     left = hand.spec.manifest.handedness == "left"
     rpy = approach_rpy(item, left=left) if rpy is None else rpy
     centre = grasp_point(hand, q_grasp) if centre is None else np.asarray(centre, dtype=np.float64)
-    target = np.array([*GRASP_SPOT, item.half_height])
-    placed = grasp_wrist(world, hand, q_grasp, target, rpy, centre)
-    normal = wrist_rotation(placed) @ np.array([0.0, 1.0, 0.0])
-    wrist = _clear_of(world, item.name, placed, q_open, normal)
+    placed, wrist, normal = _placement(world, hand, item, q_open, rpy, centre)
     backoff = float(np.linalg.norm(wrist[:3] - placed[:3]))
     machine = GraspMachine(hand, item, q_open, q_grasp, centre, rate_hz=CONTROL_HZ, kind=kind, backoff_m=backoff,
                            rpy=rpy, regrasp=False)
@@ -211,24 +211,32 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
 
 
 def backoff_m(hand: Hand, item: SceneObject, q_open: np.ndarray, rpy: tuple[float, float, float],
-              centre: np.ndarray | None = None, config: PhysicsConfig | None = None) -> float:
+              centre: np.ndarray, config: PhysicsConfig | None = None) -> float:
     """How far (metres) the wrist backs off along the palm normal, from the pose that puts the grasp's
     ``centre`` on ``item``'s centre, before the open hand ``q_open`` overlaps the object by under
     :data:`MAX_PENETRATION_M`: the approach :func:`execute_grasp` makes, measured in a probe world of its own
     so a closed-loop caller (the physics benchmark's expert) can apply it to an object wherever it is.
     """
-    from xlsdk.physics.world_spec import wrist_rotation
-
     item = item.model_copy(update={"yaw": 0.0}).resting(*GRASP_SPOT)
     world = World(hand, Scene(objects=(item,)), config)
     try:
-        target = np.array([*GRASP_SPOT, item.half_height])
-        placed = grasp_wrist(world, hand, q_open, target, rpy, centre)
-        normal = wrist_rotation(placed) @ np.array([0.0, 1.0, 0.0])
-        cleared = _clear_of(world, item.name, placed, np.asarray(q_open, dtype=np.float64), normal)
+        placed, cleared, _ = _placement(world, hand, item, np.asarray(q_open, dtype=np.float64), rpy, centre)
         return float(np.linalg.norm(cleared[:3] - placed[:3]))
     finally:
         world.close()
+
+
+def _placement(world: World, hand: Hand, item: SceneObject, q_open: np.ndarray, rpy: tuple[float, float, float],
+               centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the wrist pose with the grasp's ``centre`` on ``item`` resting at the grasp spot, that pose backed off
+    until the open hand clears the object, the palm normal): the placement :func:`execute_grasp` and
+    :func:`backoff_m` share."""
+    from xlsdk.physics.world_spec import wrist_rotation
+
+    target = np.array([*GRASP_SPOT, item.half_height])
+    placed = grasp_wrist(world, hand, q_open, target, rpy, centre)
+    normal = wrist_rotation(placed) @ np.array([0.0, 1.0, 0.0])
+    return placed, _clear_of(world, item.name, placed, q_open, normal), normal
 
 
 def finger_joints(hand: Hand) -> tuple[dict[str, list[int]], dict[str, str]]:

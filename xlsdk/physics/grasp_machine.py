@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xlsdk.hand import Hand
-from xlsdk.physics.grasp import LIFT_M, ClosingFingers, approach_rpy, squeezed
+from xlsdk.physics.grasp import LIFT_M, ClosingFingers, approach_rpy, placed, squeezed
 from xlsdk.physics.scene import SceneObject
 from xlsdk.physics.world_spec import HOME_ROTATION, wrist_rotation
 from xlsdk.transforms import quaternion_yaw
@@ -78,13 +78,6 @@ class GraspView:
                    object_yaw=yaw, lifted=float(state.lifted), touching=touching)
 
 
-def placed(point_palm: np.ndarray, target_world: np.ndarray, rpy: np.ndarray) -> np.ndarray:
-    """Wrist pose with orientation ``rpy`` that puts palm-frame ``point_palm`` at ``target_world``."""
-    wrist = np.concatenate([np.zeros(3), np.asarray(rpy, dtype=np.float64)])
-    wrist[:3] = np.asarray(target_world) - wrist_rotation(wrist) @ np.asarray(point_palm)
-    return wrist
-
-
 def toward(measured: np.ndarray, goal: np.ndarray, seconds: float) -> np.ndarray:
     """A wrist target at most ``seconds`` of :data:`SPEED_M_S` / :data:`TURN_RAD_S` from the measured wrist."""
     delta = np.asarray(goal, dtype=np.float64) - measured
@@ -109,17 +102,14 @@ def square_yaw(direction: np.ndarray, object_yaw: float) -> float:
     return float((object_yaw - angle + np.pi / 4) % (np.pi / 2) - np.pi / 4)
 
 
-def finger_points(hand: Hand, q: np.ndarray) -> np.ndarray:
-    """(N, 3) palm-frame points of the hand at ``q``: every fingertip and every finger link's origin."""
+def _finger_points(hand: Hand, q: np.ndarray) -> np.ndarray:
+    """(N, 3) palm-frame points of the hand at ``q`` (:func:`xlsdk.physics.grasps.finger_points`, in numpy)."""
     import torch
 
-    from xlsdk.physics.grasps import finger_links
+    from xlsdk.physics.grasps import DTYPE, finger_points
 
-    links = finger_links(hand)
     with torch.no_grad():
-        at = torch.as_tensor(np.asarray(q, dtype=np.float64))[None]
-        origins = hand.kinematics.link_poses(at, links)[0, :, :3, 3].numpy() if links else np.zeros((0, 3))
-    return np.concatenate([np.asarray(hand.fk(q), dtype=np.float64).reshape(-1, 3), origins])
+        return finger_points(hand, torch.as_tensor(np.asarray(q), dtype=DTYPE)[None])[0].numpy()
 
 
 class GraspMachine:
@@ -143,7 +133,7 @@ class GraspMachine:
         self.dt, self.backoff, self.rpy = 1.0 / rate_hz, backoff_m, rpy
         self.obstacles, self.regrasp = obstacles, regrasp
         self.left = hand.spec.manifest.handedness == "left"
-        self.points = finger_points(hand, self.q_open) if obstacles and item.kind == "cube" else None
+        self.points = _finger_points(hand, self.q_open) if obstacles and item.kind == "cube" else None
         self.phase = "reach"
         self.elapsed = 0.0  # seconds in this phase
         self.closed_at: np.ndarray | None = None  # the wrist pose the grasp closed at

@@ -108,6 +108,14 @@ def finger_links(hand: Hand) -> list[str]:
     return links
 
 
+def finger_points(hand: Hand, q: torch.Tensor, links: list[str] | None = None) -> torch.Tensor:
+    """(B, N, 3) palm-frame points of poses ``q`` (B, dof): every fingertip, then every finger link's origin
+    (:func:`finger_links`, passed in when the caller asks many times): what must stay clear of an object."""
+    links = finger_links(hand) if links is None else links
+    origins = hand.kinematics.link_poses(q, links)[..., :3, 3] if links else q.new_zeros(len(q), 0, 3)
+    return torch.cat([_tips(hand, q), origins], dim=1)
+
+
 def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = False, steps: int = IK_STEPS) -> np.ndarray:
     """The open pose bent just enough that no fingertip or phalanx is inside or beyond the object on approach.
 
@@ -122,12 +130,8 @@ def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = 
     middle = torch.as_tensor(np.asarray(centre), dtype=DTYPE)
     mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
 
-    def points(q: torch.Tensor) -> torch.Tensor:
-        origins = hand.kinematics.link_poses(q, links)[..., :3, 3] if links else q.new_zeros(len(q), 0, 3)
-        return torch.cat([_tips(hand, q), origins], dim=1)
-
     def cost(q: torch.Tensor) -> torch.Tensor:
-        at = points(q)
+        at = finger_points(hand, q, links)
         inside = torch.relu(radius + 0.01 - ((at - middle) * mask).norm(dim=-1)) ** 2
         beyond = torch.relu(at[..., 1] - (middle[1] + radius)) ** 2
         return 100 * (inside + beyond).sum(-1) + 1e-3 * ((q - q_open) ** 2).sum(-1)

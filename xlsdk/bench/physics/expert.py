@@ -43,8 +43,8 @@ from xlsdk.bench.physics.observation import Observation, observe
 from xlsdk.bench.physics.tasks import TaskScene, Trace, judge
 from xlsdk.hand import Hand
 from xlsdk.physics import grasps
-from xlsdk.physics.grasp import LIFT_M, approach_rpy, backoff_m
-from xlsdk.physics.grasp_machine import PATIENCE_S, SPEED_M_S, GraspMachine, GraspView, placed, reached, toward
+from xlsdk.physics.grasp import LIFT_M, approach_rpy, backoff_m, placed
+from xlsdk.physics.grasp_machine import PATIENCE_S, SPEED_M_S, GraspMachine, GraspView, reached, toward
 from xlsdk.physics.scene import SceneObject
 from xlsdk.physics.world import World
 from xlsdk.physics.world_spec import HOME_ROTATION
