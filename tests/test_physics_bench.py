@@ -274,6 +274,21 @@ def test_miniature_vision_benchmark_end_to_end(tmp_path: Path) -> None:
     assert {"observation.images.wrist", "observation.images.front"} <= set(info["features"])
     assert data["combos"][0]["expert_success"]["trials"] == 1 and data["train_frames"] > 0
 
+    # the frames are held as stored (uint8: a quarter of float32's memory) and each batch becomes [0, 1] floats
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from xlsdk.bench.physics.dataset import read_frames
+    from xlsdk.policy.train import image_batch
+
+    root = tmp_path / "datasets" / "inspire"
+    frames = read_frames([root], history=2, chunk=8, images=True)
+    assert all(image.dtype == torch.uint8 and image.shape == (3, 32, 64) for image in frames.images)
+    stored = LeRobotDataset(repo_id="inspire", root=root)[5]
+    batch = image_batch(torch.stack(frames.images[4:6]))
+    assert batch.dtype == torch.float32 and 0.0 <= float(batch.min()) and float(batch.max()) <= 1.0
+    for camera, columns in (("wrist", slice(0, 32)), ("front", slice(32, 64))):
+        assert torch.allclose(batch[1, :, :, columns], stored[f"observation.images.{camera}"], atol=0.5 / 255)
+
 
 @pytest.mark.slow
 def test_the_process_pool_gives_what_running_inline_gives() -> None:

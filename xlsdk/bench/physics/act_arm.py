@@ -85,6 +85,8 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
     statistics) after each step in ``snapshot_steps``."""
     from lerobot.policies.act.modeling_act import ACTPolicy
 
+    from xlsdk.policy.train import image_batch
+
     state_mean, state_std = _statistics(data["states"])
     action_mean, action_std = _statistics(data["actions"][~data["pads"]])
     env_mean, env_std = _statistics(data["environment"])
@@ -106,7 +108,7 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
             rows = torch.randint(0, len(states), (batch_size,), generator=batches)
             batch = {STATE: states[rows], ACTION: actions[rows], "action_is_pad": data["pads"][rows]}
             if "images" in data:
-                batch[IMAGE_KEY] = data["images"][rows]
+                batch[IMAGE_KEY] = image_batch(data["images"][rows])
             else:
                 batch[ENVIRONMENT_KEY] = environment[rows]
             loss, _ = policy(batch)

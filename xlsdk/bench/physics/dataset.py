@@ -149,7 +149,7 @@ def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = F
     frames. History and chunks never cross an episode boundary: the first state repeats backwards and
     the last action forwards, with ``pads`` marking the repeated actions, as LeRobot's delta timestamps
     do (a test holds the two readers to each other). ``images``: the wrist and fixed cameras side by
-    side, one ``(3, S, 2S)`` image per frame.
+    side, one uint8 ``(3, S, 2S)`` image per frame.
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
@@ -189,7 +189,13 @@ def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = F
 
 
 def _chw(image: object) -> torch.Tensor:
-    """A stored image (a PIL image, or a tensor already in (3, H, W)) as float (3, H, W) in [0, 1]."""
+    """A stored image (a PIL image, or a tensor already in (3, H, W)) as uint8 (3, H, W).
+
+    Kept as stored: the policy's training converts each batch (:func:`~xlsdk.policy.train.image_batch`),
+    so the frames of a whole benchmark fit in a quarter of the memory float32 would take.
+    """
     if isinstance(image, torch.Tensor):
-        return image.float() if image.dtype.is_floating_point else image.float() / 255.0
-    return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255.0
+        if image.dtype == torch.uint8:
+            return image
+        return (image.float() * 255.0).round().clamp(0, 255).to(torch.uint8)  # LeRobot's [0, 1] floats
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
