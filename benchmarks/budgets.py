@@ -68,7 +68,8 @@ def time_fit(workdir: Path) -> tuple[Hand, dict[str, float]]:
     generated = write_synthetic_hand(workdir / "bench_hand", name="bench_hand",
                                      fingers=("thumb", "index", "middle", "ring"), scale=1.1)
     hand = Hand(load_hand_spec(generated.manifest), plugin="benchmark")
-    result = fit_head(hand, config=FitConfig(), progress=False)  # head written next to its hand.toml
+    result = fit_head(hand, core_hands=xlsdk.load_core_hands(), config=FitConfig(),
+                      progress=False)  # head written next to its hand.toml
     return hand, {"fit_s": round(result.seconds, 2), "fit_steps": result.steps, "stopped_early": result.stopped_early,
                   "recon_rad": round(result.metrics["recon_rad"], 4), "budget_s": FIT_BUDGET_S}
 

@@ -101,7 +101,7 @@ def fit_and_check(name: str, *, physics: bool = False, reuse: bool = False,
     cpu = time.process_time()
     fit: dict[str, Any] = {"fit_s": 0.0, "steps": 0, "recon_rad": float("nan")}
     if not (reuse and head_status(hand).state == "fitted"):
-        result = fit_head(hand, config=FitConfig(), progress=False)
+        result = fit_head(hand, core_hands=xlsdk.load_core_hands(), config=FitConfig(), progress=False)
         fit = {"fit_s": round(result.seconds, 1), "steps": result.steps,
                "recon_rad": round(result.metrics["recon_rad"], 4)}
     cpu = time.process_time() - cpu

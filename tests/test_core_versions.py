@@ -213,7 +213,8 @@ def test_upgrade_from_one_trained_core_to_another(tmp_path: Path, monkeypatch: p
         _use(old, monkeypatch)
         export_reference_heads(old, {"member": member})  # what the member's plugin shipped for the old core
         for hand in (both, only_old):
-            fit_head(hand, config=FitConfig(**_SMALL_FIT), progress=False)  # top-level heads, for the old core
+            fit_head(hand, core_hands=xlsdk.load_core_hands(old), config=FitConfig(**_SMALL_FIT),
+                     progress=False)  # top-level heads, for the old core
         _upgrade(old, new, both, only_old, member, monkeypatch, capsys)
     finally:
         reset_plugin_host(previous)

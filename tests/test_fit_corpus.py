@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import HandPlugin
 
+import xlsdk
 from xlsdk.cli import main
 from xlsdk.latent.fit import fit_head
 
@@ -63,12 +64,13 @@ def test_a_gripper_is_held_to_its_reachable_floor(tmp_path: Path, fresh_host, ca
     fresh_host.register(HandPlugin(next((tmp_path / "plugin").rglob("hand.toml"))), name="fit-gripper")
     hand = fresh_host.load_hand("fit_gripper")
 
-    fit_head(hand, steps=1, progress=False)
+    core_hands = xlsdk.load_core_hands()
+    fit_head(hand, core_hands=core_hands, steps=1, progress=False)
     untrained = run_check("fit_gripper", "latent")
     assert not untrained.passed, untrained.explain()
     assert "reachable floor" in untrained.message
 
-    result = fit_head(hand, progress=False)
+    result = fit_head(hand, core_hands=core_hands, progress=False)
     assert "reach_from_step" in result.metrics, "a gripper levels off above the check's limit: the IK pull starts"
     fitted = run_check("fit_gripper", "latent")
     assert fitted.passed, fitted.explain()

@@ -241,13 +241,14 @@ def test_a_five_finger_hand_whose_thumb_meets_its_fingers_gets_no_floor(tmp_path
     floor (tests/test_fit_corpus.py::test_a_gripper_is_held_to_its_reachable_floor)."""
     from conftest import HandPlugin
 
+    import xlsdk
     from xlsdk.conformance import MAX_GEOMETRY_ERROR, run_check
     from xlsdk.latent.fit import fit_head
 
     manifest, _ = _scaffold("thumb_palm5", "mirrored_five", tmp_path, capsys)
     _declare(manifest, "left")
     fresh_host.register(HandPlugin(manifest), name="mirrored-five")
-    fit_head(fresh_host.load_hand("mirrored_five"), steps=1, progress=False)
+    fit_head(fresh_host.load_hand("mirrored_five"), core_hands=xlsdk.load_core_hands(), steps=1, progress=False)
     result = run_check("mirrored_five", "latent")
     assert not result.passed, result.explain()
     assert result.details["geometry_error"] >= MAX_GEOMETRY_ERROR and "reachable_floor" not in result.details

@@ -112,7 +112,8 @@ def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
     fingerprint = installed_core_latent().fingerprint
     in_memory = {n: {k: v.clone() for k, v in h.state_dict().items()} for n, h in installed_core_latent().heads.items()}
 
-    result = fit_head(hand, config=FitConfig(seed=3, steps=400, check_every=200), progress=False)
+    result = fit_head(hand, core_hands=xlsdk.load_core_hands(), config=FitConfig(seed=3, steps=400, check_every=200),
+                      progress=False)
 
     assert result.steps == 400 and result.metrics["recon_rad"] < 0.1, result.metrics
     assert _digest_tree(frozen) == before
@@ -129,6 +130,24 @@ def test_fit_new_hand_with_everything_frozen(tmp_path: Path) -> None:
         back = xlsdk.retarget(there, other, hand)
         assert there.shape == (10, other.dof) and back.shape == (10, hand.dof)
         assert torch.isfinite(back).all()
+
+
+def test_fit_head_takes_the_core_hands_and_names_a_missing_one(tmp_path: Path) -> None:
+    """The latent resolves no names (issue 23): ``fit_head`` needs the core latent's hands as Hands, which
+    the faces load with ``xlsdk.load_core_hands``; one missing is named before anything is fitted or written."""
+    from xlsdk.latent.fit import _checked_core_hands
+
+    generated = write_synthetic_hand(tmp_path / "tri", name="trifinger", fingers=("thumb", "index", "middle"))
+    hand = Hand(load_hand_spec(generated.manifest), plugin="test")
+    core = installed_core_latent()
+    core_hands = xlsdk.load_core_hands()
+    assert list(_checked_core_hands(core, core_hands)) == list(core.manifest.hands), "the helper loads them all"
+    missing = sorted(REFERENCE_DOF)[0]
+    with pytest.raises(xlsdk.LatentError, match=f"{missing!r} is missing from core_hands"):
+        fit_head(hand, core_hands={n: h for n, h in core_hands.items() if n != missing}, steps=1, progress=False)
+    with pytest.raises(TypeError, match="core_hands"):
+        fit_head(hand, steps=1, progress=False)  # type: ignore[call-arg]
+    assert not list(generated.manifest.parent.glob("head*")), "nothing written"
 
 
 @pytest.mark.parametrize("value", [1e30, np.nan, np.inf])

@@ -107,12 +107,6 @@ def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
 
 #: faces resolve names and may use the public API through the package root; the library takes a Hand
 FACES = {"cli", "bench", "demo", "viewer.py", "gymnasium_env.py", "__init__.py", "__main__.py", "pytest_plugin.py"}
-#: latent modules that still resolve hand names through the plugin host (next round: take Hands)
-LATENT_HOST_EXCEPTIONS = {
-    # fit_head(hand) without core_hands looks the core latent's hands up by name: the physics benchmark's
-    # zero-shot onboarding (xlsdk/bench, another engineer's) and most tests still call it so
-    "latent/fit.py",
-}
 #: what "resolving a name" means for the latent: the plugin host, however it is imported
 HOST = ("xlsdk.plugins",)
 
@@ -124,20 +118,19 @@ def _host_imports(path: Path, source: str | None = None) -> list[str]:
 
 def test_the_latent_resolves_no_names() -> None:
     """The latent takes Hands; finding a hand by name (the plugin host) is the faces' job."""
-    paths = [path for path in _modules("latent") if str(path.relative_to(PACKAGE)) not in LATENT_HOST_EXCEPTIONS]
+    paths = _modules("latent")
     assert len(paths) > 10
     assert [f"{path.relative_to(PACKAGE)} imports {name}" for path in paths for name in _host_imports(path)] == []
-    assert all((PACKAGE / name).exists() for name in LATENT_HOST_EXCEPTIONS), "stale exception"
 
 
 def test_a_planted_plugin_host_import_in_the_latent_fails_the_rule() -> None:
-    """Absolute, relative and lazy imports of the host are all seen; the exceptions are not a loophole."""
+    """Absolute, relative and lazy imports of the host are all seen."""
     planted = ("def f(name):\n    from xlsdk.plugins import get_plugin_host\n    return get_plugin_host().load_hand(name)\n"
                "def g():\n    from .. import plugins\n")
     hits = set(_host_imports(PACKAGE / "latent" / "planted.py", planted))
     assert hits == {"xlsdk.plugins", "xlsdk.plugins.get_plugin_host"}
     assert _host_imports(PACKAGE / "latent" / "retarget.py") == [], "retarget takes Hands"
-    assert _host_imports(PACKAGE / "latent" / "fit.py") != [], "the listed exception is real"
+    assert _host_imports(PACKAGE / "latent" / "fit.py") == [], "fit_head takes the core latent's hands as core_hands"
 
 
 def _root_imports(path: Path, source: str | None = None) -> list[str]:

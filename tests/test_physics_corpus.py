@@ -187,6 +187,7 @@ def test_a_default_fit_of_a_vendor_style_hand_passes_every_check_and_holds_the_o
                                                                                        capsys) -> None:  # noqa: ANN001
     import torch
 
+    import xlsdk
     from xlsdk.conformance import run_checks
     from xlsdk.latent.fit import fit_head
 
@@ -194,7 +195,7 @@ def test_a_default_fit_of_a_vendor_style_hand_passes_every_check_and_holds_the_o
     _scaffold(name, HANDS / "five22_left.urdf", tmp_path, fresh_host, capsys)
     state = torch.random.get_rng_state()
 
-    fitted = fit_head(fresh_host.load_hand(name), progress=False)
+    fitted = fit_head(fresh_host.load_hand(name), core_hands=xlsdk.load_core_hands(), progress=False)
 
     assert torch.equal(torch.random.get_rng_state(), state), "the fit must not touch the global torch RNG"
     assert fitted.metrics["recon_rad"] < 0.03, fitted.metrics

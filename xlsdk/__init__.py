@@ -107,16 +107,27 @@ def retarget(q: Any, src: str | Hand, dst: str | Hand, *, refine: bool = False, 
     return _retarget(q, source, target, refine=refine, refine_steps=refine_steps)
 
 
+def load_core_hands(core: CoreLatent | None = None) -> dict[str, Hand]:
+    """The hands ``core`` (default: the installed core latent) was trained on, by name, loaded through the
+    plugin host: what :func:`xlsdk.latent.fit.fit_head` takes as ``core_hands``.
+
+    The latent takes Hands and never looks one up by name (tests/test_layers.py holds it to that), so the
+    faces (``xlsdk fit``, :func:`fit_head` here, the benchmarks) load them with this and hand them over.
+    """
+    core = core or core_latent()
+    return {name: load_hand(name) for name in core.manifest.hands}
+
+
 def fit_head(hand: str | Hand, **options: Any) -> Any:
     """Fit ``hand``'s encoder/decoder against the frozen core latent; see :func:`xlsdk.latent.fit.fit_head`.
 
-    Names are resolved here, the hand's and those of the hands the core latent was trained on.
+    Names are resolved here, the hand's and those of the hands the core latent was trained on
+    (:func:`load_core_hands`, unless ``core_hands`` is given).
     """
     from xlsdk.latent.fit import fit_head as _fit_head
-    from xlsdk.latent.head_loading import installed_core_latent
 
-    core = options.pop("core", None) or installed_core_latent()
-    core_hands = options.pop("core_hands", None) or {name: load_hand(name) for name in core.manifest.hands}
+    core = options.pop("core", None) or core_latent()
+    core_hands = options.pop("core_hands", None) or load_core_hands(core)
     return _fit_head(load_hand(hand) if isinstance(hand, str) else hand, core=core, core_hands=core_hands, **options)
 
 
@@ -144,6 +155,7 @@ __all__ = [
     "get_plugin_host",
     "hands",
     "hookimpl",
+    "load_core_hands",
     "load_hand",
     "reset_plugin_host",
     "retarget",

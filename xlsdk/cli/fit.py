@@ -27,7 +27,7 @@ def fit_command(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Train only HAND's encoder/decoder, every core module frozen; writes head.safetensors + head.json."""
-    from xlsdk import hands, load_hand
+    from xlsdk import hands, load_core_hands, load_hand
     from xlsdk.errors import XlsdkError
     from xlsdk.latent.export import export_reference_heads
     from xlsdk.latent.fit import FitConfig, fit_head
@@ -48,7 +48,7 @@ def fit_command(
                       + (": " + ", ".join(h.name for h in targets) if targets else ""))
     exported = export_reference_heads(core, members) if members else []
     to_fit = [hand for hand in targets if hand.name not in members]
-    core_hands = {name: load_hand(name) for name in core.manifest.hands} if to_fit else {}
+    core_hands = load_core_hands(core) if to_fit else {}
     results = [fit_head(hand, core_hands=core_hands, config=config, out=out, core=core, device=device,
                         progress=not json_output) for hand in to_fit]
     if json_output:

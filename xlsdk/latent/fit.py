@@ -119,15 +119,16 @@ class FitResult(BaseModel):
     manifest: HeadManifest
 
 
-def fit_head(hand: Hand, *, core_hands: Mapping[str, Hand] | None = None, config: FitConfig | None = None,
+def fit_head(hand: Hand, *, core_hands: Mapping[str, Hand], config: FitConfig | None = None,
              out: Path | str | None = None, core: CoreLatent | None = None, device: str = "auto",
              progress: bool = True, **overrides: object) -> FitResult:
     """Fit ``hand``'s head against the frozen core latent and write it (next to hand.toml by default).
 
     ``core`` is the installed core latent unless given (``xlsdk fit HAND --for FINGERPRINT``); the head
     lands where :func:`~xlsdk.latent.head_loading.head_target` says, so a head for another core is never replaced.
-    ``core_hands``: the hands the core latent was trained on, by name (the faces load them: ``xlsdk fit``,
-    ``xlsdk.fit_head``); each must still have the kinematic digest the core recorded.
+    ``core_hands``: the hands the core latent was trained on, by name; each must still have the kinematic
+    digest the core recorded. Required, because the latent takes Hands and never looks one up by name:
+    the faces load them (:func:`xlsdk.load_core_hands`, which ``xlsdk fit`` and ``xlsdk.fit_head`` use).
     """
     from xlsdk.latent.head_loading import head_target, installed_core_latent, invalidate_heads
 
@@ -140,7 +141,7 @@ def fit_head(hand: Hand, *, core_hands: Mapping[str, Hand] | None = None, config
     if hand.name in core.heads and hand.name == core.manifest.canonical:
         raise LatentError(f"{hand.name!r} is the canonical hand: it is part of the core latent and never refitted",
                           hint="retrain the whole latent with `xlsdk latent train`")
-    core_hands = _checked_core_hands(core, core_hands if core_hands is not None else _installed_core_hands(core))
+    core_hands = _checked_core_hands(core, core_hands)
     target_device = resolve_device(device)
     with torch_threads(config.threads):
         head, step, metrics, stopped_early = _fit(hand, core, core_hands, config, target_device, progress)
@@ -370,19 +371,6 @@ def _holdout_metrics(hand: Hand, head: LatentHead, canonical_head: LatentHead, c
             "geometry_from_canonical": float(into), "geometry_to_canonical": float(out_of)}
 
 
-def _installed_core_hands(core: CoreLatent) -> dict[str, Hand]:
-    """The core latent's hands looked up by name, for callers that pass no ``core_hands``.
-
-    The latent's one remaining name lookup (tests/test_layers.py lists it): the physics benchmark's
-    zero-shot onboarding and most tests still call ``fit_head(hand)`` alone; remove it when they pass
-    ``core_hands`` as the faces do.
-    """
-    from xlsdk.plugins import get_plugin_host
-
-    host = get_plugin_host()
-    return {name: host.load_hand(name) for name in core.manifest.hands}
-
-
 def _checked_core_hands(core: CoreLatent, hands: Mapping[str, Hand]) -> dict[str, Hand]:
     """The core latent's hands, in its order, each with the kinematic digest the core was trained on."""
     checked: dict[str, Hand] = {}
@@ -390,7 +378,9 @@ def _checked_core_hands(core: CoreLatent, hands: Mapping[str, Hand]) -> dict[str
         hand = hands.get(name)
         if hand is None:
             raise LatentError(f"the core latent's hand {name!r} is missing from core_hands (given: {sorted(hands)})",
-                              hint="install the reference hand plugins (xlsdk-inspire, -xhand, -ability, -paxini)")
+                              hint="pass them all (xlsdk.load_core_hands(core) loads them by name); if a "
+                                   "reference hand is not installed, install its plugin (xlsdk-inspire, -xhand, "
+                                   "-ability, -paxini)")
         if hand.spec.digest != entry.hand_digest:
             raise LatentError(f"hand {name!r} changed since the core latent was trained (kinematic digest differs)",
                               hint="reinstall the reference plugins or retrain with `xlsdk latent train`")

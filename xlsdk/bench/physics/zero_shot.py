@@ -50,6 +50,7 @@ def onboard(name: str, cache: Path, *, fit_steps: int, progress: bool = False) -
 
 
 def _scaffold_and_fit(hand_name: str, urdf: Path, directory: Path, *, fit_steps: int, progress: bool) -> Path:
+    from xlsdk import load_core_hands
     from xlsdk.hand import Hand
     from xlsdk.hand_spec import load_hand_spec
     from xlsdk.latent.fit import FitConfig, fit_head
@@ -61,7 +62,8 @@ def _scaffold_and_fit(hand_name: str, urdf: Path, directory: Path, *, fit_steps:
     staging.parent.mkdir(parents=True, exist_ok=True)
     result = create_hand_plugin(hand_name, urdf, staging / "plugin")
     hand = Hand(load_hand_spec(result.manifest), plugin=PLUGIN_PREFIX + hand_name)
-    fit_head(hand, config=FitConfig(steps=fit_steps, check_every=max(fit_steps // 2, 1)), progress=progress)
+    fit_head(hand, core_hands=load_core_hands(), config=FitConfig(steps=fit_steps, check_every=max(fit_steps // 2, 1)),
+             progress=progress)
     if directory.exists():
         shutil.rmtree(directory)
     staging.rename(directory)  # only a finished fit is ever found in the cache
