@@ -150,6 +150,36 @@ def test_unknown_task_is_refused() -> None:
         sample_scene("juggle", np.random.default_rng(0))
 
 
+def test_two_hands_of_one_name_do_not_share_a_grasp_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The expert's choice caches are keyed by the hand's digest, not its name: a hand of the same name with
+    other kinematics (a zero-shot hand onboarded again, a test's fresh host) measures its own choice, while
+    the same hand loaded again finds the one a pool handed over (through the workers' own keys).
+
+    With no choice scenes the choice runs no episode and falls to the first option, so the remembered choice
+    is the last option: whichever answer a hand gets says where it came from."""
+    from synthetic_hands import write_synthetic_hand
+
+    from xlsdk.bench.physics import expert
+    from xlsdk.bench.physics.jobs import _warm
+    from xlsdk.hand import Hand
+    from xlsdk.hand_spec import load_hand_spec
+
+    monkeypatch.setattr(expert, "_CHOICES", {})
+    monkeypatch.setattr(expert, "TRIALS", {})
+    monkeypatch.setattr(expert, "CHOICE_SCENES", 0)
+    first, other = (write_synthetic_hand(tmp_path / folder, name="twin", scale=scale).manifest
+                    for folder, scale in (("a", 1.0), ("b", 1.2)))
+    hand, again, twin = (Hand(load_hand_spec(manifest), plugin="test") for manifest in (first, first, other))
+    assert hand.name == twin.name and hand.spec.digest != twin.spec.digest
+    task, (measured, *_, remembered) = "pinch_lift", expert.OPTIONS["pinch_lift"]
+
+    _warm([(("choice", expert.choice_key(hand, task)), remembered)])  # what a pool's worker is handed
+
+    assert expert.chosen_grasp(again, task) == remembered, "the same hand, loaded again, finds its choice"
+    assert expert.chosen_grasp(twin, task) == measured, "another hand of the same name measures its own"
+    assert list(expert.TRIALS) == [expert.choice_key(twin, task)]
+
+
 @pytest.mark.slow
 def test_two_shards_merged_equal_one_unsharded_run(inspire: xlsdk.Hand, tmp_path: Path) -> None:
     """Shards are independent units: two merged by LeRobot's aggregation hold exactly the frames of one shard

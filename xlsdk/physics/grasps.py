@@ -282,9 +282,18 @@ def cached(hand: Hand, kind: str, size: float = 0.0, **options: object) -> Grasp
     return _CACHE[key]
 
 
+def hand_key(hand: Hand) -> tuple[str, str, str]:
+    """Whose a cached answer about a hand is: its name, URDF file and kinematic digest (``hand.spec.digest``).
+
+    The name alone is not enough: two hands of one name can live in one process (a zero-shot hand
+    onboarded again from another URDF, a test's fresh plugin host), and must never get each other's grasp.
+    """
+    return (hand.name, str(hand.urdf_path), hand.spec.digest)
+
+
 def cache_key(hand: Hand, kind: str, size: float = 0.0, **options: object) -> tuple:
-    """What :func:`cached` files a grasp under (the hand's kinematics, the kind, the size to 1 mm, the options)."""
-    return (hand.name, str(hand.urdf_path), hand.spec.digest, kind, round(float(size), 3), tuple(sorted(options.items())))
+    """What :func:`cached` files a grasp under (:func:`hand_key`, the kind, the size to 1 mm, the options)."""
+    return (*hand_key(hand), kind, round(float(size), 3), tuple(sorted(options.items())))
 
 
 def remember(entries: list[tuple[tuple, Grasp]]) -> None:

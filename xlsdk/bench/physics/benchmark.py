@@ -446,15 +446,15 @@ class _Run:
         (feasibility is judged on the DART demonstrations, the scenes it had the most tries on): how each
         grasp it could use did in the choice, and how far the chosen grasp's fingertips are from the surface."""
         import xlsdk
-        from xlsdk.bench.physics.expert import CHOICE_SCENES, grasp_residual_mm
+        from xlsdk.bench.physics.expert import CHOICE_SCENES, choice_key, grasp_residual_mm
 
         out = []
         for (hand, task), kept in sorted(self.kept.items()):
             attempted = self.attempted[(hand, task)]
             if attempted and len(kept) / attempted < 0.5:
-                residual = grasp_residual_mm(xlsdk.load_hand(hand), task)
-                trials = dict((key[1:], value) for key, value in self.known.get(hand, [])
-                              if len(key) == 3 and key[0] == "trials").get((hand, task), [])
+                loaded = xlsdk.load_hand(hand)
+                residual = grasp_residual_mm(loaded, task)
+                trials = dict(self.known.get(hand, [])).get(("trials", choice_key(loaded, task)), [])
                 tried = ", ".join(f"{kind}{' loose' if extra.get('loose') else ''} {wins}/{CHOICE_SCENES}"
                                   for kind, extra, wins in trials)
                 out.append(Infeasible(hand=hand, task=task, reason=(

@@ -91,7 +91,8 @@ def _backoff(hand: Hand, item: SceneObject, grasp: grasps.Grasp) -> float:
     """The executor's backoff (:func:`xlsdk.physics.grasp.backoff_m`) for this grasp on an object of this kind
     and size (to the millimetre), measured once per process: the palm of a hand whose fingers close tightly
     would otherwise come down into the object it is about to grasp."""
-    key = (hand.name, item.kind, tuple(round(d, 3) for d in item.dims), grasp.kind, grasp.centre.round(4).tobytes())
+    key = (*grasps.hand_key(hand), item.kind, tuple(round(d, 3) for d in item.dims), grasp.kind,
+           grasp.centre.round(4).tobytes())
     if key not in _BACKOFFS:
         rpy = approach_rpy(item, left=hand.spec.manifest.handedness == "left")
         _BACKOFFS[key] = backoff_m(hand, item, grasp.q_open, rpy, grasp.centre)
@@ -245,9 +246,19 @@ OPTIONS["place_in_bin"] = OPTIONS["pinch_lift"]
 #: scenes each grasp option is tried on (their own seed stream, never a training or evaluation scene)
 CHOICE_SCENES = 3
 CHOICE_STREAM = 30_000
-_CHOICES: dict[tuple[str, str], GraspChoice] = {}
-#: how each option did in the choice (hand, task) -> [(kind, options, lifted of CHOICE_SCENES)], for the report
-TRIALS: dict[tuple[str, str], list[tuple[str, dict, int]]] = {}
+#: what the choice caches file a (hand, task) under: :func:`~xlsdk.physics.grasps.hand_key` and the task
+ChoiceKey = tuple[str, str, str, str]
+_CHOICES: dict[ChoiceKey, GraspChoice] = {}
+#: how each option did in the choice, per :func:`choice_key` -> [(kind, options, lifted of CHOICE_SCENES)], for
+#: the report
+TRIALS: dict[ChoiceKey, list[tuple[str, dict, int]]] = {}
+
+
+def choice_key(hand: Hand, task: str) -> ChoiceKey:
+    """The key of ``hand``'s grasp choice for ``task``: the hand's name, URDF and kinematic digest, not its name
+    alone, so two hands of one name in one process (a re-onboarded zero-shot hand, a test's fresh host) never
+    get each other's choice."""
+    return (*grasps.hand_key(hand), task)
 
 
 def chosen_grasp(hand: Hand, task: str) -> GraspChoice | None:
@@ -264,7 +275,7 @@ def chosen_grasp(hand: Hand, task: str) -> GraspChoice | None:
         return None
     if len(options) == 1:
         return options[0]
-    key = (hand.name, task)
+    key = choice_key(hand, task)
     if key not in _CHOICES:
         from xlsdk.bench.physics.dataset import scene_of
 
@@ -280,8 +291,9 @@ def chosen_grasp(hand: Hand, task: str) -> GraspChoice | None:
     return _CHOICES[key]
 
 
-def remember_choices(choices: dict[tuple[str, str], GraspChoice]) -> None:
-    """Hand this process the choices a pool already measured (so its workers do not measure them again)."""
+def remember_choices(choices: dict[ChoiceKey, GraspChoice]) -> None:
+    """Hand this process the choices a pool already measured (so its workers do not measure them again),
+    under their :func:`choice_key`."""
     _CHOICES.update(choices)
 
 

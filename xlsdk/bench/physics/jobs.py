@@ -94,20 +94,21 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple,
     """Choose the expert's grasp per task (:func:`~xlsdk.bench.physics.expert.chosen_grasp`, a few trial
     episodes per option) and synthesise every grasp it can need for ``tasks`` on a hand (one per millimetre
     of size). The choices and their trials travel with the grasps, under keys of their own
-    (``("choice", hand, task)``, ``("trials", hand, task)``)."""
+    (``("choice", choice_key)``, ``("trials", choice_key)``, with the expert's
+    :func:`~xlsdk.bench.physics.expert.choice_key`: the hand's digest, not only its name)."""
     import xlsdk
-    from xlsdk.bench.physics.expert import TRIALS, chosen_grasp, grasp_requests
+    from xlsdk.bench.physics.expert import TRIALS, choice_key, chosen_grasp, grasp_requests
     from xlsdk.physics import grasps
 
     def run() -> list[tuple[tuple, Any]]:
         hand = xlsdk.load_hand(hand_name)
         found: dict[tuple, Any] = {}
         for task in tasks:
-            choice = chosen_grasp(hand, task)
+            choice, key = chosen_grasp(hand, task), choice_key(hand, task)
             if choice is not None:
-                found[("choice", hand_name, task)] = choice
-            if (hand_name, task) in TRIALS:
-                found[("trials", hand_name, task)] = TRIALS[(hand_name, task)]
+                found[("choice", key)] = choice
+            if key in TRIALS:
+                found[("trials", key)] = TRIALS[key]
             for kind, size, options in grasp_requests(task, choice):
                 key = grasps.cache_key(hand, kind, size, **options)
                 if key not in found:
@@ -121,10 +122,10 @@ def _warm(known: list[tuple[tuple, Any]]) -> None:
     from xlsdk.bench.physics.expert import remember_choices
     from xlsdk.physics import grasps
 
-    def labelled(key: tuple) -> bool:
-        return len(key) == 3 and key[0] in ("choice", "trials")
+    def labelled(key: tuple) -> bool:  # a grasp's own key (grasps.cache_key) has six parts
+        return len(key) == 2 and key[0] in ("choice", "trials")
 
-    remember_choices({(key[1], key[2]): value for key, value in known if labelled(key) and key[0] == "choice"})
+    remember_choices({key[1]: value for key, value in known if labelled(key) and key[0] == "choice"})
     grasps.remember([(key, value) for key, value in known if not labelled(key)])
 
 
