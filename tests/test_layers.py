@@ -227,3 +227,27 @@ def test_a_planted_xml_parse_in_physics_fails_the_rule() -> None:
     planted = "from lxml import etree\ndef f():\n    import xml.etree.ElementTree as ET\n"
     hits = _xml_parsers(PACKAGE / "physics" / "planted.py", planted)
     assert hits == ["planted.py: lxml", "planted.py: lxml.etree", "planted.py: xml.etree.ElementTree"]
+
+
+def _class_homes(sources: dict[str, str]) -> dict[str, list[str]]:
+    """Public top-level class name -> the modules defining one, for names defined more than once."""
+    homes: dict[str, list[str]] = {}
+    for module, source in sources.items():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                homes.setdefault(node.name, []).append(module)
+    return {name: sorted(modules) for name, modules in homes.items() if len(modules) > 1}
+
+
+def test_one_class_per_name() -> None:
+    """One home per concept (issue 23): two ``Scene`` classes (the engine's table, the cross-hand benchmark's
+    picture) or two ``FitResult`` (a head fit, a keypoint fit) make a reader guess which one an import means."""
+    sources = {str(path.relative_to(PACKAGE)): path.read_text(encoding="utf-8") for path in PACKAGE.rglob("*.py")}
+    assert len(sources) > 50
+    assert _class_homes(sources) == {}
+
+
+def test_a_planted_second_class_of_a_name_fails_the_rule() -> None:
+    planted = {"physics/scene.py": "class Scene:\n    pass\nclass _Private:\n    pass\n",
+               "bench/tasks.py": "class Scene:\n    pass\nclass _Private:\n    pass\ndef f():\n    class Scene: pass\n"}
+    assert _class_homes(planted) == {"Scene": ["bench/tasks.py", "physics/scene.py"]}, "private and nested ones aside"

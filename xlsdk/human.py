@@ -85,7 +85,7 @@ MIRROR_MIN_ERROR = 0.006  # metres (model scale): below it the hand as given fit
 
 
 @dataclass(frozen=True)
-class FitResult:
+class KeypointFitResult:
     """Joints of the human hand ``(T, d)`` for keypoints ``(T, 21, 3)``, with how well they fit.
 
     ``scale`` is the keypoints' size relative to the model's hand (per frame); ``error`` the RMS landmark
@@ -223,16 +223,16 @@ class KeypointFit:
         return q, np.sqrt(cost / len(MOVING_LANDMARKS))
 
     def fit(self, keypoints: np.ndarray, *, scale: float | np.ndarray | None = None,
-            mirror: bool | None = None) -> FitResult:
+            mirror: bool | None = None) -> KeypointFitResult:
         """Joints for every frame of ``keypoints`` ``(T, 21, 3)`` (frames are independent)."""
         points = check_keypoints(keypoints)
         aligned, measured = self.align(points, scale=scale, mirror=mirror)
         q, error = self.solve(aligned)
         used = measured if scale is None and self.fixed_scale is None else \
             np.broadcast_to(np.asarray(scale if scale is not None else self.fixed_scale, dtype=np.float64), measured.shape)
-        return FitResult(q=q, scale=np.array(used), error=error, hand_length=used * self.model_length)
+        return KeypointFitResult(q=q, scale=np.array(used), error=error, hand_length=used * self.model_length)
 
-    def fit_sequence(self, keypoints: np.ndarray) -> FitResult:
+    def fit_sequence(self, keypoints: np.ndarray) -> KeypointFitResult:
         """Joints for a recording: one size for the whole sequence (the median of the measured scales)."""
         points = check_keypoints(keypoints)
         scale = self.fixed_scale
@@ -500,7 +500,7 @@ def _targets(targets: Sequence[Hand]) -> list[Hand]:
 def retarget_keypoints(keypoints: np.ndarray, source: Hand, targets: Sequence[Hand], *,
                        handedness: Handedness = "right", hand_length: float | None = None, refine: bool = False,
                        refine_steps: int = REFINE_STEPS, check_handedness: bool = True,
-                       where: str = "keypoints") -> tuple[FitResult, dict[str, np.ndarray]]:
+                       where: str = "keypoints") -> tuple[KeypointFitResult, dict[str, np.ndarray]]:
     """A recording ``(T, 21, 3)`` to the joints of every target hand, through ``source`` (the human hand).
 
     Returns the human hand's fit and, per target name, its joints ``(T, d)``; a target that is

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict
 from xlsdk.bench import harness
 from xlsdk.bench.crosshand.dataset import write_hand_dataset
 from xlsdk.bench.crosshand.demos import solve_scenes
-from xlsdk.bench.crosshand.tasks import SUCCESS_TOLERANCE, TASKS, Scene, sample_scenes, task_error, task_success
+from xlsdk.bench.crosshand.tasks import (SUCCESS_TOLERANCE, TASKS, ImageScene, sample_scenes, task_error,
+                                         task_success)
 from xlsdk.bench.crosshand.episode import run_episode
 from xlsdk.policy.action_space import space_of
 from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy, widest_hand
@@ -173,7 +174,7 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
 
 
 def _evaluation_scenes(config: CrosshandConfig, rng: np.random.Generator
-                       ) -> dict[tuple[str, str], tuple[list[Scene], list[float]]]:
+                       ) -> dict[tuple[str, str], tuple[list[ImageScene], list[float]]]:
     """Fresh scenes for every hand x task, with the hand's own IK expert error on each."""
     import xlsdk
 

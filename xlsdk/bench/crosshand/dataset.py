@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from xlsdk.bench.crosshand.demos import demo_trajectory, solve_scenes
-from xlsdk.bench.crosshand.tasks import Scene, render
+from xlsdk.bench.crosshand.tasks import ImageScene, render
 from xlsdk.bench.harness import create_dataset, image_feature, vector_feature
 from xlsdk.hand import Hand
 
@@ -26,7 +26,7 @@ FPS = 10
 class HandDemos:
     hand: str
     root: Path
-    scenes: list[Scene]
+    scenes: list[ImageScene]
     expert_error: list[float]
     episodes: int
     frames: int
@@ -38,7 +38,7 @@ def features_for(hand: Hand, image_size: int) -> dict:
             "action": vector_feature(names)}
 
 
-def write_hand_dataset(hand: Hand, scenes: list[Scene], root: Path, *, frames: int, image_size: int,
+def write_hand_dataset(hand: Hand, scenes: list[ImageScene], root: Path, *, frames: int, image_size: int,
                        seed: int) -> HandDemos:
     """Solve every scene with the hand's own IK and write one episode per scene."""
     goals, errors = solve_scenes(hand, scenes, seed=seed)

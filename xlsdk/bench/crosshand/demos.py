@@ -14,13 +14,13 @@ import torch
 
 from xlsdk.hand import Hand
 from xlsdk.ik import descend
-from xlsdk.bench.crosshand.tasks import Scene, task_error
+from xlsdk.bench.crosshand.tasks import ImageScene, task_error
 
 RESTARTS = 6
 IK_STEPS = 200
 
 
-def solve_scenes(hand: Hand, scenes: list[Scene], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def solve_scenes(hand: Hand, scenes: list[ImageScene], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(q* (N, dof), expert error (N,)) for ``scenes``.
 
     Per task, the nominal scene (object centred, medium size) is solved from several random restarts;
@@ -47,7 +47,7 @@ def solve_scenes(hand: Hand, scenes: list[Scene], seed: int) -> tuple[torch.Tens
     return q, errors
 
 
-def _descend(hand: Hand, start: torch.Tensor, scenes: list[Scene]) -> tuple[torch.Tensor, torch.Tensor]:
+def _descend(hand: Hand, start: torch.Tensor, scenes: list[ImageScene]) -> tuple[torch.Tensor, torch.Tensor]:
     """IK on the task error from ``start`` (one row per scene); the solutions and their errors."""
     q = descend(hand, start, lambda x: task_error(hand.geometry(x), scenes), steps=IK_STEPS, lr=0.04)
     with torch.no_grad():

@@ -18,7 +18,7 @@ from xlsdk.drivers.base import HandDriver
 from xlsdk.drivers.sim import VirtualClock, sim_on_virtual_clock
 from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace
-from xlsdk.bench.crosshand.tasks import Scene, render
+from xlsdk.bench.crosshand.tasks import ImageScene, render
 from xlsdk.policy.modeling_xlvla import STATE
 
 
@@ -27,7 +27,7 @@ def sim_driver(hand: Hand) -> tuple[HandDriver, VirtualClock]:
     return sim_on_virtual_clock(hand, max_velocity=8.0)
 
 
-def run_episode(policy: Any, space: ActionSpace, hand: Hand, scene: Scene, *, frames: int, fps: float,
+def run_episode(policy: Any, space: ActionSpace, hand: Hand, scene: ImageScene, *, frames: int, fps: float,
                 driver: HandDriver | None = None, clock: VirtualClock | None = None, settle_s: float = 0.3,
                 sleep: Any = None) -> np.ndarray:
     """Run one episode; returns the executed final joint vector. With a real ``driver`` pass ``sleep``."""

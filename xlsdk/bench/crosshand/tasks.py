@@ -41,8 +41,9 @@ INSTRUCTIONS = {
 
 
 @dataclass(frozen=True)
-class Scene:
-    """One instance of a task: where the object is (u, v in [0, 1] of the image), its size and colour."""
+class ImageScene:
+    """One instance of a task, drawn as a picture: where the object is (u, v in [0, 1] of the image), its size
+    and colour. Not a world: the physics engine's objects on a table are :class:`xlsdk.physics.scene.Scene`."""
 
     task: str
     u: float
@@ -69,18 +70,19 @@ def check_task(task: str) -> str:
     return task
 
 
-def sample_scenes(task: str, count: int, rng: np.random.Generator) -> list[Scene]:
+def sample_scenes(task: str, count: int, rng: np.random.Generator) -> list[ImageScene]:
     check_task(task)
     scenes = []
     for _ in range(count):
         colour = str(rng.choice(list(COLOURS)))
         template = str(rng.choice(INSTRUCTIONS[task]))
-        scenes.append(Scene(task=task, u=float(rng.uniform(0.2, 0.8)), v=float(rng.uniform(0.25, 0.75)),
-                            size=float(rng.uniform(0.0, 1.0)), colour=colour, instruction=template.format(colour=colour)))
+        scenes.append(ImageScene(task=task, u=float(rng.uniform(0.2, 0.8)), v=float(rng.uniform(0.25, 0.75)),
+                                 size=float(rng.uniform(0.0, 1.0)), colour=colour,
+                                 instruction=template.format(colour=colour)))
     return scenes
 
 
-def render(scene: Scene, size: int = 48) -> np.ndarray:
+def render(scene: ImageScene, size: int = 48) -> np.ndarray:
     """The scene as an RGB uint8 image (size x size x 3): a table, the object, its colour and size."""
     image = Image.new("RGB", (size, size), (225, 222, 215))
     draw = ImageDraw.Draw(image)
@@ -112,7 +114,7 @@ def render(scene: Scene, size: int = 48) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-def task_error(geometry: HandGeometry, scenes: list[Scene]) -> torch.Tensor:
+def task_error(geometry: HandGeometry, scenes: list[ImageScene]) -> torch.Tensor:
     """Per-pose error (B,) of ``geometry`` (one pose per scene) against each scene's target; 0 = perfect.
 
     Rows are grouped by task and each group is computed in one vectorised pass (IK calls this in its
@@ -125,7 +127,7 @@ def task_error(geometry: HandGeometry, scenes: list[Scene]) -> torch.Tensor:
     return errors
 
 
-def _task_error(task: str, p: torch.Tensor, names: tuple[str, ...], scenes: list[Scene]) -> torch.Tensor:
+def _task_error(task: str, p: torch.Tensor, names: tuple[str, ...], scenes: list[ImageScene]) -> torch.Tensor:
     check_task(task)
     if names[:1] != ("thumb",) or "index" not in names:
         raise PolicyError(f"the cross-hand tasks need a thumb and an index finger; this hand has {list(names)}")
