@@ -31,6 +31,7 @@ from xlsdk.bench.crosshand.demos import solve_scenes
 from xlsdk.bench.crosshand.tasks import (SUCCESS_TOLERANCE, TASKS, ImageScene, sample_scenes, task_error,
                                          task_success)
 from xlsdk.bench.crosshand.episode import run_episode
+from xlsdk.hand import Hand
 from xlsdk.policy.action_space import space_of
 from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy, widest_hand
 from xlsdk.progress import step_progress
@@ -120,12 +121,13 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
     data_dir = out_dir / "datasets"
     if data_dir.exists():
         shutil.rmtree(data_dir)
+    hands = {name: xlsdk.load_hand(name) for name in config.hands}  # names resolved here, the face; Hands below
     training_hands = [h for h in config.hands if h != config.held_out_hand]
     roots = []
     task_of: dict[str, str] = {}
     with step_progress("crosshand data", len(training_hands), enabled=progress) as bar:
         for index, name in enumerate(training_hands):
-            hand = xlsdk.load_hand(name)
+            hand = hands[name]
             scenes = [s for task in config.tasks for s in sample_scenes(task, config.scenes_per_task, rng)]
             task_of.update({s.instruction: s.task for s in scenes})
             demos = write_hand_dataset(hand, scenes, data_dir / name, frames=config.frames,
@@ -151,7 +153,7 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
         policy, history, _ = train_policy(data, policy_config, steps=config.steps, batch_size=config.batch_size,
                                           seed=config.seed, progress=progress)
         losses[arm] = float(np.mean(history[-50:]))
-        latency[arm] = _latency_ms(policy, space)
+        latency[arm] = _latency_ms(policy, space, hands[config.hands[0]])
         results[arm] = _evaluate(policy, space, evaluation, config, progress=progress, arm=arm)
 
     combos = []
@@ -204,11 +206,8 @@ def _evaluate(policy: Any, space: Any, evaluation: dict, config: CrosshandConfig
     return errors
 
 
-def _latency_ms(policy: Any, space: Any, calls: int = 100) -> float:
-    """Median wall time of one chunk prediction + decode, CPU, batch 1."""
-    import xlsdk
-
-    hand = xlsdk.load_hand("inspire")
+def _latency_ms(policy: Any, space: Any, hand: Hand, calls: int = 100) -> float:
+    """Median wall time of one chunk prediction + decode onto ``hand`` (the run's first), CPU, batch 1."""
     config = policy.config
     batch = {"observation.images.scene": torch.full((1, 3, config.image_size, config.image_size), 0.5),
              "task": ["pinch the small red cube"],
