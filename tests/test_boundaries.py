@@ -46,3 +46,26 @@ def test_devices() -> None:
         with pytest.raises(XlsdkError, match="no CUDA device") as caught:
             resolve_device("cuda")
         assert caught.value.hint
+
+
+def test_a_broken_core_latent_manifest_names_its_field(tmp_path) -> None:
+    """The core latent's manifest goes through the one formatter: the field, not "1 validation error for ..."."""
+    import json
+    import shutil
+    from importlib.resources import files
+
+    from xlsdk.latent.core import read_core_manifest
+    from xlsdk.latent.manifests import CORE_MANIFEST, CORE_WEIGHTS
+
+    shipped = files("xlsdk.latent") / "data"
+    shutil.copyfile(str(shipped / CORE_WEIGHTS), tmp_path / CORE_WEIGHTS)
+    manifest = json.loads((shipped / CORE_MANIFEST).read_text(encoding="utf-8"))
+    (tmp_path / CORE_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert read_core_manifest(tmp_path).fingerprint == manifest["fingerprint"], "the copy itself is valid"
+    del manifest["latent_dim"]
+    (tmp_path / CORE_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(XlsdkError, match=r"not a valid core-latent manifest \(field `latent_dim`: Field required\)"):
+        read_core_manifest(tmp_path)
+    (tmp_path / CORE_MANIFEST).write_text("{not json", encoding="utf-8")
+    with pytest.raises(XlsdkError, match=r"not a valid core-latent manifest \(field `\(top level\)`: Invalid JSON"):
+        read_core_manifest(tmp_path)

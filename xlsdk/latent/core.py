@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from xlsdk.errors import LatentError
+from xlsdk.errors import LatentError, validation_problems
 from xlsdk.files import write_json_atomic, write_with_atomic
 from xlsdk.geometry import GEOMETRY_VERSION
 from xlsdk.latent.manifests import CORE_MANIFEST, CORE_WEIGHTS, FORMAT_VERSION, CoreHandEntry, CoreLatentManifest
@@ -46,7 +46,8 @@ def read_core_manifest(directory: Path | str) -> CoreLatentManifest:
     try:
         manifest = CoreLatentManifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError) as exc:
-        raise LatentError(f"{manifest_path}: not a valid core-latent manifest ({_first_line(exc)})") from None
+        problem = validation_problems(exc, limit=1)[0]  # the field and what is wrong with it, one line
+        raise LatentError(f"{manifest_path}: not a valid core-latent manifest ({problem})") from None
     if hashlib.sha256(weights_path.read_bytes()).hexdigest() != manifest.weights_sha256:
         raise LatentError(f"{weights_path}: checksum mismatch with {manifest_path.name} (file changed or truncated)",
                           hint="reinstall xlsdk or retrain with `xlsdk latent train`")
@@ -194,7 +195,3 @@ def _load_state(head: LatentHead, state: dict[str, torch.Tensor], where: str) ->
             parts.append("bad shapes " + ", ".join(f"{k} {tuple(state[k].shape)} != {expected[k]}" for k in wrong))
         raise HeadError(f"{where}: " + "; ".join(parts))
     head.load_state_dict({**state, "lower": head.lower, "upper": head.upper}, strict=True)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
