@@ -49,6 +49,11 @@ def _violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
     )
 
 
+#: the head fit's stop rule pulls toward IK answers with the shared solver (latent/refine.py), not by reaching
+#: into the evaluator or the retargeter (issue 23)
+FIT_RULE = "the fit imports a solver, not the evaluator or the retargeter"
+FIT_FORBIDDEN = ("xlsdk.latent.evaluate", "xlsdk.latent.retarget")
+
 RULES = {
     "kinematics knows no learning and no drivers": (
         ("hand.py", "kinematics.py", "geometry.py", "joint_slots.py", "ik.py", "tip_kinematics.py", "transforms.py"),
@@ -68,6 +73,7 @@ RULES = {
                               "xlsdk.drivers", "xlsdk.policy")),
     "the policy is the model and its training: no benchmark, no world, no onboarding": (
         ("policy",), ("xlsdk.bench", "xlsdk.physics", "xlsdk.new_hand", "xlsdk.drivers", "xlsdk.demo")),
+    FIT_RULE: (("latent/fit.py",), FIT_FORBIDDEN),
 }
 
 
@@ -251,3 +257,16 @@ def test_a_planted_second_class_of_a_name_fails_the_rule() -> None:
     planted = {"physics/scene.py": "class Scene:\n    pass\nclass _Private:\n    pass\n",
                "bench/tasks.py": "class Scene:\n    pass\nclass _Private:\n    pass\ndef f():\n    class Scene: pass\n"}
     assert _class_homes(planted) == {"Scene": ["bench/tasks.py", "physics/scene.py"]}, "private and nested ones aside"
+
+
+def test_a_planted_evaluator_import_in_the_fit_fails_the_rule() -> None:
+    """The fit rule sees the old way (a lazy import of the evaluator's reachable poses) and passes the solver."""
+    fit = PACKAGE / "latent" / "fit.py"
+    assert "xlsdk.latent.refine.reachable_poses" in _imports(fit), "the fit uses the solver"
+    planted = "def _reach_targets():\n    from xlsdk.latent.evaluate import reachable_poses\n    from .retarget import retarget\n"
+    names = _imports(fit, planted)
+    assert sorted(name for name in names if any(name == f or name.startswith(f + ".") for f in FIT_FORBIDDEN)) == [
+        "xlsdk.latent.evaluate", "xlsdk.latent.evaluate.reachable_poses", "xlsdk.latent.retarget",
+        "xlsdk.latent.retarget.retarget"]
+    assert not [name for name in _imports(fit, "from xlsdk.latent.refine import reachable_poses\n")
+                if name.startswith(FIT_FORBIDDEN)]

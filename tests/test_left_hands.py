@@ -19,7 +19,7 @@ from conftest import HandPlugin
 import xlsdk
 from xlsdk.cli import main
 from xlsdk.latent.objectives import tip_error
-from xlsdk.latent.retarget import GeometryRefiner
+from xlsdk.latent.refine import GeometryRefiner
 
 HANDS = Path(__file__).parent / "data" / "hands"
 

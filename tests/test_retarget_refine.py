@@ -9,7 +9,8 @@ import torch
 import xlsdk
 from xlsdk.geometry import shared_fingers
 from xlsdk.latent.objectives import tip_error
-from xlsdk.latent.retarget import GeometryRefiner, StreamRetargeter, refine_retarget
+from xlsdk.latent.refine import GeometryRefiner
+from xlsdk.latent.retarget import StreamRetargeter, refine_retarget
 
 
 def _poses(name: str, n: int, seed: int) -> torch.Tensor:

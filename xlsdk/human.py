@@ -43,7 +43,8 @@ from xlsdk.hand import Hand
 from xlsdk.keypoints import LANDMARK_COUNT, MEDIAPIPE_LANDMARKS, check_keypoints
 from xlsdk.latent.fast_head import NumpyHead, StackedDecoders
 from xlsdk.latent.head_loading import load_head
-from xlsdk.latent.retarget import REFINE_STEPS, GeometryRefiner, retarget
+from xlsdk.latent.refine import REFINE_STEPS, GeometryRefiner
+from xlsdk.latent.retarget import retarget
 from xlsdk.point_fit import PointLeastSquares
 from xlsdk.tip_kinematics import TipKinematics
 
@@ -379,7 +380,7 @@ class GeometryTracker:
     """The stream's refinement into one target hand, keeping the Jacobian of its previous answer.
 
     The same refinement as :class:`~xlsdk.latent.retarget.StreamRetargeter` (LM on the fingertip
-    geometry of :class:`~xlsdk.latent.retarget.GeometryRefiner`, from the better of the decode and the
+    geometry of :class:`~xlsdk.latent.refine.GeometryRefiner`, from the better of the decode and the
     previous answer, :data:`TRACK_DAMPINGS` per step, never worse than its start), fed by the landmark
     tracker: the human hand's fingertips are landmarks it has just fitted (no second forward
     kinematics of the source), and the previous answer's fingertips and Jacobian are kept from the

@@ -4,7 +4,7 @@ One loop serves every place xlsdk needs joints that achieve an arbitrary differe
 goal: the grasp banks of the latent's pose sampler and the benchmarks' IK demonstrations. Adam on the
 cost, then clamping into the joint limits after every step (projection), so every iterate is a valid
 pose. (The refinement of a retargeted pose has a least-squares goal and its own Levenberg-Marquardt
-solver, :class:`xlsdk.latent.retarget.GeometryRefiner`.)
+solver, :class:`xlsdk.latent.refine.GeometryRefiner`.)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Projected Levenberg-Marquardt on a hand's joints for residuals that are linear in tracked points.
 
 Two problems in xlsdk have this shape: the retargeting refinement (a target hand's fingertips towards
-another hand's geometry, :class:`xlsdk.latent.retarget.GeometryRefiner`) and the human hand's fit to
+another hand's geometry, :class:`xlsdk.latent.refine.GeometryRefiner`) and the human hand's fit to
 measured keypoints (its 21 landmarks towards a person's, :mod:`xlsdk.human`). In both the residuals
 are ``A @ (points(q) - goal)`` for a per-pose matrix ``A``, and the points and their analytic Jacobian
 come from one :class:`~xlsdk.tip_kinematics.TipKinematics`. So one solver serves both: it only needs

@@ -26,7 +26,8 @@ from xlsdk.geometry import shared_fingers
 from xlsdk.hand import Hand
 from xlsdk.latent.head_network import LatentHead
 from xlsdk.latent.naive import naive_retarget
-from xlsdk.latent.objectives import GeometryWeights, tip_error
+from xlsdk.latent.objectives import tip_error
+from xlsdk.latent.refine import reachable_poses
 from xlsdk.latent.sampling import PoseSampler
 
 PINCH_IN = 0.15
@@ -145,13 +146,6 @@ def _pair_metrics(source: Hand, target: Hand, source_head: LatentHead, target_he
     )
 
 
-#: LM iterations of the reachable floor (each stops earlier once it converges) and random starts beside
-#: the given ones. Against 15 steps and 2 random starts on 2048 canonical poses, these lowered the mean
-#: floor by 0.2 % (gripper3) and 2 % (five22) for 2.6x and 4x the time
-_FLOOR_STEPS = 40
-_FLOOR_RANDOM_STARTS = 3
-
-
 def reachable_error(source: Hand, target: Hand, q_source: torch.Tensor, starts: list[torch.Tensor], *,
                     known: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
     """Per source pose, the smallest fingertip error (reach units, :func:`tip_error`) found on ``target``.
@@ -161,40 +155,6 @@ def reachable_error(source: Hand, target: Hand, q_source: torch.Tensor, starts: 
     """
     errors = reachable_poses(source, target, q_source, starts, seed=seed)[1]
     return errors if known is None else torch.minimum(errors, known.to(errors.dtype))
-
-
-def reachable_poses(source: Hand, target: Hand, q_source: torch.Tensor, starts: list[torch.Tensor], *,
-                    weights: GeometryWeights | None = None, seed: int = 0, steps: int = _FLOOR_STEPS,
-                    random_starts: int = _FLOOR_RANDOM_STARTS) -> tuple[torch.Tensor, torch.Tensor]:
-    """The target poses (B, d_target) that come closest to ``source``'s fingertips, and their tip errors (B,).
-
-    Levenberg-Marquardt (:class:`~xlsdk.latent.retarget.GeometryRefiner`) from each of ``starts`` and from
-    ``random_starts`` uniform poses, separately; per pose the lowest cost wins (float64, inside the
-    target's limits). The cost is the fingertip residuals alone by default (the reachable floor), or the
-    refiner's tips and pinch-weighted thumb-to-finger vectors under ``weights`` (poses that keep pinches).
-    """
-    from xlsdk.latent.retarget import GeometryRefiner
-
-    fingers = shared_fingers(source.fingers, target.fingers)
-    refiner = GeometryRefiner(source, target, weights=weights or GeometryWeights(vectors=0.0, direction=0.0))
-    goal = refiner.goal(q_source)
-    reference = goal.select(fingers)
-    draw = torch.Generator().manual_seed(seed)
-    candidates = list(starts) + [target.sample(q_source.shape[0], draw, dtype=torch.float64)
-                                 for _ in range(random_starts)]
-    best_poses, best, best_cost = None, None, None
-    for start in candidates:
-        solved = refiner(goal, start, steps=steps)
-        errors = tip_error(target.geometry(solved).select(fingers), reference)
-        cost = errors if weights is None else refiner.cost(solved, goal)
-        cost = torch.where(torch.isfinite(cost) & torch.isfinite(errors), cost, torch.inf)
-        if best is None:
-            best_poses, best, best_cost = solved, errors, cost
-        else:
-            better = cost < best_cost
-            best_poses = torch.where(better[:, None], solved, best_poses)
-            best, best_cost = torch.where(better, errors, best), torch.where(better, cost, best_cost)
-    return best_poses, best
 
 
 def _pinch_consistency(source: Hand, target: Hand, source_head: LatentHead, target_head: LatentHead,

@@ -246,7 +246,7 @@ def _reach_targets(hand: Hand, head: LatentHead, canonical: Hand, data: _FitData
     whose fingertips cannot follow the canonical hand's (a gripper whose spread joint turns its two
     fingers half a circle) it settles in one basin and stays there: the same gripper levelled at 0.61
     or 0.69 reach units toward it by the seed alone, where IK reaches 0.53. IK from the decoder's own
-    answer, the naive mapping and random poses (:func:`~xlsdk.latent.evaluate.reachable_poses`, on the
+    answer, the naive mapping and random poses (:func:`~xlsdk.latent.refine.reachable_poses`, on the
     fit's own tip and pinch-weighted vector terms, so that the answers keep pinches) finds the better
     basin per pose; a regression of the decoder toward those joints (``reach_weight``) pulls
     it there while the geometry terms keep working. Solved once, only for fits that have levelled off at
@@ -254,8 +254,8 @@ def _reach_targets(hand: Hand, head: LatentHead, canonical: Hand, data: _FitData
     (The same pull on the encoder, toward the canonical latents of canonical IK answers, doubled the
     reconstruction error of a 7-DOF hand and was dropped.)
     """
-    from xlsdk.latent.evaluate import reachable_poses
     from xlsdk.latent.naive import naive_retarget
+    from xlsdk.latent.refine import reachable_poses
 
     q_canonical = data.bank_poses[: config.reach_poses]
     latents = data.bank[0][1][: config.reach_poses]

@@ -145,8 +145,8 @@ def compare_sides(hand: Hand, reference: Hand, *, setups: tuple[str, ...] = ALL_
     """
     import torch
 
-    from xlsdk.latent.evaluate import reachable_poses
     from xlsdk.latent.naive import naive_retarget
+    from xlsdk.latent.refine import reachable_poses
 
     q = reference.sample(n, torch.Generator().manual_seed(seed), dtype=torch.float64)
     floors = []
