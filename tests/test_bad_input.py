@@ -1144,8 +1144,10 @@ def policy_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("policy_inputs")
     scenes = sample_scenes("pinch", 2, np.random.default_rng(0))
-    dataset = write_hand_dataset(xlsdk.load_hand("inspire"), scenes, root / "ds", frames=4, image_size=48, seed=0).root
-    train_from_datasets([dataset], root / "policy", steps=2, batch_size=4, progress=False, device="cpu")
+    inspire = xlsdk.load_hand("inspire")
+    dataset = write_hand_dataset(inspire, scenes, root / "ds", frames=4, image_size=48, seed=0).root
+    train_from_datasets([dataset], root / "policy", hands={"inspire": inspire}, steps=2, batch_size=4, progress=False,
+                        device="cpu")
     return {"ds": dataset, "policy": root / "policy"}
 
 
@@ -1228,13 +1230,16 @@ def test_policy_file(name: str, policy_inputs: dict[str, Path], tmp_path: Path, 
 
 def test_a_non_finite_loss_stops_training_with_an_error(policy_inputs: dict[str, Path]) -> None:
     """Finite data, a learning rate of 1e30: the weights blow up and the loss turns NaN at step 2."""
+    import xlsdk
     from xlsdk.errors import PolicyError
     from xlsdk.policy.action_space import space_of
     from xlsdk.policy.configuration_xlvla import XlvlaConfig
     from xlsdk.policy.train import make_config, read_demo_frames, to_training_set, train_policy
 
     config = make_config("latent", optimizer_lr=1e30)
-    data = to_training_set(read_demo_frames([policy_inputs["ds"]], XlvlaConfig(action_space="latent")), space_of(config))
+    hands = {"inspire": xlsdk.load_hand("inspire")}
+    frames = read_demo_frames([policy_inputs["ds"]], XlvlaConfig(action_space="latent"), hands)
+    data = to_training_set(frames, space_of(config), hands=hands)
     with pytest.raises(PolicyError, match="training diverged: the loss is nan at step"):
         train_policy(data, config, steps=6, batch_size=4, progress=False, device="cpu")
 

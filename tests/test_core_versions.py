@@ -287,7 +287,7 @@ def test_a_policy_trained_under_one_core_is_refused_under_another(tmp_path: Path
     scenes = sample_scenes("open", 2, np.random.default_rng(0))
     data = write_hand_dataset(inspire, scenes, tmp_path / "data", frames=8, image_size=48, seed=0).root
     policy = tmp_path / "policy"
-    train_from_datasets([data], policy, steps=5, batch_size=8, progress=False)
+    train_from_datasets([data], policy, hands={"inspire": inspire}, steps=5, batch_size=8, progress=False)
     assert json.loads((policy / "config.json").read_text())["latent_fingerprint"] == shipped.fingerprint
 
     other = _untrained_core(tmp_path / "other_core", seed=3)

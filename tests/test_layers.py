@@ -270,3 +270,25 @@ def test_a_planted_evaluator_import_in_the_fit_fails_the_rule() -> None:
         "xlsdk.latent.retarget.retarget"]
     assert not [name for name in _imports(fit, "from xlsdk.latent.refine import reachable_poses\n")
                 if name.startswith(FIT_FORBIDDEN)]
+
+
+#: the LeRobot plugin boundary: LeRobot builds the policy config and the processor steps from JSON that names a
+#: hand (``{"hand": "xhand"}``), so these two turn that name into a Hand; the rest of policy/ is handed Hands
+POLICY_LOOKUPS = ("configuration_xlvla.py", "latent_steps.py")
+
+
+def test_the_policy_takes_hands_except_where_lerobot_names_them() -> None:
+    """Training (``to_training_set``, ``widest_hand``, ``read_demo_frames``) takes a ``Mapping[str, Hand]``
+    from its callers; only the two modules LeRobot configures by name look a hand up, and both still do (an
+    exception that no longer needs to be one is taken off the list)."""
+    paths = _modules("policy")
+    assert len(paths) > 5
+    assert [f"{path.name} imports {name}" for path in paths if path.name not in POLICY_LOOKUPS
+            for name in _host_imports(path)] == []
+    assert all(_host_imports(PACKAGE / "policy" / name) for name in POLICY_LOOKUPS)
+
+
+def test_a_planted_name_lookup_in_policy_training_fails_the_rule() -> None:
+    planted = ("def widest_hand(hand_names):\n    from xlsdk.plugins import get_plugin_host\n"
+               "    return max(get_plugin_host().load_hand(name).dof for name in hand_names)\n")
+    assert _host_imports(PACKAGE / "policy" / "train.py", planted) == ["xlsdk.plugins", "xlsdk.plugins.get_plugin_host"]

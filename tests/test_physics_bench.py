@@ -230,7 +230,8 @@ def test_a_state_policy_reproduces_its_training_scenes(inspire: xlsdk.Hand, tmp_
     config = make_xlvla_config("latent", obs="state", raw_width=inspire.dof, image_size=64, chunk_size=8,
                                n_action_steps=4, wrist_loss_share=0.5)
     space = space_for(config)
-    policy, losses, _ = train_policy(to_training_set(frames, space), config, steps=LEARN_STEPS, batch_size=256,
+    data = to_training_set(frames, space, hands={"inspire": inspire})
+    policy, losses, _ = train_policy(data, config, steps=LEARN_STEPS, batch_size=256,
                                      seed=0, progress=False, device="cpu")
     assert np.mean(losses[-50:]) < 0.1 * np.mean(losses[:20])
     runner = XlvlaRunner("latent", policy, space, "state", 64)

@@ -84,8 +84,8 @@ def test_widths_come_from_the_hands_and_the_latent() -> None:
     from xlsdk.policy.train import make_config, widest_hand
 
     assert make_config("latent").action_dim == xlsdk.core_latent().latent_dim
-    assert widest_hand(["inspire", "xhand"]) == 12
-    narrow = make_config("raw", raw_dim=widest_hand(["inspire", "ability"]))
+    assert widest_hand([xlsdk.load_hand("inspire"), xlsdk.load_hand("xhand")]) == 12
+    narrow = make_config("raw", raw_dim=widest_hand([xlsdk.load_hand("inspire"), xlsdk.load_hand("ability")]))
     assert narrow.action_dim == 6 and space_of(narrow).dim == 6
     xhand = xlsdk.load_hand("xhand")
     with pytest.raises(PolicyError, match="hand 'xhand' has 12 joints, wider than this raw-joint policy's 6"):
@@ -173,12 +173,39 @@ def test_policy_train_device_choice_is_checked_first(datasets: dict[str, Path], 
         assert not (tmp_path / "p").exists(), "nothing written"
 
 
+def test_training_takes_hands_and_the_face_names_them(datasets: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    """policy.train reads each dataset's robot_type but resolves no name: the caller passes the Hands, a hand it
+    left out is named with its dataset; `xlsdk policy train` (the face) refuses a robot_type nobody installed."""
+    import shutil
+
+    from xlsdk.errors import DataFormatError
+    from xlsdk.policy.configuration_xlvla import XlvlaConfig
+    from xlsdk.policy.train import dataset_hand_names, read_demo_frames
+
+    roots = [datasets["inspire"], datasets["xhand"]]
+    assert dataset_hand_names(roots) == ["inspire", "xhand"]
+    with pytest.raises(DataFormatError, match=r"not a local LeRobot dataset"):
+        dataset_hand_names([tmp_path])
+    with pytest.raises(DataFormatError, match=r"xhand.*robot_type: hand 'xhand' is not among the hands given \(inspire\)"):
+        read_demo_frames(roots, XlvlaConfig(action_space="latent"), {"inspire": xlsdk.load_hand("inspire")})
+    stranger = tmp_path / "stranger"
+    shutil.copytree(datasets["inspire"], stranger)
+    info = stranger / "meta" / "info.json"
+    info.write_text(info.read_text().replace('"robot_type": "inspire"', '"robot_type": "no_such_hand"'))
+    assert dataset_hand_names([stranger]) == ["no_such_hand"]
+    assert main(["policy", "train", "--dataset", str(stranger), "--out", str(tmp_path / "p"), "--steps", "1"]) == 1
+    assert "robot_type 'no_such_hand' is not an installed hand" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
 @pytest.fixture(scope="module")
 def trained(datasets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     from xlsdk.policy.train import train_from_datasets
 
     out = tmp_path_factory.mktemp("trained") / "policy"
-    train_from_datasets([datasets["inspire"], datasets["xhand"]], out, steps=60, batch_size=32, progress=False)
+    train_from_datasets([datasets["inspire"], datasets["xhand"]], out, steps=60, batch_size=32, progress=False,
+                        hands={name: xlsdk.load_hand(name) for name in ("inspire", "xhand")})
     return out
 
 

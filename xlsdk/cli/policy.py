@@ -92,6 +92,19 @@ def make_dataset_command(
     console.print(f"wrote {demos.episodes} episodes ({demos.frames} frames) of {name} to {out}")
 
 
+def _dataset_hands(roots: list[Path]) -> dict[str, Any]:
+    """The installed hand of each dataset's robot_type (the face turns names into Hands for the library)."""
+    from xlsdk import hands, load_hand
+    from xlsdk.errors import DataFormatError
+    from xlsdk.policy.train import dataset_hand_names
+
+    names, installed = dataset_hand_names(roots), set(hands())
+    for root, name in zip(roots, names, strict=True):
+        if name not in installed:
+            raise DataFormatError(f"{root}: robot_type {name!r} is not an installed hand", hint="`xlsdk hands` lists them")
+    return {name: load_hand(name) for name in sorted(set(names))}
+
+
 @policy_app.command("train")
 def train_command(
     dataset: list[Path] = typer.Option(..., "--dataset", help="A LeRobot dataset directory (repeat for several hands)."),
@@ -111,8 +124,9 @@ def train_command(
     _quiet_video_backend_probe()
     if space not in ("latent", "raw"):
         raise XlsdkError(f"--space must be latent or raw, got {space!r}")
-    metadata, losses = train_from_datasets(dataset, out, space_name=space, steps=steps, batch_size=batch_size,
-                                           seed=seed, progress=not json_output, device=device)
+    metadata, losses = train_from_datasets(dataset, out, hands=_dataset_hands(dataset), space_name=space,
+                                           steps=steps, batch_size=batch_size, seed=seed, progress=not json_output,
+                                           device=device)
     if json_output:
         print_json(_finite_or_none({**metadata.model_dump(), "first_loss": losses[0], "out": str(out)}))
         return

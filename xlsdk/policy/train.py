@@ -13,6 +13,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.errors import DataFormatError, PolicyError, validation_problems
 from xlsdk.files import write_json_atomic
+from xlsdk.hand import Hand
 from xlsdk.policy.action_space import ActionSpace, space_of
 from xlsdk.policy.configuration_xlvla import XlvlaConfig
 from xlsdk.progress import step_progress
@@ -96,11 +98,48 @@ class DemoFrames:
     image_key: str = "observation.images.scene"
 
 
-def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
-    """Every frame of every dataset with its state history and action chunk (LeRobot delta timestamps)."""
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+def dataset_hand_names(roots: list[Path]) -> list[str]:
+    """Each local LeRobot dataset's ``robot_type``: the hand whose joints it holds, one name per dataset.
 
-    from xlsdk.plugins import get_plugin_host
+    The training functions take Hands; a caller that starts from datasets (``xlsdk policy train``) reads
+    the names here, loads the hands (``xlsdk.load_hand``) and passes them in. Read from
+    ``meta/info.json`` without LeRobot, so a bad path fails before anything heavy is imported.
+    """
+    from xlsdk.trajectories import is_lerobot_dataset
+
+    names = []
+    for root in roots:
+        if not is_lerobot_dataset(Path(root)):  # LeRobot would go looking for it on the Hugging Face hub
+            raise DataFormatError(f"{root}: not a local LeRobot dataset (no meta/info.json)",
+                                  hint="write one with `xlsdk policy make-dataset`")
+        try:
+            robot_type = json.loads((Path(root) / "meta" / "info.json").read_text(encoding="utf-8")).get("robot_type")
+        except (OSError, ValueError) as exc:
+            raise DataFormatError(f"{root}: meta/info.json cannot be read ({exc})") from None
+        if not isinstance(robot_type, str) or not robot_type:
+            raise DataFormatError(f"{root}: meta/info.json names no robot_type (the hand its joints belong to)",
+                                  hint="write the dataset with `xlsdk policy make-dataset`")
+        names.append(robot_type)
+    return names
+
+
+def _hand_of(hands: Mapping[str, Hand], name: str, where: str) -> Hand:
+    """``hands[name]``, or an error saying which hand the caller did not pass."""
+    if name not in hands:
+        given = ", ".join(sorted(hands)) or "none"
+        raise DataFormatError(f"{where}: hand {name!r} is not among the hands given ({given})",
+                              hint="load it with xlsdk.load_hand (policy.train.dataset_hand_names lists a "
+                                   "dataset's) and pass it in `hands`")
+    return hands[name]
+
+
+def read_demo_frames(roots: list[Path], config: XlvlaConfig, hands: Mapping[str, Hand]) -> DemoFrames:
+    """Every frame of every dataset with its state history and action chunk (LeRobot delta timestamps).
+
+    ``hands`` maps each dataset's ``robot_type`` to its Hand (:func:`dataset_hand_names`): the library
+    takes Hands; turning names into them is the caller's.
+    """
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     from xlsdk.trajectories import is_lerobot_dataset
 
@@ -112,10 +151,7 @@ def read_demo_frames(roots: list[Path], config: XlvlaConfig) -> DemoFrames:
         probe = LeRobotDataset(repo_id=root.name, root=root)
         fps = float(probe.fps)
         hand_name = probe.meta.robot_type
-        if hand_name not in get_plugin_host().hand_names():
-            raise DataFormatError(f"{root}: robot_type {hand_name!r} is not an installed hand",
-                                  hint="`xlsdk hands` lists them")
-        hand = get_plugin_host().load_hand(hand_name)
+        hand = _hand_of(hands, hand_name, f"{root}: robot_type")
         if tuple(probe.meta.features["action"]["shape"]) != (config.wrist_dim + hand.dof,):
             raise DataFormatError(f"{root}: action has shape {tuple(probe.meta.features['action']['shape'])}, "
                                   f"hand {hand_name!r} has {hand.dof} joints"
@@ -165,17 +201,19 @@ def refuse_non_finite_frames(root: Path, table: Any) -> None:
                                   hint="fix or drop those episodes before training")
 
 
-def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | None = None) -> TrainingSet:
-    """The frames (those ``keep`` marks) in ``space``: each hand's joints encoded in one batch per hand."""
-    from xlsdk.plugins import get_plugin_host
+def to_training_set(frames: DemoFrames, space: ActionSpace, *, hands: Mapping[str, Hand],
+                    keep: list[bool] | None = None) -> TrainingSet:
+    """The frames (those ``keep`` marks) in ``space``: each hand's joints encoded in one batch per hand.
 
+    ``hands`` maps every hand name in ``frames.hands`` to its Hand (the caller loaded them).
+    """
     rows = [i for i in range(len(frames.states)) if keep is None or keep[i]]
     if not rows:
         raise DataFormatError("no training frames left (everything excluded)")
     states: dict[int, torch.Tensor] = {}
     actions: dict[int, torch.Tensor] = {}
     for hand_name in sorted({frames.hands[i] for i in rows}):
-        hand = get_plugin_host().load_hand(hand_name)
+        hand = _hand_of(hands, hand_name, "training frames")
         mine = [i for i in rows if frames.hands[i] == hand_name]
         encoded_states = space.encode(hand, torch.stack([frames.states[i] for i in mine]))
         encoded_actions = space.encode(hand, torch.stack([frames.actions[i] for i in mine]))
@@ -184,7 +222,7 @@ def to_training_set(frames: DemoFrames, space: ActionSpace, keep: list[bool] | N
     masks = None
     masker = getattr(space, "mask", None)  # a space whose entries a hand may leave empty (joint slots)
     if masker is not None:
-        by_hand = {name: masker(get_plugin_host().load_hand(name)) for name in {frames.hands[i] for i in rows}}
+        by_hand = {name: masker(hands[name]) for name in {frames.hands[i] for i in rows}}
         if all(mask is not None for mask in by_hand.values()):
             masks = torch.stack([by_hand[frames.hands[i]] for i in rows])
     return TrainingSet(images=torch.stack([frames.images[i] for i in rows]) if frames.images is not None else None,
@@ -206,11 +244,9 @@ def image_batch(images: torch.Tensor) -> torch.Tensor:
     return images.float() / 255.0 if images.dtype == torch.uint8 else images
 
 
-def widest_hand(hand_names: list[str]) -> int:
-    """The largest DOF among ``hand_names``: the width a raw-joint policy pads every hand to."""
-    from xlsdk.plugins import get_plugin_host
-
-    return max(get_plugin_host().load_hand(name).dof for name in set(hand_names))
+def widest_hand(hands: Iterable[Hand]) -> int:
+    """The largest DOF among ``hands``: the width a raw-joint policy pads every hand to."""
+    return max(hand.dof for hand in hands)
 
 
 def make_config(space_name: str, *, image_size: int = 48, **overrides: Any) -> XlvlaConfig:
@@ -360,16 +396,20 @@ def load_policy(path: Path) -> tuple[Any, PolicyMetadata]:
     return policy, metadata
 
 
-def train_from_datasets(roots: list[Path], out: Path, *, space_name: str = "latent", steps: int = 1500,
-                        batch_size: int = 64, seed: int = 0, progress: bool = True,
+def train_from_datasets(roots: list[Path], out: Path, *, hands: Mapping[str, Hand], space_name: str = "latent",
+                        steps: int = 1500, batch_size: int = 64, seed: int = 0, progress: bool = True,
                         device: str = "auto") -> tuple[PolicyMetadata, list[float]]:
-    """The library behind ``xlsdk policy train``; under ``accelerate launch`` only the main process saves."""
+    """The library behind ``xlsdk policy train``; under ``accelerate launch`` only the main process saves.
+
+    ``hands`` maps each dataset's ``robot_type`` to its Hand (:func:`dataset_hand_names` reads them).
+    """
     from accelerate import PartialState
 
     _wants_cpu(device)  # a bad device fails before the datasets are read
-    frames = read_demo_frames(roots, XlvlaConfig(action_space=space_name))
-    config = make_config(space_name, raw_dim=widest_hand(frames.hands) if space_name == "raw" else None)
-    data = to_training_set(frames, space_of(config))
+    frames = read_demo_frames(roots, XlvlaConfig(action_space=space_name), hands)
+    seen = [_hand_of(hands, name, "training frames") for name in sorted(set(frames.hands))]
+    config = make_config(space_name, raw_dim=widest_hand(seen) if space_name == "raw" else None)
+    data = to_training_set(frames, space_of(config), hands=hands)
     policy, losses, seconds = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed,
                                            progress=progress, device=device)
     metadata = PolicyMetadata(action_space=space_name, hands=sorted(set(data.hands)), tasks=sorted(set(data.tasks)),

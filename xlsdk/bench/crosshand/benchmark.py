@@ -137,7 +137,7 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
 
     evaluation = _evaluation_scenes(config, rng)
     base_config = make_config("latent", image_size=config.image_size)
-    frames = read_demo_frames(roots, base_config)
+    frames = read_demo_frames(roots, base_config, hands)
     keep = [(hand, task_of.get(task, task)) not in config.held_out_combos for hand, task in zip(frames.hands, frames.tasks, strict=True)]
     results: dict[str, dict[tuple[str, str], list[float]]] = {}
     losses: dict[str, float] = {}
@@ -146,9 +146,9 @@ def run_crosshand(config: CrosshandConfig, out_dir: Path, *, progress: bool = Tr
     for arm in ARMS:
         # the raw arm pads to the widest benchmark hand, held-out ones included, so that it can be evaluated there
         policy_config = make_config(arm, image_size=config.image_size,
-                                    raw_dim=widest_hand(list(config.hands)) if arm == "raw" else None)
+                                    raw_dim=widest_hand(hands.values()) if arm == "raw" else None)
         space = space_of(policy_config)
-        data = to_training_set(frames, space, keep)
+        data = to_training_set(frames, space, hands=hands, keep=keep)
         train_frames = len(data)
         policy, history, _ = train_policy(data, policy_config, steps=config.steps, batch_size=config.batch_size,
                                           seed=config.seed, progress=progress)

@@ -330,6 +330,7 @@ class _Run:
 
         config = self.config
         self.raw_width = max(xlsdk.load_hand(name).dof for name in self.eval_hands)
+        hands = {name: xlsdk.load_hand(name) for name in sorted(set(frames.hands))}  # the face resolves names
         frames = relative_wrist(frames)
         start = time.process_time()
         self.policy_configs, sets = {}, {}
@@ -346,7 +347,7 @@ class _Run:
                 arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
                 chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
                 wrist_loss_share=config.wrist_loss_share)
-            sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]))
+            sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]), hands=hands)
         self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start
         def budget(arm: str) -> tuple[int, int, tuple[int, ...]]:
