@@ -44,6 +44,32 @@ def test_csv_keeps_timestamps_and_names_columns(tmp_path: Path, inspire_poses: n
     assert header == ["timestamp", *xlsdk.load_hand("paxini").joint_names]
 
 
+def test_the_library_retargets_a_file_and_the_cli_prints_it(tmp_path: Path, inspire_poses: np.ndarray,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """retarget_joint_file is `xlsdk retarget` without the printing: the same file, the same --json summary;
+    it counts the poses outside the source's limits and leaves the warning to the caller."""
+    import json
+
+    from xlsdk.retarget_files import retarget_joint_file
+
+    inspire, xhand = xlsdk.load_hand("inspire"), xlsdk.load_hand("xhand")
+    poses = inspire_poses.copy()
+    poses[:3, 0] = inspire.spec.upper[0] + 0.25
+    np.save(tmp_path / "in.npy", poses)
+    result = retarget_joint_file(tmp_path / "in.npy", tmp_path / "library.npy", inspire, xhand)
+    assert result.poses_checked == 12 and result.summary["poses"] == 12 and result.summary["kind"] == "npy"
+    outside = result.summary["outside_source_limits"]
+    assert outside["poses"] == 3 and outside["joints"] == [inspire.joint_names[0]]
+    assert outside["worst"] == pytest.approx(0.25)
+    assert capsys.readouterr().err == "", "the library prints nothing"
+    assert main(["retarget", "--from", "inspire", "--to", "xhand", "--json", str(tmp_path / "in.npy"),
+                 str(tmp_path / "cli.npy")]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out) == result.summary | {"output": str(tmp_path / "cli.npy")}
+    assert "3 of 12 pose(s) lie outside the inspire limits" in " ".join(printed.err.split())
+    np.testing.assert_array_equal(np.load(tmp_path / "library.npy"), np.load(tmp_path / "cli.npy"))
+
+
 def test_npz_with_timestamps(tmp_path: Path, inspire_poses: np.ndarray) -> None:
     np.savez(tmp_path / "in.npz", q=inspire_poses, timestamp=np.arange(12) / 20)
     assert main(["retarget", "--from", "inspire", "--to", "ability", str(tmp_path / "in.npz"), str(tmp_path / "out.npz")]) == 0
