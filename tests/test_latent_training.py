@@ -64,6 +64,21 @@ def test_latent_info_json(capsys: pytest.CaptureFixture) -> None:
     assert set(info["hands"]) == {"canonical", "inspire", "ability", "xhand", "paxini"}
     assert info["metrics"]["geometry_error"] < info["metrics"]["naive_error"]
     assert info["training"]["config"]["seed"] == 0
+    assert info == xlsdk.core_latent().info(), "the command prints the library's description"
+
+
+def test_training_settings_from_flags() -> None:
+    """``xlsdk latent train``'s flags become a config in the library: None keeps a default, the ablation turns both
+    cross-hand losses off, and every invalid setting is named in one error."""
+    from xlsdk.errors import LatentError
+
+    defaults = LatentTrainConfig()
+    assert LatentTrainConfig.from_settings(seed=0, steps=None, batch_size=None) == defaults
+    assert LatentTrainConfig.from_settings(steps=7).steps == 7
+    ablation = LatentTrainConfig.from_settings(cross_hand=False)
+    assert (ablation.retarget_weight, ablation.cycle_weight) == (0.0, 0.0) and defaults.retarget_weight > 0
+    with pytest.raises(LatentError, match=r"invalid training settings: field `steps`: .*; field `batch_size`: "):
+        LatentTrainConfig.from_settings(steps=0, batch_size=-1)
 
 
 def test_latent_eval_json(capsys: pytest.CaptureFixture) -> None:

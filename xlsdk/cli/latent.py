@@ -37,29 +37,8 @@ def train_command(
     """Train the core latent (canonical + reference heads, jointly). Seeded and resumable."""
     from xlsdk.latent.train import LatentTrainConfig, train_core_latent
 
-    updates: dict[str, Any] = {"seed": seed}
-    if steps is not None:
-        updates["steps"] = steps
-    if batch_size is not None:
-        updates["batch_size"] = batch_size
-    if latent_dim is not None:
-        updates["latent_dim"] = latent_dim
-    if recon_weight is not None:
-        updates["recon_weight"] = recon_weight
-    if no_retarget:
-        updates["retarget_weight"] = 0.0
-        updates["cycle_weight"] = 0.0
-    from pydantic import ValidationError
-
-    from xlsdk.errors import validation_problems
-
-    from xlsdk.errors import XlsdkError
-
-    try:
-        config = LatentTrainConfig.model_validate({**LatentTrainConfig().model_dump(), **updates})
-    except ValidationError as exc:
-        problems = "; ".join(validation_problems(exc))
-        raise XlsdkError(f"invalid training settings: {problems}") from None
+    config = LatentTrainConfig.from_settings(seed=seed, steps=steps, batch_size=batch_size, latent_dim=latent_dim,
+                                             recon_weight=recon_weight, cross_hand=not no_retarget)
     hands = _load_core_hands(list(config.hands))
     core = train_core_latent(config, hands=hands, out_dir=out, checkpoint_dir=checkpoint_dir or out / "checkpoints",
                              device=device, progress=not json_output)
@@ -85,18 +64,7 @@ def info_command(json_output: bool = typer.Option(False, "--json", help="Print J
     from xlsdk.latent.head_loading import installed_core_latent
 
     core = installed_core_latent()
-    manifest = core.manifest
-    data = {
-        "fingerprint": manifest.fingerprint,
-        "latent_dim": manifest.latent_dim,
-        "geometry_version": manifest.geometry_version,
-        "canonical": manifest.canonical,
-        "hands": {name: {"dof": e.config.dof, "fingers": list(e.fingers), "hidden": list(e.config.hidden)}
-                  for name, e in manifest.hands.items()},
-        "metrics": manifest.metrics,
-        "training": manifest.training,
-        "source": str(core.source),
-    }
+    manifest, data = core.manifest, core.info()
     if json_output:
         print_json(data)
         return

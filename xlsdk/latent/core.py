@@ -102,6 +102,22 @@ class CoreLatent:
     def __repr__(self) -> str:
         return f"CoreLatent(k={self.latent_dim}, hands={sorted(self.heads)}, fingerprint={self.fingerprint[:12]})"
 
+    def info(self) -> dict[str, Any]:
+        """Fingerprint, size, geometry version, hands (DOF, fingers, hidden sizes), metrics, training settings and
+        where it was loaded from: what ``xlsdk latent info`` shows, as plain JSON-ready data."""
+        manifest = self.manifest
+        return {
+            "fingerprint": manifest.fingerprint,
+            "latent_dim": manifest.latent_dim,
+            "geometry_version": manifest.geometry_version,
+            "canonical": manifest.canonical,
+            "hands": {name: {"dof": e.config.dof, "fingers": list(e.fingers), "hidden": list(e.config.hidden)}
+                      for name, e in manifest.hands.items()},
+            "metrics": manifest.metrics,
+            "training": manifest.training,
+            "source": str(self.source),
+        }
+
     @classmethod
     def from_heads(cls, heads: dict[str, LatentHead], digests: dict[str, str], fingers: dict[str, tuple[str, ...]],
                    *, training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,

@@ -70,6 +70,25 @@ class LatentTrainConfig(BaseModel):
     def digest(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
+    @classmethod
+    def from_settings(cls, *, cross_hand: bool = True, **settings: Any) -> LatentTrainConfig:
+        """The defaults with ``settings`` (a None keeps its default), as ``xlsdk latent train``'s flags give them.
+
+        ``cross_hand=False`` is the ablation without the cross-hand and cycle losses. Every invalid setting is
+        named in one :class:`~xlsdk.errors.LatentError` (a flag typed on the command line, not a traceback).
+        """
+        from pydantic import ValidationError
+
+        from xlsdk.errors import LatentError, validation_problems
+
+        updates = {name: value for name, value in settings.items() if value is not None}
+        if not cross_hand:
+            updates |= {"retarget_weight": 0.0, "cycle_weight": 0.0}
+        try:
+            return cls.model_validate({**cls().model_dump(), **updates})
+        except ValidationError as exc:
+            raise LatentError(f"invalid training settings: {'; '.join(validation_problems(exc))}") from None
+
 
 def build_heads(hands: dict[str, Hand], latent_dim: int, hidden: tuple[int, ...], seed: int) -> dict[str, LatentHead]:
     """Fresh heads, initialised from ``seed`` in hand order (the global torch RNG is left alone)."""
