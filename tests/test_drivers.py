@@ -160,3 +160,25 @@ def test_vendor_sdk_drivers_say_what_to_install(hand: str, driver: str, module: 
     assert f"the vendor SDK module {module!r} is not installed" in str(caught.value)
     assert "the sim driver drives this hand in simulation" in str(caught.value)
     assert not instance.is_connected
+
+
+def test_a_protocol_driver_runs_against_its_simulated_device_from_the_library() -> None:
+    """DriverEntry.simulated is `xlsdk drive --simulate` without the CLI: the real Modbus driver talks to the
+    simulated Inspire, and options given win over the simulator's; a driver without a simulator is refused."""
+    from xlsdk.drivers import driver_entry
+
+    hand = xlsdk.load_hand("inspire")
+    entry = driver_entry(hand, "inspire-modbus")
+    with entry.simulated(hand) as driver:
+        assert isinstance(driver, HandDriver)
+        with driver:
+            driver.command(hand.mid_pose())
+            assert len(driver.read_state().positions) == hand.dof
+    with pytest.raises(DriverError, match="device_id"), entry.simulated(hand, {"device_id": 300}):
+        pass
+    with pytest.raises(DriverError, match="'sim' has no simulated device"), driver_entry(hand, "sim").simulated(hand):
+        pass
+    from xlsdk.conformance import run_check
+
+    check = run_check("inspire", "drivers")  # the conformance check drives the protocol the same way
+    assert check.passed and check.message.endswith("sim, inspire-modbus"), check.message

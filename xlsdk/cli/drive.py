@@ -107,8 +107,9 @@ def drive_command(
                                  "simulated already: drop --simulate")
             if entry.simulator is None:
                 raise XlsdkError(f"driver {driver_name!r} has no simulated device; use --driver sim or real hardware")
-            options = {**stack.enter_context(entry.simulator(hand)), **options}
-        driver = entry.build(hand, options)
+            driver = stack.enter_context(entry.simulated(hand, options))
+        else:
+            driver = entry.build(hand, options)
         with stop.installed():
             try:
                 with driver:  # leaving `with driver` halts the hand and closes the transport

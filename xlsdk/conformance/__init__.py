@@ -216,8 +216,8 @@ def _check_drivers(name: str) -> CheckResult:
             if simulator is None:
                 _exercise(entry.build(hand, {}), hand)
             else:
-                with simulator(hand) as options:
-                    _exercise(entry.build(hand, options), hand)
+                with entry.simulated(hand) as driver:
+                    _exercise(driver, hand)
         except (XlsdkError, OSError) as exc:
             return CheckResult(hand=name, check="drivers", passed=False, message=f"driver {driver_name!r}: {exc}",
                                fix=f"xlsdk drive {name} --driver {driver_name}" + (" --simulate" if simulator else ""))

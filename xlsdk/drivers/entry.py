@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,22 @@ class DriverEntry:
             problems = "; ".join(validation_problems(exc, describe=_option_problem))
             raise DriverError(f"driver {self.name!r}: {problems}",
                               hint="see the driver's documentation for its options") from None
+
+    @contextmanager
+    def simulated(self, hand: Hand, options: dict[str, Any] | None = None) -> Iterator[Any]:
+        """The factory's (unconnected) driver for ``hand``, wired to the plugin's simulated device.
+
+        The simulator starts first and runs until the block ends; its options (a pseudo-terminal, a loopback
+        port) connect the driver, and ``options`` given here win over them. ``xlsdk drive --simulate`` and
+        the conformance check's driver test both run a protocol driver this way. A driver registered without
+        a simulator raises a DriverError.
+        """
+        from xlsdk.errors import DriverError
+
+        if self.simulator is None:
+            raise DriverError(f"driver {self.name!r} has no simulated device", hint="drive real hardware instead")
+        with self.simulator(hand) as device:
+            yield self.build(hand, {**device, **(options or {})})
 
 
 def _option_problem(error: Mapping[str, Any]) -> str:
