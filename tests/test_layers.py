@@ -292,3 +292,21 @@ def test_a_planted_name_lookup_in_policy_training_fails_the_rule() -> None:
     planted = ("def widest_hand(hand_names):\n    from xlsdk.plugins import get_plugin_host\n"
                "    return max(get_plugin_host().load_hand(name).dof for name in hand_names)\n")
     assert _host_imports(PACKAGE / "policy" / "train.py", planted) == ["xlsdk.plugins", "xlsdk.plugins.get_plugin_host"]
+
+
+#: the faces a library module may never import (the CLI and the benchmarks have their own tests above)
+FACE_MODULES = ("xlsdk.demo", "xlsdk.viewer", "xlsdk.gymnasium_env", "xlsdk.pytest_plugin", "xlsdk.__main__")
+
+
+def test_no_library_module_imports_a_face() -> None:
+    """Issue 23: the demo, the viewer and the gymnasium entry point sit on top; nothing in the library (every
+    module outside FACES) reaches up to them, lazily or not."""
+    assert len(_library()) > 50
+    assert _violations(_library(), FACE_MODULES) == []
+
+
+def test_a_planted_face_import_in_the_library_fails_the_rule() -> None:
+    planted = "def f():\n    from xlsdk.demo.showcase import DEMO_OBJECT\n    from .. import viewer\n"
+    names = _imports(PACKAGE / "conformance" / "planted.py", planted)
+    assert sorted(name for name in names if name.startswith(FACE_MODULES)) == [
+        "xlsdk.demo.showcase", "xlsdk.demo.showcase.DEMO_OBJECT", "xlsdk.viewer"]
