@@ -12,10 +12,13 @@ the check measured it), and the check's pass/fail with the failing checks.
 left out): per object, held or dropped, the grasp that held it and the check's diagnosis, and the
 check's seconds. ``--workdir DIR``
 keeps the scaffolded, fitted plugins there and reuses a hand whose head is already fitted (so the physics
-check can be rerun after a change to the grasp synthesis without refitting).
+check can be rerun after a change to the grasp synthesis without refitting). ``--save-heads DIR`` copies
+each hand's head files, byte for byte as the fit wrote them, to ``DIR/<hand>/``: the suite's shipped
+default fits (tests/data/corpus_heads/, read by tests/test_physics_corpus.py) are regenerated with
+``--physics --physics-only --save-heads tests/data/corpus_heads``.
 
 Run: ``.venv/bin/python benchmarks/corpus_fit.py [--hands numbered16 five22 ...] [--physics] [--workdir DIR]
-[--json PATH]``.
+[--save-heads DIR] [--json PATH]``.
 ``benchmarks/budgets.py`` uses the same functions for its 16- and 22-DOF rows.
 """
 
@@ -117,6 +120,26 @@ def fit_and_check(name: str, *, physics: bool = False, reuse: bool = False,
     return row
 
 
+def save_head(name: str, destination: Path) -> list[Path]:
+    """Copy ``name``'s head files (the installed core latent's) unchanged into ``destination/<name>/``.
+
+    Unchanged because the copy is what the suite installs into a fresh scaffold: ``head.json`` checksums
+    the weights and records the hand's kinematic digest and the core latent's fingerprint, so a copy of
+    a head fitted for another version of the scaffold or of the core latent is refused as stale there.
+    """
+    import shutil
+
+    import xlsdk
+    from xlsdk.latent.head_loading import head_files, installed_core_manifest
+
+    folder = destination / name
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in head_files(xlsdk.load_hand(name), installed_core_manifest().fingerprint):
+        copied.append(Path(shutil.copyfile(path, folder / path.name)))
+    return copied
+
+
 def physics_line(row: dict[str, Any]) -> str:
     """One line per hand: objects held of three, and each dropped object's diagnosis."""
     if "physics_passed" not in row:
@@ -141,6 +164,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--physics", action="store_true", help="add `check --physics` where the geometry allows it")
     parser.add_argument("--workdir", type=Path, help="keep the fitted plugins here; reuse fitted heads found there")
+    parser.add_argument("--save-heads", type=Path, metavar="DIR",
+                        help="copy each fitted hand's head.safetensors + head.json to DIR/<hand>/ (the suite's shipped heads)")
     parser.add_argument("--physics-only", action="store_true",
                         help="only the hands the physics check applies to (with --physics)")
     args = parser.parse_args()
@@ -166,6 +191,8 @@ def main() -> None:
                 row = {"hand": name, "dof": 0, "fit_s": 0.0, "fit_cpu_s": 0.0, "steps": 0, "recon_rad": float("nan"),
                        "check_recon_rad": None, "check_geometry": None, "check_floor": None, "passed": False,
                        "failed": {"fit": f"{type(exc).__name__}: {exc}"}}
+            if args.save_heads and row["failed"].get("fit") is None:
+                save_head(name, args.save_heads)
             rows.append(row)
             print(line(row), flush=True)
             if args.physics:
