@@ -327,6 +327,12 @@ def get_plugin_host() -> PluginHost:
     return _host
 
 
+def has_plugin_host() -> bool:
+    """Whether the process-wide host exists: it may hold in-memory plugins, which no file on disk records
+    (so an answer cached from files alone, like the command line's, must not stand in for it)."""
+    return _host is not None
+
+
 def reset_plugin_host(host: PluginHost | None = None) -> PluginHost | None:
     """Drop (or replace) the process-wide host; the next :func:`get_plugin_host` builds a fresh one."""
     global _host

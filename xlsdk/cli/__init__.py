@@ -35,6 +35,10 @@ from xlsdk.cli import teleop as _teleop  # noqa: E402,F401
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``xlsdk`` script; returns the exit code."""
+    from xlsdk.cli.stored_commands import print_stored_answer
+
+    if print_stored_answer(sys.argv[1:] if argv is None else list(argv)):
+        return 0  # a listing whose files are unchanged since it was computed: printed without typer
     try:
         # without standalone mode click *returns* the code of a `typer.Exit` (and of --help) instead of
         # exiting; commands themselves return None
