@@ -161,7 +161,15 @@ def _root_imports(path: Path, source: str | None = None) -> list[str]:
 
 
 def _library() -> list[Path]:
-    return [path for path in PACKAGE.rglob("*.py") if not FACES & set(path.relative_to(PACKAGE).parts)]
+    """Every module but the faces. A face is a top-level name of the package: ``xlsdk/__init__.py`` is one,
+    ``xlsdk/drivers/__init__.py`` is library (matching any path part once let every package's __init__ pass)."""
+    return [path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] not in FACES]
+
+
+def test_the_library_is_every_module_but_the_top_level_faces() -> None:
+    library = {str(path.relative_to(PACKAGE)) for path in _library()}
+    assert {"drivers/__init__.py", "latent/__init__.py", "physics/__init__.py", "conformance/__init__.py"} <= library
+    assert not {"__init__.py", "__main__.py", "viewer.py", "cli/app.py", "bench/harness.py", "demo/__init__.py"} & library
 
 
 def test_library_modules_do_not_import_the_package_root() -> None:
