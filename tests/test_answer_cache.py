@@ -32,15 +32,17 @@ _PROBE = ("import sys; from xlsdk.cli import main; code = main(sys.argv[1:]); "
           "sys.stderr.write('COMPUTED ' + repr(loaded)); sys.exit(code)")
 
 
-def _run(args: list[str], cache: Path | None, *, site: Path | None = None, cwd: Path) -> tuple[int, str, str, bool]:
+def _run(args: list[str], cache: Path | None, *, site: Path | None = None, cwd: Path,
+         env: dict[str, str] | None = None) -> tuple[int, str, str, bool]:
     """``xlsdk ARGS`` in a fresh process: exit code, stdout, stderr (probe line removed), whether it computed."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("XLSDK_")}
-    env.update(COLUMNS="100", **({"XLSDK_CACHE_DIR": str(cache)} if cache else {"XLSDK_NO_CACHE": "1"}))
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("XLSDK_")}
+    environment.update(COLUMNS="100", **({"XLSDK_CACHE_DIR": str(cache)} if cache else {"XLSDK_NO_CACHE": "1"}))
+    environment.update(env or {})
     if site is not None:
-        env["PYTHONPATH"] = str(site)
+        environment["PYTHONPATH"] = str(site)
     # -P: the working directory is not put on sys.path (it is fresh, so it would make every answer racy)
-    result = subprocess.run([sys.executable, "-P", "-c", _PROBE, *args], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-P", "-c", _PROBE, *args], cwd=cwd, env=environment,
+                            capture_output=True, text=True, timeout=300)
     err, _, probe = result.stderr.rpartition("COMPUTED ")
     return result.returncode, result.stdout, err, probe != "[]"
 
@@ -90,7 +92,8 @@ def test_an_error_is_never_stored(tmp_path: Path) -> None:
     assert list(cache.glob("*.json")) == []
 
 
-def _store(args: list[str], cache: Path, site: Path | None, cwd: Path) -> tuple[int, str, str, bool]:
+def _store(args: list[str], cache: Path, site: Path | None, cwd: Path,
+           env: dict[str, str] | None = None) -> tuple[int, str, str, bool]:
     """Run once the racy window is over (the answer is stored) and prove the next run prints it from the cache.
 
     Tried three times: in a shared checkout another process may touch a file behind the answer (a module
@@ -98,8 +101,8 @@ def _store(args: list[str], cache: Path, site: Path | None, cwd: Path) -> tuple[
     """
     for _ in range(3):
         _wait_out_racy_window()
-        stored = _run(args, cache, site=site, cwd=cwd)
-        served = _run(args, cache, site=site, cwd=cwd)
+        stored = _run(args, cache, site=site, cwd=cwd, env=env)
+        served = _run(args, cache, site=site, cwd=cwd, env=env)
         assert stored[0] == 0, stored[2]
         if not served[3]:
             assert served[:3] == stored[:3], "the stored answer prints what computing printed"
@@ -168,6 +171,20 @@ def test_installing_removing_or_breaking_a_plugin_is_seen(tmp_path: Path) -> Non
     code, out, err, computed = _run(["hands", "--json"], cache, site=site, cwd=tmp_path)
     assert code == 0 and computed, err
     assert json.loads(out) == json.loads(baseline[1])
+
+
+def test_a_core_latent_appearing_where_the_variable_points_is_seen(tmp_path: Path) -> None:
+    """Nothing is opened while the folder is missing (only probed), so the variable's path is what tells."""
+    site, cache, core = tmp_path / "site", tmp_path / "cache", tmp_path / "cores" / "retrained"
+    site.mkdir()
+    (tmp_path / "cores").mkdir()
+    env_core = {"XLSDK_CORE_LATENT": str(core)}
+    missing = _store(["hands", "--json"], cache, site, tmp_path, env=env_core)
+    assert {row["head"] for row in json.loads(missing[1])["hands"]} == {"no core latent"}
+    shutil.copytree(Path(answer_cache.__file__).parents[1] / "latent" / "data", core)
+    code, out, err, computed = _run(["hands", "--json"], cache, site=site, cwd=tmp_path, env=env_core)
+    assert code == 0 and computed, err
+    assert {row["head"] for row in json.loads(out)["hands"]} == {"fitted"}
 
 
 @pytest.mark.parametrize("corruption", [b"", b"\x00\xff not json", b'{"format": 1, "context": ', b"[]",

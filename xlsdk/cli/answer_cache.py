@@ -16,7 +16,13 @@ listed by hand, so a new reader of a new file is covered without touching this m
   distribution's ``entry_points.txt`` and ``METADATA`` and the ``site-packages`` folders, so a plugin
   installed or removed changes the key), the folder holding each (a file created where one was looked
   for), and the source of every module loaded (a plugin's code edited in place);
+* every path an ``XLSDK_*`` variable names, and its folder (a path only probed with ``is_file()``, which
+  no audit event reports, is seen where a variable points: the core latent of ``XLSDK_CORE_LATENT``);
 * each as (size, mtime_ns, ctime_ns, inode), compared on every hit (a few hundred ``stat`` calls).
+
+What the hook cannot see is a file a C extension opens by itself; on this path every file is read
+through Python (the URDF reader hands lxml bytes, safetensors gets bytes), and a new reader that is
+not must add its files here.
 
 A file changed within :data:`RACY_NS` before the computation started may change again within the same
 timestamp tick, so such an answer is not stored (git's "racy" rule); nor is one whose computation
@@ -121,9 +127,14 @@ def _context(command: str, options: dict[str, Any]) -> dict[str, Any]:
         "executable": sys.executable,
         "cwd": os.getcwd(),
         "sys_path": [os.path.abspath(entry) for entry in sys.path],
-        "env": {name: value for name, value in sorted(os.environ.items())
-                if name.startswith("XLSDK_") and name not in (CACHE_DIR_ENV, NO_CACHE_ENV)},
+        "env": _xlsdk_variables(),
     }
+
+
+def _xlsdk_variables() -> dict[str, str]:
+    """The ``XLSDK_*`` variables an answer may depend on (the cache's own two are not among them)."""
+    return {name: value for name, value in sorted(os.environ.items())
+            if name.startswith("XLSDK_") and name not in (CACHE_DIR_ENV, NO_CACHE_ENV)}
 
 
 def _stamp(path: str) -> Stamp:
@@ -219,8 +230,14 @@ class _Recording:
         (self.files if event == "open" else self.folders).add(path)
 
     def stamps(self, new_modules: set[str]) -> list[Stamp]:
-        """Every recorded path, each file's folder, and the source of every module loaded, stamped now."""
+        """Every recorded path, each file's folder, the source of every module loaded, and every path an
+        ``XLSDK_*`` variable names with its folder, stamped now."""
         paths = set(self.files) | self.folders
+        # a path only probed (``is_file()``, no audit event) where a variable points: XLSDK_CORE_LATENT=DIR
+        # that does not exist yet answers "no core latent" until DIR appears
+        for value in _xlsdk_variables().values():
+            for part in filter(None, value.split(os.pathsep) if os.sep in value else []):
+                paths.update({os.path.abspath(part), os.path.dirname(os.path.abspath(part))})
         # a file's folder too: a sibling probed without opening (``is_file()``) may appear there; not for
         # sys.path entries probed as zip archives (``__editable__...`` finder names), which the context keys
         entries = {os.path.abspath(entry) for entry in sys.path}
