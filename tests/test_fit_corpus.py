@@ -1,9 +1,9 @@
 """The default fit of a new hand: when it stops, when the IK pull starts, and a gripper held to its floor.
 
-That a corpus hand, scaffolded with ``new-hand --yes`` and fitted at default settings, passes every check
-of ``xlsdk check --physics`` is tested once, on five22_left (tests/test_physics_corpus.py: a default fit
-costs about a minute of the suite); the vendor journey (tests/test_vendor_journey.py) does the same through
-the CLI on a generated hand. The 16- and 22-DOF corpus hands are fitted in benchmarks/budgets.py and every
+That every eligible corpus hand, scaffolded with ``new-hand --yes`` and fitted at default settings, passes
+every check of ``xlsdk check --physics`` is tested in tests/test_physics_corpus.py, on the shipped default
+fits (tests/data/corpus_heads/; one of them, five22_left, refitted there to prove they are); the vendor
+journey (tests/test_vendor_journey.py) does the same through the CLI on a generated hand. The 16- and 22-DOF corpus hands are fitted in benchmarks/budgets.py and every
 corpus hand in benchmarks/corpus_fit.py (minutes each, too slow for the suite).
 """
 
