@@ -117,6 +117,30 @@ def test_statistics_cover_what_the_policy_reads() -> None:
         state.set_statistics(states, actions, environment[:, :12])
 
 
+def test_a_wrist_only_policy_reads_no_hand_state() -> None:
+    """``proprio_dim=wrist_dim`` (the physics benchmark's ``--proprio wrist``): the hand's entries of the state
+    change nothing the network predicts, the wrist's do; a width outside the state is refused by name."""
+    from xlsdk.errors import PolicyConfigError
+    from xlsdk.policy.modeling_xlvla import XlvlaPolicy
+    from xlsdk.policy.train import make_config
+
+    generator = torch.Generator().manual_seed(0)
+    states, environment = torch.randn(4, 2, 6 + 32, generator=generator), torch.randn(4, 13, generator=generator)
+    tasks = ["lift the red cube"] * 4
+    for proprio_dim, hand_matters in ((6, False), (None, True)):
+        model = XlvlaPolicy(make_config("latent", wrist_dim=6, vision="none", environment_dim=13,
+                                        proprio_dim=proprio_dim)).model.eval()
+        other_hand, other_wrist = states.clone(), states.clone()
+        other_hand[..., 6:] += 1.0
+        other_wrist[..., :6] += 1.0
+        with torch.no_grad():
+            chunk = model(None, tasks, states, environment)
+            assert torch.equal(chunk, model(None, tasks, other_hand, environment)) != hand_matters
+            assert not torch.equal(chunk, model(None, tasks, other_wrist, environment))
+    with pytest.raises(PolicyConfigError, match="proprio_dim must be in 1..38"):
+        make_config("latent", wrist_dim=6, vision="none", environment_dim=13, proprio_dim=39)
+
+
 def test_select_action_keeps_the_history_and_replans_every_n_action_steps() -> None:
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.policy.train import make_config

@@ -56,6 +56,10 @@ class XlvlaConfig(PreTrainedConfig):
     #: share of the loss given to the ``wrist_dim`` wrist entries of each action (None: every entry weighs
     #: the same, so a 32-d latent outweighs a 6-d wrist command 32:6). Applied to normalised actions.
     wrist_loss_share: float | None = None
+    #: leading entries of the state the network reads (None: all). ``wrist_dim`` reads the wrist alone, not
+    #: the hand's joints: a hand the policy never saw then hands it no state it has never seen (the
+    #: physics benchmark's ``--proprio wrist`` ablation measures what that buys the held-out hand)
+    proprio_dim: int | None = None
     patch_size: int = 12
     vision_layers: int = 2
     text_buckets: int = 512
@@ -108,6 +112,9 @@ class XlvlaConfig(PreTrainedConfig):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise PolicyConfigError(f"{name} must be a positive width, got {value}")
+        if self.proprio_dim is not None and not 1 <= self.proprio_dim <= self.action_dim:
+            raise PolicyConfigError(f"proprio_dim must be in 1..{self.action_dim} (the state's width), "
+                                    f"got {self.proprio_dim}")
         self.n_obs_steps = self.history
 
     @property

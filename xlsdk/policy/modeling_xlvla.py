@@ -84,7 +84,8 @@ class XlvlaModel(nn.Module):
             nn.Linear(config.hidden_dim // 2, config.hidden_dim // 2), nn.SiLU(),
         ) if config.environment_dim else None
         self.text = nn.EmbeddingBag(config.text_buckets, config.text_dim, mode="mean")
-        self.state = nn.Sequential(nn.Linear(config.history * config.action_dim, config.hidden_dim // 2), nn.SiLU())
+        self.proprio_dim = config.proprio_dim or config.action_dim
+        self.state = nn.Sequential(nn.Linear(config.history * self.proprio_dim, config.hidden_dim // 2), nn.SiLU())
         width = ((config.image_dim if self.image is not None else 0) + config.text_dim + config.hidden_dim // 2
                  + (config.hidden_dim // 2 if self.environment is not None else 0))
         # per-dimension normalisation (identity until set_statistics; saved with the weights)
@@ -146,7 +147,7 @@ class XlvlaModel(nn.Module):
                 raise DataFormatError(f"this policy needs '{ENVIRONMENT}' ({config.environment_dim} values)")
             parts.append(self.environment((environment - self.environment_mean) / self.environment_std))
         parts += [self.text(ids.to(states.device), offsets.to(states.device)),
-                  self.state(states.reshape(states.shape[0], -1))]
+                  self.state(states[..., : self.proprio_dim].reshape(states.shape[0], -1))]
         chunk = self.head(self.trunk(torch.cat(parts, dim=-1)))
         return chunk.reshape(-1, config.chunk_size, config.action_dim)
 

@@ -25,7 +25,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,6 +77,10 @@ class PhysicsBenchConfig(BaseModel):
     chunk_size: int = 8
     n_action_steps: int = 4
     wrist_loss_share: float | None = 0.5
+    proprio: Literal["wrist+hand", "wrist"] = Field(
+        "wrist+hand", description="what the XL-VLA arms read of their own state: the wrist and the hand's joints "
+        "(in the arm's space), or the wrist alone (an ablation: a held-out hand's joint state is out of the "
+        "training distribution)")
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int = 300
     data_seed: int = 0
@@ -159,10 +163,12 @@ class PhysicsBenchReport(BaseModel):
         return self.combo_table() + "\n\n" + self.summary_table() + "\n\n" + self.infeasible_table()
 
 
-def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = ()) -> str:
+def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
+                      proprio: str = "wrist+hand") -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
     return harness.reproduce_command("physics", quick=quick,
-                                     options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot)])
+                                     options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
+                                              *([f"--proprio {proprio}"] if proprio != "wrist+hand" else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
@@ -346,7 +352,7 @@ class _Run:
             self.policy_configs[arm] = make_xlvla_config(
                 arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
                 chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
-                wrist_loss_share=config.wrist_loss_share)
+                wrist_loss_share=config.wrist_loss_share, proprio=config.proprio)
             sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]), hands=hands)
         self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start

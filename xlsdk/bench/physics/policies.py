@@ -37,8 +37,9 @@ ARMS = (*XLVLA_ARMS, "act-latent")
 
 
 def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int, chunk_size: int,
-                      n_action_steps: int, wrist_loss_share: float | None) -> Any:
-    """The policy config of ``arm``: its action space, and a camera or the object features as input."""
+                      n_action_steps: int, wrist_loss_share: float | None, proprio: str = "wrist+hand") -> Any:
+    """The policy config of ``arm``: its action space, a camera or the object features as input, and the
+    wrist and hand state (``proprio="wrist"``: the wrist alone)."""
     from lerobot.configs.types import FeatureType, PolicyFeature
 
     from xlsdk.policy.train import make_config
@@ -48,7 +49,8 @@ def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int
                          environment_dim=0 if vision else OBJECT_DIM,
                          patch_size=max(1, image_size // 8),  # an 8 x 8 grid of image tokens
                          chunk_size=chunk_size, n_action_steps=n_action_steps, wrist_loss_share=wrist_loss_share,
-                         raw_dim=raw_width if arm == "raw" else None)
+                         raw_dim=raw_width if arm == "raw" else None,
+                         proprio_dim=WRIST_DIM if proprio == "wrist" else None)
     image = config.input_features.pop("observation.images.scene")
     if vision:  # the two cameras side by side, instead of make_config's generic scene key
         config.input_features = {IMAGE_KEY: image, **config.input_features}
