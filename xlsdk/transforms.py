@@ -75,14 +75,30 @@ def quaternion_matrix(quat: np.ndarray) -> np.ndarray:
 def matrix_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
     """A 3x3 rotation to the ``(w, x, y, z)`` unit quaternion (the inverse of :func:`quaternion_matrix`).
 
-    Each component's size from the diagonal, its sign from the off-diagonal differences (``w >= 0``).
+    The one conversion in xlsdk: the viewer poses frames with it and the physics world poses MuJoCo's
+    bodies, geoms, sites and cameras with it. Shepperd's method: the largest of the four components is taken
+    from the diagonal (a square root well away from zero), the other three from sums and differences of the
+    off-diagonal entries divided by it, so a half turn (``w`` near 0, where the antisymmetric part vanishes)
+    keeps the signs of ``x, y, z`` right. The branches and their order are MuJoCo's ``mju_mat2Quat``, so the
+    world's poses equal what MuJoCo's own conversion gives (tested bit for bit).
     """
-    m = rotation
-    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
-    x = np.copysign(np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2.0, m[2, 1] - m[1, 2])
-    y = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2.0, m[0, 2] - m[2, 0])
-    z = np.copysign(np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2.0, m[1, 0] - m[0, 1])
-    return float(w), float(x), float(y), float(z)
+    m = np.asarray(rotation, dtype=np.float64).reshape(3, 3)
+    if m[0, 0] + m[1, 1] + m[2, 2] > 0:
+        w = 0.5 * math.sqrt(1 + m[0, 0] + m[1, 1] + m[2, 2])
+        quat = [w, 0.25 * (m[2, 1] - m[1, 2]) / w, 0.25 * (m[0, 2] - m[2, 0]) / w, 0.25 * (m[1, 0] - m[0, 1]) / w]
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        x = 0.5 * math.sqrt(1 + m[0, 0] - m[1, 1] - m[2, 2])
+        quat = [0.25 * (m[2, 1] - m[1, 2]) / x, x, 0.25 * (m[0, 1] + m[1, 0]) / x, 0.25 * (m[0, 2] + m[2, 0]) / x]
+    elif m[1, 1] > m[2, 2]:
+        y = 0.5 * math.sqrt(1 - m[0, 0] + m[1, 1] - m[2, 2])
+        quat = [0.25 * (m[0, 2] - m[2, 0]) / y, 0.25 * (m[0, 1] + m[1, 0]) / y, y, 0.25 * (m[1, 2] + m[2, 1]) / y]
+    else:
+        z = 0.5 * math.sqrt(1 - m[0, 0] - m[1, 1] + m[2, 2])
+        quat = [0.25 * (m[1, 0] - m[0, 1]) / z, 0.25 * (m[0, 2] + m[2, 0]) / z, 0.25 * (m[1, 2] + m[2, 1]) / z, z]
+    norm = math.sqrt(sum(v * v for v in quat))
+    if abs(norm - 1.0) > 1e-15:  # MuJoCo's normalisation leaves a unit quaternion untouched
+        quat = [v / norm for v in quat]
+    return float(quat[0]), float(quat[1]), float(quat[2]), float(quat[3])
 
 
 def quaternion_yaw(quat: tuple[float, float, float, float] | np.ndarray) -> float:

@@ -34,7 +34,7 @@ import mujoco
 import numpy as np
 
 from xlsdk.hand import Hand
-from xlsdk.transforms import rpy_matrix
+from xlsdk.transforms import matrix_quaternion, rpy_matrix
 from xlsdk.urdf import LinkGeometry, UrdfLink, balance_inertia, resolve_mesh_path
 
 PREFIX = "hand/"
@@ -82,14 +82,6 @@ def actuator_gains(hand: Hand) -> list[ActuatorGains]:
         gains.append(ActuatorGains(joint=name, kp=effort / (SATURATION_FRACTION * span), force_limit=effort,
                                    lower=low, upper=high))
     return gains
-
-
-def mujoco_quaternion(rotation: np.ndarray) -> np.ndarray:
-    """A 3x3 rotation as the ``(w, x, y, z)`` quaternion MjSpec poses take, by MuJoCo's own conversion
-    (the hand model and the world's spec both pose bodies, cameras and geoms with it)."""
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, np.ascontiguousarray(rotation, dtype=np.float64).reshape(-1))
-    return quat
 
 
 @dataclass(frozen=True)
@@ -271,7 +263,7 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
                                                             strict=True)}
 
     def add_link(parent: mujoco.MjsBody, link: str, transform: np.ndarray) -> mujoco.MjsBody:
-        body = parent.add_body(name=PREFIX + link, pos=transform[:3, 3], quat=mujoco_quaternion(transform[:3, :3]))
+        body = parent.add_body(name=PREFIX + link, pos=transform[:3, 3], quat=matrix_quaternion(transform[:3, :3]))
         body.gravcomp = 1.0  # the arm and the servos carry the hand's own weight
         record: UrdfLink = urdf.link(link)
         inertial = record.inertial
@@ -316,7 +308,7 @@ def add_hand(spec: mujoco.MjSpec, mount: mujoco.MjsBody, hand: Hand) -> None:
             frame = np.eye(4)
             frame[:3, :3] = rpy_matrix(hand.spec.manifest.palm_frame.rpy)
             frame[:3, 3] = hand.spec.manifest.palm_frame.xyz
-            body.add_site(name="palm", pos=frame[:3, 3], quat=mujoco_quaternion(frame[:3, :3]), size=[0.004, 0, 0], group=3)
+            body.add_site(name="palm", pos=frame[:3, 3], quat=matrix_quaternion(frame[:3, :3]), size=[0.004, 0, 0], group=3)
         for joint in urdf.child_joints(link):
             moving = add_link(body, joint.child, joint.origin_matrix())
             if joint.type == "fixed" or (joint.name not in limits and joint.name not in hand.spec.mimic):
@@ -364,7 +356,7 @@ def _add_mesh(spec: mujoco.MjSpec, body: mujoco.MjsBody, mesh: _Mesh, *, collide
                           userface=faces.reshape(-1).tolist())
     asset.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL  # no volume needed: the body's inertia is the URDF's
     geom = body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=name, mass=0.0, rgba=list(MESH_RGBA),
-                         pos=mesh.transform[:3, 3], quat=mujoco_quaternion(mesh.transform[:3, :3]),
+                         pos=mesh.transform[:3, 3], quat=matrix_quaternion(mesh.transform[:3, :3]),
                          group=HIDDEN_GROUP if hidden else 0)
     if collide:
         geom.contype, geom.conaffinity, geom.condim = HAND_CONTYPE, HAND_CONAFFINITY, 4
@@ -385,4 +377,4 @@ def _add_shape(body: mujoco.MjsBody, shape: _Shape, *, hidden: bool = False) -> 
         geom.fromto = list(shape.fromto)
     else:
         geom.pos = shape.transform[:3, 3]
-        geom.quat = mujoco_quaternion(shape.transform[:3, :3])
+        geom.quat = matrix_quaternion(shape.transform[:3, :3])

@@ -20,9 +20,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.hand import Hand
-from xlsdk.physics.hand_model import add_hand, mujoco_quaternion
+from xlsdk.physics.hand_model import add_hand
 from xlsdk.physics.scene import Scene, SceneObject
-from xlsdk.transforms import rpy_matrix
+from xlsdk.transforms import matrix_quaternion, rpy_matrix
 
 #: palm normal (+Y) down, fingers (+Z) along world +X, +X of the palm along world -Y
 HOME_ROTATION = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -53,7 +53,8 @@ class PhysicsConfig(BaseModel):
     image_size: int = Field(96, ge=16, le=1024, description="largest offscreen image side the model allows")
 
 
-def _lookat_quat(position: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def _lookat_quat(position: np.ndarray, target: np.ndarray,
+                 up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> tuple[float, float, float, float]:
     """Orientation of a camera at ``position`` looking at ``target`` (MuJoCo cameras look along -Z)."""
     backward = position - target
     backward = backward / np.linalg.norm(backward)
@@ -62,7 +63,7 @@ def _lookat_quat(position: np.ndarray, target: np.ndarray, up: np.ndarray = np.a
         right = np.cross(np.array([0.0, 1.0, 0.0]), backward)
     right = right / np.linalg.norm(right)
     camera_up = np.cross(backward, right)
-    return mujoco_quaternion(np.column_stack([right, camera_up, backward]))
+    return matrix_quaternion(np.column_stack([right, camera_up, backward]))
 
 
 def build_spec(hand: Hand, scene: Scene | None = None, config: PhysicsConfig | None = None) -> mujoco.MjSpec:
@@ -141,13 +142,13 @@ def _add_wrist(spec: mujoco.MjSpec, config: PhysicsConfig) -> mujoco.MjsBody:
         actuator.forcerange = [-30.0, 30.0] if rotary else [-300.0, 300.0]
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
         parent = body
-    mount = parent.add_body(name="wrist/mount", quat=mujoco_quaternion(HOME_ROTATION))
+    mount = parent.add_body(name="wrist/mount", quat=matrix_quaternion(HOME_ROTATION))
     mount.gravcomp = 1.0
     return mount
 
 
 def _yaw_quat(yaw: float, lying: bool = False) -> list[float]:
-    return list(mujoco_quaternion(rpy_matrix((0.0, math.pi / 2 if lying else 0.0, yaw))))
+    return list(matrix_quaternion(rpy_matrix((0.0, math.pi / 2 if lying else 0.0, yaw))))
 
 
 def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
