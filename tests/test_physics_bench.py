@@ -143,6 +143,38 @@ def test_scenes_are_seeded_per_index_and_instructions_name_the_target() -> None:
     assert scene_of("power_lift", 5) != scene_of("power_lift", 5, stream=EVAL_STREAM)
 
 
+def test_the_scene_features_place_the_object_relative_to_the_wrist_and_to_the_fingertips(
+        inspire: xlsdk.Hand) -> None:
+    """The tip features are the target's centre minus the thumb and index tips the simulation reports; closing
+    the fingers moves them and leaves the wrist-relative ones alone. A policy reads the leading entries its
+    ``--scene`` choice names, from the same stored features."""
+    from xlsdk.bench.physics.expert import bench_world
+    from xlsdk.bench.physics.observation import OBJECT_FEATURES, SCENE_FEATURES, SCENE_WIDTHS, observe
+    from xlsdk.bench.physics.policies import make_xlvla_config
+
+    scene = scene_of("power_lift", 0)
+    world = bench_world(inspire, scene)
+    try:
+        world.forward()
+        obs = observe(world, scene, 96)
+        assert obs.objects.shape == (len(SCENE_FEATURES),)
+        tips = dict(zip(inspire.fingers, world.fingertips("world"), strict=True))
+        base = len(OBJECT_FEATURES)
+        np.testing.assert_allclose(obs.objects[base:base + 3], obs.target_pos - tips["thumb"], atol=1e-9)
+        np.testing.assert_allclose(obs.objects[base + 3:base + 6], obs.target_pos - tips["index"], atol=1e-9)
+        world.set_hand_qpos(np.asarray(inspire.spec.upper) * 0.8)  # fingers curled in
+        world.forward()
+        curled = observe(world, scene, 96)
+        np.testing.assert_allclose(curled.objects[:base], obs.objects[:base], atol=1e-9)
+        assert np.linalg.norm(curled.objects[base:] - obs.objects[base:]) > 0.01
+    finally:
+        world.close()
+    widths = {scene: make_xlvla_config("latent", obs="state", raw_width=6, image_size=64, chunk_size=8,
+                                       n_action_steps=4, wrist_loss_share=0.5, scene=scene).environment_dim
+              for scene in SCENE_WIDTHS}
+    assert widths == {"wrist": base, "wrist+tips": len(SCENE_FEATURES)}
+
+
 def test_unknown_task_is_refused() -> None:
     from xlsdk.errors import UnknownTaskError
 
@@ -196,8 +228,8 @@ def test_two_shards_merged_equal_one_unsharded_run(inspire: xlsdk.Hand, tmp_path
     merged = merge_shards(roots, tmp_path / "merged", "xlsdk/physics_inspire")
     whole = generate_shard(Shard(hand="inspire", task="press_button", first=0, count=4), inspire, tmp_path / "whole")
     assert whole.kept == [0, 1, 2, 3]
-    a = read_frames([merged], history=2, chunk=8)
-    b = read_frames([tmp_path / "whole"], history=2, chunk=8)
+    a = read_frames([merged], history=2, chunk=8, scene="wrist+tips")  # every stored scene feature
+    b = read_frames([tmp_path / "whole"], history=2, chunk=8, scene="wrist+tips")
     assert len(a.states) == len(b.states) == 4 * 40
     assert all(torch.equal(x, y) for x, y in zip(a.actions, b.actions, strict=True))
     assert all(torch.equal(x, y) for x, y in zip(a.states, b.states, strict=True))

@@ -53,6 +53,9 @@ def physics_command(
     workers: int = typer.Option(None, "--workers", min=1, help="Processes (default: every core)."),
     proprio: str = typer.Option("wrist+hand", "--proprio", help="What the XL-VLA arms read of their own state: "
                                 "wrist+hand, or wrist (an ablation for hands never trained on)."),
+    scene: str = typer.Option("wrist", "--scene", help="What the state policies read of the scene: the object "
+                              "relative to the wrist, or wrist+tips (and to the thumb and index tips: an ablation "
+                              "for hands never trained on)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
@@ -66,17 +69,19 @@ def physics_command(
         raise XlsdkError(f"--obs must be state or vision, got {obs!r}")
     if proprio not in ("wrist+hand", "wrist"):
         raise XlsdkError(f"--proprio must be wrist+hand or wrist, got {proprio!r}")
+    if scene not in ("wrist", "wrist+tips"):
+        raise XlsdkError(f"--scene must be wrist or wrist+tips, got {scene!r}")
     chosen = tuple(arm.strip() for arm in arms.split(",") if arm.strip())
     unknown = [arm for arm in chosen if arm not in ARMS]
     if unknown or not chosen:
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
-                 "proprio": proprio,
+                 "proprio": proprio, "scene": scene,
                  **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
                                command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand),
-                                                         proprio=proprio))
+                                                         proprio=proprio, scene=scene))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

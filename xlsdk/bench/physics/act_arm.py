@@ -21,7 +21,7 @@ import torch
 
 from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, WRIST_DIM, ObsMode
 from xlsdk.bench.physics.expert import Controller, Episode
-from xlsdk.bench.physics.observation import OBJECT_DIM, Observation
+from xlsdk.bench.physics.observation import OBJECT_DIM, SCENE_WIDTHS, Observation
 from xlsdk.bench.physics.space import absolute_wrist
 from xlsdk.bench.physics.tasks import TaskScene
 from xlsdk.hand import Hand
@@ -33,7 +33,8 @@ STATISTICS = ("xlsdk.state_mean", "xlsdk.state_std", "xlsdk.action_mean", "xlsdk
               "xlsdk.env_mean", "xlsdk.env_std")
 
 
-def act_config(*, obs: ObsMode, width: int, image_size: int, chunk: int, n_action_steps: int) -> Any:
+def act_config(*, obs: ObsMode, width: int, image_size: int, chunk: int, n_action_steps: int,
+               scene: str = "wrist") -> Any:
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies.act.configuration_act import ACTConfig
 
@@ -41,7 +42,7 @@ def act_config(*, obs: ObsMode, width: int, image_size: int, chunk: int, n_actio
     if obs == "vision":
         inputs[IMAGE_KEY] = PolicyFeature(type=FeatureType.VISUAL, shape=(3, image_size, 2 * image_size))
     else:
-        inputs[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(OBJECT_DIM,))
+        inputs[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(SCENE_WIDTHS[scene],))
     return ACTConfig(
         chunk_size=chunk, n_action_steps=n_action_steps, pretrained_backbone_weights=None, use_vae=False,
         dim_model=128, n_heads=4, dim_feedforward=512, n_encoder_layers=2, n_decoder_layers=1,
@@ -162,7 +163,8 @@ class ActRunner:
             if self.obs == "vision":
                 batch[IMAGE_KEY] = cameras_image(obs)
             else:
-                batch[ENVIRONMENT_KEY] = ((torch.as_tensor(obs.objects, dtype=torch.float32)[None]
+                width = stats["xlsdk.env_mean"].shape[-1]  # the scene features it was trained on
+                batch[ENVIRONMENT_KEY] = ((torch.as_tensor(obs.objects[:width], dtype=torch.float32)[None]
                                            - stats["xlsdk.env_mean"]) / stats["xlsdk.env_std"])
             with torch.no_grad():
                 action = self.policy.select_action(batch) * stats["xlsdk.action_std"] + stats["xlsdk.action_mean"]

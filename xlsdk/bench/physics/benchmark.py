@@ -36,6 +36,7 @@ from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_S
                                          scene_of)
 from xlsdk.bench.physics.jobs import (Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
                                       train_job)
+from xlsdk.bench.physics.observation import SCENE_FEATURES
 from xlsdk.bench.physics.policies import ARMS
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.tasks import TASKS
@@ -81,6 +82,11 @@ class PhysicsBenchConfig(BaseModel):
         "wrist+hand", description="what the XL-VLA arms read of their own state: the wrist and the hand's joints "
         "(in the arm's space), or the wrist alone (an ablation: a held-out hand's joint state is out of the "
         "training distribution)")
+    scene: Literal["wrist", "wrist+tips"] = Field(
+        "wrist", description="what the state policies read of the scene: the object and goal relative to the "
+        "wrist (and the object's size, pose, lift, the button's travel), or that and the object relative to the "
+        "thumb and index tips (an ablation: how far to move depends on the hand's fingers, which a held-out "
+        "hand's wrist-relative position cannot show)")
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int = 300
     data_seed: int = 0
@@ -164,11 +170,12 @@ class PhysicsBenchReport(BaseModel):
 
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
-                      proprio: str = "wrist+hand") -> str:
+                      proprio: str = "wrist+hand", scene: str = "wrist") -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
-                                              *([f"--proprio {proprio}"] if proprio != "wrist+hand" else [])])
+                                              *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),
+                                              *([f"--scene {scene}"] if scene != "wrist" else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
@@ -235,7 +242,7 @@ class _Run:
         return {"hand": hand, "tasks": [t for t in c.tasks if (hand, t) not in c.held_out_combos],
                 "demos_per_task": c.demos_per_task, "shard_size": c.shard_size, "cap": c.attempts_per_demo,
                 "obs": c.obs, "image_size": c.image_size if c.obs == "vision" else None, "dart": c.dart,
-                "data_seed": c.data_seed, "expert": EXPERT_VERSION}
+                "data_seed": c.data_seed, "expert": EXPERT_VERSION, "scene_features": list(SCENE_FEATURES)}
 
     def demonstrations(self) -> list[Path]:
         """Shards in waves until every combination has its demonstrations; one merged dataset per hand."""
@@ -323,7 +330,8 @@ class _Run:
         from xlsdk.bench.physics.dataset import read_frames
 
         start = time.process_time()
-        frames = read_frames(roots, history=2, chunk=self.config.chunk_size, images=self.config.obs == "vision")
+        frames = read_frames(roots, history=2, chunk=self.config.chunk_size, images=self.config.obs == "vision",
+                             scene=self.config.scene)
         self.pool.cpu["reading the datasets (LeRobot)"] = time.process_time() - start
         return frames
 
@@ -347,12 +355,12 @@ class _Run:
                 sets[arm] = encode_frames(frames, config.chunk_size)
                 self.policy_configs[arm] = act_config(obs=config.obs, width=sets[arm]["actions"].shape[-1],
                                                       image_size=config.image_size, chunk=config.chunk_size,
-                                                      n_action_steps=config.n_action_steps)
+                                                      n_action_steps=config.n_action_steps, scene=config.scene)
                 continue
             self.policy_configs[arm] = make_xlvla_config(
                 arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
                 chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
-                wrist_loss_share=config.wrist_loss_share, proprio=config.proprio)
+                wrist_loss_share=config.wrist_loss_share, proprio=config.proprio, scene=config.scene)
             sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]), hands=hands)
         self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start

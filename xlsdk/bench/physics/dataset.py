@@ -13,7 +13,7 @@ Each frame holds, at the control rate:
 
 * ``observation.state``: the measured wrist pose (x, y, z, roll, pitch, yaw of the palm frame), then
   the hand's joints in command order;
-* ``observation.environment_state``: the scene as :data:`~xlsdk.bench.physics.observation.OBJECT_FEATURES`
+* ``observation.environment_state``: the scene as :data:`~xlsdk.bench.physics.observation.SCENE_FEATURES`
   (the named object and its goal relative to the wrist, its yaw, size, height, uprightness, the
   button's travel);
 * ``observation.images.wrist`` and ``observation.images.front`` (``vision`` mode only): the wrist
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.bench.harness import create_dataset, image_feature, vector_feature
 from xlsdk.bench.physics.expert import FPS, Dart, Episode, run_expert
-from xlsdk.bench.physics.observation import OBJECT_FEATURES
+from xlsdk.bench.physics.observation import SCENE_FEATURES, SCENE_WIDTHS
 from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scene
 from xlsdk.errors import DataFormatError
 from xlsdk.hand import Hand
@@ -91,7 +91,7 @@ class ShardResult(BaseModel):
 def features_for(hand: Hand, obs: ObsMode, image_size: int) -> dict:
     names = [f"wrist.{n}" for n in WRIST_JOINTS] + [f"{n}.pos" for n in hand.joint_names]
     features: dict = {"observation.state": vector_feature(names),
-                      ENVIRONMENT_KEY: vector_feature(list(OBJECT_FEATURES)), "action": vector_feature(names)}
+                      ENVIRONMENT_KEY: vector_feature(list(SCENE_FEATURES)), "action": vector_feature(names)}
     if obs == "vision":
         for key in IMAGE_KEYS:
             features[key] = image_feature(image_size)
@@ -141,7 +141,8 @@ def merge_shards(roots: list[Path], out: Path, repo_id: str) -> Path:
     return out
 
 
-def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = False) -> DemoFrames:
+def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = False,
+                scene: str = "wrist") -> DemoFrames:
     """Every frame of some datasets with its state history, environment state and action chunk.
 
     Still in each hand's joint space (dof differs per hand), read in bulk from the datasets' tables:
@@ -149,7 +150,8 @@ def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = F
     frames. History and chunks never cross an episode boundary: the first state repeats backwards and
     the last action forwards, with ``pads`` marking the repeated actions, as LeRobot's delta timestamps
     do (a test holds the two readers to each other). ``images``: the wrist and fixed cameras side by
-    side, one uint8 ``(3, S, 2S)`` image per frame.
+    side, one uint8 ``(3, S, 2S)`` image per frame. ``scene``: which of the stored scene features the
+    environment state keeps (:data:`~xlsdk.bench.physics.observation.SCENE_WIDTHS`; the datasets store all).
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
@@ -164,7 +166,8 @@ def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = F
         episode = np.asarray(table["episode_index"])
         state = np.stack(table["observation.state"]).astype(np.float32)
         action = np.stack(table["action"]).astype(np.float32)
-        environments.append(torch.from_numpy(np.stack(table[ENVIRONMENT_KEY]).astype(np.float32)))
+        environments.append(torch.from_numpy(np.stack(table[ENVIRONMENT_KEY])[:, : SCENE_WIDTHS[scene]]
+                                             .astype(np.float32)))
         task_names = dataset.meta.tasks.index.tolist()
         task_index = np.asarray(table["task_index"])
         bounds = {int(e): (int(np.flatnonzero(episode == e)[0]), int(np.flatnonzero(episode == e)[-1]))

@@ -12,6 +12,13 @@ Two observation modes share this one record (the issue's ``--obs state`` and ``-
 
 Positions are relative to the wrist because a policy has to act on "how far is the object from my hand",
 and the same relative feature makes a scene 5 cm to the left look like one the policy has seen.
+
+Every observation also carries where the object is relative to the thumb tip and the index tip
+(:data:`TIP_FEATURES`, after the wrist-relative ones): how far the wrist must go to put *this* hand's
+fingers on the object depends on its fingers' length, which a policy that never saw the hand cannot read
+from the wrist-relative position alone. The datasets store them always; which width a policy reads is
+the benchmark's ``--scene`` choice (:data:`SCENE_WIDTHS`, applied when the frames are read), so the two are
+compared on the same demonstrations.
 """
 
 from __future__ import annotations
@@ -28,12 +35,20 @@ from xlsdk.transforms import quaternion_yaw
 OBJECT_FEATURES = ("target.dx", "target.dy", "target.dz", "target.yaw", "target.upright", "target.lifted",
                    "target.size0", "target.size1", "target.size2", "goal.dx", "goal.dy", "goal.dz",
                    "button.travel")
-OBJECT_DIM = len(OBJECT_FEATURES)
+#: the target's centre minus the thumb tip and minus the index tip (world axes); a hand without one of
+#: them uses the centroid of its fingertips in its place
+TIP_FEATURES = ("target.from_thumb.dx", "target.from_thumb.dy", "target.from_thumb.dz",
+                "target.from_index.dx", "target.from_index.dy", "target.from_index.dz")
+#: what a state policy may read of the scene: the leading entries of :data:`SCENE_FEATURES`
+SCENE_WIDTHS = {"wrist": len(OBJECT_FEATURES), "wrist+tips": len(OBJECT_FEATURES) + len(TIP_FEATURES)}
+#: everything an observation (and a dataset's ``observation.environment_state``) carries
+SCENE_FEATURES = OBJECT_FEATURES + TIP_FEATURES
+OBJECT_DIM = len(SCENE_FEATURES)
 
 
 @dataclass
 class Observation:
-    """One control step's view: ``state`` = wrist pose (6) + hand joints; ``objects`` = :data:`OBJECT_FEATURES`."""
+    """One control step's view: ``state`` = wrist pose (6) + hand joints; ``objects`` = :data:`SCENE_FEATURES`."""
 
     state: np.ndarray
     objects: np.ndarray
@@ -72,7 +87,7 @@ class Observation:
 
 
 def object_features(world: World, scene: TaskScene) -> np.ndarray:
-    """The :data:`OBJECT_FEATURES` vector of ``world`` now (float64)."""
+    """The :data:`SCENE_FEATURES` vector of ``world`` now (float64)."""
     wrist = world.wrist_positions()
     state = world.object_state(scene.target)
     item = scene.scene.get(scene.target)
@@ -81,8 +96,13 @@ def object_features(world: World, scene: TaskScene) -> np.ndarray:
     goal = np.zeros(3)
     if scene.goal:
         goal = np.asarray(scene.scene.get(scene.goal).pos) - wrist[:3]
+    tips = world.fingertips("world")
+    centroid = tips.mean(axis=0)
+    named = dict(zip(world.hand.fingers, tips, strict=True))
+    from_thumb = np.asarray(state.pos) - named.get("thumb", centroid)
+    from_index = np.asarray(state.pos) - named.get("index", centroid)
     return np.array([*(np.asarray(state.pos) - wrist[:3]), quaternion_yaw(state.quat), state.upright, state.lifted,
-                     *sizes, *goal, state.button_travel or 0.0], dtype=np.float64)
+                     *sizes, *goal, state.button_travel or 0.0, *from_thumb, *from_index], dtype=np.float64)
 
 
 def observe(world: World, scene: TaskScene, image_size: int) -> Observation:
@@ -97,3 +117,4 @@ def observe(world: World, scene: TaskScene, image_size: int) -> Observation:
 
     touching = tuple(sorted({link for link, _, _ in world.hand_contact_forces(scene.target)}))
     return Observation(state=state, objects=object_features(world, scene), image=image, touching=touching)
+

@@ -25,7 +25,7 @@ import torch
 
 from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, IMAGE_KEYS, WRIST_DIM, ObsMode
 from xlsdk.bench.physics.expert import Controller, Episode, bench_world, rollout
-from xlsdk.bench.physics.observation import OBJECT_DIM, Observation
+from xlsdk.bench.physics.observation import SCENE_WIDTHS, Observation
 from xlsdk.bench.physics.space import WristHandSpace, absolute_wrist
 from xlsdk.bench.physics.tasks import TaskScene
 from xlsdk.errors import PhysicsError
@@ -37,16 +37,18 @@ ARMS = (*XLVLA_ARMS, "act-latent")
 
 
 def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int, chunk_size: int,
-                      n_action_steps: int, wrist_loss_share: float | None, proprio: str = "wrist+hand") -> Any:
-    """The policy config of ``arm``: its action space, a camera or the object features as input, and the
-    wrist and hand state (``proprio="wrist"``: the wrist alone)."""
+                      n_action_steps: int, wrist_loss_share: float | None, proprio: str = "wrist+hand",
+                      scene: str = "wrist") -> Any:
+    """The policy config of ``arm``: its action space, a camera or the object features as input (the leading
+    :data:`~xlsdk.bench.physics.observation.SCENE_WIDTHS` ``[scene]`` of them), and the wrist and hand state
+    (``proprio="wrist"``: the wrist alone)."""
     from lerobot.configs.types import FeatureType, PolicyFeature
 
     from xlsdk.policy.train import make_config
 
     vision = obs == "vision"
     config = make_config(arm, image_size=image_size, wrist_dim=WRIST_DIM, vision="tokens" if vision else "none",
-                         environment_dim=0 if vision else OBJECT_DIM,
+                         environment_dim=0 if vision else SCENE_WIDTHS[scene],
                          patch_size=max(1, image_size // 8),  # an 8 x 8 grid of image tokens
                          chunk_size=chunk_size, n_action_steps=n_action_steps, wrist_loss_share=wrist_loss_share,
                          raw_dim=raw_width if arm == "raw" else None,
@@ -55,7 +57,7 @@ def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int
     if vision:  # the two cameras side by side, instead of make_config's generic scene key
         config.input_features = {IMAGE_KEY: image, **config.input_features}
     else:
-        config.input_features[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(OBJECT_DIM,))
+        config.input_features[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(SCENE_WIDTHS[scene],))
     return config
 
 
@@ -87,7 +89,7 @@ class XlvlaRunner:
         policy, space = self.policy, self.space
         policy.reset()
         anchor: dict[str, np.ndarray] = {}
-        every = policy.config.n_action_steps
+        every, width = policy.config.n_action_steps, policy.config.environment_dim
 
         def control(step: int, obs: Observation) -> np.ndarray:
             if step % every == 0:  # a new chunk is predicted on this step, from this observation
@@ -99,7 +101,7 @@ class XlvlaRunner:
                     anchor["image"] = cameras_image(obs)
                 batch[IMAGE_KEY] = anchor["image"]
             else:
-                batch[ENVIRONMENT_KEY] = torch.as_tensor(obs.objects, dtype=torch.float32)[None]
+                batch[ENVIRONMENT_KEY] = torch.as_tensor(obs.objects[:width], dtype=torch.float32)[None]
             return absolute_wrist(space.decode(hand, policy.select_action(batch)[0]).numpy(), anchor["wrist"])
 
         return control
@@ -117,7 +119,7 @@ class XlvlaRunner:
         if self.obs == "vision":
             batch[IMAGE_KEY] = torch.rand(1, 3, self.image_size, 2 * self.image_size)
         else:
-            batch[ENVIRONMENT_KEY] = torch.zeros(1, OBJECT_DIM)
+            batch[ENVIRONMENT_KEY] = torch.zeros(1, config.environment_dim)
 
         def predict() -> None:
             with torch.no_grad():
