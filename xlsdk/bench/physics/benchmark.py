@@ -559,7 +559,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 3
+EXPERT_VERSION = 4
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
