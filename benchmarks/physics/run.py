@@ -121,7 +121,8 @@ def main() -> int:
     print(block)
     if args.write_docs:
         suffix = "-vision" if config.obs == "vision" else ""
-        image = mosaic(report, args.out, DOCS_IMAGE.with_name(f"physics-episodes{suffix}.png"))
+        image = mosaic(report, args.out,
+                       DOCS_IMAGE.with_name(f"physics-episodes{'-full' if args.full else ''}{suffix}.png"))
         if image:
             block += (f"\n\n![Episode strips of the latent arm](img/{image.name})\n\n_Latent arm, seed "
                       f"{config.seeds[0]}, one fresh scene per hand x task (rows sorted by hand, then task): the fixed "
