@@ -24,6 +24,7 @@ from pathlib import Path
 
 from xlsdk.bench.physics.benchmark import EXPERT_VERSION, PhysicsBenchConfig
 from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
+from xlsdk.bench.physics.expert import grasp_name
 from xlsdk.bench.physics.jobs import Pool, expert_job, grasp_job
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.zero_shot import onboard
@@ -66,19 +67,13 @@ def measure(config: PhysicsBenchConfig, out: Path) -> dict:
         trials = next((value for key, value in entries.items()
                        if key[0] == "trials" and key[1][-1] == task), [])
         rows.append({"hand": hand, "task": task, "rate": Rate.of(counts).model_dump(),
-                     "grasp": _grasp_name(choice), "choice": [[_grasp_name((k, e)), w] for k, e, w in trials]})
+                     "grasp": grasp_name(choice) if choice else "-",
+                     "choice": [[grasp_name((kind, extra)), wins] for kind, extra, wins in trials]})
     own = time.process_time() - cpu_start  # includes the jobs when the pool runs them inline (one worker)
     cpu["total"] = own + (sum(cpu.values()) if config.workers > 1 else 0.0)
     return {"expert_version": EXPERT_VERSION, "seeds": list(config.seeds), "eval_scenes": config.eval_scenes,
             "rows": rows, "seconds": round(time.perf_counter() - started, 1),
             "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()}, "workers": config.workers}
-
-
-def _grasp_name(choice: object) -> str:
-    if not choice:
-        return "-"
-    kind, extra = choice  # type: ignore[misc]
-    return kind + "".join(f" {name}" for name, value in sorted(extra.items()) if value is True)
 
 
 def markdown(record: dict, *, command: str) -> str:

@@ -231,6 +231,13 @@ GraspRequest = tuple[str, float, dict]
 #: a grasp kind and its synthesis options, e.g. ``("wrap", {"loose": True})``
 GraspChoice = tuple[str, dict]
 
+
+def grasp_name(choice: GraspChoice) -> str:
+    """How reports name a grasp option: its kind, and ``loose`` for the loose wrap (a task's options are all
+    axial or all not, so the kind and looseness tell them apart)."""
+    kind, extra = choice
+    return f"{kind}{' loose' if extra.get('loose') else ''}"
+
 #: the grasps the expert may use per task, in the order it prefers them on a tie: the physics check's
 #: candidates for the object (a cube is also tried with the axial wraps and the envelope, as the check
 #: does), so the expert uses whichever the hand actually lifts the object with
