@@ -23,3 +23,36 @@ def test_a_pinch_runs_across_the_palm_at_every_cube_size(name: str) -> None:
         assert gap == pytest.approx(2 * mm / 1000, abs=5e-4), (name, mm)
         assert abs(float(grasp.direction[0])) >= 0.7, (name, mm, grasp.direction)
         assert abs(float(grasp.direction[1])) < 0.05, (name, mm, grasp.direction)  # parallel to the palm
+
+
+@pytest.mark.parametrize("name", ["xhand", "paxini"])
+def test_the_thumb_pinches_from_its_own_side_of_the_index(name: str) -> None:
+    """Both hands also have pinch solutions with the thumb tip past the index (between index and middle
+    finger), as exact as the others; kept, the thumb swept through the cube on its way there (xhand's
+    12-13 mm cubes: lifted in 0 of 3 scenes, 3 of 3 from the thumb's own side). Along the palm's X the
+    kept thumb tip lies on the side of the index its open pose lies on."""
+    hand = xlsdk.load_hand(name)
+    index = hand.fingers.index("index")
+    open_tips = np.asarray(hand.fk(grasps.open_pose(hand)))
+    side = np.sign(open_tips[0, 0] - open_tips[index, 0])
+    for mm in range(12, 19):
+        tips = np.asarray(hand.fk(grasps.pinch(hand, mm / 1000).q_grasp))
+        assert side * (tips[0, 0] - tips[index, 0]) > 0.01, (name, mm, tips[[0, index], 0])
+
+
+def test_a_parallel_pinch_approaches_with_the_tips_beyond_the_faces_along_its_line() -> None:
+    """The parallel pre-shape holds thumb and index on the pinch line's two sides, past the cube's faces,
+    and every point of every finger clear of the cube, so the close runs along the line."""
+    import torch
+
+    hand = xlsdk.load_hand("paxini")
+    index = hand.fingers.index("index")
+    for mm in range(12, 19):
+        half = mm / 1000
+        grasp = grasps.pinch(hand, half, parallel=True)
+        assert np.array_equal(grasp.q_grasp, grasps.pinch(hand, half).q_grasp)  # the same pinch, another approach
+        tips = np.asarray(hand.fk(grasp.q_open)) - grasp.centre
+        assert tips[0] @ grasp.direction < -(half + 0.005), mm
+        assert tips[index] @ grasp.direction > half + 0.005, mm
+        points = grasps.finger_points(hand, torch.as_tensor(grasp.q_open)[None])[0].numpy()
+        assert np.linalg.norm(points - grasp.centre, axis=1).min() > half + 0.005, mm

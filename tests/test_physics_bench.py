@@ -97,6 +97,20 @@ def test_the_expert_recovers_from_a_push(inspire: xlsdk.Hand) -> None:
     assert not rollout(world, scene, blind).success, "the push was too small to need a correction"
 
 
+@pytest.mark.slow
+def test_paxini_lifts_cubes_with_the_parallel_pinch_the_general_preshape_pushes_away() -> None:
+    """On the benchmark's own evaluation scenes: with the general pre-shape paxini's index swings down over
+    the cube and pushes it from between the fingers (the expert lifted 0 of 8, and put 0 of 60 in the bin);
+    opened along the pinch line (``parallel``) the same pinch lifts it. The grasp choice picks the option
+    that lifts, so both must stay options."""
+    from xlsdk.bench.physics.expert import run_expert
+
+    paxini = xlsdk.load_hand("paxini")
+    scenes = [scene_of("pinch_lift", i, stream=EVAL_STREAM) for i in range(2)]
+    assert all(run_expert(paxini, scene, choice=("pinch", {"parallel": True})).success for scene in scenes)
+    assert not any(run_expert(paxini, scene, choice=("pinch", {})).success for scene in scenes)
+
+
 def _observe(world: object, scene: object) -> object:
     from xlsdk.bench.physics.observation import observe
 

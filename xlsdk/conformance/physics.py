@@ -89,7 +89,7 @@ def candidates(hand: Hand, item: SceneObject) -> list[Grasp]:
     found = [grasps.cached(hand, "wrap", size, cylinder=axial), grasps.cached(hand, "envelop", size, cylinder=axial),
              grasps.cached(hand, "wrap", size, cylinder=axial, loose=True)]
     if item.kind == "cube":
-        found.append(grasps.cached(hand, "pinch", size))
+        found += [grasps.cached(hand, "pinch", size), grasps.cached(hand, "pinch", size, parallel=True)]
     return sorted(found, key=lambda grasp: grasp.residual_m)
 
 

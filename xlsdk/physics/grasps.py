@@ -11,7 +11,10 @@ fingertips of pose ``q`` (palm frame, metres), minimised with xlsdk's projected-
   ``h`` + 1 cm in front of the palm; the other fingers stay open. Of the IK solutions that form it, the
   one whose line runs most nearly across the palm (thumb opposite the index's pad) is kept: a line along
   the fingers has the index tip curled under the cube, nail first, and the closing pushes the cube away
-  (inspire's 15-16 mm cubes: the expert put 3 of 10 in the bin, 9 of 10 with the across-the-palm pinch);
+  (inspire's 15-16 mm cubes: the expert put 3 of 10 in the bin, 9 of 10 with the across-the-palm pinch),
+  and with the thumb on its own side of the index (a thumb tip past the index, between index and middle
+  finger, swept through the cube on the way: xhand's 12-13 mm cubes, 0 of 3 lifted, 3 of 3 on its side);
+  ``parallel=True`` approaches with the pinch opened along its line (:func:`pre_pinch`);
 * :func:`wrap`: every fingertip on the surface of a ball (or around the axis of a cylinder along the
   palm's X axis) of radius ``r`` centred in front of the palm, the tips' centroid on the centre (so the
   thumb opposes the fingers) and past the object's equator (so it cannot drop out of the hand);
@@ -150,7 +153,12 @@ def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = 
 PINCH_EXACT = 1e-7
 
 
-def pinch(hand: Hand, half: float, *, seed: int = 0) -> Grasp:
+def pinch(hand: Hand, half: float, *, seed: int = 0, parallel: bool = False) -> Grasp:
+    """Thumb and index tips on two opposite faces of a cube of half edge ``half`` (see the module's docstring).
+
+    ``parallel`` opens the pinch along its own line for the approach (:func:`pre_pinch`) instead of the
+    general pre-shape; which of the two a hand lifts cubes with is measured, not assumed (paxini lifts
+    none with the general one, inspire few with the parallel one)."""
     thumb, index = 0, hand.fingers.index("index")
     others = [i for i in range(len(hand.fingers)) if i not in (thumb, index)]
     q_open = torch.as_tensor(open_pose(hand), dtype=DTYPE)
@@ -170,17 +178,60 @@ def pinch(hand: Hand, half: float, *, seed: int = 0) -> Grasp:
     with torch.no_grad():
         costs = cost(q)
         tips = _tips(hand, q)
-        line = tips[:, thumb] - tips[:, index]
-        across = line[:, 0].abs() / line.norm(dim=-1).clamp_min(1e-9)
+        line = tips[:, index] - tips[:, thumb]
+        # across the palm, from the thumb's own side: the open thumb lies on one side of the index along
+        # palm X, and a solution with the thumb tip past the index (between index and middle finger) makes
+        # the thumb sweep through the object on the way there
+        side = float(torch.sign(open_tips[index, 0] - open_tips[thumb, 0])) or 1.0
+        across = side * line[:, 0] / line.norm(dim=-1).clamp_min(1e-9)
         exact = costs <= max(float(costs.min()), PINCH_EXACT)
         best = int(torch.where(exact, across, torch.full_like(across, -1.0)).argmax())
         tips = tips[best]
     line = (tips[index] - tips[thumb]).numpy()
     residual = abs(float(np.linalg.norm(line)) - 2 * half) / 2
     centre = ((tips[thumb] + tips[index]) / 2).numpy()
-    return Grasp(q_open=preshape(hand, centre, half), q_grasp=q[best].numpy(), centre=centre,
-                 cost=float(costs[best]), direction=line / max(np.linalg.norm(line), 1e-9), kind="pinch",
-                 residual_m=residual)
+    direction = line / max(np.linalg.norm(line), 1e-9)
+    q_open = pre_pinch(hand, q[best].numpy(), centre, direction, half) if parallel else preshape(hand, centre, half)
+    return Grasp(q_open=q_open, q_grasp=q[best].numpy(),
+                 centre=centre, cost=float(costs[best]), direction=direction, kind="pinch", residual_m=residual)
+
+
+#: how much wider than the cube a pinch's pre-shape holds thumb and index, each side (metres)
+PRE_PINCH_M = 0.015
+
+
+def pre_pinch(hand: Hand, q_grasp: np.ndarray, centre: np.ndarray, direction: np.ndarray, half: float, *,
+              steps: int = IK_STEPS) -> np.ndarray:
+    """A pinch's pre-shape: the pinch itself opened along its line, thumb and index tips :data:`PRE_PINCH_M`
+    beyond the cube's faces at the cube's height, every other point of the fingers clear of the cube.
+
+    The general pre-shape (:func:`preshape`: the open hand bent just enough to clear the object) leaves the
+    index nearly straight, so the close swings its tip down through a quarter circle, over the cube's top:
+    on the xhand and paxini cubes it came down on the cube and pushed it from between the fingers. From
+    this pose the tips close along the pinch line, as a parallel gripper's jaws do. A hand whose index
+    cannot move sideways (inspire: one flexion per finger) gets only part of the opening, and its index
+    then comes in against a cube's edge: that is why it is an option and not the rule.
+    """
+    thumb, index = 0, hand.fingers.index("index")
+    others = [i for i in range(len(hand.fingers)) if i not in (thumb, index)]
+    links = finger_links(hand)
+    middle = torch.as_tensor(np.asarray(centre), dtype=DTYPE)
+    line = torch.as_tensor(np.asarray(direction), dtype=DTYPE)
+    wide = half + PRE_PINCH_M
+    targets = torch.stack([middle - wide * line, middle + wide * line])
+    start = torch.as_tensor(np.asarray(q_grasp), dtype=DTYPE)[None]
+    open_tips = _tips(hand, torch.as_tensor(open_pose(hand), dtype=DTYPE)[None])[0]
+
+    def cost(q: torch.Tensor) -> torch.Tensor:
+        tips = _tips(hand, q)
+        reach = ((tips[:, [thumb, index]] - targets) ** 2).sum(dim=(-1, -2))
+        at = finger_points(hand, q, links)
+        inside = torch.relu(half + 0.01 - (at - middle).norm(dim=-1)) ** 2
+        beyond = torch.relu(at[..., 1] - (middle[1] + half)) ** 2
+        still = ((tips[:, others] - open_tips[others]) ** 2).sum(dim=(-1, -2)) if others else 0.0
+        return 10 * reach + 100 * (inside + beyond).sum(-1) + 0.5 * still + 1e-3 * ((q - start) ** 2).sum(-1)
+
+    return descend(hand, start, cost, steps=steps, lr=0.05)[0].numpy()
 
 
 def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, loose: bool = False) -> Grasp:

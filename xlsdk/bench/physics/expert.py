@@ -233,17 +233,17 @@ GraspChoice = tuple[str, dict]
 
 
 def grasp_name(choice: GraspChoice) -> str:
-    """How reports name a grasp option: its kind, and ``loose`` for the loose wrap (a task's options are all
-    axial or all not, so the kind and looseness tell them apart)."""
+    """How reports name a grasp option: its kind, ``loose`` for the loose wrap, ``parallel`` for the pinch opened
+    along its line (a task's options are all axial or all not, so these tell them apart)."""
     kind, extra = choice
-    return f"{kind}{' loose' if extra.get('loose') else ''}"
+    return kind + "".join(f" {flag}" for flag in ("loose", "parallel") if extra.get(flag))
 
 #: the grasps the expert may use per task, in the order it prefers them on a tie: the physics check's
 #: candidates for the object (a cube is also tried with the axial wraps and the envelope, as the check
 #: does), so the expert uses whichever the hand actually lifts the object with
 OPTIONS: dict[str, tuple[GraspChoice, ...]] = {
-    "pinch_lift": (("pinch", {}), ("envelop", {"cylinder": True}), ("wrap", {"cylinder": True}),
-                   ("wrap", {"cylinder": True, "loose": True})),
+    "pinch_lift": (("pinch", {}), ("pinch", {"parallel": True}), ("envelop", {"cylinder": True}),
+                   ("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True})),
     "power_lift": (("wrap", {"loose": True}), ("wrap", {}), ("envelop", {})),
     "bottle_upright": (("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True}),
                        ("envelop", {"cylinder": True})),
