@@ -189,6 +189,24 @@ def test_the_scene_features_place_the_object_relative_to_the_wrist_and_to_the_fi
     assert widths == {"wrist": base, "wrist+tips": len(SCENE_FEATURES)}
 
 
+@pytest.mark.parametrize("share", [None, 0.5, 0.3])
+def test_act_gives_the_wrist_its_share_of_the_loss_through_the_normalisation(share: float | None) -> None:
+    """ACT's L1 loss is a plain mean over the action's entries: 6 wrist entries of 38 carry 16 % of it. The
+    normalisation divides the wrist's spread so that an error of the same size relative to each entry's
+    spread weighs ``share`` for the wrist as a whole; None leaves ACT's own weighting."""
+    from xlsdk.bench.physics.act_arm import act_statistics
+
+    generator = torch.Generator().manual_seed(0)
+    spread = torch.rand(38, generator=generator) * 3 + 0.1  # metres, radians and latents of unlike scales
+    actions = torch.randn(4000, 8, 38, generator=generator) * spread + 1.0
+    data = {"states": torch.randn(4000, 38, generator=generator), "actions": actions,
+            "pads": torch.zeros(4000, 8, dtype=torch.bool), "environment": torch.randn(4000, 13, generator=generator)}
+    stats = act_statistics(data, share)
+    normalised = ((actions - stats["xlsdk.action_mean"]) / stats["xlsdk.action_std"]).abs().mean(dim=(0, 1))
+    wrist = float(normalised[:6].sum() / normalised.sum())
+    assert wrist == pytest.approx(share if share is not None else 6 / 38, rel=0.03)
+
+
 def test_unknown_task_is_refused() -> None:
     from xlsdk.errors import UnknownTaskError
 

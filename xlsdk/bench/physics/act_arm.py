@@ -8,7 +8,10 @@ mean/std normalisation as LeRobot's normaliser does. In ``state`` mode ACT reads
 features as its environment state (``observation.environment_state``, which ACT supports natively); in
 ``vision`` mode the two cameras side by side through a ResNet-18 built with
 ``pretrained_backbone_weights=None`` (trained from scratch: no download). Sized down to train on CPU in
-minutes; its CVAE is off (the expert is deterministic).
+minutes; its CVAE is off (the expert is deterministic), and so is its dropout, with a learning rate of
+1e-3: on the quick run's demonstrations ACT's L1 loss after 1,500 steps was 0.137 with LeRobot's defaults
+(dropout 0.1, 3e-4), 0.077 without dropout, 0.063 with both changes, and its success on seen scenes
+0.12 -> 0.35 (the wrist's loss share, :func:`wrist_scale`, on in both).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def act_config(*, obs: ObsMode, width: int, image_size: int, chunk: int, n_actio
     return ACTConfig(
         chunk_size=chunk, n_action_steps=n_action_steps, pretrained_backbone_weights=None, use_vae=False,
         dim_model=128, n_heads=4, dim_feedforward=512, n_encoder_layers=2, n_decoder_layers=1,
-        optimizer_lr=3e-4, optimizer_lr_backbone=3e-4, device="cpu", push_to_hub=False,
+        dropout=0.0, optimizer_lr=1e-3, optimizer_lr_backbone=1e-3, device="cpu", push_to_hub=False,
         input_features=inputs, output_features={ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(width,))})
 
 
@@ -80,18 +83,42 @@ def _statistics(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return flat.mean(dim=0), flat.std(dim=0).clamp_min(1e-3)
 
 
+def wrist_scale(width: int, wrist_loss_share: float | None) -> float:
+    """How much larger the wrist's normalised actions are made so they carry ``wrist_loss_share`` of ACT's L1 loss.
+
+    ACT's loss is the plain mean over the action's entries, so the 6 wrist entries of a 6 + 32 latent action
+    carry 16 % of it, and a policy that moves every finger right and the wrist 1 cm wrong misses the
+    object. ACT itself is not changed: dividing the wrist's normalisation scale by this factor scales its
+    share of the L1 loss by the same factor (the statistics travel with the weights, so the runner undoes
+    it exactly). The XL-VLA arms weigh their loss with the same share (``XlvlaConfig.wrist_loss_share``).
+    """
+    if wrist_loss_share is None:
+        return 1.0
+    return wrist_loss_share / (1.0 - wrist_loss_share) * (width - WRIST_DIM) / WRIST_DIM
+
+
+def act_statistics(data: dict[str, torch.Tensor], wrist_loss_share: float | None = None) -> dict[str, torch.Tensor]:
+    """The normalisation ACT trains and acts with (:data:`STATISTICS`): per-dimension mean and spread of the
+    encoded states, actions (padding left out) and environment states, the wrist's spread divided by
+    :func:`wrist_scale`."""
+    state_mean, state_std = _statistics(data["states"])
+    action_mean, action_std = _statistics(data["actions"][~data["pads"]])
+    action_std[:WRIST_DIM] /= wrist_scale(action_std.shape[-1], wrist_loss_share)
+    env_mean, env_std = _statistics(data["environment"])
+    return dict(zip(STATISTICS, (state_mean, state_std, action_mean, action_std, env_mean, env_std), strict=True))
+
+
 def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_size: int, seed: int,
-              snapshot_steps: tuple[int, ...] = (), on_snapshot: Any = None) -> list[float]:
+              snapshot_steps: tuple[int, ...] = (), on_snapshot: Any = None,
+              wrist_loss_share: float | None = None) -> list[float]:
     """Train ACT on encoded frames; ``on_snapshot(step, weights)`` gets the weights (with the normalisation
-    statistics) after each step in ``snapshot_steps``."""
+    statistics) after each step in ``snapshot_steps``; ``wrist_loss_share`` see :func:`wrist_scale`."""
     from lerobot.policies.act.modeling_act import ACTPolicy
 
     from xlsdk.policy.train import image_batch
 
-    state_mean, state_std = _statistics(data["states"])
-    action_mean, action_std = _statistics(data["actions"][~data["pads"]])
-    env_mean, env_std = _statistics(data["environment"])
-    statistics = dict(zip(STATISTICS, (state_mean, state_std, action_mean, action_std, env_mean, env_std), strict=True))
+    statistics = act_statistics(data, wrist_loss_share)
+    state_mean, state_std, action_mean, action_std, env_mean, env_std = (statistics[k] for k in STATISTICS)
     states = (data["states"] - state_mean) / state_std
     actions = (data["actions"] - action_mean) / action_std
     environment = (data["environment"] - env_mean) / env_std

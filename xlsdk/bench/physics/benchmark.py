@@ -373,8 +373,8 @@ class _Run:
         jobs = [(arm, seed) for arm in config.arms for seed in config.seeds]
         with step_progress("train arms x seeds", len(jobs), enabled=self.progress) as bar:
             trained = self.pool.map("training", train_job,
-                                    [(arm, self.policy_configs[arm], sets[arm], *budget(arm)[:2], seed, budget(arm)[2])
-                                     for arm, seed in jobs], done=bar.update)
+                                    [(arm, self.policy_configs[arm], sets[arm], *budget(arm)[:2], seed, budget(arm)[2],
+                                      config.wrist_loss_share) for arm, seed in jobs], done=bar.update)
         snapshots = {job: result[0] for job, result in zip(jobs, trained, strict=True)}
         losses = {arm: [round(float(np.mean(trained[i][1][-50:])), 5) for i, (a, _) in enumerate(jobs) if a == arm]
                   for arm in config.arms}
