@@ -45,7 +45,7 @@ SQUEEZE = 0.4
 #: a two-finger pinch squeezes less: measured with the benchmark's expert on the cube tasks (8 scenes each),
 #: 0.4 squirted the cube out between the rounded tips (inspire 5/8, ability 4/8 lifted) where 0.1 held
 #: it (7/8, 6/8); 0.15-0.25 fell between. Wraps keep 0.4 (more fingers, no squirting).
-SQUEEZE_BY_KIND = {"pinch": 0.1}
+SQUEEZE_BY_KIND = {"pinch": 0.1, "pinch_parallel": 0.1}
 APPROACH_M = 0.06
 MAX_PENETRATION_M = 0.005
 #: the check's control rate (the benchmark's expert runs the same machine at its 5 Hz)

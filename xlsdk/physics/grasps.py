@@ -54,7 +54,7 @@ class Grasp:
     centre: np.ndarray  # (3,) palm frame: the point placed on the object's centre
     cost: float  # the IK's final cost (metres squared): how well the hand's FK met the targets
     direction: np.ndarray | None = None  # (3,) palm frame: the pinch line (thumb -> index), when there is one
-    kind: str = ""  # pinch | wrap | envelop | point
+    kind: str = ""  # pinch | pinch_parallel | wrap | wrap_loose | envelop | point
     residual_m: float = 0.0  # RMS distance of the contacting fingertips from the object's surface (FK)
 
 
@@ -193,7 +193,8 @@ def pinch(hand: Hand, half: float, *, seed: int = 0, parallel: bool = False) -> 
     direction = line / max(np.linalg.norm(line), 1e-9)
     q_open = pre_pinch(hand, q[best].numpy(), centre, direction, half) if parallel else preshape(hand, centre, half)
     return Grasp(q_open=q_open, q_grasp=q[best].numpy(),
-                 centre=centre, cost=float(costs[best]), direction=direction, kind="pinch", residual_m=residual)
+                 centre=centre, cost=float(costs[best]), direction=direction,
+                 kind="pinch_parallel" if parallel else "pinch", residual_m=residual)
 
 
 #: how much wider than the cube a pinch's pre-shape holds thumb and index, each side (metres)
