@@ -185,7 +185,7 @@ def pinch(hand: Hand, half: float, *, seed: int = 0, parallel: bool = False) -> 
         side = float(torch.sign(open_tips[index, 0] - open_tips[thumb, 0])) or 1.0
         across = side * line[:, 0] / line.norm(dim=-1).clamp_min(1e-9)
         exact = costs <= max(float(costs.min()), PINCH_EXACT)
-        best = int(torch.where(exact, across, torch.full_like(across, -1.0)).argmax())
+        best = int(torch.where(exact, across, torch.full_like(across, -2.0)).argmax())  # across is in [-1, 1]
         tips = tips[best]
     line = (tips[index] - tips[thumb]).numpy()
     residual = abs(float(np.linalg.norm(line)) - 2 * half) / 2
