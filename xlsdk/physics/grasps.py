@@ -122,6 +122,15 @@ def finger_points(hand: Hand, q: torch.Tensor, links: list[str] | None = None) -
     return torch.cat([_tips(hand, q), origins], dim=1)
 
 
+def _intrusion(points: torch.Tensor, middle: torch.Tensor, radius: float, mask: torch.Tensor) -> torch.Tensor:
+    """How far (squared, summed per pose) finger ``points`` (B, N, 3) come within ``radius`` + 1 cm of the
+    object's centre (or its axis, where ``mask`` drops palm X) or past its far side along the palm normal:
+    what a pre-shape must keep at zero (:func:`preshape`, :func:`pre_pinch`)."""
+    inside = torch.relu(radius + 0.01 - ((points - middle) * mask).norm(dim=-1)) ** 2
+    beyond = torch.relu(points[..., 1] - (middle[1] + radius)) ** 2
+    return (inside + beyond).sum(-1)
+
+
 def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = False, steps: int = IK_STEPS) -> np.ndarray:
     """The open pose bent just enough that no fingertip or phalanx is inside or beyond the object on approach.
 
@@ -137,10 +146,8 @@ def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = 
     mask = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE) if cylinder else torch.ones(3, dtype=DTYPE)
 
     def cost(q: torch.Tensor) -> torch.Tensor:
-        at = finger_points(hand, q, links)
-        inside = torch.relu(radius + 0.01 - ((at - middle) * mask).norm(dim=-1)) ** 2
-        beyond = torch.relu(at[..., 1] - (middle[1] + radius)) ** 2
-        return 100 * (inside + beyond).sum(-1) + 1e-3 * ((q - q_open) ** 2).sum(-1)
+        clash = _intrusion(finger_points(hand, q, links), middle, radius, mask)
+        return 100 * clash + 1e-3 * ((q - q_open) ** 2).sum(-1)
 
     with torch.no_grad():
         if float(cost(q_open)[0]) <= 1e-9:
@@ -226,11 +233,9 @@ def pre_pinch(hand: Hand, q_grasp: np.ndarray, centre: np.ndarray, direction: np
     def cost(q: torch.Tensor) -> torch.Tensor:
         tips = _tips(hand, q)
         reach = ((tips[:, [thumb, index]] - targets) ** 2).sum(dim=(-1, -2))
-        at = finger_points(hand, q, links)
-        inside = torch.relu(half + 0.01 - (at - middle).norm(dim=-1)) ** 2
-        beyond = torch.relu(at[..., 1] - (middle[1] + half)) ** 2
+        clash = _intrusion(finger_points(hand, q, links), middle, half, torch.ones(3, dtype=DTYPE))
         still = ((tips[:, others] - open_tips[others]) ** 2).sum(dim=(-1, -2)) if others else 0.0
-        return 10 * reach + 100 * (inside + beyond).sum(-1) + 0.5 * still + 1e-3 * ((q - start) ** 2).sum(-1)
+        return 10 * reach + 100 * clash + 0.5 * still + 1e-3 * ((q - start) ** 2).sum(-1)
 
     return descend(hand, start, cost, steps=steps, lr=0.05)[0].numpy()
 
