@@ -68,7 +68,7 @@ def measure(config: PhysicsBenchConfig, out: Path) -> dict:
                        if key[0] == "trials" and key[1][-1] == task), [])
         rows.append({"hand": hand, "task": task, "rate": Rate.of(counts).model_dump(),
                      "grasp": grasp_name(choice) if choice else "-",
-                     "choice": [[grasp_name((kind, extra)), wins] for kind, extra, wins in trials]})
+                     "choice": [[grasp_name((kind, extra)), wins, count] for kind, extra, wins, count in trials]})
     own = time.process_time() - cpu_start  # includes the jobs when the pool runs them inline (one worker)
     cpu["total"] = own + (sum(cpu.values()) if config.workers > 1 else 0.0)
     return {"expert_version": EXPERT_VERSION, "seeds": list(config.seeds), "eval_scenes": config.eval_scenes,
@@ -88,14 +88,14 @@ def markdown(record: dict, *, command: str) -> str:
         "",
         f"At >= {BAR} on **{len(met)} of {len(rows)}** hand x task combinations.",
         "",
-        "| hand | task | expert | grasp chosen | the choice's trials (lifted of 3) |",
+        "| hand | task | expert | grasp chosen | the choice's trials (lifted of tried) |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
         rate = Rate(**row["rate"])
         mark = "**" if rate.mean >= BAR else ""
         lines.append(f"| {row['hand']} | {row['task']} | {mark}{rate.text()}{mark} | {row['grasp']} | "
-                     + (", ".join(f"{name} {wins}" for name, wins in row["choice"]) or "-") + " |")
+                     + (", ".join(f"{name} {wins}/{count}" for name, wins, count in row["choice"]) or "-") + " |")
     return "\n".join(lines)
 
 

@@ -53,8 +53,16 @@ REACHED_M = 0.012
 REACHED_RAD = 0.08
 #: fingers slower than this have closed (on the object or at their limits), radians per second
 SETTLED_RAD_S = 0.1
-#: how far the hand keeps from objects other than the one it grasps when it chooses a cube's turn (metres)
+#: how far the hand keeps from objects other than the one it grasps when it chooses its turn (metres)
 CLEARANCE_M = 0.01
+#: objects grasped from above whose grasp is the same at several wrist yaws, so the machine picks the yaw
+#: that keeps the hand clear of the other objects (a cube: its four square turns; a ball: any turn)
+TURNABLE = ("cube", "ball")
+#: where along the close (share of the way from open to grasp) the hand is checked against other objects
+SWEEP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: the turns a ball is grasped at: every 45 degrees (the open thumb of a side-thumbed hand such as paxini's
+#: came down on the ball beside the one it grasped at the home yaw)
+BALL_TURNS = 8
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,11 @@ class GraspMachine:
         self.dt, self.backoff, self.rpy = 1.0 / rate_hz, backoff_m, rpy
         self.obstacles, self.regrasp = obstacles, regrasp
         self.left = hand.spec.manifest.handedness == "left"
-        self.points = _finger_points(hand, self.q_open) if obstacles and item.kind == "cube" else None
+        # the hand along its close, open to grasp: fingers clear of the other object open and closed can sweep
+        # through it on the way (paxini's fingers curled down onto the ball beside the one they grasped)
+        self.points = (np.concatenate([_finger_points(hand, self.q_open + share * (self.q_grasp - self.q_open))
+                                       for share in SWEEP_SHARES])
+                       if obstacles and item.kind in TURNABLE else None)
         self.phase = "reach"
         self.elapsed = 0.0  # seconds in this phase
         self.closed_at: np.ndarray | None = None  # the wrist pose the grasp closed at
@@ -158,11 +170,9 @@ class GraspMachine:
         """Wrist pose that puts the grasp's centre on the object where it is now, backed off by ``backoff_m``."""
         if self.rpy is not None:
             rpy = np.asarray(self.rpy, dtype=np.float64)
-        elif self.item.kind == "cube":  # a pinch's line (else the palm's X axis) square to the cube's faces
-            base = square_yaw(self.direction if self.direction is not None else np.array([1.0, 0.0, 0.0]),
-                              view.object_yaw)
-            turns = [base + k * np.pi / 2 for k in range(4)]
-            if self.yaw is None:  # which of the four square turns: chosen once per reach, clear of obstacles
+        elif self.item.kind in TURNABLE:
+            turns = self._turns(view)
+            if self.yaw is None:  # which turn: chosen once per reach, clear of obstacles, else the least turned
                 self.yaw = min(turns, key=lambda yaw: (round(self._clash(view, yaw), 4), abs(yaw)))
             # then the turn nearest the chosen one, so a cube turning past 45 degrees does not flip the hand
             self.yaw = min(turns, key=lambda yaw: abs((yaw - self.yaw + np.pi) % (2 * np.pi) - np.pi))
@@ -173,14 +183,24 @@ class GraspMachine:
         at[:3] -= self.backoff * self.normal(at)
         return at
 
+    def _turns(self, view: GraspView) -> list[float]:
+        """The wrist yaws that make the same grasp of the object: a pinch's line (else the palm's X axis) square
+        to a cube's faces (four turns), any of :data:`BALL_TURNS` for a ball."""
+        if self.item.kind == "ball":
+            return [k * 2 * np.pi / BALL_TURNS for k in range(-BALL_TURNS // 2 + 1, BALL_TURNS // 2 + 1)]
+        base = square_yaw(self.direction if self.direction is not None else np.array([1.0, 0.0, 0.0]),
+                          view.object_yaw)
+        return [base + k * np.pi / 2 for k in range(4)]
+
     @staticmethod
     def normal(wrist: np.ndarray) -> np.ndarray:
         """The palm normal (world frame) of a wrist pose."""
         return wrist_rotation(wrist) @ np.array([0.0, 1.0, 0.0])
 
     def _clash(self, view: GraspView, yaw: float) -> float:
-        """How deep (metres, summed) the open hand would reach into the obstacles with the grasp centred on the
-        object at ``yaw``: a cube's four square turns are the same grasp to the cube but not to a bin beside it."""
+        """How deep (metres, summed) the hand, open to closed, would reach into the obstacles with the grasp
+        centred on the object at ``yaw``: a cube's four square turns are the same grasp to the cube but not to a
+        bin beside it."""
         if self.points is None:
             return 0.0
         wrist = placed(self.centre, view.object_pos, np.array([0.0, 0.0, yaw]))

@@ -461,7 +461,7 @@ class _Run:
         (feasibility is judged on the DART demonstrations, the scenes it had the most tries on): how each
         grasp it could use did in the choice, and how far the chosen grasp's fingertips are from the surface."""
         import xlsdk
-        from xlsdk.bench.physics.expert import CHOICE_SCENES, choice_key, grasp_name, grasp_residual_mm
+        from xlsdk.bench.physics.expert import choice_key, grasp_name, grasp_residual_mm
 
         out = []
         for (hand, task), kept in sorted(self.kept.items()):
@@ -470,7 +470,7 @@ class _Run:
                 loaded = xlsdk.load_hand(hand)
                 residual = grasp_residual_mm(loaded, task)
                 trials = dict(self.known.get(hand, [])).get(("trials", choice_key(loaded, task)), [])
-                tried = ", ".join(f"{grasp_name((kind, extra))} {wins}/{CHOICE_SCENES}" for kind, extra, wins in trials)
+                tried = ", ".join(f"{grasp_name((kind, extra))} {wins}/{count}" for kind, extra, wins, count in trials)
                 out.append(Infeasible(hand=hand, task=task, reason=(
                     f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on)"
                     + (f"; grasps tried without noise: {tried}" if tried else "")
@@ -558,7 +558,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 5
+EXPERT_VERSION = 6
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
