@@ -111,6 +111,32 @@ def test_paxini_lifts_cubes_with_the_parallel_pinch_the_general_preshape_pushes_
     assert not any(run_expert(paxini, scene, choice=("pinch", {})).success for scene in scenes)
 
 
+def test_a_ball_is_grasped_at_a_turn_whose_close_clears_the_other_ball() -> None:
+    """Any wrist yaw grasps a ball the same, but not the ball beside it: at the home yaw paxini's fingers curl
+    down through the other ball on this scene (open and closed they clear it; half way they do not). The
+    machine takes a turn at which the whole close clears it, the least turned of those."""
+    from xlsdk.bench.physics.expert import Expert, _view, bench_world
+    from xlsdk.bench.physics.observation import observe
+    from xlsdk.physics.grasp_machine import GraspMachine
+
+    paxini = xlsdk.load_hand("paxini")
+    scene = scene_of("power_lift", 5, stream=EVAL_STREAM)
+    machine = Expert(paxini, scene, ("wrap", {})).machine
+    world = bench_world(paxini, scene)
+    try:
+        view = _view(observe(world, scene, 96))
+    finally:
+        world.close()
+    assert machine._clash(view, 0.0) > 0.01
+    machine.grasp_pose(view)
+    assert machine._clash(view, machine.yaw) == 0.0 and machine.yaw != 0.0
+    assert abs(machine.yaw) == min(abs(yaw) for yaw in machine._turns(view) if machine._clash(view, yaw) == 0.0)
+    alone = GraspMachine(paxini, scene.scene.get("target"), machine.q_open, machine.q_grasp, machine.centre,
+                         rate_hz=5.0, kind="wrap")  # no other object: the home yaw
+    alone.grasp_pose(view)
+    assert alone.yaw == 0.0
+
+
 def _observe(world: object, scene: object) -> object:
     from xlsdk.bench.physics.observation import observe
 
