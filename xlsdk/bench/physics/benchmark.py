@@ -127,6 +127,9 @@ class PhysicsBenchReport(BaseModel):
     combos: list[ComboRecord]
     infeasible: list[Infeasible]
     demonstrations: dict[str, dict[str, dict[str, int]]]  # hand -> task -> {attempted, kept}
+    dart_levels: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="hand -> task -> the share of DART's noise its demonstrations got "
+        "(calibrated per hand x task, expert.dart_level)")
     learning_curves: dict[str, dict[int, float]]  # arm -> step -> validation success (mean over seeds)
     chosen_checkpoints: dict[str, list[int]]  # arm -> the step chosen per seed
     train_frames: int
@@ -231,10 +234,13 @@ class _Run:
         """Every grasp the expert can need, each synthesised once in the pool and handed to every job of its
         hand and task (otherwise each worker would synthesise the same grasps again: more than half of a
         shard's CPU time was grasp synthesis)."""
-        calls = [(hand, tuple(self.config.tasks)) for hand in self.eval_hands]
+        config = self.config
+        calls = [(hand, tuple(config.tasks),
+                  tuple(t for t in config.tasks if (hand, t) not in config.held_out_combos)
+                  if config.dart and hand in self.training_hands else ()) for hand in self.eval_hands]
         with step_progress("grasp synthesis", len(calls), enabled=self.progress) as bar:
-            found = self.pool.map("grasp synthesis", grasp_job, calls, done=bar.update)
-        self.known = {hand: grasps for (hand, _), grasps in zip(calls, found, strict=True)}
+            found = self.pool.map("grasp synthesis and DART calibration", grasp_job, calls, done=bar.update)
+        self.known = {hand: grasps for (hand, *_), grasps in zip(calls, found, strict=True)}
 
 
     def _recipe(self, hand: str) -> dict[str, Any]:
@@ -316,6 +322,11 @@ class _Run:
             shutil.rmtree(staging)
         self.pool.cpu["merging shards (LeRobot aggregation)"] = time.process_time() - start
         return sorted(roots)
+
+    def _dart_level(self, hand: str, task: str) -> float:
+        """The DART level the pool calibrated for ``hand`` x ``task`` (1.0 where it calibrated none)."""
+        return next((value for key, value in self.known.get(hand, [])
+                     if len(key) == 2 and key[0] == "dart" and key[1][-1] == task), 1.0)
 
     def _hopeless(self, combo: tuple[str, str]) -> bool:
         """After a first full shard, an expert that kept under a fifth of its scenes gets no more tries: the
@@ -472,7 +483,8 @@ class _Run:
                 trials = dict(self.known.get(hand, [])).get(("trials", choice_key(loaded, task)), [])
                 tried = ", ".join(f"{grasp_name((kind, extra))} {wins}/{count}" for kind, extra, wins, count in trials)
                 out.append(Infeasible(hand=hand, task=task, reason=(
-                    f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on)"
+                    f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on, "
+                    f"{self._dart_level(hand, task):g} of its full scale)"
                     + (f"; grasps tried without noise: {tried}" if tried else "")
                     + (f"; the chosen grasp's fingertips end {residual:.1f} mm from the object's surface (FK)"
                        if residual is not None else ""))))
@@ -545,12 +557,18 @@ class _Run:
         demonstrations = {hand: {task: {"attempted": self.attempted[(hand, task)], "kept": len(self.kept[(hand, task)])}
                                  for task in config.tasks if (hand, task) in self.kept}
                           for hand in self.training_hands}
+        levels: dict[str, dict[str, float]] = {}
+        for hand, known in self.known.items():
+            for key, value in known:
+                if len(key) == 2 and key[0] == "dart":
+                    levels.setdefault(hand, {})[key[1][-1]] = value
         cpu = {phase: round(seconds, 1) for phase, seconds in self.pool.cpu.items()}
         # this process's own time, plus the workers' (inline jobs are already inside this process's time)
         cpu["total"] = round(time.process_time() - self.parent_cpu_start
                              + (self.pool.jobs_cpu if self.pool.workers > 1 else 0.0), 1)
         return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
-                                  infeasible=infeasible, demonstrations=demonstrations, learning_curves=curves,
+                                  infeasible=infeasible, demonstrations=demonstrations, dart_levels=levels,
+                                  learning_curves=curves,
                                   chosen_checkpoints=chosen, train_frames=self.train_frames, raw_width=self.raw_width,
                                   latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - self.started, 1),
                                   cpu_seconds=cpu, command=self.command,
@@ -558,7 +576,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 6
+EXPERT_VERSION = 7
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsdk.bench.harness import create_dataset, image_feature, vector_feature
-from xlsdk.bench.physics.expert import FPS, Dart, Episode, run_expert
+from xlsdk.bench.physics.expert import FPS, Dart, Episode, dart_level, run_expert
 from xlsdk.bench.physics.observation import SCENE_FEATURES, SCENE_WIDTHS
 from xlsdk.bench.physics.tasks import TASKS, TaskScene, sample_scene
 from xlsdk.errors import DataFormatError
@@ -108,7 +108,7 @@ def generate_shard(shard: Shard, hand: Hand, root: Path) -> ShardResult:
     kept = []
     for index in range(shard.first, shard.first + shard.count):
         scene = scene_of(shard.task, index, seed=shard.data_seed)
-        dart = Dart(hand, shard.dart_seed(index)) if shard.dart else None
+        dart = Dart(hand, shard.dart_seed(index), level=dart_level(hand, shard.task)) if shard.dart else None
         try:
             episode = run_expert(hand, scene, cameras=cameras, image_size=shard.image_size, dart=dart)
         except PhysicsError:

@@ -90,14 +90,17 @@ def _timed(run: Callable[[], T]) -> tuple[T, float]:
 
 # --- the jobs --------------------------------------------------------------------------------------
 
-def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple, Any]], float]:
+def grasp_job(hand_name: str, tasks: tuple[str, ...],
+              dart_tasks: tuple[str, ...] = ()) -> tuple[list[tuple[tuple, Any]], float]:
     """Choose the expert's grasp per task (:func:`~xlsdk.bench.physics.expert.chosen_grasp`, a few trial
-    episodes per option) and synthesise every grasp it can need for ``tasks`` on a hand (one per millimetre
-    of size). The choices and their trials travel with the grasps, under keys of their own
-    (``("choice", choice_key)``, ``("trials", choice_key)``, with the expert's
-    :func:`~xlsdk.bench.physics.expert.choice_key`: the hand's digest, not only its name)."""
+    episodes per option), synthesise every grasp it can need for ``tasks`` on a hand (one per millimetre
+    of size) and calibrate DART's noise for the ``dart_tasks`` its demonstrations will be made of
+    (:func:`~xlsdk.bench.physics.expert.dart_level`). The choices, their trials and the DART levels travel
+    with the grasps, under keys of their own (``("choice", choice_key)``, ``("trials", choice_key)``,
+    ``("dart", choice_key)``, with the expert's :func:`~xlsdk.bench.physics.expert.choice_key`: the hand's
+    digest, not only its name)."""
     import xlsdk
-    from xlsdk.bench.physics.expert import TRIALS, choice_key, chosen_grasp, grasp_requests
+    from xlsdk.bench.physics.expert import TRIALS, choice_key, chosen_grasp, dart_level, grasp_requests
     from xlsdk.physics import grasps
 
     def run() -> list[tuple[tuple, Any]]:
@@ -113,19 +116,22 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...]) -> tuple[list[tuple[tuple,
                 key = grasps.cache_key(hand, kind, size, **options)
                 if key not in found:
                     found[key] = grasps.cached(hand, kind, size, **options)
+        for task in dart_tasks:
+            found[("dart", choice_key(hand, task))] = dart_level(hand, task)
         return list(found.items())
 
     return _timed(run)
 
 
 def _warm(known: list[tuple[tuple, Any]]) -> None:
-    from xlsdk.bench.physics.expert import remember_choices
+    from xlsdk.bench.physics.expert import remember_choices, remember_dart_levels
     from xlsdk.physics import grasps
 
     def labelled(key: tuple) -> bool:  # a grasp's own key (grasps.cache_key) has six parts
-        return len(key) == 2 and key[0] in ("choice", "trials")
+        return len(key) == 2 and key[0] in ("choice", "trials", "dart")
 
     remember_choices({key[1]: value for key, value in known if labelled(key) and key[0] == "choice"})
+    remember_dart_levels({key[1]: value for key, value in known if labelled(key) and key[0] == "dart"})
     grasps.remember([(key, value) for key, value in known if not labelled(key)])
 
 
