@@ -418,8 +418,9 @@ _DART_LEVELS: dict[ChoiceKey, float] = {}
 def dart_level(hand: Hand, task: str) -> float:
     """How much of DART's noise ``hand``'s demonstrations of ``task`` get: the largest of :data:`DART_LEVELS`
     under which the expert still succeeds on every calibration scene (:data:`CALIBRATION_SCENES` it succeeds
-    on without noise); 0 (no noise) when none does. Measured once per process unless a pool handed it over
-    (:func:`remember_dart_levels`).
+    on without noise); 0 (no noise) when it fails under every level, the full level when it succeeds on no
+    scene without noise (nothing to calibrate against). Measured once per process unless a pool handed it
+    over (:func:`remember_dart_levels`).
 
     One level for every hand would not do: DART's usual noise (2 % of each joint's range, 3 mm and 0.02 rad
     at the wrist) costs inspire's and xhand's experts a few scenes in fifty, while paxini, whose expert does
@@ -439,7 +440,7 @@ def dart_level(hand: Hand, task: str) -> float:
                 if len(scenes) == CALIBRATION_SCENES:
                     break
         level = 0.0
-        for candidate in DART_LEVELS:  # an expert that succeeds on none keeps the full level (nothing to lose)
+        for candidate in DART_LEVELS:  # with no calibration scene, all() holds at once: the full level
             if all(run_expert(hand, scene, dart=Dart(hand, CHOICE_STREAM + index, level=candidate)).success
                    for index, scene in scenes):
                 level = candidate
