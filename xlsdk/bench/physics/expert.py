@@ -407,7 +407,7 @@ class Dart:
 
 
 #: DART's noise levels (shares of :class:`Dart`'s scales) a hand x task's calibration tries, largest first
-DART_LEVELS = (1.0, 0.5, 0.25, 0.1)
+DART_LEVELS = (1.0, 0.5, 0.25)
 #: the calibration's scenes: the first this many of the grasp choice's stream the expert succeeds on without
 #: noise, looked for among the first :data:`CALIBRATION_SEARCH`
 CALIBRATION_SCENES = 3
