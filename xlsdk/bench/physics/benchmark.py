@@ -323,10 +323,18 @@ class _Run:
         self.pool.cpu["merging shards (LeRobot aggregation)"] = time.process_time() - start
         return sorted(roots)
 
+    def _dart_levels(self) -> dict[str, dict[str, float]]:
+        """The DART levels the pool calibrated, hand -> task -> level (the report's ``dart_levels``)."""
+        levels: dict[str, dict[str, float]] = {}
+        for hand, known in self.known.items():
+            for key, value in known:
+                if len(key) == 2 and key[0] == "dart":
+                    levels.setdefault(hand, {})[key[1][-1]] = value
+        return levels
+
     def _dart_level(self, hand: str, task: str) -> float:
         """The DART level the pool calibrated for ``hand`` x ``task`` (1.0 where it calibrated none)."""
-        return next((value for key, value in self.known.get(hand, [])
-                     if len(key) == 2 and key[0] == "dart" and key[1][-1] == task), 1.0)
+        return self._dart_levels().get(hand, {}).get(task, 1.0)
 
     def _hopeless(self, combo: tuple[str, str]) -> bool:
         """After a first full shard, an expert that kept under a fifth of its scenes gets no more tries: the
@@ -557,17 +565,12 @@ class _Run:
         demonstrations = {hand: {task: {"attempted": self.attempted[(hand, task)], "kept": len(self.kept[(hand, task)])}
                                  for task in config.tasks if (hand, task) in self.kept}
                           for hand in self.training_hands}
-        levels: dict[str, dict[str, float]] = {}
-        for hand, known in self.known.items():
-            for key, value in known:
-                if len(key) == 2 and key[0] == "dart":
-                    levels.setdefault(hand, {})[key[1][-1]] = value
         cpu = {phase: round(seconds, 1) for phase, seconds in self.pool.cpu.items()}
         # this process's own time, plus the workers' (inline jobs are already inside this process's time)
         cpu["total"] = round(time.process_time() - self.parent_cpu_start
                              + (self.pool.jobs_cpu if self.pool.workers > 1 else 0.0), 1)
         return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
-                                  infeasible=infeasible, demonstrations=demonstrations, dart_levels=levels,
+                                  infeasible=infeasible, demonstrations=demonstrations, dart_levels=self._dart_levels(),
                                   learning_curves=curves,
                                   chosen_checkpoints=chosen, train_frames=self.train_frames, raw_width=self.raw_width,
                                   latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - self.started, 1),
