@@ -253,6 +253,34 @@ def test_the_scene_features_place_the_object_relative_to_the_wrist_and_to_the_fi
     assert widths == {"wrist": base, "wrist+tips": len(SCENE_FEATURES)}
 
 
+def test_the_scene_features_show_the_other_ball_and_nothing_where_there_is_none(inspire: xlsdk.Hand) -> None:
+    """The expert turns a grasp away from the other ball (or cube) beside the target, so a state policy must
+    see it to know which turn the demonstrations took: its offset from the wrist, read from the simulation;
+    and a scene without one (the bottle, the bin: the bin is the goal) reads zeros."""
+    from xlsdk.bench.physics.expert import bench_world
+    from xlsdk.bench.physics.observation import OBJECT_FEATURES, observe
+
+    other = slice(OBJECT_FEATURES.index("other.dx"), OBJECT_FEATURES.index("other.dz") + 1)
+    scene = scene_of("power_lift", 3)
+    world = bench_world(inspire, scene)
+    try:
+        world.forward()
+        wrist = world.wrist_positions()[:3]
+        distractor = np.asarray(scene.scene.get("distractor").pos)
+        np.testing.assert_allclose(observe(world, scene, 96).objects[other], distractor - wrist, atol=2e-3)
+        assert np.linalg.norm(distractor[:2] - np.asarray(scene.scene.get("target").pos[:2])) > 0.05
+    finally:
+        world.close()
+    for task in ("bottle_upright", "place_in_bin", "press_button", "push_block"):
+        scene = scene_of(task, 0)
+        world = bench_world(inspire, scene)
+        try:
+            world.forward()
+            assert not observe(world, scene, 96).objects[other].any(), task
+        finally:
+            world.close()
+
+
 @pytest.mark.parametrize("share", [None, 0.5, 0.3])
 def test_act_gives_the_wrist_its_share_of_the_loss_through_the_normalisation(share: float | None) -> None:
     """ACT's L1 loss is a plain mean over the action's entries: 6 wrist entries of 38 carry 16 % of it. The
@@ -288,7 +316,7 @@ def test_two_hands_of_one_name_do_not_share_a_grasp_choice(tmp_path: Path, monke
     from synthetic_hands import write_synthetic_hand
 
     from xlsdk.bench.physics import expert
-    from xlsdk.bench.physics.jobs import _warm
+    from xlsdk.bench.physics.jobs import warm
     from xlsdk.hand import Hand
     from xlsdk.hand_spec import load_hand_spec
 
@@ -301,7 +329,7 @@ def test_two_hands_of_one_name_do_not_share_a_grasp_choice(tmp_path: Path, monke
     assert hand.name == twin.name and hand.spec.digest != twin.spec.digest
     task, (measured, *_, remembered) = "pinch_lift", expert.OPTIONS["pinch_lift"]
 
-    _warm([(("choice", expert.choice_key(hand, task)), remembered)])  # what a pool's worker is handed
+    warm([(("choice", expert.choice_key(hand, task)), remembered)])  # what a pool's worker is handed
 
     assert expert.chosen_grasp(again, task) == remembered, "the same hand, loaded again, finds its choice"
     assert expert.chosen_grasp(twin, task) == measured, "another hand of the same name measures its own"
@@ -461,3 +489,84 @@ def test_the_process_pool_gives_what_running_inline_gives() -> None:
         got = pool.map("expert", expert_job, calls)
     assert [outcome for outcome, _ in got] == [outcome for outcome, _ in expected] == [[True], [True]]
     assert pool.cpu["expert"] > 0 and pool.jobs_cpu == pool.cpu["expert"]
+
+
+def test_the_grasp_frame_measures_from_the_grasp_point_and_gives_the_wrist_back() -> None:
+    """With the wrist where :func:`~xlsdk.physics.grasp.placed` puts a hand's grasp point on the object, the
+    grasp frame sees the object at zero offset; a command to stay there comes back as that very wrist pose;
+    the training frames are shifted exactly as a running policy's observations are, and a scene feature that
+    reads "none" (zeros) stays zeros."""
+    from xlsdk.bench.physics.grasp_frame import shift_frames, shift_observation, unshift_command
+    from xlsdk.bench.physics.observation import OBJECT_FEATURES, SCENE_FEATURES, Observation
+    from xlsdk.physics.grasp import placed
+    from xlsdk.policy.train import DemoFrames
+
+    rng = np.random.default_rng(3)
+    point = np.array([-0.02, 0.06, 0.13])
+    target = np.array([0.03, -0.02, 0.03])
+    goal = slice(OBJECT_FEATURES.index("goal.dx"), OBJECT_FEATURES.index("goal.dz") + 1)
+    observations = []
+    for _ in range(5):
+        wrist = placed(point, target, rng.uniform(-0.6, 0.6, 3))
+        objects = rng.normal(size=len(SCENE_FEATURES))
+        objects[0:3] = target - wrist[:3]
+        objects[goal] = 0.0  # no goal in this scene
+        obs = Observation(state=np.concatenate([wrist, rng.uniform(0, 1, 6)]), objects=objects, image=lambda c: None)
+        shifted = shift_observation(obs, point)
+        np.testing.assert_allclose(shifted.objects[0:3], 0.0, atol=1e-12)
+        assert not shifted.objects[goal].any()
+        np.testing.assert_allclose(shifted.state[6:], obs.state[6:])
+        np.testing.assert_allclose(unshift_command(shifted.state, point)[:6], wrist, atol=1e-12)
+        observations.append((obs, shifted))
+    states = [torch.tensor(np.stack([o.state, o.state]), dtype=torch.float64) for o, _ in observations]
+    frames = DemoFrames(images=None, tasks=["t"] * 5, hands=["h"] * 5, states=states,
+                        actions=[s.clone() for s in states], pads=[torch.zeros(2, dtype=torch.bool)] * 5, fps=5.0,
+                        frames_per_episode=5,
+                        environment=torch.tensor(np.stack([o.objects for o, _ in observations])))
+    moved = shift_frames(frames, {"h": point})
+    for index, (_, shifted) in enumerate(observations):
+        np.testing.assert_allclose(moved.states[index][-1].numpy(), shifted.state, atol=1e-12)
+        np.testing.assert_allclose(moved.actions[index][0].numpy(), shifted.state, atol=1e-12)
+        np.testing.assert_allclose(moved.environment[index].numpy(), shifted.objects, atol=1e-12)
+    np.testing.assert_allclose(frames.states[0][-1].numpy(), observations[0][0].state)  # the input is untouched
+
+
+def test_temporal_ensembling_averages_every_live_chunk_in_absolute_terms(inspire: xlsdk.Hand) -> None:
+    """A chunk every step; the command for step t is the weighted mean of what each live chunk said for t, each
+    chunk's wrist anchored at the wrist measured when it was predicted (so a wrist that moved between two
+    predictions does not shift the older chunk's targets)."""
+    from xlsdk.bench.physics.observation import SCENE_FEATURES, Observation
+    from xlsdk.bench.physics.policies import ENSEMBLE_DECAY, XlvlaRunner, make_xlvla_config, space_for
+    from xlsdk.bench.physics.space import absolute_wrist
+    from xlsdk.policy.modeling_xlvla import STATE, XlvlaPolicy
+    from xlsdk.training import global_rng_untouched
+
+    config = make_xlvla_config("raw", obs="state", raw_width=inspire.dof, image_size=64, chunk_size=4,
+                               n_action_steps=2, wrist_loss_share=0.5)
+    with global_rng_untouched():
+        torch.manual_seed(0)
+        policy = XlvlaPolicy(config).eval()
+    space = space_for(config)
+    runner = XlvlaRunner("raw", policy, space, "state", 64, ensemble=True)
+    scene = scene_of("power_lift", 0)
+    rng = np.random.default_rng(0)
+    observations = [Observation(state=np.concatenate([[0.01 * t, 0.0, 0.2, 0, 0, 0], np.full(inspire.dof, 0.1 * t)]),
+                                objects=rng.normal(size=len(SCENE_FEATURES)), image=lambda c: None) for t in range(3)]
+    control = runner.controller(inspire, scene)
+    commands = [control(t, obs) for t, obs in enumerate(observations)]
+
+    def chunk(t: int) -> np.ndarray:  # what the chunk predicted at step t says, made absolute
+        states = [space.encode(inspire, torch.as_tensor(observations[max(0, i)].state, dtype=torch.float32)[None])
+                  for i in (t - 1, t)]
+        batch = {"task": [scene.instruction], STATE: torch.stack(states, dim=1),
+                 "observation.environment_state": torch.as_tensor(
+                     observations[t].objects[:config.environment_dim], dtype=torch.float32)[None]}
+        decoded = space.decode(inspire, policy.predict_action_chunk(batch)[0]).numpy()
+        return np.stack([absolute_wrist(a, observations[t].state) for a in decoded])
+
+    chunks = [chunk(t) for t in range(3)]
+    np.testing.assert_allclose(commands[0], chunks[0][0], atol=1e-5)
+    weights = np.exp(-ENSEMBLE_DECAY * np.arange(3))
+    expected = (weights[0] * chunks[0][2] + weights[1] * chunks[1][1] + weights[2] * chunks[2][0]) / weights.sum()
+    np.testing.assert_allclose(commands[2], expected, atol=1e-5)
+    assert np.abs(chunks[0][2] - chunks[2][0]).max() > 1e-3  # the chunks disagree: the mean is not trivially one

@@ -56,6 +56,11 @@ def physics_command(
     scene: str = typer.Option("wrist", "--scene", help="What the state policies read of the scene: the object "
                               "relative to the wrist, or wrist+tips (and to the thumb and index tips: an ablation "
                               "for hands never trained on)."),
+    frame: str = typer.Option("grasp", "--frame", help="Where the policies' wrist entries are measured from: "
+                              "grasp (each hand's grasp point, so one command puts any hand's grasp at the same "
+                              "place), or the wrist (an ablation)."),
+    execution: str = typer.Option("receding", "--execution", help="How the XL-VLA arms execute their chunks: "
+                                  "receding (a chunk every 4 steps) or ensemble (a chunk every step, averaged)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
@@ -71,17 +76,22 @@ def physics_command(
         raise XlsdkError(f"--proprio must be wrist+hand or wrist, got {proprio!r}")
     if scene not in ("wrist", "wrist+tips"):
         raise XlsdkError(f"--scene must be wrist or wrist+tips, got {scene!r}")
+    if frame not in ("wrist", "grasp"):
+        raise XlsdkError(f"--frame must be wrist or grasp, got {frame!r}")
+    if execution not in ("receding", "ensemble"):
+        raise XlsdkError(f"--execution must be receding or ensemble, got {execution!r}")
     chosen = tuple(arm.strip() for arm in arms.split(",") if arm.strip())
     unknown = [arm for arm in chosen if arm not in ARMS]
     if unknown or not chosen:
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
-                 "proprio": proprio, "scene": scene,
+                 "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
                  **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
                                command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand),
-                                                         proprio=proprio, scene=scene))
+                                                         proprio=proprio, scene=scene, frame=frame,
+                                                         execution=execution))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

@@ -200,10 +200,13 @@ class ActRunner:
 
         return control
 
-    def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = ()) -> Episode | None:
+    def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = (),
+                point: np.ndarray | None = None) -> Episode | None:
+        from xlsdk.bench.physics.grasp_frame import in_grasp_frame
         from xlsdk.bench.physics.policies import graded_episode
 
-        return graded_episode(self.controller(hand, scene), hand, scene, cameras=cameras, image_size=self.image_size)
+        return graded_episode(in_grasp_frame(self.controller(hand, scene), point), hand, scene, cameras=cameras,
+                              image_size=self.image_size)
 
     def latency_ms(self, hand: Hand, calls: int = 20) -> float:
         """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1), from a fresh controller."""

@@ -87,6 +87,14 @@ class PhysicsBenchConfig(BaseModel):
         "wrist (and the object's size, pose, lift, the button's travel), or that and the object relative to the "
         "thumb and index tips (an ablation: how far to move depends on the hand's fingers, which a held-out "
         "hand's wrist-relative position cannot show)")
+    frame: Literal["wrist", "grasp"] = Field(
+        "grasp", description="where the policies' wrist entries are measured from: the wrist, or each hand's "
+        "grasp point (the mean centre of its expert's grasps, from its model alone; "
+        ":mod:`xlsdk.bench.physics.grasp_frame`), so one command puts any hand's grasp at the same place")
+    execution: Literal["receding", "ensemble"] = Field(
+        "receding", description="how the XL-VLA arms execute their chunks: a receding horizon (a chunk every "
+        "n_action_steps, its first n_action_steps actions executed) or temporal ensembling (a chunk every step, "
+        "the live chunks' actions for the step averaged); ACT keeps its receding horizon")
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int = 300
     data_seed: int = 0
@@ -127,6 +135,9 @@ class PhysicsBenchReport(BaseModel):
     combos: list[ComboRecord]
     infeasible: list[Infeasible]
     demonstrations: dict[str, dict[str, dict[str, int]]]  # hand -> task -> {attempted, kept}
+    grasp_points: dict[str, list[float]] = Field(
+        default_factory=dict, description="each hand's grasp point (palm frame, metres) where the policies ran in "
+        "the grasp frame (``frame='grasp'``)")
     dart_levels: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="hand -> task -> the share of DART's noise its demonstrations got "
         "(calibrated per hand x task, expert.dart_level)")
@@ -173,12 +184,15 @@ class PhysicsBenchReport(BaseModel):
 
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
-                      proprio: str = "wrist+hand", scene: str = "wrist") -> str:
+                      proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
+                      execution: str = "receding") -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
                                               *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),
-                                              *([f"--scene {scene}"] if scene != "wrist" else [])])
+                                              *([f"--scene {scene}"] if scene != "wrist" else []),
+                                              *([f"--frame {frame}"] if frame != "grasp" else []),
+                                              *([f"--execution {execution}"] if execution != "receding" else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
@@ -241,6 +255,15 @@ class _Run:
         with step_progress("grasp synthesis", len(calls), enabled=self.progress) as bar:
             found = self.pool.map("grasp synthesis and DART calibration", grasp_job, calls, done=bar.update)
         self.known = {hand: grasps for (hand, *_), grasps in zip(calls, found, strict=True)}
+        self.points: dict[str, tuple[float, ...] | None] = {hand: None for hand in self.eval_hands}
+        if config.frame == "grasp":
+            import xlsdk
+            from xlsdk.bench.physics.grasp_frame import grasp_point
+            from xlsdk.bench.physics.jobs import warm
+
+            for hand in self.eval_hands:
+                warm(self.known[hand])
+                self.points[hand] = tuple(float(v) for v in grasp_point(xlsdk.load_hand(hand), config.tasks))
 
 
     def _recipe(self, hand: str) -> dict[str, Any]:
@@ -364,6 +387,10 @@ class _Run:
         config = self.config
         self.raw_width = max(xlsdk.load_hand(name).dof for name in self.eval_hands)
         hands = {name: xlsdk.load_hand(name) for name in sorted(set(frames.hands))}  # the face resolves names
+        if config.frame == "grasp":
+            from xlsdk.bench.physics.grasp_frame import shift_frames
+
+            frames = shift_frames(frames, {hand: np.asarray(self.points[hand]) for hand in set(frames.hands)})
         frames = relative_wrist(frames)
         start = time.process_time()
         self.policy_configs, sets = {}, {}
@@ -406,7 +433,7 @@ class _Run:
                 for step, weights in by_step.items():
                     for (hand, task), scenes in validation.items():
                         calls.append((arm, self.policy_configs[arm], weights, config.obs, config.image_size, hand,
-                                      scenes, False))
+                                      scenes, False, self.points[hand], config.execution == "ensemble"))
                         keys.append((arm, seed, step))
         with step_progress("checkpoint choice (rollouts)", len(calls), enabled=self.progress) as bar:
             outcomes = self.pool.map("checkpoint choice (validation rollouts)", policy_job, calls, done=bar.update)
@@ -448,7 +475,8 @@ class _Run:
             for seed in config.seeds:
                 for hand, task in combos:
                     policy_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
-                                         config.image_size, hand, scenes[(seed, task)], config.strips and seed == first))
+                                         config.image_size, hand, scenes[(seed, task)], config.strips and seed == first,
+                                         self.points[hand], config.execution == "ensemble"))
                     policy_keys.append((arm, seed, hand, task))
         with step_progress("evaluate arms", len(policy_calls), enabled=self.progress) as bar:
             outcomes = self.pool.map("evaluate the arms", policy_job, policy_calls, done=bar.update)
@@ -461,7 +489,8 @@ class _Run:
             for seed in config.seeds:
                 for (hand, task), group in replay.items():
                     replay_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
-                                         config.image_size, hand, group, False))
+                                         config.image_size, hand, group, False, self.points[hand],
+                                         config.execution == "ensemble"))
                     replay_keys.append((arm, seed, hand, task))
         with step_progress("replay training scenes", len(replay_calls), enabled=self.progress) as bar:
             replayed = self.pool.map("replay of training scenes", policy_job, replay_calls, done=bar.update)
@@ -571,6 +600,7 @@ class _Run:
                              + (self.pool.jobs_cpu if self.pool.workers > 1 else 0.0), 1)
         return PhysicsBenchReport(config=config, summary=summary, expert_summary=expert_summary, combos=combos,
                                   infeasible=infeasible, demonstrations=demonstrations, dart_levels=self._dart_levels(),
+                                  grasp_points={h: [round(v, 5) for v in p] for h, p in self.points.items() if p},
                                   learning_curves=curves,
                                   chosen_checkpoints=chosen, train_frames=self.train_frames, raw_width=self.raw_width,
                                   latency_ms=latency, final_loss=losses, seconds=round(time.perf_counter() - self.started, 1),

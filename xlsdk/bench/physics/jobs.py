@@ -123,7 +123,8 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...],
     return _timed(run)
 
 
-def _warm(known: list[tuple[tuple, Any]]) -> None:
+def warm(known: list[tuple[tuple, Any]]) -> None:
+    """Hand this process what a pool already measured: grasp choices, DART levels and synthesised grasps."""
     from xlsdk.bench.physics.expert import remember_choices, remember_dart_levels
     from xlsdk.physics import grasps
 
@@ -141,7 +142,7 @@ def shard_job(shard: Any, root: str, known: list[tuple[tuple, Any]] = ()) -> tup
     import xlsdk
     from xlsdk.bench.physics.dataset import generate_shard
 
-    _warm(list(known))
+    warm(list(known))
     return _timed(lambda: generate_shard(shard, xlsdk.load_hand(shard.hand), Path(root)))
 
 
@@ -168,21 +169,26 @@ def train_job(arm: str, config: Any, data: Any, steps: int, batch_size: int, see
 
 
 def policy_job(arm: str, config: Any, weights: dict, obs: str, image_size: int, hand_name: str,
-               scenes: list[Any], strip: bool) -> tuple[tuple[list[bool], np.ndarray | None], float]:
+               scenes: list[Any], strip: bool, point: tuple[float, ...] | None = None, ensemble: bool = False,
+               ) -> tuple[tuple[list[bool], np.ndarray | None], float]:
     """A trained arm on ``scenes`` with one hand: success per scene (None: the arm cannot drive the hand),
-    and the first episode's strip (fixed camera above the wrist camera) when asked for."""
+    and the first episode's strip (fixed camera above the wrist camera) when asked for. ``point``: the hand's
+    grasp point, for an arm trained in the grasp frame (:mod:`xlsdk.bench.physics.grasp_frame`); ``ensemble``:
+    temporal ensembling instead of a receding horizon."""
     import xlsdk
     from xlsdk.bench.physics.policies import runner_from_weights
 
     def run() -> tuple[list[bool] | None, np.ndarray | None]:
         hand = xlsdk.load_hand(hand_name)
-        runner = runner_from_weights(arm, config, weights, obs, image_size)  # type: ignore[arg-type]
+        runner = runner_from_weights(arm, config, weights, obs, image_size,  # type: ignore[arg-type]
+                                     ensemble=ensemble)
         if not runner.can_drive(hand):
             return None, None
         results, picture = [], None
         for number, scene in enumerate(scenes):
             cameras = STRIP_CAMERAS if strip and number == 0 else ()
-            episode = runner.episode(hand, scene, cameras=cameras)
+            episode = runner.episode(hand, scene, cameras=cameras,
+                                     point=None if point is None else np.asarray(point, dtype=np.float64))
             results.append(bool(episode is not None and episode.success))
             if cameras and episode is not None:
                 picture = strip_of(episode)
@@ -198,7 +204,7 @@ def expert_job(hand_name: str, scenes: list[Any], strip: bool = False, known: li
     from xlsdk.bench.physics.expert import run_expert
     from xlsdk.errors import PhysicsError
 
-    _warm(list(known))
+    warm(list(known))
 
     def run() -> tuple[list[bool], np.ndarray | None]:
         hand = xlsdk.load_hand(hand_name)

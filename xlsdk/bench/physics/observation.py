@@ -4,8 +4,8 @@ Two observation modes share this one record (the issue's ``--obs state`` and ``-
 
 * ``state``: the measured wrist pose and hand joints (:attr:`Observation.state`) and a privileged,
   low-dimensional description of the scene (:attr:`Observation.objects`, :data:`OBJECT_FEATURES`): where
-  the named object and its goal are *relative to the wrist*, the object's yaw, size, height gained,
-  uprightness and the button's travel. It isolates the action-space question (latent vs raw vs slots)
+  the named object, its goal and the other loose object are *relative to the wrist*, the object's yaw,
+  size, height gained, uprightness and the button's travel. It isolates the action-space question (latent vs raw vs slots)
   from vision, and it is what the scripted expert reads too, so the expert can label any state a
   policy reaches.
 * ``vision``: the same, plus rendered cameras; the policy is given images instead of ``objects``.
@@ -34,7 +34,10 @@ from xlsdk.transforms import quaternion_yaw
 
 OBJECT_FEATURES = ("target.dx", "target.dy", "target.dz", "target.yaw", "target.upright", "target.lifted",
                    "target.size0", "target.size1", "target.size2", "goal.dx", "goal.dy", "goal.dz",
-                   "button.travel")
+                   "button.travel", "other.dx", "other.dy", "other.dz")
+#: the other loose object (pinch and power lift's distractor) relative to the wrist, zeros where the scene has
+#: none: the expert turns its grasp to keep the hand's close clear of it, and a policy that cannot see it
+#: cannot tell which turn the demonstrations took
 #: the target's centre minus the thumb tip and minus the index tip (world axes); a hand without one of
 #: them uses the centroid of its fingertips in its place
 TIP_FEATURES = ("target.from_thumb.dx", "target.from_thumb.dy", "target.from_thumb.dz",
@@ -102,7 +105,16 @@ def object_features(world: World, scene: TaskScene) -> np.ndarray:
     from_thumb = np.asarray(state.pos) - named.get("thumb", centroid)
     from_index = np.asarray(state.pos) - named.get("index", centroid)
     return np.array([*(np.asarray(state.pos) - wrist[:3]), quaternion_yaw(state.quat), state.upright, state.lifted,
-                     *sizes, *goal, state.button_travel or 0.0, *from_thumb, *from_index], dtype=np.float64)
+                     *sizes, *goal, state.button_travel or 0.0, *_other(world, scene, wrist[:3]),
+                     *from_thumb, *from_index], dtype=np.float64)
+
+
+def _other(world: World, scene: TaskScene, wrist: np.ndarray) -> np.ndarray:
+    """The first loose object that is neither the target nor the goal, relative to the wrist (zeros: none)."""
+    for item in scene.scene.objects:
+        if item.name not in (scene.target, scene.goal) and item.movable:
+            return np.asarray(world.object_state(item.name).pos) - wrist
+    return np.zeros(3)
 
 
 def observe(world: World, scene: TaskScene, image_size: int) -> Observation:

@@ -32,6 +32,8 @@ from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
 
 XLVLA_ARMS = ("latent", "raw", "slots")
+#: temporal ensembling's weight decay per chunk of age (ACT's ``temporal_ensemble_coeff``)
+ENSEMBLE_DECAY = 0.01
 #: every arm: the XL-VLA network in each action space, and LeRobot's ACT in the latent space
 ARMS = (*XLVLA_ARMS, "act-latent")
 
@@ -76,14 +78,59 @@ def cameras_image(obs: Observation) -> torch.Tensor:
 class XlvlaRunner:
     """A trained arm: drives any hand its action space can decode, in the benchmark's world."""
 
-    def __init__(self, arm: str, policy: Any, space: WristHandSpace, obs: ObsMode, image_size: int) -> None:
+    def __init__(self, arm: str, policy: Any, space: WristHandSpace, obs: ObsMode, image_size: int,
+                 ensemble: bool = False) -> None:
         self.arm, self.policy, self.space, self.obs, self.image_size = arm, policy, space, obs, image_size
+        self.ensemble = ensemble
 
     def can_drive(self, hand: Hand) -> bool:
         """A raw-joint policy cannot drive a hand wider than it was padded to (it is refused, shown as n/a)."""
         return self.space.name != "raw" or hand.dof <= self.space.hand_space.dim
 
     def controller(self, hand: Hand, scene: TaskScene) -> Controller:
+        if self.ensemble:
+            return self._ensembled(hand, scene)
+        return self._receding(hand, scene)
+
+    def _inputs(self, obs: Observation, scene: TaskScene, width: int) -> dict[str, Any]:
+        """The batch of one observation, without the state (the caller adds it with its history)."""
+        batch: dict[str, Any] = {"task": [scene.instruction]}
+        if self.obs == "vision":
+            batch[IMAGE_KEY] = cameras_image(obs)
+        else:
+            batch[ENVIRONMENT_KEY] = torch.as_tensor(obs.objects[:width], dtype=torch.float32)[None]
+        return batch
+
+    def _ensembled(self, hand: Hand, scene: TaskScene) -> Controller:
+        """Temporal ensembling (ACT's): a chunk is predicted at every step, and the command is the average of
+        every live chunk's action for this step, the older ones weighing a little more (``exp(-0.01 i)``,
+        ``i = 0`` the oldest). Each chunk is made absolute (decoded, its wrist anchored at the wrist measured
+        when it was predicted) before averaging, since relative wrist targets of different anchors do not
+        add up."""
+        from collections import deque
+
+        from xlsdk.policy.modeling_xlvla import STATE
+
+        policy, space = self.policy, self.space
+        policy.reset()
+        config = policy.config
+        states: deque[torch.Tensor] = deque(maxlen=config.history)
+        live: deque[tuple[int, np.ndarray]] = deque(maxlen=config.chunk_size)
+
+        def control(step: int, obs: Observation) -> np.ndarray:
+            states.append(space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None]))
+            while len(states) < config.history:
+                states.appendleft(states[0])
+            batch = {**self._inputs(obs, scene, config.environment_dim), STATE: torch.stack(list(states), dim=1)}
+            decoded = space.decode(hand, policy.predict_action_chunk(batch)[0]).numpy()
+            live.append((step, np.stack([absolute_wrist(action, obs.state) for action in decoded])))
+            actions = [chunk[step - born] for born, chunk in live if step - born < len(chunk)]
+            weights = np.exp(-ENSEMBLE_DECAY * np.arange(len(actions)))
+            return np.average(np.stack(actions), axis=0, weights=weights)
+
+        return control
+
+    def _receding(self, hand: Hand, scene: TaskScene) -> Controller:
         from xlsdk.policy.modeling_xlvla import STATE
 
         policy, space = self.policy, self.space
@@ -106,8 +153,13 @@ class XlvlaRunner:
 
         return control
 
-    def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = ()) -> Episode | None:
-        return graded_episode(self.controller(hand, scene), hand, scene, cameras=cameras, image_size=self.image_size)
+    def episode(self, hand: Hand, scene: TaskScene, *, cameras: tuple[str, ...] = (),
+                point: np.ndarray | None = None) -> Episode | None:
+        """One graded episode; ``point``: the hand's grasp point when the arm was trained in the grasp frame."""
+        from xlsdk.bench.physics.grasp_frame import in_grasp_frame
+
+        return graded_episode(in_grasp_frame(self.controller(hand, scene), point), hand, scene, cameras=cameras,
+                              image_size=self.image_size)
 
     def latency_ms(self, hand: Hand, calls: int = 50) -> float:
         """Median wall time of one chunk prediction + decode for ``hand`` (CPU, batch 1)."""
@@ -141,8 +193,9 @@ def graded_episode(controller: Controller, hand: Hand, scene: TaskScene, *, came
 
 
 def runner_from_weights(arm: str, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode,
-                        image_size: int) -> Any:
-    """Rebuild a trained arm from its config and weights (what a worker process receives)."""
+                        image_size: int, ensemble: bool = False) -> Any:
+    """Rebuild a trained arm from its config and weights (what a worker process receives); ``ensemble``:
+    the XL-VLA arms run with temporal ensembling instead of a receding horizon (ACT keeps its own)."""
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.training import global_rng_untouched
 
@@ -154,4 +207,4 @@ def runner_from_weights(arm: str, config: Any, weights: dict[str, torch.Tensor],
         policy = XlvlaPolicy(config)
     policy.load_state_dict(weights)
     policy.eval()
-    return XlvlaRunner(arm, policy, space_for(config), obs, image_size)
+    return XlvlaRunner(arm, policy, space_for(config), obs, image_size, ensemble=ensemble)

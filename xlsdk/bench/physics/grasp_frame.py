@@ -1,0 +1,111 @@
+"""The grasp frame: a policy commands where the hand grasps, not where its wrist goes.
+
+The expert puts each grasp's centre on the object, and the centre sits at a different place in each hand's
+palm frame: the middle of paxini's wrap is 135 mm out along its fingers, ability's 75 mm (the chosen grasps,
+synthesised from the hands' kinematics). In the wrist frame the same scene therefore asks a different wrist
+target of every hand, and a policy that learned the wrist targets of inspire, xhand and paxini drives a
+held-out hand's fingers past the object (ability lifted nothing in the quick run).
+
+``--frame grasp`` moves the policy's wrist entries to a point fixed in each hand: :func:`grasp_point`, the
+mean of the centres of the grasps its expert makes (cube pinch, ball, bottle, bin cube, each at its task's
+middle size). It is the wrist pose with its position shifted by the palm-frame point rotated into the world:
+the state's wrist, every action's wrist target (each by its own rotation) and the scene features measured from
+the wrist (target, goal, the other object; each where present) are shifted into it for training, and a
+policy's command is shifted back before the world takes it. The rotation entries are untouched, so a hand
+turns as before; only "where" now means "where the grasp is". The point is computed from the hand's model
+alone (grasp synthesis needs no demonstration), so a hand the policy never saw has one too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from xlsdk.bench.physics.observation import OBJECT_FEATURES, Observation
+from xlsdk.hand import Hand
+from xlsdk.physics.world_spec import HOME_ROTATION, wrist_rotation
+
+#: the tasks whose expert grasps the object; their grasp centres define a hand's grasp point
+GRASP_TASKS = ("pinch_lift", "power_lift", "bottle_upright", "place_in_bin")
+#: the scene features that are positions relative to the wrist (each slice x, y, z)
+_RELATIVE = tuple(slice(OBJECT_FEATURES.index(f"{name}.dx"), OBJECT_FEATURES.index(f"{name}.dz") + 1)
+                  for name in ("target", "goal", "other"))
+
+
+def grasp_point(hand: Hand, tasks: tuple[str, ...] = GRASP_TASKS) -> np.ndarray:
+    """``hand``'s grasp point (palm frame, metres): the mean centre of the grasps its expert makes for ``tasks``
+    (those of :data:`GRASP_TASKS` a run has; none: the wrist itself).
+
+    Uses the grasps and choices this process already knows (a pool hands them over), else synthesises them."""
+    from xlsdk.bench.physics.expert import chosen_grasp, grasp_requests
+    from xlsdk.physics import grasps
+
+    centres = []
+    for task in (t for t in GRASP_TASKS if t in tasks):
+        requests = grasp_requests(task, chosen_grasp(hand, task))
+        if requests:
+            kind, size, options = requests[len(requests) // 2]
+            centres.append(np.asarray(grasps.cached(hand, kind, size, **options).centre, dtype=np.float64))
+    return np.mean(centres, axis=0) if centres else np.zeros(3)
+
+
+def _offsets(wrists: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """(N, 3) world offsets from each wrist pose (N, >=6) to the grasp point: :func:`wrist_rotation` of each
+    pose (``Rz(yaw) Ry(pitch) Rx(roll)`` then the home rotation) times ``point``, in one batch."""
+    roll, pitch, yaw = wrists[:, 3], wrists[:, 4], wrists[:, 5]
+    home = HOME_ROTATION @ point
+    sr, sp, sy, cr, cp, cy = np.sin(roll), np.sin(pitch), np.sin(yaw), np.cos(roll), np.cos(pitch), np.cos(yaw)
+    x = home[0] * cp * cy + home[1] * (sp * sr * cy - cr * sy) + home[2] * (sp * cr * cy + sr * sy)
+    y = home[0] * cp * sy + home[1] * (sp * sr * sy + cr * cy) + home[2] * (sp * cr * sy - sr * cy)
+    z = -home[0] * sp + home[1] * cp * sr + home[2] * cp * cr
+    return np.stack([x, y, z], axis=-1)
+
+
+def shift_observation(obs: Observation, point: np.ndarray) -> Observation:
+    """``obs`` in the grasp frame: the wrist position moved to the grasp point, the wrist-relative scene
+    features measured from it (a feature that is all zeros means "none in this scene" and stays zeros)."""
+    offset = wrist_rotation(obs.wrist) @ point
+    state, objects = obs.state.copy(), obs.objects.copy()
+    state[:3] += offset
+    for part in _RELATIVE:
+        if objects[part].any():
+            objects[part] -= offset
+    return replace(obs, state=state, objects=objects)
+
+
+def unshift_command(command: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """A command whose position is the grasp point's target -> the wrist target the world takes."""
+    command = np.array(command, dtype=np.float64)
+    command[:3] -= wrist_rotation(command[:6]) @ point
+    return command
+
+
+def in_grasp_frame(controller: Any, point: np.ndarray | None) -> Any:
+    """``controller`` (trained in the grasp frame) fed shifted observations, its commands shifted back;
+    ``point`` None: the controller itself (a wrist-frame policy)."""
+    if point is None:
+        return controller
+    return lambda step, obs: unshift_command(controller(step, shift_observation(obs, point)), point)
+
+
+def shift_frames(frames: Any, points: Mapping[str, np.ndarray]) -> Any:
+    """Demo frames (still in each hand's joint space) in the grasp frame of their hand (``points``)."""
+    states, actions = [], []
+    environment = frames.environment.clone() if frames.environment is not None else None
+    for index, (hand, state, chunk) in enumerate(zip(frames.hands, frames.states, frames.actions, strict=True)):
+        point = points[hand]
+        state, chunk = state.clone(), chunk.clone()
+        state[:, :3] += torch.from_numpy(_offsets(state.numpy().astype(np.float64), point)).to(state.dtype)
+        chunk[:, :3] += torch.from_numpy(_offsets(chunk.numpy().astype(np.float64), point)).to(chunk.dtype)
+        if environment is not None:
+            now = torch.from_numpy(_offsets(frames.states[index][-1:].numpy().astype(np.float64), point)[0])
+            for part in _RELATIVE:
+                if part.stop <= environment.shape[1] and environment[index, part].any():
+                    environment[index, part] -= now.to(environment.dtype)
+        states.append(state)
+        actions.append(chunk)
+    return replace(frames, states=states, actions=actions, environment=environment)
