@@ -102,6 +102,9 @@ def main() -> int:
     parser.add_argument("--zero-shot-hand", action="append", default=[], help="an installed hand (repeatable)")
     parser.add_argument("--frame", choices=("wrist", "grasp"), default=PhysicsBenchConfig.model_fields["frame"].default,
                         help="where the policies' wrist entries are measured from")
+    parser.add_argument("--execution", choices=("ensemble", "receding"),
+                        default=PhysicsBenchConfig.model_fields["execution"].default,
+                        help="how the XL-VLA arms execute their chunks")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "physics")
     parser.add_argument("--contended", action="store_true", help="say in docs that the CPU was shared")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks/physics.md")
@@ -113,10 +116,12 @@ def main() -> int:
         report = PhysicsBenchReport.model_validate_json(args.from_report.read_text(encoding="utf-8"))
         args.out, args.full = args.from_report.parent, "--quick" not in report.command
     else:
-        overrides = {"zero_shot_hands": tuple(args.zero_shot_hand), "obs": args.obs, "frame": args.frame}
+        overrides = {"zero_shot_hands": tuple(args.zero_shot_hand), "obs": args.obs, "frame": args.frame,
+                     "execution": args.execution}
         config = PhysicsBenchConfig(**overrides) if args.full else PhysicsBenchConfig.quick(**overrides)
         report = run_physics_bench(config, args.out, command=reproduce_command(
-            quick=not args.full, obs=args.obs, zero_shot=tuple(args.zero_shot_hand), frame=args.frame))
+            quick=not args.full, obs=args.obs, zero_shot=tuple(args.zero_shot_hand), frame=args.frame,
+            execution=args.execution))
         write_report(report, args.out)
     config = report.config
     block = markdown(report, full=args.full, contended=args.contended or bool(os.environ.get("XLSDK_CONTENDED")))

@@ -59,8 +59,9 @@ def physics_command(
     frame: str = typer.Option("grasp", "--frame", help="Where the policies' wrist entries are measured from: "
                               "grasp (each hand's grasp point, so one command puts any hand's grasp at the same "
                               "place), or the wrist (an ablation)."),
-    execution: str = typer.Option("receding", "--execution", help="How the XL-VLA arms execute their chunks: "
-                                  "receding (a chunk every 4 steps) or ensemble (a chunk every step, averaged)."),
+    execution: str = typer.Option("ensemble", "--execution", help="How the XL-VLA arms execute their chunks: "
+                                  "ensemble (a chunk every step, the live chunks averaged) or receding (a chunk "
+                                  "every 4 steps, an ablation)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""

@@ -92,7 +92,7 @@ class PhysicsBenchConfig(BaseModel):
         "grasp point (the mean centre of its expert's grasps, from its model alone; "
         ":mod:`xlsdk.bench.physics.grasp_frame`), so one command puts any hand's grasp at the same place")
     execution: Literal["receding", "ensemble"] = Field(
-        "receding", description="how the XL-VLA arms execute their chunks: a receding horizon (a chunk every "
+        "ensemble", description="how the XL-VLA arms execute their chunks: a receding horizon (a chunk every "
         "n_action_steps, its first n_action_steps actions executed) or temporal ensembling (a chunk every step, "
         "the live chunks' actions for the step averaged); ACT keeps its receding horizon")
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -185,14 +185,14 @@ class PhysicsBenchReport(BaseModel):
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
-                      execution: str = "receding") -> str:
+                      execution: str = "ensemble") -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
                                               *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),
                                               *([f"--scene {scene}"] if scene != "wrist" else []),
                                               *([f"--frame {frame}"] if frame != "grasp" else []),
-                                              *([f"--execution {execution}"] if execution != "receding" else [])])
+                                              *([f"--execution {execution}"] if execution != "ensemble" else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
