@@ -105,7 +105,7 @@ class PhysicsBenchConfig(BaseModel):
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
         """50 demonstrations per hand x task, fewer evaluation episodes and steps (about 2,000 s of CPU)."""
         return cls(**{"demos_per_task": 50, "eval_scenes": 2, "validation_scenes": 1, "checkpoints": 2,
-                      "training_scene_checks": 2, "steps": 2500, "act_steps": 1500, **overrides})
+                      "training_scene_checks": 2, "steps": 1500, "act_steps": 1500, **overrides})
 
 
 class ComboRecord(BaseModel):
