@@ -390,7 +390,7 @@ def test_a_state_policy_reproduces_its_training_scenes(inspire: xlsdk.Hand, tmp_
     policy, losses, _ = train_policy(data, config, steps=LEARN_STEPS, batch_size=256,
                                      seed=0, progress=False, device="cpu")
     assert np.mean(losses[-50:]) < 0.1 * np.mean(losses[:20])
-    runner = XlvlaRunner("latent", policy, space, "state", 64)
+    runner = XlvlaRunner("latent", policy, space, "state", 64, ensemble=True)  # the benchmark's execution
     replayed = [runner.episode(inspire, scene_of("power_lift", i)) for i in result.kept[:10]]
     solved = sum(bool(e is not None and e.success) for e in replayed)
     assert solved >= 8, f"the policy reproduced {solved} of 10 of its own training scenes"
