@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xlsdk.transforms import (axis_angle_matrix, matrix_quaternion, matrix_rpy, origin_matrix, quaternion_matrix,
-                              quaternion_yaw, rpy_matrix, skew)
+                              quaternion_yaw, rpy_matrices, rpy_matrix, skew)
 
 
 @pytest.mark.parametrize("rpy", [(0.3, -0.7, 2.1), (-2.9, 1.2, -0.4), (0.0, 0.0, 0.0), (1.0, 0.0, -3.0)])
@@ -17,6 +17,19 @@ def test_rpy_round_trip_and_fixed_axis_order(rpy: tuple[float, float, float]) ->
         np.array([0.0, 1.0, 0.0]), pitch) @ axis_angle_matrix(np.array([1.0, 0.0, 0.0]), roll)
     np.testing.assert_allclose(matrix, expected, atol=1e-12)
     np.testing.assert_allclose(rpy_matrix(matrix_rpy(matrix)), matrix, atol=1e-12)
+
+
+def test_a_batch_of_rotations_is_each_row_bit_for_bit() -> None:
+    """The batch is what shifts 30,000 recorded wrist poses; each entry must be the single conversion's number
+    (a hand's kinematic digest is hashed from them), signed zeros included."""
+    rows = np.random.default_rng(3).uniform(-np.pi, np.pi, size=(64, 3))
+    rows[0] = 0.0
+    rows[1] = (-0.0, np.pi / 2, -0.0)
+    batch = rpy_matrices(rows.reshape(8, 8, 3))
+    assert batch.shape == (8, 8, 3, 3)
+    for row, matrix in zip(rows, batch.reshape(64, 3, 3), strict=True):
+        single = rpy_matrix(tuple(row))
+        assert single.tobytes() == matrix.tobytes()
 
 
 def test_gimbal_lock_puts_the_turn_into_yaw() -> None:

@@ -16,18 +16,26 @@ import numpy as np
 
 
 def rpy_matrix(rpy: tuple[float, float, float] | np.ndarray) -> np.ndarray:
-    """URDF fixed-axis roll-pitch-yaw to a 3x3 rotation: ``R = Rz(yaw) @ Ry(pitch) @ Rx(roll)``.
+    """URDF fixed-axis roll-pitch-yaw to a 3x3 rotation: ``R = Rz(yaw) @ Ry(pitch) @ Rx(roll)``."""
+    return rpy_matrices(np.array([float(v) for v in rpy]))
+
+
+def rpy_matrices(rpy: np.ndarray) -> np.ndarray:
+    """:func:`rpy_matrix` of every row of an ``(..., 3)`` array at once: ``(..., 3, 3)``.
 
     The products are grouped as yourdfpy groups them, so every entry (signed zeros included) is the
     number the kinematic digest of a hand was first computed from; do not "simplify" the expressions.
+    One batch serves a URDF origin and 30,000 recorded wrist poses alike (the physics benchmark's grasp frame).
     """
-    roll, pitch, yaw = (float(v) for v in rpy)
+    rpy = np.asarray(rpy, dtype=np.float64)
+    roll, pitch, yaw = rpy[..., 0], rpy[..., 1], rpy[..., 2]
     sr, sp, sy = np.sin(roll), np.sin(pitch), np.sin(yaw)
     cr, cp, cy = np.cos(roll), np.cos(pitch), np.cos(yaw)
-    rotation = np.identity(3)
-    rotation[0, 0], rotation[0, 1], rotation[0, 2] = cp * cy, sp * (sr * cy) - cr * sy, sp * (cr * cy) + sr * sy
-    rotation[1, 0], rotation[1, 1], rotation[1, 2] = cp * sy, sp * (sr * sy) + cr * cy, sp * (cr * sy) - sr * cy
-    rotation[2, 0], rotation[2, 1], rotation[2, 2] = -sp, cp * sr, cp * cr
+    rotation = np.empty(rpy.shape[:-1] + (3, 3))
+    top, middle, bottom = rotation[..., 0, :], rotation[..., 1, :], rotation[..., 2, :]
+    top[..., 0], top[..., 1], top[..., 2] = cp * cy, sp * (sr * cy) - cr * sy, sp * (cr * cy) + sr * sy
+    middle[..., 0], middle[..., 1], middle[..., 2] = cp * sy, sp * (sr * sy) + cr * cy, sp * (cr * sy) - sr * cy
+    bottom[..., 0], bottom[..., 1], bottom[..., 2] = -sp, cp * sr, cp * cr
     return rotation
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from xlsdk.hand import Hand
 from xlsdk.physics.hand_model import add_hand
 from xlsdk.physics.scene import Scene, SceneObject
-from xlsdk.transforms import matrix_quaternion, rpy_matrix
+from xlsdk.transforms import matrix_quaternion, rpy_matrices, rpy_matrix
 
 #: palm normal (+Y) down, fingers (+Z) along world +X, +X of the palm along world -Y
 HOME_ROTATION = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -194,5 +194,6 @@ def _add_object(spec: mujoco.MjSpec, item: SceneObject) -> None:
 
 
 def wrist_rotation(wrist: np.ndarray) -> np.ndarray:
-    """World rotation of the palm frame for wrist pose ``(x, y, z, roll, pitch, yaw)``."""
-    return rpy_matrix((wrist[3], wrist[4], wrist[5])) @ HOME_ROTATION
+    """World rotation of the palm frame for wrist pose ``(x, y, z, roll, pitch, yaw)``; for an ``(N, >=6)``
+    batch of poses, the ``(N, 3, 3)`` rotations."""
+    return rpy_matrices(np.asarray(wrist)[..., 3:6]) @ HOME_ROTATION

@@ -233,15 +233,20 @@ class XlvlaPolicy(PreTrainedPolicy):
     def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
         return self.model.unnormalise(self.model(*self._inputs(batch)))
 
-    @torch.no_grad()
-    def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
-        """One action per call; a new chunk every ``n_action_steps`` calls, with the state history kept here."""
-        state = batch[STATE]
+    def remember_state(self, state: Tensor) -> Tensor:
+        """Keep one step's state ``(B, D)`` (or the newest of a ``(B, T, D)`` history) and return the kept
+        history ``(B, history, D)``. Until ``history`` steps are seen the first is repeated in front, as the
+        training frames clip their history at an episode's first row; :meth:`reset` starts an episode."""
         self._states.append(state if state.ndim == 2 else state[:, -1])
         while len(self._states) < self.config.history:
             self._states.appendleft(self._states[0])
+        return torch.stack(list(self._states), dim=1)
+
+    @torch.no_grad()
+    def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
+        """One action per call; a new chunk every ``n_action_steps`` calls, with the state history kept here."""
+        history = self.remember_state(batch[STATE])
         if not self._actions:
-            history = torch.stack(list(self._states), dim=1)
             chunk = self.predict_action_chunk({**batch, STATE: history})
             self._actions.extend(chunk[:, : self.config.n_action_steps].transpose(0, 1))
         return self._actions.popleft()

@@ -27,7 +27,7 @@ import torch
 
 from xlsdk.bench.physics.observation import OBJECT_FEATURES, Observation
 from xlsdk.hand import Hand
-from xlsdk.physics.world_spec import HOME_ROTATION, wrist_rotation
+from xlsdk.physics.world_spec import wrist_rotation
 
 #: the tasks whose expert grasps the object; their grasp centres define a hand's grasp point
 GRASP_TASKS = ("pinch_lift", "power_lift", "bottle_upright", "place_in_bin")
@@ -54,15 +54,8 @@ def grasp_point(hand: Hand, tasks: tuple[str, ...] = GRASP_TASKS) -> np.ndarray:
 
 
 def _offsets(wrists: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """(N, 3) world offsets from each wrist pose (N, >=6) to the grasp point: :func:`wrist_rotation` of each
-    pose (``Rz(yaw) Ry(pitch) Rx(roll)`` then the home rotation) times ``point``, in one batch."""
-    roll, pitch, yaw = wrists[:, 3], wrists[:, 4], wrists[:, 5]
-    home = HOME_ROTATION @ point
-    sr, sp, sy, cr, cp, cy = np.sin(roll), np.sin(pitch), np.sin(yaw), np.cos(roll), np.cos(pitch), np.cos(yaw)
-    x = home[0] * cp * cy + home[1] * (sp * sr * cy - cr * sy) + home[2] * (sp * cr * cy + sr * sy)
-    y = home[0] * cp * sy + home[1] * (sp * sr * sy + cr * cy) + home[2] * (sp * cr * sy - sr * cy)
-    z = -home[0] * sp + home[1] * cp * sr + home[2] * cp * cr
-    return np.stack([x, y, z], axis=-1)
+    """(N, 3) world offsets from each wrist pose (N, >=6) to the grasp point, in one batch."""
+    return wrist_rotation(wrists) @ point
 
 
 def shift_observation(obs: Observation, point: np.ndarray) -> Observation:

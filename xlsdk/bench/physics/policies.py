@@ -114,14 +114,11 @@ class XlvlaRunner:
         policy, space = self.policy, self.space
         policy.reset()
         config = policy.config
-        states: deque[torch.Tensor] = deque(maxlen=config.history)
         live: deque[tuple[int, np.ndarray]] = deque(maxlen=config.chunk_size)
 
         def control(step: int, obs: Observation) -> np.ndarray:
-            states.append(space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None]))
-            while len(states) < config.history:
-                states.appendleft(states[0])
-            batch = {**self._inputs(obs, scene, config.environment_dim), STATE: torch.stack(list(states), dim=1)}
+            history = policy.remember_state(space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None]))
+            batch = {**self._inputs(obs, scene, config.environment_dim), STATE: history}
             decoded = space.decode(hand, policy.predict_action_chunk(batch)[0]).numpy()
             live.append((step, np.stack([absolute_wrist(action, obs.state) for action in decoded])))
             actions = [chunk[step - born] for born, chunk in live if step - born < len(chunk)]
@@ -135,20 +132,14 @@ class XlvlaRunner:
 
         policy, space = self.policy, self.space
         policy.reset()
-        anchor: dict[str, np.ndarray] = {}
+        anchor: dict[str, Any] = {}
         every, width = policy.config.n_action_steps, policy.config.environment_dim
 
         def control(step: int, obs: Observation) -> np.ndarray:
-            if step % every == 0:  # a new chunk is predicted on this step, from this observation
-                anchor["wrist"] = obs.state
-            batch: dict[str, Any] = {"task": [scene.instruction],
-                                     STATE: space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None])}
-            if self.obs == "vision":
-                if step % every == 0 or "image" not in anchor:
-                    anchor["image"] = cameras_image(obs)
-                batch[IMAGE_KEY] = anchor["image"]
-            else:
-                batch[ENVIRONMENT_KEY] = torch.as_tensor(obs.objects[:width], dtype=torch.float32)[None]
+            if step % every == 0:  # a new chunk is predicted on this step, from this observation (and image)
+                anchor["wrist"], anchor["inputs"] = obs.state, self._inputs(obs, scene, width)
+            state = space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None])
+            batch = {**anchor["inputs"], STATE: state}
             return absolute_wrist(space.decode(hand, policy.select_action(batch)[0]).numpy(), anchor["wrist"])
 
         return control
