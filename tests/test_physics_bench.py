@@ -489,6 +489,15 @@ def test_the_process_pool_gives_what_running_inline_gives() -> None:
         got = pool.map("expert", expert_job, calls)
     assert [outcome for outcome, _ in got] == [outcome for outcome, _ in expected] == [[True], [True]]
     assert pool.cpu["expert"] > 0 and pool.jobs_cpu == pool.cpu["expert"]
+    # phases queued together (the benchmark overlaps them) and collected in any order keep their own results
+    late = [("inspire", [scene_of("push_block", 1)])]
+    with Pool(2, []) as pool:
+        first, second = pool.submit("first", expert_job, calls), pool.submit("second", expert_job, late)
+        assert len(first) == 2 and len(second) == 1
+        got_second, got_first = second.results(), first.results()
+    assert [outcome for outcome, _ in got_first] == [[True], [True]] and got_second[0][0] == [True]
+    assert pool.cpu["first"] > 0 and pool.cpu["second"] > 0
+    assert pool.jobs_cpu == pytest.approx(pool.cpu["first"] + pool.cpu["second"])
 
 
 def test_the_grasp_frame_measures_from_the_grasp_point_and_gives_the_wrist_back() -> None:

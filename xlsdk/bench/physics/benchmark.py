@@ -34,12 +34,12 @@ from xlsdk.bench import harness
 from xlsdk.bench.harness import HELD_OUT_HAND, SPLITS, ZERO_SHOT_HAND
 from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
                                          scene_of)
-from xlsdk.bench.physics.jobs import (Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
+from xlsdk.bench.physics.jobs import (Batch, Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
                                       train_job)
 from xlsdk.bench.physics.observation import SCENE_FEATURES
 from xlsdk.bench.physics.policies import ARMS
 from xlsdk.bench.physics.stats import Rate
-from xlsdk.bench.physics.tasks import TASKS
+from xlsdk.bench.physics.tasks import TASKS, TaskScene
 from xlsdk.progress import step_progress
 
 #: not a split of fresh scenes: seen combinations replayed on scenes the arm was trained on, which tells
@@ -236,10 +236,11 @@ class _Run:
         with Pool(config.workers, zero_shot_jobs) as self.pool:
             self.pool.cpu["zero-shot onboarding (new-hand + fit)"] = onboarding_cpu
             self.synthesise_grasps()
-            roots = self.demonstrations()
-            frames = self.read(roots)
+            shards = self.demonstrations()
+            ceiling = self.submit_ceiling()  # needs no policy: the workers run it while this process merges
+            frames = self.read(self.merge(*shards))
             weights, losses, curves, chosen = self.train(frames)
-            results = self.evaluate(weights)
+            results = self.evaluate(weights, ceiling)
         return self.report(results, losses, curves, chosen, weights)
 
     # --- 1. grasps and demonstrations -------------------------------------------------------------
@@ -273,8 +274,9 @@ class _Run:
                 "obs": c.obs, "image_size": c.image_size if c.obs == "vision" else None, "dart": c.dart,
                 "data_seed": c.data_seed, "expert": EXPERT_VERSION, "scene_features": list(SCENE_FEATURES)}
 
-    def demonstrations(self) -> list[Path]:
-        """Shards in waves until every combination has its demonstrations; one merged dataset per hand."""
+    def demonstrations(self) -> tuple[list[str], dict[str, list[Path]], list[Path]]:
+        """Shards in waves until every combination has its demonstrations: the hands made now, their shards
+        and the datasets a cache already held (:meth:`merge` makes one dataset per hand of the shards)."""
         config = self.config
         data_dir = self.out_dir / "datasets"
         self.kept: dict[tuple[str, str], list[int]] = {}
@@ -328,8 +330,14 @@ class _Run:
                     if result.root:
                         shard_roots[combo[0]].append(Path(result.root))
                 bar.update(sum(min(len(self.kept[c]), config.demos_per_task) for c in combos))
+        return todo, shard_roots, roots
+
+    def merge(self, todo: list[str], shard_roots: dict[str, list[Path]], roots: list[Path]) -> list[Path]:
+        """One dataset per hand of its shards (LeRobot's aggregation), its recipe beside it for the cache."""
         from xlsdk.bench.physics.dataset import merge_shards
 
+        config, data_dir, staging = self.config, self.out_dir / "datasets", self.out_dir / "shards"
+        roots = list(roots)
         start = time.process_time()
         for hand in todo:
             if (data_dir / hand).exists():
@@ -459,17 +467,26 @@ class _Run:
 
     # --- 3. evaluation ----------------------------------------------------------------------------
 
-    def evaluate(self, weights: dict) -> dict[str, Any]:
+    def _evaluation_scenes(self) -> dict[tuple[int, str], list[TaskScene]]:
         config = self.config
-        scenes = {(seed, task): [scene_of(task, i, stream=EVAL_STREAM, seed=seed) for i in range(config.eval_scenes)]
-                  for seed in config.seeds for task in config.tasks}
-        combos = [(hand, task) for hand in self.eval_hands for task in config.tasks]
-        first = config.seeds[0]
-        expert_calls = [(hand, scenes[(seed, task)], config.strips and seed == first, self.known[hand])
-                        for seed in config.seeds for hand, task in combos]
-        with step_progress("expert ceiling", len(expert_calls), enabled=self.progress) as bar:
-            expert = self.pool.map("expert ceiling on the evaluation scenes", expert_job, expert_calls,
-                                   done=bar.update)
+        return {(seed, task): [scene_of(task, i, stream=EVAL_STREAM, seed=seed) for i in range(config.eval_scenes)]
+                for seed in config.seeds for task in config.tasks}
+
+    def _evaluation_combos(self) -> list[tuple[str, str]]:
+        return [(hand, task) for hand in self.eval_hands for task in self.config.tasks]
+
+    def submit_ceiling(self) -> Batch:
+        """The expert on every evaluation scene (the ceiling of each cell), queued in the pool."""
+        config, scenes, first = self.config, self._evaluation_scenes(), self.config.seeds[0]
+        return self.pool.submit("expert ceiling on the evaluation scenes", expert_job,
+                                [(hand, scenes[(seed, task)], config.strips and seed == first, self.known[hand])
+                                 for seed in config.seeds for hand, task in self._evaluation_combos()])
+
+    def evaluate(self, weights: dict, ceiling: Batch) -> dict[str, Any]:
+        """The arms on the evaluation scenes and on scenes of their own training data, the expert beside them.
+        Every phase is queued before any is collected, so no worker idles at a phase's end."""
+        config = self.config
+        scenes, combos, first = self._evaluation_scenes(), self._evaluation_combos(), config.seeds[0]
         policy_calls, policy_keys = [], []
         for arm in config.arms:
             for seed in config.seeds:
@@ -478,8 +495,7 @@ class _Run:
                                          config.image_size, hand, scenes[(seed, task)], config.strips and seed == first,
                                          self.points[hand], config.execution == "ensemble"))
                     policy_keys.append((arm, seed, hand, task))
-        with step_progress("evaluate arms", len(policy_calls), enabled=self.progress) as bar:
-            outcomes = self.pool.map("evaluate the arms", policy_job, policy_calls, done=bar.update)
+        evaluation = self.pool.submit("evaluate the arms", policy_job, policy_calls)
         # the training-scene replay: every seed's policies on scenes of their own data, the expert beside
         replay = {combo: [scene_of(combo[1], i, stream=TRAIN_STREAM, seed=config.data_seed)
                           for i in self.kept[combo][: config.training_scene_checks]]
@@ -492,11 +508,17 @@ class _Run:
                                          config.image_size, hand, group, False, self.points[hand],
                                          config.execution == "ensemble"))
                     replay_keys.append((arm, seed, hand, task))
-        with step_progress("replay training scenes", len(replay_calls), enabled=self.progress) as bar:
-            replayed = self.pool.map("replay of training scenes", policy_job, replay_calls, done=bar.update)
-            replay_expert = self.pool.map("expert ceiling on the training scenes", expert_job,
-                                          [(hand, group, False, self.known[hand])
-                                           for (hand, task), group in replay.items()])
+        replaying = self.pool.submit("replay of training scenes", policy_job, replay_calls)
+        replaying_expert = self.pool.submit("expert ceiling on the training scenes", expert_job,
+                                            [(hand, group, False, self.known[hand])
+                                             for (hand, task), group in replay.items()])
+        with step_progress("expert ceiling", len(ceiling), enabled=self.progress) as bar:
+            expert = ceiling.results(done=bar.update)
+        with step_progress("evaluate arms", len(evaluation), enabled=self.progress) as bar:
+            outcomes = evaluation.results(done=bar.update)
+        with step_progress("replay training scenes", len(replaying), enabled=self.progress) as bar:
+            replayed = replaying.results(done=bar.update)
+        replay_expert = replaying_expert.results()
         return {"expert": dict(zip([(s, h, t) for s in config.seeds for h, t in combos], expert, strict=True)),
                 "policy": dict(zip(policy_keys, outcomes, strict=True)),
                 "replay": dict(zip(replay_keys, replayed, strict=True)),

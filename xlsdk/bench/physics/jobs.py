@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -56,19 +56,44 @@ class Pool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
+    def submit(self, phase: str, job: Callable[..., tuple[T, float]], calls: Iterable[tuple[Any, ...]]) -> Batch[T]:
+        """Queue ``job(*args)`` for every argument tuple and return at once; :meth:`Batch.results` collects.
+
+        A phase that does not need the one before it is submitted before that one is collected, so the
+        workers go on with it while the last jobs of the other phase (or the parent's own serial work:
+        merging, reading the datasets) finish, instead of idling at every phase's end. Inline (one worker)
+        the jobs run when collected."""
+        calls = list(calls)
+        if self._executor is None:
+            return Batch(self, phase, job, calls, None)
+        return Batch(self, phase, job, calls, [self._executor.submit(job, *args) for args in calls])
+
     def map(self, phase: str, job: Callable[..., tuple[T, float]], calls: Iterable[tuple[Any, ...]],
             done: Callable[[int], None] | None = None) -> list[T]:
         """Run ``job(*args)`` for every argument tuple; results in order; CPU seconds added to ``phase``."""
-        calls = list(calls)
-        if self._executor is None:
-            outcomes = (job(*args) for args in calls)
+        return self.submit(phase, job, calls).results(done)
+
+
+class Batch(Generic[T]):
+    """The jobs of one phase, queued in a :class:`Pool`; their results in order, once, from :meth:`results`."""
+
+    def __init__(self, pool: Pool, phase: str, job: Callable[..., tuple[T, float]], calls: list[tuple[Any, ...]],
+                 futures: list[Future] | None) -> None:
+        self.pool, self.phase, self.job, self.calls, self.futures = pool, phase, job, calls, futures
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def results(self, done: Callable[[int], None] | None = None) -> list[T]:
+        if self.futures is None:
+            outcomes = (self.job(*args) for args in self.calls)
         else:
-            outcomes = (future.result() for future in [self._executor.submit(job, *args) for args in calls])
+            outcomes = (future.result() for future in self.futures)
         results: list[T] = []
         for index, (result, cpu) in enumerate(outcomes):
             results.append(result)
-            self.cpu[phase] = self.cpu.get(phase, 0.0) + cpu
-            self.jobs_cpu += cpu
+            self.pool.cpu[self.phase] = self.pool.cpu.get(self.phase, 0.0) + cpu
+            self.pool.jobs_cpu += cpu
             if done:
                 done(index + 1)
         return results
