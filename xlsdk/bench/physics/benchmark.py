@@ -96,7 +96,8 @@ class PhysicsBenchConfig(BaseModel):
         "n_action_steps, its first n_action_steps actions executed) or temporal ensembling (a chunk every step, "
         "the live chunks' actions for the step averaged); ACT keeps its receding horizon")
     seeds: tuple[int, ...] = (0, 1, 2)
-    fit_steps: int = 300
+    fit_steps: int | None = Field(None, ge=1, description="a cap on the zero-shot hands' head fit (None: `xlsdk "
+                                  "fit`'s defaults, what a vendor runs; it stops early at its quality targets)")
     data_seed: int = 0
     workers: int = Field(default_factory=default_workers, ge=1)
     strips: bool = True

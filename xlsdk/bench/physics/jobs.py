@@ -23,7 +23,7 @@ import numpy as np
 T = TypeVar("T")
 
 #: (corpus name, cache folder, fit steps) of every zero-shot hand a worker must register
-ZeroShot = tuple[str, str, int]
+ZeroShot = tuple[str, str, int | None]
 
 
 def _init_worker(zero_shot: list[ZeroShot]) -> None:

@@ -5,8 +5,10 @@
 plugin is registered in this process (what ``pip install -e`` does for a real vendor), so the hand
 is an installed hand to every layer: physics world, action spaces, LeRobot processor steps.
 
-The fitted plugin is cached under ``cache/<name>-<digest>`` where the digest covers the URDF, the fit
-steps and the core latent's fingerprint: a rerun reuses it instead of refitting (a fit takes minutes).
+The fit is ``xlsdk fit``'s, at its defaults unless a step cap is given: the zero-shot rows measure what a
+vendor's hand gets. The fitted plugin is cached under ``cache/<name>-<digest>`` where the digest covers the
+URDF, the whole fit configuration and the core latent's fingerprint: a rerun reuses it instead of refitting
+(a fit takes a minute), and a fit made by an older fit (another configuration) is not reused.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsdk.errors import XlsdkError
 from xlsdk.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from xlsdk.latent.fit import FitConfig
 
 #: where the test corpus lives in a source checkout (the benchmark's zero-shot hands come from it)
 CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "hands"
@@ -33,27 +39,30 @@ def corpus_urdf(name: str) -> Path:
     return path
 
 
-def onboard(name: str, cache: Path, *, fit_steps: int, progress: bool = False) -> str:
-    """Scaffold + fit (or reuse the cached fit) corpus hand ``name``; returns the registered hand name."""
+def onboard(name: str, cache: Path, *, fit_steps: int | None = None, progress: bool = False) -> str:
+    """Scaffold + fit (or reuse the cached fit) corpus hand ``name``; returns the registered hand name.
+    ``fit_steps``: a cap on the fit's steps (None: ``xlsdk fit``'s default, which stops early at its targets)."""
+    from xlsdk.latent.fit import FitConfig
     from xlsdk.latent.head_loading import installed_core_latent
 
     urdf = corpus_urdf(name)
     hand_name = f"zs_{name}".replace("-", "_")
-    digest = hashlib.sha256(urdf.read_bytes() + f"{fit_steps}:{installed_core_latent().fingerprint}".encode()
-                            ).hexdigest()[:12]
+    config = FitConfig() if fit_steps is None else FitConfig(steps=fit_steps)
+    digest = hashlib.sha256(urdf.read_bytes() + f"{config.model_dump_json()}:{installed_core_latent().fingerprint}"
+                            .encode()).hexdigest()[:12]
     directory = cache / f"{hand_name}-{digest}"
     manifest = next(directory.rglob("hand.toml"), None) if directory.is_dir() else None
     if manifest is None or not (manifest.parent / "head.safetensors").is_file():
-        manifest = _scaffold_and_fit(hand_name, urdf, directory, fit_steps=fit_steps, progress=progress)
+        manifest = _scaffold_and_fit(hand_name, urdf, directory, config=config, progress=progress)
     register(hand_name, manifest)
     return hand_name
 
 
-def _scaffold_and_fit(hand_name: str, urdf: Path, directory: Path, *, fit_steps: int, progress: bool) -> Path:
+def _scaffold_and_fit(hand_name: str, urdf: Path, directory: Path, *, config: FitConfig, progress: bool) -> Path:
     from xlsdk import load_core_hands
     from xlsdk.hand import Hand
     from xlsdk.hand_spec import load_hand_spec
-    from xlsdk.latent.fit import FitConfig, fit_head
+    from xlsdk.latent.fit import fit_head
     from xlsdk.new_hand import create_hand_plugin
 
     staging = directory.with_name(directory.name + ".partial")
@@ -62,8 +71,7 @@ def _scaffold_and_fit(hand_name: str, urdf: Path, directory: Path, *, fit_steps:
     staging.parent.mkdir(parents=True, exist_ok=True)
     result = create_hand_plugin(hand_name, urdf, staging / "plugin")
     hand = Hand(load_hand_spec(result.manifest), plugin=PLUGIN_PREFIX + hand_name)
-    fit_head(hand, core_hands=load_core_hands(), config=FitConfig(steps=fit_steps, check_every=max(fit_steps // 2, 1)),
-             progress=progress)
+    fit_head(hand, core_hands=load_core_hands(), config=config, progress=progress)
     if directory.exists():
         shutil.rmtree(directory)
     staging.rename(directory)  # only a finished fit is ever found in the cache
