@@ -44,9 +44,10 @@ def measure(config: PhysicsBenchConfig, out: Path) -> dict:
     """The expert on every evaluation hand x task x seed of ``config``; a JSON-ready record."""
     started, cpu_start = time.perf_counter(), time.process_time()
     cache = out.parent / "zero-shot-cache"
-    zero_shot = [onboard(name, cache, fit_steps=config.fit_steps) for name in config.zero_shot_corpus]
+    zero_shot = [onboard(name, cache, fit_steps=config.fit_steps, cycle_weight=config.fit_cycle_weight)
+                 for name in config.zero_shot_corpus]
     hands = [*config.hands, *[h for h in zero_shot if h not in config.hands]]
-    jobs = [(name, str(cache), config.fit_steps) for name in config.zero_shot_corpus]
+    jobs = [(name, str(cache), config.fit_steps, config.fit_cycle_weight) for name in config.zero_shot_corpus]
     scenes = {(seed, task): [scene_of(task, i, stream=EVAL_STREAM, seed=seed) for i in range(config.eval_scenes)]
               for seed in config.seeds for task in config.tasks}
     with Pool(config.workers, jobs) as pool:

@@ -62,6 +62,9 @@ def physics_command(
     execution: str = typer.Option("ensemble", "--execution", help="How the XL-VLA arms execute their chunks: "
                                   "ensemble (a chunk every step, the live chunks averaged) or receding (a chunk "
                                   "every 4 steps, an ablation)."),
+    fit_cycle_weight: float = typer.Option(1.0, "--fit-cycle-weight", min=0.0,
+                                           help="The zero-shot corpus hand's fit: `xlsdk fit --cycle-weight` "
+                                                "(0: the fit without the latent cycle, an ablation)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
@@ -87,12 +90,12 @@ def physics_command(
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
                  "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
-                 **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
+                 "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
                                command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand),
                                                          proprio=proprio, scene=scene, frame=frame,
-                                                         execution=execution))
+                                                         execution=execution, fit_cycle_weight=fit_cycle_weight))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

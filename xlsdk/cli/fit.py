@@ -23,6 +23,11 @@ def fit_command(
     out: Path = typer.Option(None, "--out", help="Directory (or .safetensors path) for the head; default: next to "
                                                  "hand.toml (heads/<fingerprint>/ beside another core's head)."),
     seed: int = typer.Option(0, "--seed"),
+    cycle_weight: float = typer.Option(0.0, "--cycle-weight", min=0.0,
+                                       help="Weight of the latent cycle E(D(z)) ~ z (0: off). 1 for a hand a latent "
+                                            "policy will drive: the policy reads the hand's state through its encoder "
+                                            "(docs/concepts/latent.md); it costs some reconstruction, so run `xlsdk "
+                                            "check` after."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -38,7 +43,7 @@ def fit_command(
     if all_stale and out is not None:
         raise XlsdkError("--out writes one head: it cannot go with --all-stale")
     core = find_core_latent(for_core) if for_core else installed_core_latent()
-    config = FitConfig(seed=seed) if steps is None else FitConfig(seed=seed, steps=steps)
+    config = FitConfig(seed=seed, cycle_weight=cycle_weight, **({} if steps is None else {"steps": steps}))
     targets = stale_hands([load_hand(n) for n in hands()], core.manifest) if all_stale else [load_hand(hand_name)]
     # a hand the core latent was trained with gets the core's own head for it, exactly (no fit)
     members = {h.name: h for h in targets if all_stale and h.name in core.heads

@@ -98,6 +98,8 @@ class PhysicsBenchConfig(BaseModel):
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int | None = Field(None, ge=1, description="a cap on the zero-shot hands' head fit (None: `xlsdk "
                                   "fit`'s defaults, what a vendor runs; it stops early at its quality targets)")
+    fit_cycle_weight: float = Field(1.0, ge=0.0, description="the zero-shot hands' fit's latent cycle (`xlsdk fit "
+                                    "--cycle-weight`): a latent policy reads a hand's state through its encoder")
     data_seed: int = 0
     workers: int = Field(default_factory=default_workers, ge=1)
     strips: bool = True
@@ -186,14 +188,16 @@ class PhysicsBenchReport(BaseModel):
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
-                      execution: str = "ensemble") -> str:
+                      execution: str = "ensemble", fit_cycle_weight: float = 1.0) -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
                                               *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),
                                               *([f"--scene {scene}"] if scene != "wrist" else []),
                                               *([f"--frame {frame}"] if frame != "grasp" else []),
-                                              *([f"--execution {execution}"] if execution != "ensemble" else [])])
+                                              *([f"--execution {execution}"] if execution != "ensemble" else []),
+                                              *([f"--fit-cycle-weight {fit_cycle_weight:g}"]
+                                                if fit_cycle_weight != 1.0 else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
@@ -229,9 +233,11 @@ class _Run:
         cache = self.out_dir.parent / "zero-shot-cache"
         onboard_start = time.process_time()
         self.zero_shot = list(config.zero_shot_hands) + [
-            onboard(name, cache, fit_steps=config.fit_steps, progress=self.progress) for name in config.zero_shot_corpus]
+            onboard(name, cache, fit_steps=config.fit_steps, cycle_weight=config.fit_cycle_weight,
+                    progress=self.progress) for name in config.zero_shot_corpus]
         onboarding_cpu = time.process_time() - onboard_start
-        zero_shot_jobs = [(name, str(cache), config.fit_steps) for name in config.zero_shot_corpus]
+        zero_shot_jobs = [(name, str(cache), config.fit_steps, config.fit_cycle_weight)
+                          for name in config.zero_shot_corpus]
         self.eval_hands = [*config.hands, *[h for h in self.zero_shot if h not in config.hands]]
         self.training_hands = [h for h in config.hands if h != config.held_out_hand and h not in self.zero_shot]
         with Pool(config.workers, zero_shot_jobs) as self.pool:

@@ -22,8 +22,8 @@ import numpy as np
 
 T = TypeVar("T")
 
-#: (corpus name, cache folder, fit steps) of every zero-shot hand a worker must register
-ZeroShot = tuple[str, str, int | None]
+#: (corpus name, cache folder, fit steps, fit cycle weight) of every zero-shot hand a worker must register
+ZeroShot = tuple[str, str, int | None, float]
 
 
 def _init_worker(zero_shot: list[ZeroShot]) -> None:
@@ -32,8 +32,8 @@ def _init_worker(zero_shot: list[ZeroShot]) -> None:
     torch.set_num_threads(1)
     from xlsdk.bench.physics.zero_shot import onboard
 
-    for name, cache, fit_steps in zero_shot:
-        onboard(name, Path(cache), fit_steps=fit_steps)
+    for name, cache, fit_steps, cycle_weight in zero_shot:
+        onboard(name, Path(cache), fit_steps=fit_steps, cycle_weight=cycle_weight)
 
 
 class Pool:

@@ -5,8 +5,8 @@
 plugin is registered in this process (what ``pip install -e`` does for a real vendor), so the hand
 is an installed hand to every layer: physics world, action spaces, LeRobot processor steps.
 
-The fit is ``xlsdk fit``'s, at its defaults unless a step cap is given: the zero-shot rows measure what a
-vendor's hand gets. The fitted plugin is cached under ``cache/<name>-<digest>`` where the digest covers the
+The fit is ``xlsdk fit``'s with the latent cycle on (``--cycle-weight 1``, the option for a hand a latent
+policy will drive; :mod:`xlsdk.latent.fit`), at its other defaults unless a step cap is given. The fitted plugin is cached under ``cache/<name>-<digest>`` where the digest covers the
 URDF, the whole fit configuration and the core latent's fingerprint: a rerun reuses it instead of refitting
 (a fit takes a minute), and a fit made by an older fit (another configuration) is not reused.
 """
@@ -39,15 +39,17 @@ def corpus_urdf(name: str) -> Path:
     return path
 
 
-def onboard(name: str, cache: Path, *, fit_steps: int | None = None, progress: bool = False) -> str:
+def onboard(name: str, cache: Path, *, fit_steps: int | None = None, cycle_weight: float = 1.0,
+            progress: bool = False) -> str:
     """Scaffold + fit (or reuse the cached fit) corpus hand ``name``; returns the registered hand name.
-    ``fit_steps``: a cap on the fit's steps (None: ``xlsdk fit``'s default, which stops early at its targets)."""
+    ``fit_steps``: a cap on the fit's steps (None: ``xlsdk fit``'s default, which stops early at its targets);
+    ``cycle_weight``: the fit's latent cycle (``xlsdk fit --cycle-weight``)."""
     from xlsdk.latent.fit import FitConfig
     from xlsdk.latent.head_loading import installed_core_latent
 
     urdf = corpus_urdf(name)
     hand_name = f"zs_{name}".replace("-", "_")
-    config = FitConfig() if fit_steps is None else FitConfig(steps=fit_steps)
+    config = FitConfig(cycle_weight=cycle_weight, **({} if fit_steps is None else {"steps": fit_steps}))
     digest = hashlib.sha256(urdf.read_bytes() + f"{config.model_dump_json()}:{installed_core_latent().fingerprint}"
                             .encode()).hexdigest()[:12]
     directory = cache / f"{hand_name}-{digest}"
