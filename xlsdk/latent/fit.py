@@ -358,11 +358,13 @@ def _fit_step(hand: Hand, head: LatentHead, frozen: dict[str, LatentHead], core_
         decode = decode + pair_geometry_loss(decoded.rows(slice(block * share, (block + 1) * share)),
                                              targets.rows(pick), weights)
     decode = decode / len(data.bank)
-    # the encoder reads back what the decoder does: the pose a core latent decodes to encodes to that latent
-    cycle = (head.encode(decoded_joints.detach()) - bank_latents).pow(2).mean()
     loss = (config.recon_weight * recon + config.kl_weight * kl + config.encode_weight * encode
-            + config.decode_weight * decode + config.cycle_weight * cycle)
-    parts = {"recon": recon, "enc": encode, "dec": decode, "cycle": cycle}
+            + config.decode_weight * decode)
+    parts = {"recon": recon, "enc": encode, "dec": decode}
+    if config.cycle_weight > 0:  # off (the default): no encoder pass spent on it, the fit exactly as without it
+        # the encoder reads back what the decoder does: the pose a core latent decodes to encodes to that latent
+        parts["cycle"] = (head.encode(decoded_joints.detach()) - bank_latents).pow(2).mean()
+        loss = loss + config.cycle_weight * parts["cycle"]
     if data.reach is not None:  # no FK: a regression of the decoder onto IK answers (_reach_targets)
         latents, joints = data.reach
         pick = torch.randint(0, latents.shape[0], (config.decode_batch,), generator=draw).to(device)

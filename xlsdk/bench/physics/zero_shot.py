@@ -6,9 +6,10 @@ plugin is registered in this process (what ``pip install -e`` does for a real ve
 is an installed hand to every layer: physics world, action spaces, LeRobot processor steps.
 
 The fit is ``xlsdk fit``'s with the latent cycle on (``--cycle-weight 1``, the option for a hand a latent
-policy will drive; :mod:`xlsdk.latent.fit`), at its other defaults unless a step cap is given. The fitted plugin is cached under ``cache/<name>-<digest>`` where the digest covers the
-URDF, the whole fit configuration and the core latent's fingerprint: a rerun reuses it instead of refitting
-(a fit takes a minute), and a fit made by an older fit (another configuration) is not reused.
+policy will drive; :mod:`xlsdk.latent.fit`), at its other defaults unless a step cap is given. The fitted
+plugin is cached under ``cache/<name>-<digest>`` where the digest covers the URDF, the whole fit
+configuration and the core latent's fingerprint: a rerun reuses it instead of refitting (a fit takes a
+minute), and a fit made with another configuration is not reused.
 """
 
 from __future__ import annotations
