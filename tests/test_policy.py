@@ -117,6 +117,37 @@ def test_statistics_cover_what_the_policy_reads() -> None:
         state.set_statistics(states, actions, environment[:, :12])
 
 
+def test_a_near_constant_input_is_not_blown_up() -> None:
+    """A state entry that barely varies in the data (a wrist's roll when every grasp comes from above, no DART
+    noise) is normalised by the state's floor, not its spread, so a policy 0.01 rad off reads 0.1 standard
+    deviations, not 30; an object size spread over millimetres keeps its own scale under the environment's
+    lower floor; actions keep their own spread (they are outputs); a constant stays at unit scale."""
+    from xlsdk.policy.modeling_xlvla import XlvlaPolicy
+    from xlsdk.policy.train import make_config
+
+    generator = torch.Generator().manual_seed(0)
+    states = torch.randn(200, 2, 6 + 32, generator=generator)
+    states[..., 3] = 3e-4 * torch.randn(200, 2, generator=generator)  # roll: spread 0.0003 rad
+    states[..., 4] = 0.0  # pitch: never moves
+    actions = torch.randn(200, 8, 6 + 32, generator=generator)
+    actions[..., 3] = 3e-4 * torch.randn(200, 8, generator=generator)
+    environment = torch.randn(200, 13, generator=generator)
+    environment[:, 6] = 0.015 + 0.0018 * torch.randn(200, generator=generator)  # a cube's half size, metres
+    model = XlvlaPolicy(make_config("latent", wrist_dim=6, vision="none", environment_dim=13)).model
+    model.set_statistics(states, actions, environment)
+    config = model.config
+    assert config.state_std_floor == 0.1 and config.environment_std_floor == 0.01
+    assert model.state_std[3] == pytest.approx(config.state_std_floor)
+    assert model.state_std[4] == 1.0
+    assert model.state_std[0] == pytest.approx(float(states[..., 0].reshape(-1).double().std()), rel=1e-4)
+    assert model.environment_std[6] == pytest.approx(config.environment_std_floor)
+    assert model.environment_std[0] == pytest.approx(float(environment[:, 0].double().std()), rel=1e-4)
+    assert model.action_std[3] == pytest.approx(float(actions[..., 3].reshape(-1).double().std()), rel=1e-4)
+    off = states[:1].clone()
+    off[..., 3] += 0.01  # the policy's wrist rolled by a hundredth of a radian
+    assert float(((off - model.state_mean) / model.state_std)[0, -1, 3].abs()) < 0.3
+
+
 def test_a_wrist_only_policy_reads_no_hand_state() -> None:
     """``proprio_dim=wrist_dim`` (the physics benchmark's ``--proprio wrist``): the hand's entries of the state
     change nothing the network predicts, the wrist's do; a width outside the state is refused by name."""

@@ -60,6 +60,16 @@ class XlvlaConfig(PreTrainedConfig):
     #: the hand's joints: a hand the policy never saw then hands it no state it has never seen (the
     #: physics benchmark's ``--proprio wrist`` ablation measures what that buys the held-out hand)
     proprio_dim: int | None = None
+    #: the smallest scales the state (wrist pose in metres and radians, then the hand in its space's units)
+    #: and the environment (object features: metres, radians, sizes) are normalised by. A dimension that
+    #: barely varies in the demonstrations (a wrist's roll and pitch when every grasp comes from straight
+    #: above and the data carries no DART noise) would otherwise be divided by its tiny spread, and the
+    #: hundredths of a radian a learned policy is off by become inputs dozens of standard deviations out:
+    #: paxini's cube policy (roll spread 0.0003 rad) left its own demonstrations at the second control step
+    #: of every training scene and solved none of them. The environment's floor is lower: object sizes vary
+    #: by millimetres and decide the grasp
+    state_std_floor: float = 0.1
+    environment_std_floor: float = 0.01
     patch_size: int = 12
     vision_layers: int = 2
     text_buckets: int = 512

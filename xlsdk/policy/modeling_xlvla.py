@@ -107,7 +107,9 @@ class XlvlaModel(nn.Module):
         """Normalise by the mean and standard deviation of the training data, per dimension.
 
         A dimension that never varies (a padded joint, a constant) keeps a unit scale, so it is
-        neither amplified nor divided by zero. Environment values given to a policy that does not read
+        neither amplified nor divided by zero; an input dimension is never divided by less than
+        ``config.state_std_floor`` / ``environment_std_floor`` (a near-constant input would turn a policy's
+        small errors into huge ones). Environment values given to a policy that does not read
         them (a vision policy trained on data that also stores the object features) are ignored, as its
         forward pass ignores them; values of the wrong width are refused by name.
         """
@@ -122,7 +124,12 @@ class XlvlaModel(nn.Module):
             flat = values.reshape(-1, values.shape[-1]).double()
             std = flat.std(dim=0)
             getattr(self, f"{name}_mean").copy_(flat.mean(dim=0).float())
-            getattr(self, f"{name}_std").copy_(torch.where(std > 1e-4, std, torch.ones_like(std)).float())
+            if name == "action":
+                scale = torch.where(std > 1e-4, std, torch.ones_like(std))
+            else:  # an input: never divided by less than its floor (XlvlaConfig.state_std_floor says why)
+                floor = self.config.state_std_floor if name == "state" else self.config.environment_std_floor
+                scale = torch.where(std > 1e-4, std.clamp(min=floor), torch.full_like(std, max(floor, 1.0)))
+            getattr(self, f"{name}_std").copy_(scale.float())
 
     def normalise_actions(self, actions: Tensor) -> Tensor:
         return (actions - self.action_mean) / self.action_std
