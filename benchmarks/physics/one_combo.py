@@ -10,8 +10,11 @@ same scenes. Per replayed training scene it also says where the policy first lef
 first control step at which its measured wrist was more than ``--depart-mm`` from the expert's, and how far
 the hand's joints were apart then.
 
-Switches that isolate a cause, each the benchmark's own option: ``--arm`` (latent, raw, slots), ``--frame``
-(grasp, wrist), ``--proprio`` (wrist+hand, wrist: hide the hand's joints from the policy), ``--execution``
+``--also`` adds other datasets to the training set (the benchmark's own, per hand), which tells a cell that
+fails alone from one that fails only beside the others. Switches that isolate a cause, each the
+benchmark's own option: ``--arm`` (latent, raw, slots), ``--frame``
+(grasp, wrist), ``--proprio`` (wrist+hand, wrist: hide the hand's joints from the policy), ``--scene`` (wrist, wrist+tips:
+the object relative to the thumb and index tips too), ``--execution``
 (ensemble, receding), ``--state-std-floor`` and ``--environment-std-floor`` (the smallest scales the inputs are normalised by).
 
 Run: ``.venv/bin/python benchmarks/physics/one_combo.py HAND TASK [--demos 60] [--steps 2000] [--arm latent]
@@ -57,15 +60,19 @@ def measure(args: argparse.Namespace, root: Path) -> dict:
     if not made.kept:
         raise SystemExit(f"the expert succeeded on none of {args.demos} {args.hand} x {args.task} scenes")
     point = np.asarray(grasp_point(hand)) if args.frame == "grasp" else None
-    frames = read_frames([root / "demos"], history=2, chunk=8)
-    frames = relative_wrist(frames if point is None else shift_frames(frames, {args.hand: point}))
-    config = make_xlvla_config(args.arm, obs="state", raw_width=hand.dof, image_size=64, chunk_size=8,
-                               n_action_steps=4, wrist_loss_share=0.5, proprio=args.proprio)
-    for field in ("state_std_floor", "environment_std_floor"):
+    frames = read_frames([root / "demos", *args.also], history=2, chunk=8, scene=args.scene)
+    hands = {name: xlsdk.load_hand(name) for name in sorted(set(frames.hands))}
+    if point is not None:
+        frames = shift_frames(frames, {name: np.asarray(grasp_point(other)) for name, other in hands.items()})
+    frames = relative_wrist(frames)
+    config = make_xlvla_config(args.arm, obs="state", raw_width=max(h.dof for h in hands.values()), image_size=64,
+                               chunk_size=8, n_action_steps=4, wrist_loss_share=0.5, proprio=args.proprio,
+                               scene=args.scene)
+    for field in ("state_std_floor", "environment_std_floor", "hidden_dim"):
         if getattr(args, field) is not None:
             setattr(config, field, getattr(args, field))
     space = space_for(config)
-    policy, losses, _ = train_policy(to_training_set(frames, space, hands={args.hand: hand}), config,
+    policy, losses, _ = train_policy(to_training_set(frames, space, hands=hands), config,
                                      steps=args.steps, batch_size=256, seed=args.seed, progress=False, device="cpu")
     runner = XlvlaRunner(args.arm, policy, space, "state", 64, ensemble=args.execution == "ensemble")
 
@@ -87,8 +94,10 @@ def measure(args: argparse.Namespace, root: Path) -> dict:
         return Rate.of([(sum(results), len(results))]).text()
 
     return {"hand": args.hand, "task": args.task, "arm": args.arm, "frame": args.frame, "proprio": args.proprio,
-            "execution": args.execution, "std_floors": [config.state_std_floor, config.environment_std_floor],
+            "execution": args.execution, "scene": args.scene, "std_floors": [config.state_std_floor, config.environment_std_floor],
+            "hidden_dim": config.hidden_dim,
             "dart_level": dart_level(hand, args.task), "demonstrations": len(made.kept), "scenes_tried": args.demos,
+            "also": [str(path) for path in args.also], "training_frames": len(frames.states),
             "steps": args.steps, "loss_first_last": [round(float(np.mean(losses[:20])), 4),
                                                      round(float(np.mean(losses[-50:])), 4)],
             "own_training_scenes": rate(own), "expert_on_them": rate(own_expert),
@@ -107,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", default="latent", choices=("latent", "raw", "slots"))
     parser.add_argument("--frame", default="grasp", choices=("grasp", "wrist"))
     parser.add_argument("--proprio", default="wrist+hand", choices=("wrist+hand", "wrist"))
+    parser.add_argument("--scene", default="wrist", choices=("wrist", "wrist+tips"))
     parser.add_argument("--execution", default="ensemble", choices=("ensemble", "receding"))
     parser.add_argument("--state-std-floor", type=float, default=None, help="the policy config's state_std_floor")
     parser.add_argument("--environment-std-floor", type=float, default=None,
@@ -115,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", type=int, default=12, help="fresh evaluation scenes")
     parser.add_argument("--depart-mm", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden-dim", type=int, default=None, help="the policy config's hidden_dim")
+    parser.add_argument("--also", type=Path, nargs="*", default=[],
+                        help="more LeRobot datasets trained on with the cell's (e.g. the benchmark's merged ones, "
+                        "out/bench/physics/datasets/HAND): does the cell fail alone or only among the others?")
     parser.add_argument("--out", type=Path, default=None, help="where the demonstrations go (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.out is not None:
