@@ -117,6 +117,24 @@ def test_statistics_cover_what_the_policy_reads() -> None:
         state.set_statistics(states, actions, environment[:, :12])
 
 
+def test_hashed_words_are_the_same_however_often_they_are_asked_for() -> None:
+    """Instructions are hashed once and remembered (a batch repeats a few hundred times): the ids equal the
+    crc32 buckets of the lower-cased words, per bucket count, and an empty text still gets one token."""
+    import zlib
+
+    from xlsdk.policy.text import hash_words
+
+    texts = ["Lift the red cube", "lift the RED cube!", "", "press the button"] * 3
+    for buckets in (512, 7):
+        ids, offsets = hash_words(texts, buckets)
+        again, _ = hash_words(texts, buckets)
+        assert torch.equal(ids, again)
+        expected = [zlib.crc32(w.encode()) % buckets for w in ("lift", "the", "red", "cube")]
+        assert ids[: offsets[1]].tolist() == expected and ids[offsets[1]: offsets[2]].tolist() == expected
+        assert offsets[3] - offsets[2] == 1  # the empty instruction
+        assert offsets.tolist()[4:8] == [o + offsets[4].item() for o in offsets.tolist()[:4]]
+
+
 def test_a_near_constant_input_is_not_blown_up() -> None:
     """A state entry that barely varies in the data (a wrist's roll when every grasp comes from above, no DART
     noise) is normalised by the state's floor, not its spread, so a policy 0.01 rad off reads 0.1 standard

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 
 import torch
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def _token_ids(text: str, buckets: int) -> tuple[int, ...]:
+    """One instruction's bucket ids, hashed once: a training batch repeats the same few instructions hundreds
+    of times (hashing them every step was a sixth of a state policy's training time)."""
+    words = _WORD.findall(text.lower()) or ["<empty>"]
+    return tuple(zlib.crc32(word.encode()) % buckets for word in words)
 
 
 def hash_words(texts: list[str], buckets: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,6 +31,5 @@ def hash_words(texts: list[str], buckets: int) -> tuple[torch.Tensor, torch.Tens
     offsets: list[int] = []
     for text in texts:
         offsets.append(len(ids))
-        words = _WORD.findall(text.lower()) or ["<empty>"]
-        ids.extend(zlib.crc32(word.encode()) % buckets for word in words)
+        ids.extend(_token_ids(text, buckets))
     return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
