@@ -20,7 +20,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 @lru_cache(maxsize=4096)
 def _token_ids(text: str, buckets: int) -> tuple[int, ...]:
     """One instruction's bucket ids, hashed once: a training batch repeats the same few instructions hundreds
-    of times (hashing them every step was a sixth of a state policy's training time)."""
+    of times, and rehashing them every step cost the physics benchmark's training about 2 % of its CPU."""
     words = _WORD.findall(text.lower()) or ["<empty>"]
     return tuple(zlib.crc32(word.encode()) % buckets for word in words)
 
