@@ -164,6 +164,10 @@ def test_a_near_constant_input_is_not_blown_up() -> None:
     off = states[:1].clone()
     off[..., 3] += 0.01  # the policy's wrist rolled by a hundredth of a radian
     assert float(((off - model.state_mean) / model.state_std)[0, -1, 3].abs()) < 0.3
+    from xlsdk.errors import PolicyConfigError
+
+    with pytest.raises(PolicyConfigError, match="state_std_floor must be > 0"):
+        make_config("latent", wrist_dim=6, vision="none", environment_dim=13, state_std_floor=0.0)
 
 
 def test_a_wrist_only_policy_reads_no_hand_state() -> None:

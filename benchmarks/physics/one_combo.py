@@ -2,23 +2,25 @@
 
 The full benchmark trains every arm on every seen hand x task at once; when a cell stays low there (paxini's
 cube: the expert 0.95, every arm 0.08-0.15, its own training scenes included) this script asks the smaller
-question on that cell alone, in a few minutes on one core: the benchmark's expert makes ``--demos`` scenes
-of DART demonstrations (the benchmark's own shard code, the DART level of :func:`expert.dart_level`), one
-arm is trained on them alone (the benchmark's network, config and frame), and it is replayed (temporal
-ensembling unless told otherwise) on the training scenes it succeeded on and on fresh evaluation scenes, against the expert on the
-same scenes. Per replayed training scene it also says where the policy first left the demonstration: the
-first control step at which its measured wrist was more than ``--depart-mm`` from the expert's, and how far
-the hand's joints were apart then.
+question on that cell, in a minute or two on one core: the benchmark's expert makes ``--demos`` scenes of
+DART demonstrations (the benchmark's own shard code and DART level), one arm is trained on them (the
+benchmark's network, config and frame), and it is replayed (temporal ensembling unless told otherwise) on
+the training scenes it succeeded on and on fresh evaluation scenes, against the expert on the same scenes.
+Per replayed training scene it also says where the policy first left the demonstration: the first control
+step at which its measured wrist was more than ``--depart-mm`` from the expert's, and how far the hand's
+joints were apart then.
 
-``--also`` adds other datasets to the training set (the benchmark's own, per hand), which tells a cell that
-fails alone from one that fails only beside the others. Switches that isolate a cause, each the
-benchmark's own option: ``--arm`` (latent, raw, slots), ``--frame``
-(grasp, wrist), ``--proprio`` (wrist+hand, wrist: hide the hand's joints from the policy), ``--scene`` (wrist, wrist+tips:
-the object relative to the thumb and index tips too), ``--execution``
-(ensemble, receding), ``--state-std-floor`` and ``--environment-std-floor`` (the smallest scales the inputs are normalised by).
+``--also`` adds other datasets to the training set (the benchmark's own, one per hand), which tells a cell
+that fails alone from one that fails only beside the others. The switches that isolate a cause are the
+benchmark's and the policy config's own: ``--arm`` (latent, raw, slots), ``--frame`` (grasp, wrist),
+``--proprio`` (wrist+hand, wrist: the hand's joints hidden), ``--scene`` (wrist, wrist+tips: the object
+relative to the thumb and index tips too), ``--execution`` (ensemble, receding), ``--steps``,
+``--hidden-dim``, ``--state-std-floor`` and ``--environment-std-floor`` (the smallest scales the inputs
+are normalised by).
 
 Run: ``.venv/bin/python benchmarks/physics/one_combo.py HAND TASK [--demos 60] [--steps 2000] [--arm latent]
-[--frame grasp] [--proprio wrist+hand] [--replay 12] [--fresh 12] [--out DIR]``; prints one JSON record.
+[--also DATASET ...] [--replay 12] [--fresh 12] [--out DIR]``; prints one JSON record. The measurements it
+made are in docs/benchmarks/physics.md ("Training that reproduces its demonstrations").
 """
 
 from __future__ import annotations
@@ -94,8 +96,8 @@ def measure(args: argparse.Namespace, root: Path) -> dict:
         return Rate.of([(sum(results), len(results))]).text()
 
     return {"hand": args.hand, "task": args.task, "arm": args.arm, "frame": args.frame, "proprio": args.proprio,
-            "execution": args.execution, "scene": args.scene, "std_floors": [config.state_std_floor, config.environment_std_floor],
-            "hidden_dim": config.hidden_dim,
+            "execution": args.execution, "scene": args.scene, "hidden_dim": config.hidden_dim,
+            "std_floors": [config.state_std_floor, config.environment_std_floor],
             "dart_level": dart_level(hand, args.task), "demonstrations": len(made.kept), "scenes_tried": args.demos,
             "also": [str(path) for path in args.also], "training_frames": len(frames.states),
             "steps": args.steps, "loss_first_last": [round(float(np.mean(losses[:20])), 4),
@@ -105,6 +107,13 @@ def measure(args: argparse.Namespace, root: Path) -> dict:
             "departures": [{"scene": i, "solved": ok, "left": where}
                            for i, ok, where in zip(made.kept[:args.replay], own, left)],
             "wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(time.process_time() - cpu, 1)}
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proprio", default="wrist+hand", choices=("wrist+hand", "wrist"))
     parser.add_argument("--scene", default="wrist", choices=("wrist", "wrist+tips"))
     parser.add_argument("--execution", default="ensemble", choices=("ensemble", "receding"))
-    parser.add_argument("--state-std-floor", type=float, default=None, help="the policy config's state_std_floor")
-    parser.add_argument("--environment-std-floor", type=float, default=None,
+    parser.add_argument("--state-std-floor", type=positive, default=None, help="the policy config's state_std_floor")
+    parser.add_argument("--environment-std-floor", type=positive, default=None,
                         help="the policy config's environment_std_floor")
     parser.add_argument("--replay", type=int, default=12, help="training scenes replayed")
     parser.add_argument("--fresh", type=int, default=12, help="fresh evaluation scenes")

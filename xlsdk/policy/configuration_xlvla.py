@@ -100,6 +100,10 @@ class XlvlaConfig(PreTrainedConfig):
         if self.wrist_loss_share is not None and not (0.0 < self.wrist_loss_share < 1.0 and self.wrist_dim):
             raise PolicyConfigError(f"wrist_loss_share must be in (0, 1) and needs wrist_dim > 0, "
                                     f"got {self.wrist_loss_share} with wrist_dim {self.wrist_dim}")
+        for name in ("state_std_floor", "environment_std_floor"):
+            if not getattr(self, name) > 0.0:
+                raise PolicyConfigError(f"{name} must be > 0 (the smallest scale an input is divided by), "
+                                        f"got {getattr(self, name)}")
         if self.vision == "tokens" and self.image_size % self.patch_size:
             raise PolicyConfigError(f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size})")
         if self.wrist_dim < 0:
