@@ -140,6 +140,7 @@ def test_a_near_constant_input_is_not_blown_up() -> None:
     noise) is normalised by the state's floor, not its spread, so a policy 0.01 rad off reads 0.1 standard
     deviations, not 30; an object size spread over millimetres keeps its own scale under the environment's
     lower floor; actions keep their own spread (they are outputs); a constant stays at unit scale."""
+    from xlsdk.errors import PolicyConfigError
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.policy.train import make_config
 
@@ -164,8 +165,6 @@ def test_a_near_constant_input_is_not_blown_up() -> None:
     off = states[:1].clone()
     off[..., 3] += 0.01  # the policy's wrist rolled by a hundredth of a radian
     assert float(((off - model.state_mean) / model.state_std)[0, -1, 3].abs()) < 0.3
-    from xlsdk.errors import PolicyConfigError
-
     with pytest.raises(PolicyConfigError, match="state_std_floor must be > 0"):
         make_config("latent", wrist_dim=6, vision="none", environment_dim=13, state_std_floor=0.0)
 
@@ -173,6 +172,7 @@ def test_a_near_constant_input_is_not_blown_up() -> None:
 def test_a_wrist_only_policy_reads_no_hand_state() -> None:
     """``proprio_dim=wrist_dim`` (the physics benchmark's ``--proprio wrist``): the hand's entries of the state
     change nothing the network predicts, the wrist's do; a width outside the state is refused by name."""
+    from xlsdk.errors import PolicyConfigError
     from xlsdk.errors import PolicyConfigError
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.policy.train import make_config
