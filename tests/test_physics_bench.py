@@ -373,25 +373,25 @@ def test_two_shards_merged_equal_one_unsharded_run(inspire: xlsdk.Hand, tmp_path
 @pytest.mark.slow
 def test_a_state_policy_reproduces_its_training_scenes(inspire: xlsdk.Hand, tmp_path: Path) -> None:
     """The learning test: one hand x one task in state mode, DART demonstrations, the latent arm trained in the
-    suite; it lifts the ball on at least 80 % of the scenes it was trained on (the expert: all of them)."""
+    suite on the frames the benchmark trains on (its grasp frame, :func:`policy_frames`); it lifts the ball on at
+    least 80 % of the scenes it was trained on (the expert: all of them)."""
     from xlsdk.bench.physics.dataset import Shard, generate_shard, read_frames
-    from xlsdk.bench.physics.policies import XlvlaRunner, make_xlvla_config, space_for
-    from xlsdk.bench.physics.space import relative_wrist
-    from xlsdk.policy.train import to_training_set, train_policy
+    from xlsdk.bench.physics.grasp_frame import grasp_point
+    from xlsdk.bench.physics.policies import XlvlaRunner, policy_frames, space_for, xlvla_training_set
+    from xlsdk.policy.train import train_policy
 
     result = generate_shard(Shard(hand="inspire", task="power_lift", first=0, count=LEARN_SCENES), inspire,
                             tmp_path / "demos")
     assert len(result.kept) >= 0.8 * LEARN_SCENES, "the expert itself is not reliable here"
-    frames = relative_wrist(read_frames([tmp_path / "demos"], history=2, chunk=8))
-    config = make_xlvla_config("latent", obs="state", raw_width=inspire.dof, image_size=64, chunk_size=8,
-                               n_action_steps=4, wrist_loss_share=0.5)
-    space = space_for(config)
-    data = to_training_set(frames, space, hands={"inspire": inspire})
+    point = np.asarray(grasp_point(inspire))
+    frames = policy_frames(read_frames([tmp_path / "demos"], history=2, chunk=8), {"inspire": point})
+    config, data = xlvla_training_set("latent", frames, {"inspire": inspire}, obs="state", raw_width=inspire.dof,
+                                      image_size=64, chunk_size=8, n_action_steps=4, wrist_loss_share=0.5)
     policy, losses, _ = train_policy(data, config, steps=LEARN_STEPS, batch_size=256,
                                      seed=0, progress=False, device="cpu")
     assert np.mean(losses[-50:]) < 0.1 * np.mean(losses[:20])
-    runner = XlvlaRunner("latent", policy, space, "state", 64, ensemble=True)  # the benchmark's execution
-    replayed = [runner.episode(inspire, scene_of("power_lift", i)) for i in result.kept[:10]]
+    runner = XlvlaRunner("latent", policy, space_for(config), "state", 64, ensemble=True)  # the benchmark's execution
+    replayed = [runner.episode(inspire, scene_of("power_lift", i), point=point) for i in result.kept[:10]]
     solved = sum(bool(e is not None and e.success) for e in replayed)
     assert solved >= 8, f"the policy reproduced {solved} of 10 of its own training scenes"
 

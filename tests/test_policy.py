@@ -167,6 +167,8 @@ def test_a_near_constant_input_is_not_blown_up() -> None:
     assert float(((off - model.state_mean) / model.state_std)[0, -1, 3].abs()) < 0.3
     with pytest.raises(PolicyConfigError, match="state_std_floor must be > 0"):
         make_config("latent", wrist_dim=6, vision="none", environment_dim=13, state_std_floor=0.0)
+    with pytest.raises(PolicyConfigError, match="hidden_dim must be 1 or more"):
+        make_config("latent", wrist_dim=6, vision="none", environment_dim=13, hidden_dim=0)
 
 
 def test_a_wrist_only_policy_reads_no_hand_state() -> None:

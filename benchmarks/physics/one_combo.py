@@ -50,38 +50,36 @@ def measure(args: argparse.Namespace, root: Path) -> dict:
     import xlsdk
     from xlsdk.bench.physics.dataset import EVAL_STREAM, Shard, generate_shard, read_frames, scene_of
     from xlsdk.bench.physics.expert import dart_level, run_expert
-    from xlsdk.bench.physics.grasp_frame import grasp_point, shift_frames
-    from xlsdk.bench.physics.policies import XlvlaRunner, make_xlvla_config, space_for
-    from xlsdk.bench.physics.space import relative_wrist
+    from xlsdk.bench.physics.grasp_frame import grasp_point
+    from xlsdk.bench.physics.policies import XlvlaRunner, policy_frames, space_for, xlvla_training_set
     from xlsdk.bench.physics.stats import Rate
-    from xlsdk.policy.train import to_training_set, train_policy
+    from xlsdk.policy.train import train_policy
 
     hand = xlsdk.load_hand(args.hand)
     started, cpu = time.perf_counter(), time.process_time()
     made = generate_shard(Shard(hand=args.hand, task=args.task, first=0, count=args.demos), hand, root / "demos")
     if not made.kept:
         raise SystemExit(f"the expert succeeded on none of {args.demos} {args.hand} x {args.task} scenes")
-    point = np.asarray(grasp_point(hand)) if args.frame == "grasp" else None
     frames = read_frames([root / "demos", *args.also], history=2, chunk=8, scene=args.scene)
     hands = {name: xlsdk.load_hand(name) for name in sorted(set(frames.hands))}
-    if point is not None:
-        frames = shift_frames(frames, {name: np.asarray(grasp_point(other)) for name, other in hands.items()})
-    frames = relative_wrist(frames)
-    config = make_xlvla_config(args.arm, obs="state", raw_width=max(h.dof for h in hands.values()), image_size=64,
-                               chunk_size=8, n_action_steps=4, wrist_loss_share=0.5, proprio=args.proprio,
-                               scene=args.scene)
-    for field in ("state_std_floor", "environment_std_floor", "hidden_dim"):
-        if getattr(args, field) is not None:
-            setattr(config, field, getattr(args, field))
+    points = {name: np.asarray(grasp_point(other)) for name, other in hands.items()} if args.frame == "grasp" else None
+    frames = policy_frames(frames, points)
+    overrides = {field: getattr(args, field) for field in ("state_std_floor", "environment_std_floor", "hidden_dim")
+                 if getattr(args, field) is not None}
+    width = max(other.dof for other in hands.values())
+    config, data = xlvla_training_set(args.arm, frames, hands, obs="state", raw_width=width, image_size=64,
+                                      chunk_size=8, n_action_steps=4, wrist_loss_share=0.5, proprio=args.proprio,
+                                      scene=args.scene, **overrides)
     space = space_for(config)
-    policy, losses, _ = train_policy(to_training_set(frames, space, hands=hands), config,
-                                     steps=args.steps, batch_size=256, seed=args.seed, progress=False, device="cpu")
+    policy, losses, _ = train_policy(data, config, steps=args.steps, batch_size=256, seed=args.seed, progress=False,
+                                     device="cpu")
     runner = XlvlaRunner(args.arm, policy, space, "state", 64, ensemble=args.execution == "ensemble")
 
     def replay(scenes: list) -> tuple[list[bool], list[bool], list[dict | None]]:
         mine, theirs, left = [], [], []
         for scene in scenes:
-            episode, expert = runner.episode(hand, scene, point=point), run_expert(hand, scene)
+            episode = runner.episode(hand, scene, point=None if points is None else points[args.hand])
+            expert = run_expert(hand, scene)
             mine.append(bool(episode is not None and episode.success))
             theirs.append(expert.success)
             left.append(None if episode is None else departure(episode.states, expert.states, args.depart_mm / 1000))
@@ -140,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
                         "out/bench/physics/datasets/HAND): does the cell fail alone or only among the others?")
     parser.add_argument("--out", type=Path, default=None, help="where the demonstrations go (default: a temp dir)")
     args = parser.parse_args(argv)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        record = measure(args, args.out)
-    else:
-        with tempfile.TemporaryDirectory(prefix="xlsdk-one-combo-") as folder:
-            record = measure(args, Path(folder))
+    from xlsdk.errors import XlsdkError
+
+    try:
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            record = measure(args, args.out)
+        else:
+            with tempfile.TemporaryDirectory(prefix="xlsdk-one-combo-") as folder:
+                record = measure(args, Path(folder))
+    except XlsdkError as exc:  # a bad setting (e.g. --hidden-dim 0, refused by the policy config) or hand
+        print(f"one_combo: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(record, indent=1))
     return 0
 

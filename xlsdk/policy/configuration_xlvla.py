@@ -100,6 +100,10 @@ class XlvlaConfig(PreTrainedConfig):
         if self.wrist_loss_share is not None and not (0.0 < self.wrist_loss_share < 1.0 and self.wrist_dim):
             raise PolicyConfigError(f"wrist_loss_share must be in (0, 1) and needs wrist_dim > 0, "
                                     f"got {self.wrist_loss_share} with wrist_dim {self.wrist_dim}")
+        for name in ("hidden_dim", "image_dim", "text_dim", "text_buckets"):
+            if getattr(self, name) < 1:
+                raise PolicyConfigError(f"{name} must be 1 or more (a width of the network), "
+                                        f"got {getattr(self, name)}")
         for name in ("state_std_floor", "environment_std_floor"):
             if not getattr(self, name) > 0.0:
                 raise PolicyConfigError(f"{name} must be > 0 (the smallest scale an input is divided by), "

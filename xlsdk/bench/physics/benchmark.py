@@ -397,18 +397,12 @@ class _Run:
     def train(self, frames: Any) -> tuple[dict, dict, dict, dict]:
         """Every arm x seed trained in the pool, then its checkpoint chosen by rollouts on validation scenes."""
         import xlsdk
-        from xlsdk.bench.physics.policies import make_xlvla_config, space_for
-        from xlsdk.bench.physics.space import relative_wrist
-        from xlsdk.policy.train import to_training_set
+        from xlsdk.bench.physics.policies import policy_frames, xlvla_training_set
 
         config = self.config
         self.raw_width = max(xlsdk.load_hand(name).dof for name in self.eval_hands)
         hands = {name: xlsdk.load_hand(name) for name in sorted(set(frames.hands))}  # the face resolves names
-        if config.frame == "grasp":
-            from xlsdk.bench.physics.grasp_frame import shift_frames
-
-            frames = shift_frames(frames, {hand: np.asarray(self.points[hand]) for hand in set(frames.hands)})
-        frames = relative_wrist(frames)
+        frames = policy_frames(frames, self.points if config.frame == "grasp" else None)
         start = time.process_time()
         self.policy_configs, sets = {}, {}
         for arm in config.arms:
@@ -420,11 +414,10 @@ class _Run:
                                                       image_size=config.image_size, chunk=config.chunk_size,
                                                       n_action_steps=config.n_action_steps, scene=config.scene)
                 continue
-            self.policy_configs[arm] = make_xlvla_config(
-                arm, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
+            self.policy_configs[arm], sets[arm] = xlvla_training_set(
+                arm, frames, hands, obs=config.obs, raw_width=self.raw_width, image_size=config.image_size,
                 chunk_size=config.chunk_size, n_action_steps=config.n_action_steps,
                 wrist_loss_share=config.wrist_loss_share, proprio=config.proprio, scene=config.scene)
-            sets[arm] = to_training_set(frames, space_for(self.policy_configs[arm]), hands=hands)
         self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start
         def budget(arm: str) -> tuple[int, int, tuple[int, ...]]:

@@ -11,13 +11,19 @@ Each arm is the same network, data, steps and seeds; only the meaning of the act
 (``XlvlaConfig(vision="none", environment_dim=...)``); in ``vision`` mode it reads the wrist and fixed
 cameras side by side through patch tokens.
 
-Every policy is run by :func:`~xlsdk.bench.physics.expert.rollout`, the expert's own executor, with a
-receding horizon: a chunk is predicted every ``n_action_steps`` control steps from the observation of
-that step, and its first ``n_action_steps`` actions are executed.
+Every policy is run by :func:`~xlsdk.bench.physics.expert.rollout`, the expert's own executor, either with
+temporal ensembling (a chunk predicted at every control step, the live chunks' actions for the step
+averaged: the XL-VLA arms' default) or a receding horizon (a chunk every ``n_action_steps`` control steps,
+its first ``n_action_steps`` actions executed: ACT, and the XL-VLA arms' ablation).
+
+What an XL-VLA arm trains on is prepared in one place, :func:`policy_frames` then
+:func:`xlvla_training_set`, for the benchmark, the one-cell script (``benchmarks/physics/one_combo.py``) and
+the suite's learning test alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,10 +46,11 @@ ARMS = (*XLVLA_ARMS, "act-latent")
 
 def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int, chunk_size: int,
                       n_action_steps: int, wrist_loss_share: float | None, proprio: str = "wrist+hand",
-                      scene: str = "wrist") -> Any:
+                      scene: str = "wrist", **overrides: Any) -> Any:
     """The policy config of ``arm``: its action space, a camera or the object features as input (the leading
     :data:`~xlsdk.bench.physics.observation.SCENE_WIDTHS` ``[scene]`` of them), and the wrist and hand state
-    (``proprio="wrist"``: the wrist alone)."""
+    (``proprio="wrist"``: the wrist alone); ``overrides``: further fields of
+    :class:`~xlsdk.policy.configuration_xlvla.XlvlaConfig` (``hidden_dim``, the scale floors), which it checks."""
     from lerobot.configs.types import FeatureType, PolicyFeature
 
     from xlsdk.policy.train import make_config
@@ -54,13 +61,43 @@ def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int
                          patch_size=max(1, image_size // 8),  # an 8 x 8 grid of image tokens
                          chunk_size=chunk_size, n_action_steps=n_action_steps, wrist_loss_share=wrist_loss_share,
                          raw_dim=raw_width if arm == "raw" else None,
-                         proprio_dim=WRIST_DIM if proprio == "wrist" else None)
+                         proprio_dim=WRIST_DIM if proprio == "wrist" else None, **overrides)
     image = config.input_features.pop("observation.images.scene")
     if vision:  # the two cameras side by side, instead of make_config's generic scene key
         config.input_features = {IMAGE_KEY: image, **config.input_features}
     else:
         config.input_features[ENVIRONMENT_KEY] = PolicyFeature(type=FeatureType.ENV, shape=(SCENE_WIDTHS[scene],))
     return config
+
+
+def policy_frames(frames: Any, points: Mapping[str, np.ndarray] | None) -> Any:
+    """Demonstration frames (:func:`~xlsdk.bench.physics.dataset.read_frames`) as every arm trains on them: the
+    wrist entries measured from each hand's grasp point (``points``, by hand name; None: from the wrist, the
+    ``--frame wrist`` ablation), then each action chunk's wrist made relative to the frame's measured one."""
+    from xlsdk.bench.physics.grasp_frame import shift_frames
+    from xlsdk.bench.physics.space import relative_wrist
+
+    if points is not None:
+        missing = sorted(set(frames.hands) - set(points))
+        if missing:
+            raise PhysicsError(f"no grasp point for hand(s) {missing} of the demonstrations: pass one per hand "
+                               "(xlsdk.bench.physics.grasp_frame.grasp_point), or None for the wrist frame")
+        frames = shift_frames(frames, {hand: np.asarray(points[hand]) for hand in set(frames.hands)})
+    return relative_wrist(frames)
+
+
+def xlvla_training_set(arm: str, frames: Any, hands: Mapping[str, Hand], *, obs: ObsMode, raw_width: int,
+                       image_size: int, chunk_size: int, n_action_steps: int, wrist_loss_share: float | None,
+                       proprio: str = "wrist+hand", scene: str = "wrist", **overrides: Any) -> tuple[Any, Any]:
+    """The policy config of XL-VLA ``arm`` (:func:`make_xlvla_config`; ``overrides`` are further config fields,
+    checked by the config like the rest) and ``frames`` (from :func:`policy_frames`) encoded into its action
+    space with ``hands`` (every hand of the frames, by name): ``(config, training set)``."""
+    from xlsdk.policy.train import to_training_set
+
+    config = make_xlvla_config(arm, obs=obs, raw_width=raw_width, image_size=image_size, chunk_size=chunk_size,
+                               n_action_steps=n_action_steps, wrist_loss_share=wrist_loss_share, proprio=proprio,
+                               scene=scene, **overrides)
+    return config, to_training_set(frames, space_for(config), hands=hands)
 
 
 def space_for(config: Any) -> WristHandSpace:
