@@ -32,6 +32,9 @@ def test_the_reproduce_commands_are_the_ones_the_reports_recorded() -> None:
     assert physics(quick=True) == "xlsdk bench physics --quick --obs state"
     assert (physics(quick=False, obs="vision", zero_shot=("a", "b"))
             == "xlsdk bench physics --obs vision --zero-shot-hand a --zero-shot-hand b")
+    assert (physics(quick=False, arms=("latent", "raw", "slots"), steps=24000, seeds=2)
+            == "xlsdk bench physics --obs state --arms latent,raw,slots --steps 24000 --seeds 2")
+    assert physics(quick=True, arms=("latent", "raw", "slots", "act-latent"), seeds=3) == physics(quick=True)
 
 
 def test_median_ms_times_the_call_and_not_its_preparation() -> None:

@@ -90,12 +90,14 @@ def physics_command(
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
                  "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
-                 "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}), **({"workers": workers} if workers else {})}
+                 "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}),
+                 **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
                                command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand),
                                                          proprio=proprio, scene=scene, frame=frame,
-                                                         execution=execution, fit_cycle_weight=fit_cycle_weight))
+                                                         execution=execution, fit_cycle_weight=fit_cycle_weight,
+                                                         arms=chosen, steps=steps, seeds=seeds))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

@@ -190,10 +190,15 @@ class PhysicsBenchReport(BaseModel):
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
-                      execution: str = "ensemble", fit_cycle_weight: float = 1.0) -> str:
-    """The CLI line that reruns a benchmark run (recorded in its report and docs block)."""
+                      execution: str = "ensemble", fit_cycle_weight: float = 1.0, arms: tuple[str, ...] = ARMS,
+                      steps: int | None = None, seeds: int = 3) -> str:
+    """The CLI line that reruns a benchmark run (recorded in its report and docs block); options left at their
+    defaults are left out."""
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
+                                              *([f"--arms {','.join(arms)}"] if tuple(arms) != ARMS else []),
+                                              *([f"--steps {steps}"] if steps else []),
+                                              *([f"--seeds {seeds}"] if seeds != 3 else []),
                                               *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),
                                               *([f"--scene {scene}"] if scene != "wrist" else []),
                                               *([f"--frame {frame}"] if frame != "grasp" else []),
