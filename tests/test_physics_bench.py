@@ -429,6 +429,11 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert combos[("ability", "press_button")]["split"] == "held-out hand"
     assert combos[("inspire", "press_button")]["expert_success"]["mean"] == 1.0  # the ceiling is measured
     assert set(combos[("inspire", "press_button")]["success"]) == {"latent", "raw", "slots", "act-latent"}
+    replayed = combos[("inspire", "press_button")]["training_success"]  # per cell, not only pooled
+    assert set(replayed) == {"latent", "raw", "slots", "act-latent"} and replayed["raw"]["trials"] == 2
+    assert combos[("inspire", "press_button")]["expert_training_success"]["mean"] == 1.0  # it made that demo
+    assert combos[("inspire", "push_block")]["training_success"] == {}  # held out: no demonstrations to replay
+    assert combos[("inspire", "push_block")]["expert_training_success"] is None
     assert data["demonstrations"]["inspire"]["press_button"]["kept"] >= 2
     assert "push_block" not in data["demonstrations"]["inspire"]  # the held-out combination has no data
     assert data["raw_width"] == max(xlsdk.load_hand(n).dof for n in ("inspire", "ability"))

@@ -58,6 +58,11 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
         "",
         report.combo_table(),
         "",
+        "Their own training scenes (each seen combination's first scenes of its demonstrations, replayed by every "
+        "seed's policy; the expert on the same scenes):",
+        "",
+        report.training_table(),
+        "",
         "What the expert cannot do (measured on the demonstration scenes):",
         "",
         report.infeasible_table(),

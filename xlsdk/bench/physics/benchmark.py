@@ -122,6 +122,11 @@ class ComboRecord(BaseModel):
     split: str
     success: dict[str, Rate]
     expert_success: Rate
+    #: per arm, the replay of scenes of this combination's own demonstrations (seen combinations only; empty
+    #: where none were replayed): which cells a policy fails to reproduce, not only how many in all
+    training_success: dict[str, Rate] = Field(default_factory=dict)
+    #: the expert on those same scenes (it succeeded on each when it made the demonstration)
+    expert_training_success: Rate | None = None
     note: str = ""
 
 
@@ -179,6 +184,19 @@ class PhysicsBenchReport(BaseModel):
                          + f" | {combo.expert_success.text()} |")
         return "\n".join(lines)
 
+    def training_table(self) -> str:
+        """Per seen combination, each arm on scenes of its own demonstrations (pooled over seeds) and the expert."""
+        arms = list(self.summary)
+        rows = [combo for combo in self.combos if combo.training_success]
+        if not rows:
+            return "This report holds no per-combination replay of training scenes."
+        lines = ["| hand | task | " + " | ".join(arms) + " | expert |", "|---" * (len(arms) + 3) + "|"]
+        for combo in rows:
+            cells = [combo.training_success[a].text() if a in combo.training_success else "n/a" for a in arms]
+            expert = combo.expert_training_success.text() if combo.expert_training_success else "n/a"
+            lines.append(f"| {combo.hand} | {combo.task} | " + " | ".join(cells) + f" | {expert} |")
+        return "\n".join(lines)
+
     def infeasible_table(self) -> str:
         if not self.infeasible:
             return "The expert can do every hand x task."
@@ -187,7 +205,7 @@ class PhysicsBenchReport(BaseModel):
         return "\n".join(lines)
 
     def table(self) -> str:
-        return self.combo_table() + "\n\n" + self.summary_table() + "\n\n" + self.infeasible_table()
+        return "\n\n".join((self.combo_table(), self.training_table(), self.summary_table(), self.infeasible_table()))
 
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
@@ -593,8 +611,14 @@ class _Run:
                 note = "no data for this hand" if split in (HELD_OUT_HAND, ZERO_SHOT_HAND) else ""
                 if (hand, task) in skip:
                     note = "the expert cannot do it"
+                replayed = {arm: Rate.of([(sum(o), len(o)) for o in (results["replay"][(arm, seed, hand, task)][0] or []
+                                                                     for seed in config.seeds)])
+                            for arm in config.arms if (arm, config.seeds[0], hand, task) in results["replay"]}
+                expert_replay = (results["replay_expert"].get((hand, task)) or (None,))[0]
                 combos.append(ComboRecord(hand=hand, task=task, split=split, success=success,
-                                          expert_success=Rate.of(expert_counts), note=note))
+                                          expert_success=Rate.of(expert_counts), training_success=replayed,
+                                          expert_training_success=None if expert_replay is None else
+                                          Rate.of([(sum(expert_replay), len(expert_replay))]), note=note))
         summary: dict[str, dict[str, Rate]] = {arm: {} for arm in config.arms}
         expert_summary: dict[str, Rate] = {}
         for split in SPLITS:
