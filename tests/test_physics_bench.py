@@ -191,6 +191,24 @@ def test_dart_labels_are_the_clean_expert_action_for_the_reached_state(inspire: 
     assert np.allclose(np.asarray(relabelled, dtype=np.float32), labels, atol=1e-4)
 
 
+def test_the_expert_through_the_latent_sends_round_tripped_hand_commands(inspire: xlsdk.Hand) -> None:
+    """``through_latent`` (the latent arm's ceiling) leaves the wrist command alone and replaces the hand's by its
+    round trip through the hand's head, every step; inspire's expert still lifts its ball that way."""
+    from xlsdk.bench.physics.expert import run_expert, through_latent
+    from xlsdk.latent.head_loading import decode, encode
+
+    scene = scene_of("power_lift", 0)
+    plain = run_expert(inspire, scene)
+    commands = np.asarray(plain.actions)
+    wrapped = through_latent(lambda step, observation: commands[step], inspire)
+    for step in (0, len(commands) // 2, len(commands) - 1):
+        sent = wrapped(step, None)
+        assert np.array_equal(sent[:6], commands[step][:6])
+        expected = np.asarray(decode(inspire, encode(inspire, commands[step][None, 6:].astype(np.float32))))[0]
+        assert np.allclose(sent[6:], expected, atol=1e-6) and not np.allclose(sent[6:], commands[step][6:], atol=1e-4)
+    assert plain.success and run_expert(inspire, scene, latent=True).success
+
+
 def test_scenes_are_seeded_per_index_and_instructions_name_the_target() -> None:
     first = sample_scene("pinch_lift", np.random.default_rng(7))
     assert first == sample_scene("pinch_lift", np.random.default_rng(7))

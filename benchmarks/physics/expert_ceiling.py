@@ -10,8 +10,13 @@ prints per hand x task the success rate with its Wilson interval, the grasp the 
 option did in the choice. A change to the grasp machine or the expert is judged here in minutes, before a
 full benchmark run spends an hour on policies.
 
-Run: ``.venv/bin/python benchmarks/physics/expert_ceiling.py [--quick] [--out DIR] [--write-docs]``;
-``--write-docs`` puts the table into docs/benchmarks/physics.md (marker ``physics-expert``).
+``--through-latent`` runs the same expert with every hand command passed through the hand's latent head
+(:func:`~xlsdk.bench.physics.expert.through_latent`): the latent arm's own ceiling per cell, beside the
+expert's (the "replay through the latent round trip" stage, on every hand x task).
+
+Run: ``.venv/bin/python benchmarks/physics/expert_ceiling.py [--quick] [--through-latent] [--out DIR]
+[--write-docs]``; ``--write-docs`` puts the table into docs/benchmarks/physics.md (marker ``physics-expert``,
+or ``physics-expert-latent``).
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from docs_tables import replace_marked_block  # noqa: E402
 BAR = 0.9
 
 
-def measure(config: PhysicsBenchConfig, out: Path) -> dict:
-    """The expert on every evaluation hand x task x seed of ``config``; a JSON-ready record."""
+def measure(config: PhysicsBenchConfig, out: Path, *, latent: bool = False) -> dict:
+    """The expert (``latent``: through each hand's latent head) on every evaluation hand x task x seed of
+    ``config``; a JSON-ready record."""
     started, cpu_start = time.perf_counter(), time.process_time()
     cache = out.parent / "zero-shot-cache"
     zero_shot = [onboard(name, cache, fit_steps=config.fit_steps, cycle_weight=config.fit_cycle_weight)
@@ -55,7 +61,7 @@ def measure(config: PhysicsBenchConfig, out: Path) -> dict:
                                          [(hand, tuple(config.tasks)) for hand in hands]), strict=True))
         calls = [(hand, task, seed) for hand in hands for task in config.tasks for seed in config.seeds]
         outcomes = pool.map("expert episodes", expert_job,
-                            [(hand, scenes[(seed, task)], False, known[hand]) for hand, task, seed in calls])
+                            [(hand, scenes[(seed, task)], False, known[hand], latent) for hand, task, seed in calls])
         cpu = dict(pool.cpu)
     results: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for (hand, task, _), (wins, _) in zip(calls, outcomes, strict=True):
@@ -72,7 +78,8 @@ def measure(config: PhysicsBenchConfig, out: Path) -> dict:
                      "choice": [[grasp_name((kind, extra)), wins, count] for kind, extra, wins, count in trials]})
     own = time.process_time() - cpu_start  # includes the jobs when the pool runs them inline (one worker)
     cpu["total"] = own + (sum(cpu.values()) if config.workers > 1 else 0.0)
-    return {"expert_version": EXPERT_VERSION, "seeds": list(config.seeds), "eval_scenes": config.eval_scenes,
+    return {"expert_version": EXPERT_VERSION, "through_latent": latent, "seeds": list(config.seeds),
+            "eval_scenes": config.eval_scenes,
             "rows": rows, "seconds": round(time.perf_counter() - started, 1),
             "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()}, "workers": config.workers}
 
@@ -81,7 +88,9 @@ def markdown(record: dict, *, command: str) -> str:
     rows = record["rows"]
     met = [r for r in rows if r["rate"]["mean"] >= BAR]
     lines = [
-        f"Expert ceiling alone: `{command}` (expert version {record['expert_version']}; "
+        ("The expert through the latent round trip (every hand command encoded and decoded by the hand's "
+         "head: the latent arm's ceiling)" if record.get("through_latent") else "Expert ceiling alone")
+        + f": `{command}` (expert version {record['expert_version']}; "
         f"{record['eval_scenes']} evaluation scenes per hand x task and seed, seeds {record['seeds']}, the scenes "
         f"the benchmark's arms are evaluated on). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
         f"{record['workers']} worker processes, {record['seconds']:.0f} s of wall time and "
@@ -104,17 +113,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the quick run's 2 scenes per hand x task and seed")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "physics-expert")
+    parser.add_argument("--through-latent", action="store_true",
+                        help="every hand command through the hand's latent head: the latent arm's ceiling")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks/physics.md")
     args = parser.parse_args()
     config = PhysicsBenchConfig.quick() if args.quick else PhysicsBenchConfig()
     args.out.mkdir(parents=True, exist_ok=True)
-    record = measure(config, args.out)
-    write_json_atomic(args.out / "expert.json", record)
-    command = ".venv/bin/python benchmarks/physics/expert_ceiling.py" + (" --quick" if args.quick else "")
+    record = measure(config, args.out, latent=args.through_latent)
+    write_json_atomic(args.out / ("expert-latent.json" if args.through_latent else "expert.json"), record)
+    command = ".venv/bin/python benchmarks/physics/expert_ceiling.py" + (" --quick" if args.quick else "") + (
+        " --through-latent" if args.through_latent else "")
     block = markdown(record, command=command)
     print(block)
     if args.write_docs:
-        replace_marked_block(DOCS_PAGE, "physics-expert", block)
+        replace_marked_block(DOCS_PAGE, "physics-expert-latent" if args.through_latent else "physics-expert", block)
     return 0
 
 

@@ -454,16 +454,40 @@ def remember_dart_levels(levels: dict[ChoiceKey, float]) -> None:
     _DART_LEVELS.update(levels)
 
 
+def through_latent(controller: Controller, hand: Hand) -> Controller:
+    """``controller`` with its hand command passed through ``hand``'s latent head (encoded, then decoded) at
+    every control step; the wrist command untouched.
+
+    A latent policy's hand command is a decoded latent, so the best it can send is the expert's command
+    after that round trip: the expert through it is the latent arm's own ceiling, cell by cell (a head whose
+    round trip opens a pinch by millimetres caps every latent policy on that hand's cube).
+    """
+    from xlsdk.latent.head_loading import decode, encode
+    from xlsdk.physics.world_spec import WRIST_JOINTS
+
+    wrist = len(WRIST_JOINTS)
+
+    def command(step: int, observation: Observation) -> np.ndarray:
+        action = np.array(controller(step, observation), dtype=np.float64)
+        joints = action[None, wrist:].astype(np.float32)
+        action[wrist:] = np.asarray(decode(hand, encode(hand, joints)), dtype=np.float64)[0]
+        return action
+
+    return command
+
+
 def run_expert(hand: Hand, scene: TaskScene, *, fps: float = FPS, cameras: tuple[str, ...] = (),
                image_size: int = 96, world: World | None = None, dart: Dart | None = None,
-               choice: GraspChoice | None = None) -> Episode:
+               choice: GraspChoice | None = None, latent: bool = False) -> Episode:
     """The expert's episode on ``scene`` (success judged from object state); ``dart`` perturbs execution;
-    ``choice`` overrides :func:`chosen_grasp`."""
+    ``choice`` overrides :func:`chosen_grasp`; ``latent``: its hand commands through the hand's latent head
+    (:func:`through_latent`)."""
     owned = world is None
     world = world or bench_world(hand, scene, image_size)
     try:
-        return rollout(world, scene, Expert(hand, scene, choice), fps=fps, cameras=cameras, image_size=image_size,
-                       perturb=dart)
+        expert: Controller = Expert(hand, scene, choice)
+        return rollout(world, scene, through_latent(expert, hand) if latent else expert, fps=fps, cameras=cameras,
+                       image_size=image_size, perturb=dart)
     finally:
         if owned:
             world.close()

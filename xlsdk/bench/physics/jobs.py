@@ -222,9 +222,10 @@ def policy_job(arm: str, config: Any, weights: dict, obs: str, image_size: int, 
     return _timed(run)
 
 
-def expert_job(hand_name: str, scenes: list[Any], strip: bool = False, known: list[tuple[tuple, Any]] = ()
-               ) -> tuple[tuple[list[bool], np.ndarray | None], float]:
-    """The expert (no noise) on ``scenes``: the ceiling of every cell."""
+def expert_job(hand_name: str, scenes: list[Any], strip: bool = False, known: list[tuple[tuple, Any]] = (),
+               latent: bool = False) -> tuple[tuple[list[bool], np.ndarray | None], float]:
+    """The expert (no noise) on ``scenes``: the ceiling of every cell (``latent``: its hand commands through
+    the hand's latent head, the latent arm's ceiling)."""
     import xlsdk
     from xlsdk.bench.physics.expert import run_expert
     from xlsdk.errors import PhysicsError
@@ -237,7 +238,7 @@ def expert_job(hand_name: str, scenes: list[Any], strip: bool = False, known: li
         for number, scene in enumerate(scenes):
             cameras = STRIP_CAMERAS if strip and number == 0 else ()
             try:
-                episode = run_expert(hand, scene, cameras=cameras)
+                episode = run_expert(hand, scene, cameras=cameras, latent=latent)
             except PhysicsError:
                 results.append(False)
                 continue
