@@ -175,7 +175,6 @@ def test_a_wrist_only_policy_reads_no_hand_state() -> None:
     """``proprio_dim=wrist_dim`` (the physics benchmark's ``--proprio wrist``): the hand's entries of the state
     change nothing the network predicts, the wrist's do; a width outside the state is refused by name."""
     from xlsdk.errors import PolicyConfigError
-    from xlsdk.errors import PolicyConfigError
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.policy.train import make_config
 

@@ -208,6 +208,11 @@ class PhysicsBenchReport(BaseModel):
         return "\n\n".join((self.combo_table(), self.training_table(), self.summary_table(), self.infeasible_table()))
 
 
+def tally(outcome: list[bool] | None) -> tuple[int, int]:
+    """(successes, episodes) of one job's outcomes; None (a hand an arm cannot drive) counts as no episodes."""
+    return (sum(outcome), len(outcome)) if outcome is not None else (0, 0)
+
+
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
                       execution: str = "ensemble", fit_cycle_weight: float = 1.0, arms: tuple[str, ...] = ARMS,
@@ -592,7 +597,7 @@ class _Run:
                 expert_counts = []
                 for seed in config.seeds:
                     outcome, picture = results["expert"][(seed, hand, task)]
-                    expert_counts.append((sum(outcome), len(outcome)))
+                    expert_counts.append(tally(outcome))
                     if picture is not None:
                         strips[f"{hand}/{task}/expert"] = picture
                 success = {}
@@ -600,7 +605,7 @@ class _Run:
                     counts = []
                     for seed in config.seeds:
                         outcome, picture = results["policy"][(arm, seed, hand, task)]
-                        counts.append((sum(outcome), len(outcome)) if outcome is not None else (0, 0))
+                        counts.append(tally(outcome))
                         if picture is not None:
                             strips[f"{hand}/{task}/{arm}"] = picture
                     success[arm] = Rate.of(counts)
@@ -611,14 +616,14 @@ class _Run:
                 note = "no data for this hand" if split in (HELD_OUT_HAND, ZERO_SHOT_HAND) else ""
                 if (hand, task) in skip:
                     note = "the expert cannot do it"
-                replayed = {arm: Rate.of([(sum(o), len(o)) for o in (results["replay"][(arm, seed, hand, task)][0] or []
-                                                                     for seed in config.seeds)])
-                            for arm in config.arms if (arm, config.seeds[0], hand, task) in results["replay"]}
-                expert_replay = (results["replay_expert"].get((hand, task)) or (None,))[0]
+                replay = results["replay"]
+                replayed = {arm: Rate.of([tally(replay[(arm, seed, hand, task)][0]) for seed in config.seeds])
+                            for arm in config.arms if (arm, config.seeds[0], hand, task) in replay}
+                expert_replay = results["replay_expert"].get((hand, task))
                 combos.append(ComboRecord(hand=hand, task=task, split=split, success=success,
                                           expert_success=Rate.of(expert_counts), training_success=replayed,
                                           expert_training_success=None if expert_replay is None else
-                                          Rate.of([(sum(expert_replay), len(expert_replay))]), note=note))
+                                          Rate.of([tally(expert_replay[0])]), note=note))
         summary: dict[str, dict[str, Rate]] = {arm: {} for arm in config.arms}
         expert_summary: dict[str, Rate] = {}
         for split in SPLITS:

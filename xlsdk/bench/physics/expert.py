@@ -462,15 +462,13 @@ def through_latent(controller: Controller, hand: Hand) -> Controller:
     after that round trip: the expert through it is the latent arm's own ceiling, cell by cell (a head whose
     round trip opens a pinch by millimetres caps every latent policy on that hand's cube).
     """
+    from xlsdk.bench.physics.space import WRIST_DIM
     from xlsdk.latent.head_loading import decode, encode
-    from xlsdk.physics.world_spec import WRIST_JOINTS
-
-    wrist = len(WRIST_JOINTS)
 
     def command(step: int, observation: Observation) -> np.ndarray:
         action = np.array(controller(step, observation), dtype=np.float64)
-        joints = action[None, wrist:].astype(np.float32)
-        action[wrist:] = np.asarray(decode(hand, encode(hand, joints)), dtype=np.float64)[0]
+        joints = action[None, WRIST_DIM:].astype(np.float32)
+        action[WRIST_DIM:] = np.asarray(decode(hand, encode(hand, joints)), dtype=np.float64)[0]
         return action
 
     return command
