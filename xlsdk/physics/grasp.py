@@ -119,15 +119,20 @@ def placed(point_palm: np.ndarray, target_world: np.ndarray, rpy: tuple[float, f
 LEFT_SIDE_GRASP_RPY = (-np.pi / 2, 0.0, 0.0)
 
 
-def approach_rpy(item: SceneObject, *, left: bool = False) -> tuple[float, float, float]:
-    """From the side (thumb up) for standing cylinders; from above (palm down) for everything lower.
+#: grasp kinds made from above whatever the object (:func:`xlsdk.physics.grasps.wrap_from_above`)
+FROM_ABOVE_KINDS = ("wrap_above", "wrap_above_loose")
+
+
+def approach_rpy(item: SceneObject, *, left: bool = False, kind: str = "") -> tuple[float, float, float]:
+    """From the side (thumb up) for standing cylinders; from above (palm down) for everything lower, and
+    for a grasp ``kind`` synthesised to be made from above (:data:`FROM_ABOVE_KINDS`).
 
     A side grasp of an object a few centimetres tall would put the little finger's edge of the hand into
     the table, so balls, cubes and lying objects are grasped from above. A left hand's palm frame is the
     mirror image of a right one's (its X points toward the thumb), so it turns the other way to keep the
     thumb up: turned like a right hand, its thumb went into the table and no left corpus hand held a bottle.
     """
-    if item.kind == "cylinder" and not item.lying:
+    if item.kind == "cylinder" and not item.lying and kind not in FROM_ABOVE_KINDS:
         return LEFT_SIDE_GRASP_RPY if left else SIDE_GRASP_RPY
     return TOP_GRASP_RPY
 
@@ -156,7 +161,7 @@ def execute_grasp(hand: Hand, item: SceneObject, q_open: np.ndarray, q_grasp: np
     q_open = np.clip(np.asarray(q_open, dtype=np.float64), lower, upper)
     q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), lower, upper)
     left = hand.spec.manifest.handedness == "left"
-    rpy = approach_rpy(item, left=left) if rpy is None else rpy
+    rpy = approach_rpy(item, left=left, kind=kind) if rpy is None else rpy
     centre = grasp_point(hand, q_grasp) if centre is None else np.asarray(centre, dtype=np.float64)
     placed, wrist, normal = _placement(world, hand, item, q_open, rpy, centre)
     backoff = float(np.linalg.norm(wrist[:3] - placed[:3]))

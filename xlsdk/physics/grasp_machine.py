@@ -136,6 +136,7 @@ class GraspMachine:
         self.hand, self.item = hand, item
         self.q_open = np.clip(np.asarray(q_open, dtype=np.float64), hand.spec.lower, hand.spec.upper)
         self.q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), hand.spec.lower, hand.spec.upper)
+        self.kind = kind
         self.squeeze = squeezed(hand, self.q_open, self.q_grasp, kind)
         self.centre, self.direction = np.asarray(centre, dtype=np.float64), direction
         self.dt, self.backoff, self.rpy = 1.0 / rate_hz, backoff_m, rpy
@@ -178,7 +179,7 @@ class GraspMachine:
             self.yaw = min(turns, key=lambda yaw: abs((yaw - self.yaw + np.pi) % (2 * np.pi) - np.pi))
             rpy = np.array([0.0, 0.0, self.yaw])
         else:
-            rpy = np.asarray(approach_rpy(self.item, left=self.left), dtype=np.float64)
+            rpy = np.asarray(approach_rpy(self.item, left=self.left, kind=self.kind), dtype=np.float64)
         at = placed(self.centre, view.object_pos, rpy)
         at[:3] -= self.backoff * self.normal(at)
         return at

@@ -669,7 +669,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 7
+EXPERT_VERSION = 8
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:

@@ -94,7 +94,7 @@ def _backoff(hand: Hand, item: SceneObject, grasp: grasps.Grasp) -> float:
     key = (*grasps.hand_key(hand), item.kind, tuple(round(d, 3) for d in item.dims), grasp.kind,
            grasp.centre.round(4).tobytes())
     if key not in _BACKOFFS:
-        rpy = approach_rpy(item, left=hand.spec.manifest.handedness == "left")
+        rpy = approach_rpy(item, left=hand.spec.manifest.handedness == "left", kind=grasp.kind)
         _BACKOFFS[key] = backoff_m(hand, item, grasp.q_open, rpy, grasp.centre)
     return _BACKOFFS[key]
 
@@ -236,7 +236,7 @@ def grasp_name(choice: GraspChoice) -> str:
     """How reports name a grasp option: its kind, ``loose`` for the loose wrap, ``parallel`` for the pinch opened
     along its line (a task's options are all axial or all not, so these tell them apart)."""
     kind, extra = choice
-    return kind + "".join(f" {flag}" for flag in ("loose", "parallel") if extra.get(flag))
+    return kind + "".join(f" {flag.replace('_', ' ')}" for flag in ("from_above", "loose", "parallel") if extra.get(flag))
 
 #: the grasps the expert may use per task, in the order it prefers them on a tie: the physics check's
 #: candidates for the object (a cube is also tried with the axial wraps and the envelope, as the check
@@ -246,7 +246,8 @@ OPTIONS: dict[str, tuple[GraspChoice, ...]] = {
                    ("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True})),
     "power_lift": (("wrap", {"loose": True}), ("wrap", {}), ("envelop", {})),
     "bottle_upright": (("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True}),
-                       ("envelop", {"cylinder": True})),
+                       ("envelop", {"cylinder": True}), ("wrap", {"cylinder": True, "from_above": True}),
+                       ("wrap", {"cylinder": True, "from_above": True, "loose": True})),
     "press_button": (("point", {}),),
 }
 OPTIONS["place_in_bin"] = OPTIONS["pinch_lift"]
