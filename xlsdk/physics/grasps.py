@@ -303,11 +303,12 @@ def wrap_from_above(hand: Hand, radius: float, *, loose: bool = False) -> Grasp:
     """A standing cylinder of ``radius`` grasped from above: every fingertip on it, its axis along the palm
     normal, the tips in a ring at one depth below the palm and the thumb opposite the other fingers.
 
-    The side wrap (:func:`wrap`) lost the benchmark's bottles by size: inspire and ability, whose thumbs
-    stick out in front of the palm, lifted 0.65 and 0.50 of them, and none of radius 27-28 mm. The open
-    thumb lies in the bottle's path, so the approach backs the hand off until it clears (64 mm on inspire's
-    27 mm bottle) and the fingers close on air. From above the open thumb comes down beside the bottle,
-    and the palm stops on its top (the executor's backoff), which also keeps it from swinging in the grip.
+    The side wrap (:func:`wrap`) lost the benchmark's bottles by size: the expert lifted 0.65 of inspire's and
+    0.50 of ability's, almost none of radius 27-28 mm. On inspire the open thumb stands 57 mm in front of the
+    palm, in the bottle's path, and the approach backs the hand off until it clears (64 mm on a 27 mm bottle),
+    so the fingers close on air; but a side wrap whose pre-shape cleared the bottle (4 mm backed off) lifted
+    no more often, so that is not the whole story. From above the open thumb comes down beside the bottle
+    and the palm stops on its top (the executor's backoff): inspire and ability lifted 20 of 20 each.
 
     The centre is the best of a grid (3 depths x 3 heights along the fingers); its depth is then the
     ring's, the point the executor places on the bottle's centre. Without the opposition term ability put
