@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, WRIST_DIM, ObsMode
+from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, ObsMode
 from xlsdk.bench.physics.expert import Controller, Episode
 from xlsdk.bench.physics.observation import OBJECT_DIM, SCENE_WIDTHS, Observation
-from xlsdk.bench.physics.space import absolute_wrist
+from xlsdk.bench.physics.space import WRIST_DIM, absolute_wrist
 from xlsdk.bench.physics.tasks import TaskScene
 from xlsdk.hand import Hand
 from xlsdk.training import clip_gradients, cosine_schedule, generator, global_rng_untouched

@@ -49,7 +49,6 @@ IMAGE_KEYS = tuple(f"observation.images.{camera}" for camera in CAMERAS)
 #: what a vision policy is fed: both cameras side by side in one image
 IMAGE_KEY = "observation.images.cameras"
 ENVIRONMENT_KEY = "observation.environment_state"
-WRIST_DIM = len(WRIST_JOINTS)
 #: seed streams: training scenes, fresh evaluation scenes, validation scenes (checkpoint choice)
 TRAIN_STREAM, EVAL_STREAM, VALIDATION_STREAM = 0, 10_000, 20_000
 

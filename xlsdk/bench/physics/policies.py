@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, IMAGE_KEYS, WRIST_DIM, ObsMode
+from xlsdk.bench.physics.dataset import ENVIRONMENT_KEY, IMAGE_KEY, IMAGE_KEYS, ObsMode
 from xlsdk.bench.physics.expert import Controller, Episode, bench_world, rollout
 from xlsdk.bench.physics.observation import SCENE_WIDTHS, Observation
-from xlsdk.bench.physics.space import WristHandSpace, absolute_wrist
+from xlsdk.bench.physics.space import WRIST_DIM, WristHandSpace, absolute_wrist
 from xlsdk.bench.physics.tasks import TaskScene
 from xlsdk.errors import PhysicsError
 from xlsdk.hand import Hand
