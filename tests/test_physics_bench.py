@@ -113,9 +113,10 @@ def test_paxini_lifts_cubes_with_the_parallel_pinch_the_general_preshape_pushes_
 
 @pytest.mark.slow
 def test_inspire_lifts_the_wide_bottles_from_above_that_the_side_wrap_loses() -> None:
-    """On the benchmark's own evaluation scenes: inspire's open thumb stands in front of its palm, in the way of
-    a 27-28 mm bottle approached from the side, so the side wrap backs off until the fingers close on air
-    (0 of these 3 lifted); grasped from above, all 3 are lifted upright. Both stay options of the choice."""
+    """On the benchmark's own evaluation scenes: the side wrap lifts none of these three 27-28 mm bottles
+    (inspire's open thumb stands in the bottle's path and the hand backs off 64 mm before it closes; a wrap
+    that came in closer did no better, so that is one cause, not all); grasped from above, all 3 are lifted
+    upright. Both stay options of the choice."""
     from xlsdk.bench.physics.expert import run_expert
 
     inspire = xlsdk.load_hand("inspire")

@@ -233,10 +233,12 @@ GraspChoice = tuple[str, dict]
 
 
 def grasp_name(choice: GraspChoice) -> str:
-    """How reports name a grasp option: its kind, ``loose`` for the loose wrap, ``parallel`` for the pinch opened
-    along its line (a task's options are all axial or all not, so these tell them apart)."""
+    """How reports name a grasp option: its kind, ``from above`` for a bottle grasped palm down, ``loose`` for the
+    loose wrap, ``parallel`` for the pinch opened along its line (a task's options are all axial or all not, so
+    these tell them apart)."""
     kind, extra = choice
-    return kind + "".join(f" {flag.replace('_', ' ')}" for flag in ("from_above", "loose", "parallel") if extra.get(flag))
+    flags = ("from_above", "loose", "parallel")
+    return kind + "".join(f" {flag.replace('_', ' ')}" for flag in flags if extra.get(flag))
 
 #: the grasps the expert may use per task, in the order it prefers them on a tie: the physics check's
 #: candidates for the object (a cube is also tried with the axial wraps and the envelope, as the check
