@@ -45,10 +45,16 @@ from xlsdk.ik import descend
 
 IK_STEPS = 120
 DTYPE = torch.float64
-#: a cylinder's axis along palm X (a side grasp) or along the palm normal Y (a grasp from above): the
-#: coordinates a distance from the axis is measured in
+#: the palm-frame coordinates a distance from an object is measured in: from the centre of a ball or cube
+#: (all three), from a cylinder's axis along palm X (a side grasp) or along the palm normal Y (from above)
+SOLID = torch.ones(3, dtype=DTYPE)
 AXIS_X = torch.tensor([0.0, 1.0, 1.0], dtype=DTYPE)
 AXIS_Y = torch.tensor([1.0, 0.0, 1.0], dtype=DTYPE)
+
+
+def surface_mask(cylinder: bool) -> torch.Tensor:
+    """:data:`AXIS_X` for a cylinder grasped from the side, else :data:`SOLID`."""
+    return AXIS_X if cylinder else SOLID
 #: the kinds :func:`cached` synthesises
 KINDS = ("pinch", "wrap", "envelop", "point")
 
@@ -137,13 +143,13 @@ def _intrusion(points: torch.Tensor, middle: torch.Tensor, radius: float, mask: 
     return (inside + beyond).sum(-1)
 
 
-def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = False, mask: torch.Tensor | None = None,
+def preshape(hand: Hand, centre: np.ndarray, radius: float, *, mask: torch.Tensor = SOLID,
              steps: int = IK_STEPS) -> np.ndarray:
     """The open pose bent just enough that no fingertip or phalanx is inside or beyond the object on approach.
 
     The hand comes in along its palm normal with this pose, so every point of every finger must stay
-    ``radius`` + 1 cm from the object's centre (or its axis along palm X, for a cylinder; ``mask`` keeps the
-    coordinates the distance is measured in, :data:`AXIS_Y` for a cylinder grasped from above) and not reach
+    ``radius`` + 1 cm from the object's centre (or its axis: ``mask`` keeps the coordinates the distance is
+    measured in, :data:`AXIS_X` for a cylinder from the side, :data:`AXIS_Y` from above) and not reach
     past the object's far side along the palm normal (where the table is, under a top grasp). A vendor's
     zero pose often has the thumb sticking out of the palm: coming down on a ball, it hits the table
     first and the hand never reaches the object. Starts from and stays close to :func:`open_pose`.
@@ -151,8 +157,6 @@ def preshape(hand: Hand, centre: np.ndarray, radius: float, *, cylinder: bool = 
     q_open = torch.as_tensor(open_pose(hand), dtype=DTYPE)[None]
     links = finger_links(hand)
     middle = torch.as_tensor(np.asarray(centre), dtype=DTYPE)
-    if mask is None:
-        mask = AXIS_X if cylinder else torch.ones(3, dtype=DTYPE)
 
     def cost(q: torch.Tensor) -> torch.Tensor:
         clash = _intrusion(finger_points(hand, q, links), middle, radius, mask)
@@ -242,7 +246,7 @@ def pre_pinch(hand: Hand, q_grasp: np.ndarray, centre: np.ndarray, direction: np
     def cost(q: torch.Tensor) -> torch.Tensor:
         tips = _tips(hand, q)
         reach = ((tips[:, [thumb, index]] - targets) ** 2).sum(dim=(-1, -2))
-        clash = _intrusion(finger_points(hand, q, links), middle, half, torch.ones(3, dtype=DTYPE))
+        clash = _intrusion(finger_points(hand, q, links), middle, half, SOLID)
         still = ((tips[:, others] - open_tips[others]) ** 2).sum(dim=(-1, -2)) if others else 0.0
         return 10 * reach + 100 * clash + 0.5 * still + 1e-3 * ((q - start) ** 2).sum(-1)
 
@@ -270,7 +274,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, lo
     offsets_z = tuple(knuckle[2] + scale.reach * f for f in heights)
     centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
     starts = torch.as_tensor(hand.mid_pose(), dtype=DTYPE).repeat(len(centres), 1)
-    mask = AXIS_X if cylinder else torch.ones(3, dtype=DTYPE)
+    mask = surface_mask(cylinder)
 
     def cost(q: torch.Tensor) -> torch.Tensor:
         tips = _tips(hand, q)
@@ -355,7 +359,7 @@ def envelop(hand: Hand, radius: float, *, cylinder: bool = False, steps: int = 1
     behind the palm or between two fingers), this one follows it.
     """
     start = torch.as_tensor(hand.mid_pose(), dtype=DTYPE)[None]
-    mask = AXIS_X if cylinder else torch.ones(3, dtype=DTYPE)
+    mask = surface_mask(cylinder)
     front = finger_plane(hand) + radius + 0.005
 
     def cost(q: torch.Tensor) -> torch.Tensor:
@@ -370,7 +374,7 @@ def envelop(hand: Hand, radius: float, *, cylinder: bool = False, steps: int = 1
         tips = _tips(hand, q)[0]
         centre = tips.mean(dim=0)
         residual = _surface_residual(tips, centre, radius, mask)
-    return Grasp(q_open=preshape(hand, centre.numpy(), radius, cylinder=cylinder), q_grasp=q[0].numpy(),
+    return Grasp(q_open=preshape(hand, centre.numpy(), radius, mask=mask), q_grasp=q[0].numpy(),
                  centre=centre.numpy(), cost=float(cost(q)[0]), kind="envelop", residual_m=residual)
 
 
