@@ -620,25 +620,32 @@ def test_temporal_ensembling_averages_every_live_chunk_in_absolute_terms(inspire
     assert np.abs(chunks[0][2] - chunks[2][0]).max() > 1e-3  # the chunks disagree: the mean is not trivially one
 
 
-def test_a_hands_grasp_point_is_the_mean_centre_of_its_experts_grasps(inspire: xlsdk.Hand,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """The grasp point is where the hand's own grasps close (out along its fingers, on the palm side), from the
-    grasps its expert would use for the run's tasks at their middle sizes; a run without a grasping task
-    measures from the wrist itself."""
+def test_a_hands_grasp_point_is_the_mean_centre_of_its_reference_grasps(inspire: xlsdk.Hand,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grasp point is where the hand's reference grasps close (out along its fingers, on the palm side): the
+    first of the expert's options per grasping task at the task's middle size. It does not follow the expert's
+    choice, nor move when an option is added; a run without a grasping task measures from the wrist itself."""
     from xlsdk.bench.physics import expert
     from xlsdk.bench.physics.grasp_frame import grasp_point
     from xlsdk.physics import grasps
 
-    choices = {"power_lift": ("wrap", {}), "bottle_upright": ("wrap", {"cylinder": True})}
-    for task, choice in choices.items():  # as a pool hands them over; undone after the test
-        monkeypatch.setitem(expert._CHOICES, expert.choice_key(inspire, task), choice)
+    tasks = ("power_lift", "bottle_upright", "press_button")
     centres = []
-    for task, choice in choices.items():
-        requests = expert.grasp_requests(task, choice)
+    for task in tasks[:2]:
+        requests = expert.grasp_requests(task, expert.OPTIONS[task][0])
         kind, size, options = requests[len(requests) // 2]
         assert abs(size - float(np.mean([r[1] for r in requests]))) < 1.5e-3  # the middle of the task's sizes
         centres.append(grasps.cached(inspire, kind, size, **options).centre)
-    point = grasp_point(inspire, ("power_lift", "bottle_upright", "press_button"))
+    point = grasp_point(inspire, tasks)
     np.testing.assert_allclose(point, np.mean(centres, axis=0), atol=1e-12)
     assert 0.08 < point[2] < 0.2 and point[1] > 0.02  # out along the fingers, in front of the palm
     assert not grasp_point(inspire, ("press_button", "push_block")).any()
+
+    # the expert choosing another option (as a pool hands it over; undone after the test), or a new option
+    # appended to a task's list, leaves the point where it was
+    from_above = ("wrap", {"cylinder": True, "from_above": True})
+    monkeypatch.setitem(expert._CHOICES, expert.choice_key(inspire, "bottle_upright"), from_above)
+    monkeypatch.setitem(expert.OPTIONS, "power_lift", (*expert.OPTIONS["power_lift"], ("wrap", {"from_above": True})))
+    np.testing.assert_array_equal(grasp_point(inspire, tasks), point)
+    above = grasps.cached(inspire, "wrap", 0.025, cylinder=True, from_above=True).centre
+    assert np.linalg.norm(np.asarray(above) - np.asarray(centres[1])) > 0.01  # a choice that would have moved it

@@ -91,7 +91,7 @@ class PhysicsBenchConfig(BaseModel):
         "hand's wrist-relative position cannot show)")
     frame: Literal["wrist", "grasp"] = Field(
         "grasp", description="where the policies' wrist entries are measured from: the wrist, or each hand's "
-        "grasp point (the mean centre of its expert's grasps, from its model alone; "
+        "grasp point (the mean centre of its reference grasps, from its model alone; "
         ":mod:`xlsdk.bench.physics.grasp_frame`), so one command puts any hand's grasp at the same place")
     execution: Literal["receding", "ensemble"] = Field(
         "ensemble", description="how the XL-VLA arms execute their chunks: a receding horizon (a chunk every "
