@@ -40,7 +40,7 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
         f"{'Full' if full else 'Quick'} run: `{report.command}` (seeds {list(config.seeds)}; observations "
         f"{config.obs}; {config.demos_per_task} successful DART demonstrations per hand and task, "
         f"{report.train_frames:,} training frames, {config.steps:,} steps per XL-VLA arm"
-        + (f", {config.act_steps:,} for ACT" if "act-latent" in config.arms else "")
+        + (f", {config.act_training_steps:,} for ACT" if "act-latent" in config.arms else "")
         + f", the checkpoint of {config.checkpoints} chosen by rollouts on {config.validation_scenes} validation "
         f"scenes per seen combination, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; raw "
         f"width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
