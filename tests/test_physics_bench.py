@@ -127,6 +127,20 @@ def test_inspire_lifts_the_wide_bottles_from_above_that_the_side_wrap_loses() ->
     assert not any(run_expert(inspire, scene, choice=("wrap", {"cylinder": True})).success for scene in scenes)
 
 
+@pytest.mark.slow
+def test_paxini_lifts_the_balls_with_the_opposed_wrap_that_the_tight_wrap_drops() -> None:
+    """On the benchmark's own evaluation scenes: paxini's tight wrap (the choice's pick before the opposed wrap
+    was an option) lifts none of these three 29 mm balls, its tips in a cross; the opposed wrap, thumb under the
+    fingers, lifts all three (58 of the 60 evaluation scenes, docs/benchmarks/physics.md)."""
+    from xlsdk.bench.physics.expert import run_expert
+
+    paxini = xlsdk.load_hand("paxini")
+    scenes = [scene_of("power_lift", i, stream=EVAL_STREAM) for i in (6, 9, 10)]
+    assert all(round(scene.scene.get(scene.target).dims[0], 3) == 0.029 for scene in scenes)
+    assert all(run_expert(paxini, scene, choice=("wrap", {"opposed": True})).success for scene in scenes)
+    assert not any(run_expert(paxini, scene, choice=("wrap", {})).success for scene in scenes)
+
+
 def test_a_ball_is_grasped_at_a_turn_whose_close_clears_the_other_ball() -> None:
     """Any wrist yaw grasps a ball the same, but not the ball beside it: at the home yaw paxini's fingers curl
     down through the other ball on this scene (open and closed they clear it; half way they do not). The

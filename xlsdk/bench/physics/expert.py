@@ -234,10 +234,10 @@ GraspChoice = tuple[str, dict]
 
 def grasp_name(choice: GraspChoice) -> str:
     """How reports name a grasp option: its kind, ``from above`` for a bottle grasped palm down, ``loose`` for the
-    loose wrap, ``parallel`` for the pinch opened along its line (a task's options are all axial or all not, so
-    these tell them apart)."""
+    loose wrap, ``parallel`` for the pinch opened along its line, ``opposed`` for the wrap with the thumb held
+    opposite the fingers (a task's options are all axial or all not, so these tell them apart)."""
     kind, extra = choice
-    flags = ("from_above", "loose", "parallel")
+    flags = ("from_above", "loose", "parallel", "opposed")
     return kind + "".join(f" {flag.replace('_', ' ')}" for flag in flags if extra.get(flag))
 
 #: the grasps the expert may use per task, in the order it prefers them on a tie: the physics check's
@@ -246,7 +246,7 @@ def grasp_name(choice: GraspChoice) -> str:
 OPTIONS: dict[str, tuple[GraspChoice, ...]] = {
     "pinch_lift": (("pinch", {}), ("pinch", {"parallel": True}), ("envelop", {"cylinder": True}),
                    ("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True})),
-    "power_lift": (("wrap", {"loose": True}), ("wrap", {}), ("envelop", {})),
+    "power_lift": (("wrap", {"loose": True}), ("wrap", {}), ("envelop", {}), ("wrap", {"opposed": True})),
     "bottle_upright": (("wrap", {"cylinder": True}), ("wrap", {"cylinder": True, "loose": True}),
                        ("envelop", {"cylinder": True}), ("wrap", {"cylinder": True, "from_above": True}),
                        ("wrap", {"cylinder": True, "from_above": True, "loose": True})),
