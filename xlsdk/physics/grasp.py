@@ -248,18 +248,37 @@ def finger_joints(hand: Hand) -> tuple[dict[str, list[int]], dict[str, str]]:
     """(finger -> indices of the actuated joints that move only that finger, hand link -> its finger).
 
     A joint on the chain from the palm to one finger's tip link belongs to that finger (a mimic joint
-    brings its source along); a joint on several chains (a shared spread) belongs to none.
+    brings its source along); a joint on several chains (a shared spread) belongs to none. A link is the
+    finger's from the first of the finger's own joints on, and so is every link fixed below those (a tip
+    pad past the manifest's tip link); links before it (a palm body hung on a fixed joint, a segment only a
+    shared joint moves) do not move with that finger. Every reference hand hangs its
+    palm body (``hand_base``) off the palm link, so before this rule the palm touching an object counted as
+    the first finger listed (the thumb) touching it, and :class:`ClosingFingers` held the thumb open until the
+    squeeze swung it shut in one step, which flung ability's 37-38 mm balls off the table; and ability's
+    fingertip bodies (``index_tip``, past its tip link ``index_distal``) touched without stopping their finger.
     """
     urdf, palm = hand.spec.urdf, hand.spec.manifest.palm_link
     index = {name: i for i, name in enumerate(hand.joint_names)}
+    chains = {finger: urdf.path_between(palm, tip.link) or [] for finger, tip in hand.spec.manifest.fingers.items()}
+    source_of = {name: i for name, i in index.items()}
+    for name, mimic in hand.spec.mimic.items():
+        if mimic.source in index:
+            source_of[name] = index[mimic.source]
     owners: dict[int, set[str]] = {}
+    for finger, chain in chains.items():
+        for joint in chain:
+            if joint.name in source_of:
+                owners.setdefault(source_of[joint.name], set()).add(finger)
     links: dict[str, str] = {}
-    for finger, tip in hand.spec.manifest.fingers.items():
-        for joint in urdf.path_between(palm, tip.link) or []:
-            links.setdefault(joint.child, finger)
-            source = hand.spec.mimic[joint.name].source if joint.name in hand.spec.mimic else joint.name
-            if source in index:
-                owners.setdefault(index[source], set()).add(finger)
+    for finger, chain in chains.items():
+        moving = False
+        for joint in chain:
+            moving = moving or owners.get(source_of.get(joint.name, -1)) == {finger}
+            if moving:
+                links.setdefault(joint.child, finger)
+    for link, finger in list(links.items()):  # a pad or tip body fixed past the tip link moves with the finger
+        for below in urdf.links_below(link):
+            links.setdefault(below, finger)
     joints = {finger: sorted(i for i, names in owners.items() if names == {finger}) for finger in hand.fingers}
     return joints, links
 
