@@ -260,7 +260,7 @@ def finger_joints(hand: Hand) -> tuple[dict[str, list[int]], dict[str, str]]:
     urdf, palm = hand.spec.urdf, hand.spec.manifest.palm_link
     index = {name: i for i, name in enumerate(hand.joint_names)}
     chains = {finger: urdf.path_between(palm, tip.link) or [] for finger, tip in hand.spec.manifest.fingers.items()}
-    source_of = {name: i for name, i in index.items()}
+    source_of = dict(index)  # a joint's actuated source: itself, or the joint a mimic follows
     for name, mimic in hand.spec.mimic.items():
         if mimic.source in index:
             source_of[name] = index[mimic.source]

@@ -282,7 +282,6 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, lo
         heights = tuple(f for f in heights if f >= 0.0)
     thumb = list(hand.fingers).index("thumb") if "thumb" in hand.fingers else None
     oppose = SIDE_OPPOSE if opposed and thumb is not None and len(hand.fingers) > 1 else 0.0
-    others = [i for i in range(len(hand.fingers)) if i != thumb]
     offsets_y = tuple(finger_plane(hand) + radius + d for d in depths)
     offsets_z = tuple(knuckle[2] + scale.reach * f for f in heights)
     centres = torch.tensor([[knuckle[0], y, z] for y in offsets_y for z in offsets_z], dtype=DTYPE)
@@ -298,8 +297,7 @@ def wrap(hand: Hand, radius: float, *, cylinder: bool = False, seed: int = 0, lo
         beyond = (torch.relu(centres[:, None, 1] + 0.3 * radius - tips[..., 1]) ** 2).sum(dim=-1)
         total = 10 * surface + weight * enclose + 10 * beyond
         if oppose:
-            unit = offset / offset.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-            total = total + oppose * ((unit[:, thumb] + unit[:, others].mean(dim=1)) ** 2).sum(dim=-1)
+            total = total + oppose * _opposition(offset, thumb)
         return total
 
     q = descend(hand, starts, cost, steps=IK_STEPS, lr=0.05)
@@ -321,6 +319,14 @@ OPPOSE = (5e-3, 1e-3)
 #: the same for :func:`wrap` ``opposed``: on paxini's balls 0.002 lifted 4 of 20, 0.005 14, 0.01 15 and 0.02 7
 #: (the grid's centres all kept); it is weighed against squared metres, hence the small number
 SIDE_OPPOSE = 1e-2
+
+
+def _opposition(offset: torch.Tensor, thumb: int) -> torch.Tensor:
+    """Per candidate, how far the thumb's direction from the centre is from opposite the other fingers' mean:
+    ``offset`` (B, F, 3) are the tips from the centre (masked to the object's cross-section), 0 when opposite."""
+    unit = offset / offset.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    others = [i for i in range(offset.shape[1]) if i != thumb]
+    return ((unit[:, thumb] + unit[:, others].mean(dim=1)) ** 2).sum(dim=-1)
 
 
 def wrap_from_above(hand: Hand, radius: float, *, loose: bool = False) -> Grasp:
@@ -354,9 +360,7 @@ def wrap_from_above(hand: Hand, radius: float, *, loose: bool = False) -> Grasp:
         enclose = (((tips.mean(dim=1) - centres) * AXIS_Y) ** 2).sum(dim=-1)
         depth = tips[..., 1] - centres[:, None, 1]
         ring = (torch.relu(-depth) ** 2 + torch.relu(depth - FROM_ABOVE_BAND_M) ** 2).sum(dim=-1)
-        unit = offset / offset.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-        opposite = ((unit[:, 0] + unit[:, 1:].mean(dim=1)) ** 2).sum(dim=-1)  # thumb is finger 0
-        return 10 * surface + 20 * enclose + 10 * ring + oppose * opposite
+        return 10 * surface + 20 * enclose + 10 * ring + oppose * _opposition(offset, 0)  # thumb is finger 0
 
     q = descend(hand, starts, cost, steps=IK_STEPS, lr=0.05)
     with torch.no_grad():
