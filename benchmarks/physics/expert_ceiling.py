@@ -29,7 +29,7 @@ from pathlib import Path
 
 from xlsdk.bench.physics.benchmark import EXPERT_VERSION, PhysicsBenchConfig
 from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
-from xlsdk.bench.physics.expert import grasp_name
+from xlsdk.bench.physics.expert import describe_choice
 from xlsdk.bench.physics.jobs import Pool, expert_job, grasp_job
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.zero_shot import onboard
@@ -69,13 +69,13 @@ def measure(config: PhysicsBenchConfig, out: Path, *, latent: bool = False) -> d
     rows = []
     for (hand, task), counts in results.items():
         entries = dict(known[hand])
-        choice = next((value for key, value in entries.items()
-                       if key[0] == "choice" and key[1][-1] == task), None)
+        choices = next((value for key, value in entries.items()
+                        if key[0] == "choice" and key[1][-1] == task), None)
         trials = next((value for key, value in entries.items()
-                       if key[0] == "trials" and key[1][-1] == task), [])
-        rows.append({"hand": hand, "task": task, "rate": Rate.of(counts).model_dump(),
-                     "grasp": grasp_name(choice) if choice else "-",
-                     "choice": [[grasp_name((kind, extra)), wins, count] for kind, extra, wins, count in trials]})
+                       if key[0] == "trials" and key[1][-1] == task), ())
+        grasp, tried = describe_choice(task, choices, trials)
+        rows.append({"hand": hand, "task": task, "rate": Rate.of(counts).model_dump(), "grasp": grasp,
+                     "choice": tried})
     own = time.process_time() - cpu_start  # includes the jobs when the pool runs them inline (one worker)
     cpu["total"] = own + (sum(cpu.values()) if config.workers > 1 else 0.0)
     return {"expert_version": EXPERT_VERSION, "through_latent": latent, "seeds": list(config.seeds),
@@ -105,7 +105,7 @@ def markdown(record: dict, *, command: str) -> str:
         rate = Rate(**row["rate"])
         mark = "**" if rate.mean >= BAR else ""
         lines.append(f"| {row['hand']} | {row['task']} | {mark}{rate.text()}{mark} | {row['grasp']} | "
-                     + (", ".join(f"{name} {wins}/{count}" for name, wins, count in row["choice"]) or "-") + " |")
+                     + (row["choice"] or "-") + " |")
     return "\n".join(lines)
 
 

@@ -575,7 +575,7 @@ class _Run:
         (feasibility is judged on the DART demonstrations, the scenes it had the most tries on): how each
         grasp it could use did in the choice, and how far the chosen grasp's fingertips are from the surface."""
         import xlsdk
-        from xlsdk.bench.physics.expert import choice_key, grasp_name, grasp_residual_mm
+        from xlsdk.bench.physics.expert import choice_key, describe_choice, grasp_residual_mm
 
         out = []
         for (hand, task), kept in sorted(self.kept.items()):
@@ -583,8 +583,8 @@ class _Run:
             if attempted and len(kept) / attempted < 0.5:
                 loaded = xlsdk.load_hand(hand)
                 residual = grasp_residual_mm(loaded, task)
-                trials = dict(self.known.get(hand, [])).get(("trials", choice_key(loaded, task)), [])
-                tried = ", ".join(f"{grasp_name((kind, extra))} {wins}/{count}" for kind, extra, wins, count in trials)
+                known, key = dict(self.known.get(hand, [])), choice_key(loaded, task)
+                _, tried = describe_choice(task, known.get(("choice", key)), known.get(("trials", key), ()))
                 out.append(Infeasible(hand=hand, task=task, reason=(
                     f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on, "
                     f"{self._dart_level(hand, task):g} of its full scale)"
@@ -681,7 +681,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 10
+EXPERT_VERSION = 11
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:

@@ -53,10 +53,12 @@ ENVIRONMENT_KEY = "observation.environment_state"
 TRAIN_STREAM, EVAL_STREAM, VALIDATION_STREAM = 0, 10_000, 20_000
 
 
-def scene_of(task: str, index: int, *, stream: int = TRAIN_STREAM, seed: int = 0) -> TaskScene:
+def scene_of(task: str, index: int, *, stream: int = TRAIN_STREAM, seed: int = 0,
+             size_at: float | None = None) -> TaskScene:
     """Scene ``index`` of ``task`` in a seed stream: drawn from its own generator, so any range of
-    scenes can be produced without the ones before it (what makes shards independent)."""
-    return sample_scene(task, np.random.default_rng((stream + seed, TASKS.index(task), index)))
+    scenes can be produced without the ones before it (what makes shards independent). ``size_at``: see
+    :func:`~xlsdk.bench.physics.tasks.sample_scene`."""
+    return sample_scene(task, np.random.default_rng((stream + seed, TASKS.index(task), index)), size_at=size_at)
 
 
 class Shard(BaseModel):

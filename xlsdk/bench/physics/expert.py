@@ -111,7 +111,8 @@ class Expert:
         self.hand, self.scene = hand, scene
         self.item = scene.scene.get(scene.target)
         self.q_open = grasps.open_pose(hand)
-        request = grasp_request(scene.task, self.item.dims[0], choice or chosen_grasp(hand, scene.task))
+        size = self.item.dims[0]
+        request = grasp_request(scene.task, size, choice or chosen_grasp(hand, scene.task, size))
         self.grasp = grasps.cached(hand, request[0], request[1], **request[2]) if request else None
         self.machine: GraspMachine | None = None
         if self.grasp is not None and scene.task not in ("press_button", "push_block"):
@@ -253,18 +254,30 @@ OPTIONS: dict[str, tuple[GraspChoice, ...]] = {
     "press_button": (("point", {}),),
 }
 OPTIONS["place_in_bin"] = OPTIONS["pinch_lift"]
-#: scenes each grasp option is tried on per round (their own seed stream, never a training or evaluation scene)
+#: scenes each grasp option is tried on per round and size band (their own seed stream, never a training or
+#: evaluation scene)
 CHOICE_SCENES = 3
 CHOICE_STREAM = 30_000
 #: rounds the choice may take: the options tied at the top after a round are tried on the next round's scenes,
 #: so a tie is settled by more episodes, not by the options' order (on 3 scenes paxini's ball tied wrap and
 #: loose wrap at 1 each; the loose wrap came first and lifted 0.25 of the evaluation scenes, the wrap 0.5)
 CHOICE_ROUNDS = 3
+#: the bands of a task's size range (:data:`~xlsdk.bench.physics.tasks.SIZE_RANGES`) the grasp is chosen
+#: for apart, each on scenes spread evenly over its own sizes. One grasp over the whole range would not do:
+#: paxini's bottle (radius 22-28 mm) is lifted by the grasp from above in 52 of 60 evaluation scenes, every
+#: miss at 25.6-26.4 mm, and by the loose grasp from above in 51, every miss at 22-24.2 mm, while the one
+#: grasp its choice took (the loose side wrap) lifted 50; a choice on 9 scenes drawn at random sizes could
+#: not tell them apart
+SIZE_BANDS = 2
 #: what the choice caches file a (hand, task) under: :func:`~xlsdk.physics.grasps.hand_key` and the task
 ChoiceKey = tuple[str, str, str, str]
-_CHOICES: dict[ChoiceKey, GraspChoice] = {}
-#: how each option did in the choice, per :func:`choice_key` -> [(kind, options, lifted, tried)], for the report
-TRIALS: dict[ChoiceKey, list[tuple[str, dict, int, int]]] = {}
+#: a (hand, task)'s chosen grasp per size band, smallest sizes first (one band for a task without sizes)
+GraspChoices = tuple[GraspChoice, ...]
+#: how one option did in one band's choice: (kind, options, lifted, tried)
+Trial = tuple[str, dict, int, int]
+_CHOICES: dict[ChoiceKey, GraspChoices] = {}
+#: how each option did in the choice, per :func:`choice_key` and size band, for the report
+TRIALS: dict[ChoiceKey, tuple[list[Trial], ...]] = {}
 
 
 def choice_key(hand: Hand, task: str) -> ChoiceKey:
@@ -274,46 +287,116 @@ def choice_key(hand: Hand, task: str) -> ChoiceKey:
     return (*grasps.hand_key(hand), task)
 
 
-def chosen_grasp(hand: Hand, task: str) -> GraspChoice | None:
-    """The grasp the expert uses for ``task`` with ``hand``: of :data:`OPTIONS`, the one its own episodes
-    succeed with most often, :data:`CHOICE_SCENES` scenes a round, the options tied at the top going on to the
-    next round (at most :data:`CHOICE_ROUNDS`; then the first of them); measured once per process unless a
-    pool handed it over (:func:`remember_choices`).
+def size_bands(task: str) -> list[tuple[float, float]]:
+    """The size bands (metres, low to high) ``task``'s grasp is chosen per: :data:`SIZE_BANDS` equal parts of
+    its size range; one band spanning nothing for a task whose object has no size range."""
+    from xlsdk.bench.physics.tasks import SIZE_RANGES
+
+    if task not in SIZE_RANGES:
+        return [(0.0, 0.0)]
+    low, high = SIZE_RANGES[task]
+    edges = np.linspace(low, high, SIZE_BANDS + 1)
+    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def size_band(task: str, size: float) -> int:
+    """Which of :func:`size_bands` an object of ``size`` (its first dimension) falls in; sizes outside the
+    task's range go to the nearest band."""
+    bands = size_bands(task)
+    return next((i for i, (_, high) in enumerate(bands[:-1]) if size < high), len(bands) - 1)
+
+
+def chosen_grasps(hand: Hand, task: str) -> GraspChoices | None:
+    """The grasps the expert uses for ``task`` with ``hand``, one per :func:`size_bands`: per band, of
+    :data:`OPTIONS`, the one its own episodes succeed with most often, :data:`CHOICE_SCENES` scenes a round
+    at sizes spread over the band, the options tied at the top going on to the next round (at most
+    :data:`CHOICE_ROUNDS`; then the first of them); measured once per process unless a pool handed it over
+    (:func:`remember_choices`).
 
     One grasp per task would not do: on the reference hands a thumb-index pinch lifts the cube for
     inspire and ability while xhand and paxini only lift it with an envelope (as ``xlsdk check --physics``
-    found too).
+    found too); nor one per task over all sizes (:data:`SIZE_BANDS`).
     """
     options = OPTIONS.get(task, ())
     if not options:
         return None
     if len(options) == 1:
-        return options[0]
+        return (options[0],) * len(size_bands(task))
     key = choice_key(hand, task)
     if key not in _CHOICES:
-        from xlsdk.bench.physics.dataset import scene_of
-
-        wins, tried = [0] * len(options), [0] * len(options)
-        alive = list(range(len(options)))
-        for round_ in range(CHOICE_ROUNDS):
-            first = round_ * CHOICE_SCENES
-            scenes = [scene_of(task, i, stream=CHOICE_STREAM) for i in range(first, first + CHOICE_SCENES)]
-            for i in alive:
-                wins[i] += sum(int(run_expert(hand, scene, choice=options[i]).success) for scene in scenes)
-                tried[i] += len(scenes)
-            top = max(wins[i] for i in alive)
-            alive = [i for i in alive if wins[i] == top]
-            if len(alive) == 1:
-                break
-        _CHOICES[key] = options[alive[0]]
-        TRIALS[key] = [(kind, extra, wins[i], tried[i]) for i, (kind, extra) in enumerate(options)]
+        chosen, trials = zip(*(_choose_in_band(hand, task, options, band) for band in range(len(size_bands(task)))),
+                             strict=True)
+        _CHOICES[key], TRIALS[key] = tuple(chosen), tuple(trials)
     return _CHOICES[key]
 
 
-def remember_choices(choices: dict[ChoiceKey, GraspChoice]) -> None:
+def _choose_in_band(hand: Hand, task: str, options: tuple[GraspChoice, ...],
+                    band: int) -> tuple[GraspChoice, list[Trial]]:
+    """:func:`chosen_grasps`' choice in one size band: the option and how every option did."""
+    wins, tried = [0] * len(options), [0] * len(options)
+    alive = list(range(len(options)))
+    for round_ in range(CHOICE_ROUNDS):
+        scenes = choice_scenes(task, band, round_)
+        for i in alive:
+            wins[i] += sum(int(run_expert(hand, scene, choice=options[i]).success) for scene in scenes)
+            tried[i] += len(scenes)
+        top = max(wins[i] for i in alive)
+        alive = [i for i in alive if wins[i] == top]
+        if len(alive) == 1:
+            break
+    return options[alive[0]], [(kind, extra, wins[i], tried[i]) for i, (kind, extra) in enumerate(options)]
+
+
+def choice_scenes(task: str, band: int, round_: int) -> list[TaskScene]:
+    """The scenes of one round of the grasp choice in size band ``band``: :data:`CHOICE_SCENES` at sizes
+    spread evenly over the band, each round's over the whole band and the rounds' between each other's (so
+    all rounds together sit on an even grid of the band); each scene is its own index of the choice's stream,
+    so every band and round sees other poses too."""
+    from xlsdk.bench.physics.dataset import scene_of
+    from xlsdk.bench.physics.tasks import SIZE_RANGES
+
+    bands, grid = len(size_bands(task)), CHOICE_SCENES * CHOICE_ROUNDS
+    scenes = []
+    for k in range(CHOICE_SCENES):
+        index = (band * CHOICE_ROUNDS + round_) * CHOICE_SCENES + k
+        at = (band + (k * CHOICE_ROUNDS + round_ + 0.5) / grid) / bands if task in SIZE_RANGES else None
+        scenes.append(scene_of(task, index, stream=CHOICE_STREAM, size_at=at))
+    return scenes
+
+
+def chosen_grasp(hand: Hand, task: str, size: float) -> GraspChoice | None:
+    """The grasp the expert uses for ``task`` on an object of ``size`` (its first dimension): its size band's
+    of :func:`chosen_grasps`."""
+    choices = chosen_grasps(hand, task)
+    return None if choices is None else choices[size_band(task, size)]
+
+
+def remember_choices(choices: dict[ChoiceKey, GraspChoices]) -> None:
     """Hand this process the choices a pool already measured (so its workers do not measure them again),
     under their :func:`choice_key`."""
     _CHOICES.update(choices)
+
+
+def describe_choice(task: str, choices: GraspChoices | None,
+                    trials: tuple[list[Trial], ...] = ()) -> tuple[str, str]:
+    """How reports say what the expert chose for ``task`` and how each option did in the choice: the grasp's
+    name (per size band in millimetres, where the bands' choices differ) and the trials as
+    ``name lifted/tried`` (per band where there are several)."""
+    if not choices:
+        return "-", ""
+    bands = size_bands(task)
+
+    def millimetres(band: int) -> str:
+        low, high = bands[band]
+        return f"{low * 1000:g}-{high * 1000:g} mm"
+
+    one = len(set(map(grasp_name, choices))) == 1
+    grasp = grasp_name(choices[0]) if one else "; ".join(f"{millimetres(b)}: {grasp_name(c)}"
+                                                         for b, c in enumerate(choices))
+    tried = [", ".join(f"{grasp_name((kind, extra))} {wins}/{count}" for kind, extra, wins, count in band)
+             for band in trials]
+    return grasp, (tried[0] if len(tried) == 1 else
+                   "; ".join(f"{millimetres(b)}: {text}" for b, text in enumerate(tried)))
 
 
 def grasp_request(task: str, size: float, choice: GraspChoice | None) -> GraspRequest | None:
@@ -324,26 +407,26 @@ def grasp_request(task: str, size: float, choice: GraspChoice | None) -> GraspRe
     return (kind, 0.0 if kind == "point" else size, dict(options))
 
 
-def grasp_requests(task: str, choice: GraspChoice | None) -> list[GraspRequest]:
-    """Every grasp the expert can need for ``task``: one per millimetre of the task's size range (the
-    sizes :func:`~xlsdk.physics.grasps.cached` rounds to), so a pool can synthesise them once."""
-    from xlsdk.bench.physics import tasks
+def grasp_requests(task: str, choice: GraspChoice | None, band: int | None = None) -> list[GraspRequest]:
+    """Every grasp the expert can need for ``task`` with ``choice``: one per millimetre of the task's size range
+    (the sizes :func:`~xlsdk.physics.grasps.cached` rounds to), or of size band ``band`` (both of its edges'
+    millimetres: an object just inside the band rounds to the one at its edge), so a pool can synthesise them
+    once."""
+    from xlsdk.bench.physics.tasks import SIZE_RANGES
 
-    ranges = {"pinch_lift": tasks.PINCH_HALF, "place_in_bin": tasks.BIN_CUBE_HALF, "power_lift": tasks.BALL_RADIUS,
-              "bottle_upright": tasks.BOTTLE_RADIUS}
-    if task not in ranges:
+    if task not in SIZE_RANGES:
         request = grasp_request(task, 0.0, choice)
         return [request] if request else []
-    low, high = (int(round(v * 1000)) for v in ranges[task])
+    low, high = (int(round(v * 1000)) for v in (SIZE_RANGES[task] if band is None else size_bands(task)[band]))
     return [r for r in (grasp_request(task, mm / 1000, choice) for mm in range(low, high + 1)) if r]
 
 
 def grasp_residual_mm(hand: Hand, task: str) -> float | None:
     """How far (mm) the grasp synthesis leaves the fingertips from the object's surface for ``task``'s chosen
     grasp on a mid-sized object: a large value says the hand's kinematics cannot make that grasp."""
-    choice = chosen_grasp(hand, task)
     size = {"pinch_lift": 0.015, "place_in_bin": 0.014, "power_lift": 0.033, "bottle_upright": 0.025}.get(task)
-    if choice is None or size is None:
+    choice = None if size is None else chosen_grasp(hand, task, size)
+    if choice is None:
         return None
     return float(grasps.cached(hand, choice[0], size, **choice[1]).residual_m * 1000.0)
 

@@ -117,15 +117,15 @@ def _timed(run: Callable[[], T]) -> tuple[T, float]:
 
 def grasp_job(hand_name: str, tasks: tuple[str, ...],
               dart_tasks: tuple[str, ...] = ()) -> tuple[list[tuple[tuple, Any]], float]:
-    """Choose the expert's grasp per task (:func:`~xlsdk.bench.physics.expert.chosen_grasp`, a few trial
-    episodes per option), synthesise every grasp it can need for ``tasks`` on a hand (one per millimetre
-    of size) and those its grasp point is measured from, and calibrate DART's noise for the ``dart_tasks`` its demonstrations will be made of
+    """Choose the expert's grasps per task and size band (:func:`~xlsdk.bench.physics.expert.chosen_grasps`, a
+    few trial episodes per option), synthesise every grasp it can need for ``tasks`` on a hand (one per
+    millimetre of size) and those its grasp point is measured from, and calibrate DART's noise for the ``dart_tasks`` its demonstrations will be made of
     (:func:`~xlsdk.bench.physics.expert.dart_level`). The choices, their trials and the DART levels travel
     with the grasps, under keys of their own (``("choice", choice_key)``, ``("trials", choice_key)``,
     ``("dart", choice_key)``, with the expert's :func:`~xlsdk.bench.physics.expert.choice_key`: the hand's
     digest, not only its name)."""
     import xlsdk
-    from xlsdk.bench.physics.expert import TRIALS, choice_key, chosen_grasp, dart_level, grasp_requests
+    from xlsdk.bench.physics.expert import TRIALS, choice_key, chosen_grasps, dart_level, grasp_requests
     from xlsdk.bench.physics.grasp_frame import reference_requests
     from xlsdk.physics import grasps
 
@@ -133,15 +133,16 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...],
         hand = xlsdk.load_hand(hand_name)
         found: dict[tuple, Any] = {}
         for task in tasks:
-            choice, key = chosen_grasp(hand, task), choice_key(hand, task)
-            if choice is not None:
-                found[("choice", key)] = choice
+            choices, key = chosen_grasps(hand, task), choice_key(hand, task)
+            if choices is not None:
+                found[("choice", key)] = choices
             if key in TRIALS:
                 found[("trials", key)] = TRIALS[key]
-            for kind, size, options in grasp_requests(task, choice):
-                key = grasps.cache_key(hand, kind, size, **options)
-                if key not in found:
-                    found[key] = grasps.cached(hand, kind, size, **options)
+            for band, choice in enumerate(choices or ()):
+                for kind, size, options in grasp_requests(task, choice, band):
+                    key = grasps.cache_key(hand, kind, size, **options)
+                    if key not in found:
+                        found[key] = grasps.cached(hand, kind, size, **options)
         for kind, size, options in reference_requests(tasks):  # the grasp point's (grasp_frame)
             key = grasps.cache_key(hand, kind, size, **options)
             if key not in found:

@@ -63,6 +63,9 @@ PINCH_HALF = (0.012, 0.018)
 BALL_RADIUS = (0.028, 0.038)
 BOTTLE_RADIUS = (0.022, 0.028)
 BIN_CUBE_HALF = (0.012, 0.016)
+#: the grasped object's size range per task (its first dimension), which the expert's grasp choice is made over
+SIZE_RANGES: dict[str, tuple[float, float]] = {"pinch_lift": PINCH_HALF, "power_lift": BALL_RADIUS,
+                                               "bottle_upright": BOTTLE_RADIUS, "place_in_bin": BIN_CUBE_HALF}
 
 
 def check_task(task: str) -> str:
@@ -144,23 +147,36 @@ def _spot(rng: np.random.Generator, taken: list[np.ndarray], clearance: float) -
     return best
 
 
-def sample_scene(task: str, rng: np.random.Generator) -> TaskScene:
-    """A random scene of ``task``: poses, sizes and colours from ``rng``, one of the paraphrases."""
+def sample_scene(task: str, rng: np.random.Generator, *, size_at: float | None = None) -> TaskScene:
+    """A random scene of ``task``: poses, sizes and colours from ``rng``, one of the paraphrases.
+
+    ``size_at`` (0..1) puts the grasped object's size at that fraction of the task's :data:`SIZE_RANGES`
+    instead of drawing it (the expert's grasp choice spreads its scenes over the sizes this way); the draw
+    is still made, so everything else in the scene is what the same ``rng`` gives without it.
+    """
     check_task(task)
+    if size_at is not None and (task not in SIZE_RANGES or not 0.0 <= size_at <= 1.0):
+        raise ValueError(f"size_at={size_at!r} for {task!r}: it is a fraction 0..1 of the grasped object's size "
+                         f"range, and only {', '.join(SIZE_RANGES)} have one")
+
+    def sized() -> float:
+        low, high = SIZE_RANGES[task]
+        drawn = float(rng.uniform(low, high))
+        return drawn if size_at is None else low + size_at * (high - low)
+
     colour, other = (str(c) for c in rng.choice(list(COLOURS), size=2, replace=False))
     instruction = str(rng.choice(INSTRUCTIONS[task])).format(colour=colour)
     yaw = float(rng.uniform(-0.4, 0.4))
     objects: list[SceneObject] = []
     goal = None
     if task in ("pinch_lift", "power_lift"):
-        kind, size = ("cube", (float(rng.uniform(*PINCH_HALF)),)) if task == "pinch_lift" else \
-            ("ball", (float(rng.uniform(*BALL_RADIUS)),))
+        kind, size = ("cube" if task == "pinch_lift" else "ball"), (sized(),)
         first = _spot(rng, [], 0.0)
         second = _spot(rng, [first], 0.09)
         objects = [SceneObject(name="target", kind=kind, size=size, colour=COLOURS[colour], yaw=yaw).resting(*first),
                    SceneObject(name="distractor", kind=kind, size=size, colour=COLOURS[other]).resting(*second)]
     elif task == "bottle_upright":
-        size = (float(rng.uniform(*BOTTLE_RADIUS)), float(rng.uniform(0.05, 0.065)))
+        size = (sized(), float(rng.uniform(0.05, 0.065)))
         objects = [SceneObject(name="target", kind="cylinder", size=size, colour=COLOURS[colour], mass=0.08)
                    .resting(*_spot(rng, [], 0.0))]
     elif task == "press_button":
@@ -177,7 +193,7 @@ def sample_scene(task: str, rng: np.random.Generator) -> TaskScene:
     else:  # place_in_bin
         cube = np.array([rng.uniform(-0.02, 0.04), rng.uniform(-0.07, -0.03)])
         bin_spot = np.array([rng.uniform(0.02, 0.08), rng.uniform(0.06, 0.09)])
-        objects = [SceneObject(name="target", kind="cube", size=(float(rng.uniform(*BIN_CUBE_HALF)),),
+        objects = [SceneObject(name="target", kind="cube", size=(sized(),),
                                colour=COLOURS[colour]).resting(*cube),
                    SceneObject(name="bin", kind="bin", size=(0.06, 0.06, 0.03), colour=(0.55, 0.5, 0.45, 1.0))
                    .resting(*bin_spot)]
