@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xlsdk.bench.physics.observation import Observation, observe
-from xlsdk.bench.physics.tasks import TaskScene, Trace, judge
+from xlsdk.bench.physics.tasks import SIZE_RANGES, TaskScene, Trace, judge
 from xlsdk.hand import Hand
 from xlsdk.physics import grasps
 from xlsdk.physics.grasp import LIFT_M, approach_rpy, backoff_m, placed
@@ -290,8 +290,6 @@ def choice_key(hand: Hand, task: str) -> ChoiceKey:
 def size_bands(task: str) -> list[tuple[float, float]]:
     """The size bands (metres, low to high) ``task``'s grasp is chosen per: :data:`SIZE_BANDS` equal parts of
     its size range; one band spanning nothing for a task whose object has no size range."""
-    from xlsdk.bench.physics.tasks import SIZE_RANGES
-
     if task not in SIZE_RANGES:
         return [(0.0, 0.0)]
     low, high = SIZE_RANGES[task]
@@ -353,8 +351,6 @@ def choice_scenes(task: str, band: int, round_: int) -> list[TaskScene]:
     all rounds together sit on an even grid of the band); each scene is its own index of the choice's stream,
     so every band and round sees other poses too."""
     from xlsdk.bench.physics.dataset import scene_of
-    from xlsdk.bench.physics.tasks import SIZE_RANGES
-
     bands, grid = len(size_bands(task)), CHOICE_SCENES * CHOICE_ROUNDS
     scenes = []
     for k in range(CHOICE_SCENES):
@@ -412,8 +408,6 @@ def grasp_requests(task: str, choice: GraspChoice | None, band: int | None = Non
     (the sizes :func:`~xlsdk.physics.grasps.cached` rounds to), or of size band ``band`` (both of its edges'
     millimetres: an object just inside the band rounds to the one at its edge), so a pool can synthesise them
     once."""
-    from xlsdk.bench.physics.tasks import SIZE_RANGES
-
     if task not in SIZE_RANGES:
         request = grasp_request(task, 0.0, choice)
         return [request] if request else []
@@ -424,7 +418,7 @@ def grasp_requests(task: str, choice: GraspChoice | None, band: int | None = Non
 def grasp_residual_mm(hand: Hand, task: str) -> float | None:
     """How far (mm) the grasp synthesis leaves the fingertips from the object's surface for ``task``'s chosen
     grasp on a mid-sized object: a large value says the hand's kinematics cannot make that grasp."""
-    size = {"pinch_lift": 0.015, "place_in_bin": 0.014, "power_lift": 0.033, "bottle_upright": 0.025}.get(task)
+    size = round(sum(SIZE_RANGES[task]) / 2, 6) if task in SIZE_RANGES else None
     choice = None if size is None else chosen_grasp(hand, task, size)
     if choice is None:
         return None
