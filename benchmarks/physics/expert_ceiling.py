@@ -98,7 +98,7 @@ def markdown(record: dict, *, command: str) -> str:
         "",
         f"At >= {BAR} on **{len(met)} of {len(rows)}** hand x task combinations.",
         "",
-        "| hand | task | expert | grasp chosen | the choice's trials (lifted of tried) |",
+        "| hand | task | expert | grasp chosen | the choice's trials (lifted of tried; lifted again under DART noise) |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
