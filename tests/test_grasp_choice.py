@@ -1,7 +1,7 @@
 """The expert's grasp choice per size band: scenes placed at a chosen size, the choice's scenes spread evenly
 over each band, every millimetre a band's objects round to synthesised, the choice's episodes repeated under
 DART noise, and paxini's bottle, whose grasps from above lift more bottles without noise and almost none with
-it, grasped with the side wrap that survives the noise."""
+it, grasped with the side wrap that survives the noise; the pool's grasp jobs per group of tasks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import xlsdk
 from xlsdk.bench.physics import expert
 from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
+from xlsdk.bench.physics.jobs import grasp_calls, known_per_hand
 from xlsdk.bench.physics.tasks import SIZE_RANGES, TASKS
 
 
@@ -131,3 +132,32 @@ def test_the_choice_runs_its_episodes_under_dart_noise_the_same_for_every_option
 def test_a_choice_without_noise_runs_clean_episodes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(expert, "CHOICE_NOISE", 0.0)
     assert expert.choice_noise(xlsdk.load_hand("paxini"), "bottle_upright", 0, 0, 0) is None
+
+
+def test_the_pool_takes_the_grasp_work_per_group_of_tasks_sharing_options_heaviest_first() -> None:
+    """The grasp phase runs a job per hand and group of tasks, not per hand: five hands on two cores left a
+    worker idle. Tasks with the same options share a job (the bin's cubes are sizes the pinch synthesises
+    too), every task is in one group, the groups with the most options x size bands come first, and a hand's
+    DART calibration goes with the group of each calibrated task."""
+    groups = expert.choice_groups(TASKS)
+    assert sorted(t for group in groups for t in group) == sorted(TASKS)
+    assert ("pinch_lift", "place_in_bin") in groups
+    work = [len(expert.OPTIONS.get(g[0], ())) * sum(len(expert.size_bands(t)) for t in g) for g in groups]
+    assert work == sorted(work, reverse=True) and work[0] > work[-1]
+
+    calls = grasp_calls(["inspire", "paxini"], TASKS,
+                        lambda hand: ("pinch_lift", "power_lift") if hand == "paxini" else ())
+    assert len(calls) == 2 * len(groups)
+    assert [group for _, group, _ in calls[:2]] == [groups[0], groups[0]]  # every hand's heaviest group first
+    calibrated = {(hand, t) for hand, _, dart in calls for t in dart}
+    assert calibrated == {("paxini", "pinch_lift"), ("paxini", "power_lift")}
+    assert all(set(dart) <= set(group) for _, group, dart in calls)
+
+
+def test_what_a_hands_grasp_jobs_found_is_put_together_for_every_job_of_that_hand() -> None:
+    calls = [("inspire", ("pinch_lift",), ()), ("paxini", ("pinch_lift",), ()), ("inspire", ("power_lift",), ())]
+    found = [[(("choice", "a"), 1), (("g", 1), "pinch")], [(("choice", "b"), 2)],
+             [(("g", 2), "wrap"), (("g", 1), "pinch")]]
+    known = known_per_hand(calls, found)
+    assert dict(known["inspire"]) == {("choice", "a"): 1, ("g", 1): "pinch", ("g", 2): "wrap"}
+    assert dict(known["paxini"]) == {("choice", "b"): 2}

@@ -30,7 +30,7 @@ from pathlib import Path
 from xlsdk.bench.physics.benchmark import EXPERT_VERSION, PhysicsBenchConfig
 from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
 from xlsdk.bench.physics.expert import describe_choice
-from xlsdk.bench.physics.jobs import Pool, expert_job, grasp_job
+from xlsdk.bench.physics.jobs import Pool, expert_job, grasp_calls, grasp_job, known_per_hand
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.zero_shot import onboard
 from xlsdk.files import write_json_atomic
@@ -57,8 +57,8 @@ def measure(config: PhysicsBenchConfig, out: Path, *, latent: bool = False) -> d
     scenes = {(seed, task): [scene_of(task, i, stream=EVAL_STREAM, seed=seed) for i in range(config.eval_scenes)]
               for seed in config.seeds for task in config.tasks}
     with Pool(config.workers, jobs) as pool:
-        known = dict(zip(hands, pool.map("grasp choice and synthesis", grasp_job,
-                                         [(hand, tuple(config.tasks)) for hand in hands]), strict=True))
+        grasp_work = grasp_calls(hands, tuple(config.tasks))
+        known = known_per_hand(grasp_work, pool.map("grasp choice and synthesis", grasp_job, grasp_work))
         calls = [(hand, task, seed) for hand in hands for task in config.tasks for seed in config.seeds]
         outcomes = pool.map("expert episodes", expert_job,
                             [(hand, scenes[(seed, task)], False, known[hand], latent) for hand, task, seed in calls])

@@ -34,8 +34,8 @@ from xlsdk.bench import harness
 from xlsdk.bench.harness import HELD_OUT_HAND, SPLITS, ZERO_SHOT_HAND
 from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_STREAM, ObsMode, Shard, ShardResult,
                                          scene_of)
-from xlsdk.bench.physics.jobs import (Batch, Pool, default_workers, expert_job, grasp_job, policy_job, shard_job,
-                                      train_job)
+from xlsdk.bench.physics.jobs import (Batch, Pool, default_workers, expert_job, grasp_calls, grasp_job, known_per_hand,
+                                      policy_job, shard_job, train_job)
 from xlsdk.bench.physics.observation import SCENE_FEATURES
 from xlsdk.bench.physics.policies import ARMS
 from xlsdk.bench.physics.stats import Rate
@@ -301,12 +301,12 @@ class _Run:
         hand and task (otherwise each worker would synthesise the same grasps again: more than half of a
         shard's CPU time was grasp synthesis)."""
         config = self.config
-        calls = [(hand, tuple(config.tasks),
-                  tuple(t for t in config.tasks if (hand, t) not in config.held_out_combos)
-                  if config.dart and hand in self.training_hands else ()) for hand in self.eval_hands]
+        calls = grasp_calls(self.eval_hands, tuple(config.tasks), lambda hand: (
+            [t for t in config.tasks if (hand, t) not in config.held_out_combos]
+            if config.dart and hand in self.training_hands else []))
         with step_progress("grasp synthesis", len(calls), enabled=self.progress) as bar:
             found = self.pool.map("grasp synthesis and DART calibration", grasp_job, calls, done=bar.update)
-        self.known = {hand: grasps for (hand, *_), grasps in zip(calls, found, strict=True)}
+        self.known = known_per_hand(calls, found)
         self.points: dict[str, tuple[float, ...] | None] = {hand: None for hand in self.eval_hands}
         if config.frame == "grasp":
             import xlsdk
@@ -588,7 +588,8 @@ class _Run:
                 out.append(Infeasible(hand=hand, task=task, reason=(
                     f"the expert succeeded in {len(kept)} of {attempted} demonstration scenes (DART noise on, "
                     f"{self._dart_level(hand, task):g} of its full scale)"
-                    + (f"; grasps tried without noise: {tried}" if tried else "")
+                    + (f"; how each grasp did in the choice (lifted of tried, lifted again under noise): {tried}"
+                       if tried else "")
                     + (f"; the chosen grasp's fingertips end {residual:.1f} mm from the object's surface (FK)"
                        if residual is not None else ""))))
         return out

@@ -300,6 +300,23 @@ def choice_key(hand: Hand, task: str) -> ChoiceKey:
     return (*grasps.hand_key(hand), task)
 
 
+def choice_groups(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``tasks`` in the groups a pool's grasp jobs take them in: tasks with the same :data:`OPTIONS` together
+    (the pinch and the bin: their cubes' sizes overlap, so one process synthesises the common grasps once),
+    the groups with the most choice work (options x size bands) first, so a pool that starts the longest
+    jobs first ends them together. Per group, not per hand: five hands on two cores left one worker idle
+    while the other finished a hand, and a hand's choice could use no more than one core of a larger machine."""
+    groups: dict[tuple[str, ...], list[str]] = {}  # the options by name (their options are dicts)
+    for task in tasks:
+        groups.setdefault(tuple(map(grasp_name, OPTIONS.get(task, ()))), []).append(task)
+
+    def work(item: tuple[tuple[str, ...], list[str]]) -> int:
+        options, members = item
+        return len(options) * sum(len(size_bands(task)) for task in members)
+
+    return [tuple(members) for _, members in sorted(groups.items(), key=work, reverse=True)]
+
+
 def size_bands(task: str) -> list[tuple[float, float]]:
     """The size bands (metres, low to high) ``task``'s grasp is chosen per: :data:`SIZE_BANDS` equal parts of
     its size range; one band spanning nothing for a task whose object has no size range."""

@@ -154,6 +154,32 @@ def grasp_job(hand_name: str, tasks: tuple[str, ...],
     return _timed(run)
 
 
+#: one :func:`grasp_job` call: a hand, a group of tasks (:func:`~xlsdk.bench.physics.expert.choice_groups`) and
+#: those of them whose DART noise it calibrates
+GraspCall = tuple[str, tuple[str, ...], tuple[str, ...]]
+
+
+def grasp_calls(hands: Iterable[str], tasks: tuple[str, ...],
+                dart_tasks: Callable[[str], Iterable[str]] = lambda hand: ()) -> list[GraspCall]:
+    """:func:`grasp_job`'s calls for ``hands`` x ``tasks``: one per hand and group of
+    :func:`~xlsdk.bench.physics.expert.choice_groups`, the heaviest group of every hand first; ``dart_tasks``
+    (a hand's name -> tasks) says which of a hand's tasks get DART's calibration."""
+    from xlsdk.bench.physics.expert import choice_groups
+
+    hands, groups = list(hands), choice_groups(tasks)
+    calibrated = {hand: set(dart_tasks(hand)) for hand in hands}
+    return [(hand, group, tuple(t for t in group if t in calibrated[hand])) for group in groups for hand in hands]
+
+
+def known_per_hand(calls: list[GraspCall], found: list[list[tuple[tuple, Any]]]) -> dict[str, list[tuple[tuple, Any]]]:
+    """What :func:`grasp_job`'s ``calls`` found, put together per hand (every job of the hand hands its workers
+    the lot: its grasp point reads the reference grasps of every task)."""
+    known: dict[str, dict[tuple, Any]] = {}
+    for (hand, *_), entries in zip(calls, found, strict=True):
+        known.setdefault(hand, {}).update(entries)
+    return {hand: list(entries.items()) for hand, entries in known.items()}
+
+
 def warm(known: list[tuple[tuple, Any]]) -> None:
     """Hand this process what a pool already measured: grasp choices, DART levels and synthesised grasps."""
     from xlsdk.bench.physics.expert import remember_choices, remember_dart_levels
