@@ -644,6 +644,46 @@ def test_temporal_ensembling_averages_every_live_chunk_in_absolute_terms(inspire
     assert np.abs(chunks[0][2] - chunks[2][0]).max() > 1e-3  # the chunks disagree: the mean is not trivially one
 
 
+def test_act_ensembles_its_chunks_in_absolute_terms_like_the_xlvla_arms(inspire: xlsdk.Hand) -> None:
+    """ACT with ``ensemble``: the command for step t is the weighted mean of what each live chunk says for t, each
+    made absolute at the wrist measured when it was predicted. A receding ACT that executes its whole chunk
+    (n_action_steps = chunk) from a fresh start on observation t gives exactly chunk t, made absolute."""
+    from xlsdk.bench.physics.act_arm import STATISTICS, ActRunner, act_config
+    from xlsdk.bench.physics.observation import SCENE_FEATURES, SCENE_WIDTHS, Observation
+    from xlsdk.bench.physics.policies import ENSEMBLE_DECAY
+    from xlsdk.latent.head_loading import latent_dim
+    from xlsdk.training import global_rng_untouched
+
+    width = 6 + latent_dim()
+    config = act_config(obs="state", width=width, image_size=64, chunk=4, n_action_steps=4)
+    with global_rng_untouched():
+        torch.manual_seed(0)
+        from lerobot.policies.act.modeling_act import ACTPolicy
+
+        weights = dict(ACTPolicy(config).state_dict())
+    rng = np.random.default_rng(1)
+    spread = [torch.zeros(width), torch.ones(width) * 0.3, torch.as_tensor(rng.normal(size=width) * 0.1).float(),
+              torch.ones(width) * 0.2, torch.zeros(SCENE_WIDTHS["wrist"]), torch.ones(SCENE_WIDTHS["wrist"])]
+    weights.update(dict(zip(STATISTICS, spread, strict=True)))
+    scene = scene_of("power_lift", 0)
+    observations = [Observation(state=np.concatenate([[0.02 * t, 0.0, 0.2, 0, 0, 0], np.full(inspire.dof, 0.1 * t)]),
+                                objects=rng.normal(size=len(SCENE_FEATURES)), image=lambda c: None) for t in range(3)]
+
+    def chunk(t: int) -> np.ndarray:
+        control = ActRunner(config, weights, "state", 64).controller(inspire, scene)
+        return np.stack([control(step, observations[t]) for step in range(4)])
+
+    chunks = [chunk(t) for t in range(3)]
+    control = ActRunner(config, weights, "state", 64, ensemble=True).controller(inspire, scene)
+    commands = [control(t, obs) for t, obs in enumerate(observations)]
+    np.testing.assert_allclose(commands[0], chunks[0][0], atol=1e-5)
+    decay = np.exp(-ENSEMBLE_DECAY * np.arange(3))
+    expected = (decay[0] * chunks[0][2] + decay[1] * chunks[1][1] + decay[2] * chunks[2][0]) / decay.sum()
+    np.testing.assert_allclose(commands[2], expected, atol=1e-5)
+    assert np.abs(chunks[0][2] - chunks[2][0]).max() > 1e-3  # the chunks disagree: the mean is not trivially one
+    assert np.abs(chunks[0][2, :3] - chunks[2][0, :3]).max() > 1e-3  # and so do their absolute wrist targets
+
+
 def test_a_hands_grasp_point_is_the_mean_centre_of_its_reference_grasps(inspire: xlsdk.Hand,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The grasp point is where the hand's reference grasps close (out along its fingers, on the palm side): the

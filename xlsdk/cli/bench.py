@@ -62,6 +62,9 @@ def physics_command(
     execution: str = typer.Option("ensemble", "--execution", help="How the XL-VLA arms execute their chunks: "
                                   "ensemble (a chunk every step, the live chunks averaged) or receding (a chunk "
                                   "every 4 steps, an ablation)."),
+    act_execution: str = typer.Option("receding", "--act-execution", help="How the ACT arm executes its chunks: "
+                                      "receding (LeRobot's queue, a chunk every 4 steps) or ensemble (the XL-VLA "
+                                      "arms' temporal ensembling over absolute commands)."),
     fit_cycle_weight: float = typer.Option(1.0, "--fit-cycle-weight", min=0.0,
                                            help="The zero-shot corpus hand's fit: `xlsdk fit --cycle-weight` "
                                                 "(0: the fit without the latent cycle, an ablation)."),
@@ -82,21 +85,24 @@ def physics_command(
         raise XlsdkError(f"--scene must be wrist or wrist+tips, got {scene!r}")
     if frame not in ("wrist", "grasp"):
         raise XlsdkError(f"--frame must be wrist or grasp, got {frame!r}")
-    if execution not in ("receding", "ensemble"):
-        raise XlsdkError(f"--execution must be receding or ensemble, got {execution!r}")
+    for option, value in (("--execution", execution), ("--act-execution", act_execution)):
+        if value not in ("receding", "ensemble"):
+            raise XlsdkError(f"{option} must be receding or ensemble, got {value!r}")
     chosen = tuple(arm.strip() for arm in arms.split(",") if arm.strip())
     unknown = [arm for arm in chosen if arm not in ARMS]
     if unknown or not chosen:
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
                  "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
+                 "act_execution": act_execution,
                  "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}),
                  **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
     report = run_physics_bench(config, out, progress=not json_output,
                                command=reproduce_command(quick=quick, obs=obs, zero_shot=tuple(zero_shot_hand),
                                                          proprio=proprio, scene=scene, frame=frame,
-                                                         execution=execution, fit_cycle_weight=fit_cycle_weight,
+                                                         execution=execution, act_execution=act_execution,
+                                                         fit_cycle_weight=fit_cycle_weight,
                                                          arms=chosen, steps=steps, seeds=seeds))
     write_report(report, out)
     if json_output:

@@ -156,10 +156,14 @@ class ActRunner:
 
     arm = "act-latent"
 
-    def __init__(self, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode, image_size: int) -> None:
+    def __init__(self, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode, image_size: int,
+                 ensemble: bool = False) -> None:
+        """``ensemble``: temporal ensembling over absolute commands (:class:`~xlsdk.bench.physics.policies.
+        TemporalEnsemble`, a chunk every step) instead of ACT's own receding queue (a chunk every
+        ``n_action_steps``)."""
         from lerobot.policies.act.modeling_act import ACTPolicy
 
-        self.obs, self.image_size = obs, image_size
+        self.obs, self.image_size, self.ensemble = obs, image_size, ensemble
         self.stats = {k: weights[k] for k in STATISTICS}
         with global_rng_untouched():
             self.policy = ACTPolicy(config)
@@ -172,7 +176,7 @@ class ActRunner:
     def controller(self, hand: Hand, scene: TaskScene) -> Controller:
         from lerobot.lerobot_types import TransitionKey
 
-        from xlsdk.bench.physics.policies import cameras_image
+        from xlsdk.bench.physics.policies import TemporalEnsemble, cameras_image
         from xlsdk.policy.latent_steps import LatentDecodeStep, LatentEncodeStep
 
         encode = LatentEncodeStep(hand=hand.name, encode_action=False, passthrough=WRIST_DIM)
@@ -181,9 +185,8 @@ class ActRunner:
         self.policy.reset()
         anchor: dict[str, np.ndarray] = {}
 
-        def control(step: int, obs: Observation) -> np.ndarray:
-            if step % every == 0:
-                anchor["wrist"] = obs.state
+        def inputs(obs: Observation) -> dict[str, torch.Tensor]:
+            """One observation as ACT reads it: normalised latent state, and the scene features or cameras."""
             state = encode({TransitionKey.OBSERVATION: {STATE: torch.as_tensor(obs.state, dtype=torch.float32)[None]}})
             batch = {STATE: (state[TransitionKey.OBSERVATION][STATE] - stats["xlsdk.state_mean"])
                      / stats["xlsdk.state_std"]}
@@ -193,10 +196,29 @@ class ActRunner:
                 width = stats["xlsdk.env_mean"].shape[-1]  # the scene features it was trained on
                 batch[ENVIRONMENT_KEY] = ((torch.as_tensor(obs.objects[:width], dtype=torch.float32)[None]
                                            - stats["xlsdk.env_mean"]) / stats["xlsdk.env_std"])
+            return batch
+
+        def joints(action: torch.Tensor) -> np.ndarray:
+            """Normalised latent actions (any leading shape) -> the hand's commands, the wrist still relative."""
+            action = action * stats["xlsdk.action_std"] + stats["xlsdk.action_mean"]
+            return decode({TransitionKey.ACTION: action})[TransitionKey.ACTION].numpy()
+
+        if self.ensemble:
+            ensemble = TemporalEnsemble(self.policy.config.chunk_size)
+
+            def ensembled(step: int, obs: Observation) -> np.ndarray:
+                with torch.no_grad():
+                    chunk = self.policy.predict_action_chunk(inputs(obs))[0]
+                return ensemble(step, joints(chunk), obs.state)
+
+            return ensembled
+
+        def control(step: int, obs: Observation) -> np.ndarray:
+            if step % every == 0:
+                anchor["wrist"] = obs.state
             with torch.no_grad():
-                action = self.policy.select_action(batch) * stats["xlsdk.action_std"] + stats["xlsdk.action_mean"]
-            decoded = decode({TransitionKey.ACTION: action})[TransitionKey.ACTION][0].numpy()
-            return absolute_wrist(decoded, anchor["wrist"])
+                action = self.policy.select_action(inputs(obs))
+            return absolute_wrist(joints(action)[0], anchor["wrist"])
 
         return control
 

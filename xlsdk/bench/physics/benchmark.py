@@ -102,7 +102,11 @@ class PhysicsBenchConfig(BaseModel):
     execution: Literal["receding", "ensemble"] = Field(
         "ensemble", description="how the XL-VLA arms execute their chunks: a receding horizon (a chunk every "
         "n_action_steps, its first n_action_steps actions executed) or temporal ensembling (a chunk every step, "
-        "the live chunks' actions for the step averaged); ACT keeps its receding horizon")
+        "the live chunks' actions for the step averaged)")
+    act_execution: Literal["receding", "ensemble"] = Field(
+        "receding", description="how the ACT arm executes its chunks: LeRobot's receding queue, or the XL-VLA arms' "
+        "temporal ensembling over absolute commands (LeRobot's own ensembler would average wrist targets "
+        "relative to different anchors)")
     seeds: tuple[int, ...] = (0, 1, 2)
     fit_steps: int | None = Field(None, ge=1, description="a cap on the zero-shot hands' head fit (None: `xlsdk "
                                   "fit`'s defaults, what a vendor runs; it stops early at its quality targets)")
@@ -111,6 +115,10 @@ class PhysicsBenchConfig(BaseModel):
     data_seed: int = 0
     workers: int = Field(default_factory=default_workers, ge=1)
     strips: bool = True
+
+    def ensembles(self, arm: str) -> bool:
+        """Whether ``arm`` executes its chunks with temporal ensembling (else a receding horizon)."""
+        return (self.act_execution if arm == "act-latent" else self.execution) == "ensemble"
 
     @property
     def act_training_steps(self) -> int:
@@ -227,8 +235,8 @@ def tally(outcome: list[bool] | None) -> tuple[int, int]:
 
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
-                      execution: str = "ensemble", fit_cycle_weight: float = 1.0, arms: tuple[str, ...] = ARMS,
-                      steps: int | None = None, seeds: int = 3) -> str:
+                      execution: str = "ensemble", act_execution: str = "receding", fit_cycle_weight: float = 1.0,
+                      arms: tuple[str, ...] = ARMS, steps: int | None = None, seeds: int = 3) -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block); options left at their
     defaults are left out."""
     return harness.reproduce_command("physics", quick=quick,
@@ -240,6 +248,8 @@ def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, 
                                               *([f"--scene {scene}"] if scene != "wrist" else []),
                                               *([f"--frame {frame}"] if frame != "grasp" else []),
                                               *([f"--execution {execution}"] if execution != "ensemble" else []),
+                                              *([f"--act-execution {act_execution}"]
+                                                if act_execution != "receding" else []),
                                               *([f"--fit-cycle-weight {fit_cycle_weight:g}"]
                                                 if fit_cycle_weight != 1.0 else [])])
 
@@ -485,7 +495,7 @@ class _Run:
                 for step, weights in by_step.items():
                     for (hand, task), scenes in validation.items():
                         calls.append((arm, self.policy_configs[arm], weights, config.obs, config.image_size, hand,
-                                      scenes, False, self.points[hand], config.execution == "ensemble"))
+                                      scenes, False, self.points[hand], config.ensembles(arm)))
                         keys.append((arm, seed, step))
         with step_progress("checkpoint choice (rollouts)", len(calls), enabled=self.progress) as bar:
             outcomes = self.pool.map("checkpoint choice (validation rollouts)", policy_job, calls, done=bar.update)
@@ -537,7 +547,7 @@ class _Run:
                 for hand, task in combos:
                     policy_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
                                          config.image_size, hand, scenes[(seed, task)], config.strips and seed == first,
-                                         self.points[hand], config.execution == "ensemble"))
+                                         self.points[hand], config.ensembles(arm)))
                     policy_keys.append((arm, seed, hand, task))
         evaluation = self.pool.submit("evaluate the arms", policy_job, policy_calls)
         # the training-scene replay: every seed's policies on scenes of their own data, the expert beside
@@ -550,7 +560,7 @@ class _Run:
                 for (hand, task), group in replay.items():
                     replay_calls.append((arm, self.policy_configs[arm], weights[(arm, seed)], config.obs,
                                          config.image_size, hand, group, False, self.points[hand],
-                                         config.execution == "ensemble"))
+                                         config.ensembles(arm)))
                     replay_keys.append((arm, seed, hand, task))
         replaying = self.pool.submit("replay of training scenes", policy_job, replay_calls)
         replaying_expert = self.pool.submit("expert ceiling on the training scenes", expert_job,

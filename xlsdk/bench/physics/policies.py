@@ -14,7 +14,7 @@ cameras side by side through patch tokens.
 Every policy is run by :func:`~xlsdk.bench.physics.expert.rollout`, the expert's own executor, either with
 temporal ensembling (a chunk predicted at every control step, the live chunks' actions for the step
 averaged: the XL-VLA arms' default) or a receding horizon (a chunk every ``n_action_steps`` control steps,
-its first ``n_action_steps`` actions executed: ACT, and the XL-VLA arms' ablation).
+its first ``n_action_steps`` actions executed: ACT's default, and the XL-VLA arms' ablation).
 
 What an XL-VLA arm trains on is prepared in one place, :func:`policy_frames` then
 :func:`xlvla_training_set`, for the benchmark, the one-cell script (``benchmarks/physics/one_combo.py``) and
@@ -112,6 +112,27 @@ def cameras_image(obs: Observation) -> torch.Tensor:
     return torch.cat(frames, dim=-1)[None].float() / 255.0
 
 
+class TemporalEnsemble:
+    """ACT's temporal ensembling over absolute commands: every control step a new chunk arrives, and the command
+    is the average of every live chunk's action for this step, the older ones weighing a little more
+    (``exp(-ENSEMBLE_DECAY i)``, ``i = 0`` the oldest). Each chunk is made absolute (its wrist anchored at the
+    wrist measured when it was predicted) before averaging: relative wrist targets of different anchors do not
+    add up, which is why LeRobot's own ensembler (over the policy's raw output) cannot be used here."""
+
+    def __init__(self, chunk_size: int) -> None:
+        from collections import deque
+
+        self.live: deque[tuple[int, np.ndarray]] = deque(maxlen=chunk_size)
+
+    def __call__(self, step: int, chunk: np.ndarray, wrist_state: np.ndarray) -> np.ndarray:
+        """The command for ``step``, given the ``chunk`` predicted on it (decoded, wrist relative to
+        ``wrist_state``, the state measured then)."""
+        self.live.append((step, np.stack([absolute_wrist(action, wrist_state) for action in chunk])))
+        actions = [live[step - born] for born, live in self.live if step - born < len(live)]
+        weights = np.exp(-ENSEMBLE_DECAY * np.arange(len(actions)))
+        return np.average(np.stack(actions), axis=0, weights=weights)
+
+
 class XlvlaRunner:
     """A trained arm: drives any hand its action space can decode, in the benchmark's world."""
 
@@ -139,28 +160,20 @@ class XlvlaRunner:
         return batch
 
     def _ensembled(self, hand: Hand, scene: TaskScene) -> Controller:
-        """Temporal ensembling (ACT's): a chunk is predicted at every step, and the command is the average of
-        every live chunk's action for this step, the older ones weighing a little more (``exp(-0.01 i)``,
-        ``i = 0`` the oldest). Each chunk is made absolute (decoded, its wrist anchored at the wrist measured
-        when it was predicted) before averaging, since relative wrist targets of different anchors do not
-        add up."""
-        from collections import deque
-
+        """Temporal ensembling (:class:`TemporalEnsemble`): a chunk predicted at every step, decoded and made
+        absolute, the live chunks' actions for the step averaged."""
         from xlsdk.policy.modeling_xlvla import STATE
 
         policy, space = self.policy, self.space
         policy.reset()
         config = policy.config
-        live: deque[tuple[int, np.ndarray]] = deque(maxlen=config.chunk_size)
+        ensemble = TemporalEnsemble(config.chunk_size)
 
         def control(step: int, obs: Observation) -> np.ndarray:
             history = policy.remember_state(space.encode(hand, torch.as_tensor(obs.state, dtype=torch.float32)[None]))
             batch = {**self._inputs(obs, scene, config.environment_dim), STATE: history}
             decoded = space.decode(hand, policy.predict_action_chunk(batch)[0]).numpy()
-            live.append((step, np.stack([absolute_wrist(action, obs.state) for action in decoded])))
-            actions = [chunk[step - born] for born, chunk in live if step - born < len(chunk)]
-            weights = np.exp(-ENSEMBLE_DECAY * np.arange(len(actions)))
-            return np.average(np.stack(actions), axis=0, weights=weights)
+            return ensemble(step, decoded, obs.state)
 
         return control
 
@@ -223,14 +236,14 @@ def graded_episode(controller: Controller, hand: Hand, scene: TaskScene, *, came
 def runner_from_weights(arm: str, config: Any, weights: dict[str, torch.Tensor], obs: ObsMode,
                         image_size: int, ensemble: bool = False) -> Any:
     """Rebuild a trained arm from its config and weights (what a worker process receives); ``ensemble``:
-    the XL-VLA arms run with temporal ensembling instead of a receding horizon (ACT keeps its own)."""
+    temporal ensembling instead of a receding horizon (:class:`TemporalEnsemble`)."""
     from xlsdk.policy.modeling_xlvla import XlvlaPolicy
     from xlsdk.training import global_rng_untouched
 
     if arm == "act-latent":
         from xlsdk.bench.physics.act_arm import ActRunner
 
-        return ActRunner(config, weights, obs, image_size)
+        return ActRunner(config, weights, obs, image_size, ensemble=ensemble)
     with global_rng_untouched():
         policy = XlvlaPolicy(config)
     policy.load_state_dict(weights)
