@@ -183,7 +183,7 @@ class ActRunner:
         decode = LatentDecodeStep(hand=hand.name, passthrough=WRIST_DIM)
         stats, every = self.stats, self.policy.config.n_action_steps
         self.policy.reset()
-        anchor: dict[str, np.ndarray] = {}
+        anchor: dict[str, Any] = {}
 
         def inputs(obs: Observation) -> dict[str, torch.Tensor]:
             """One observation as ACT reads it: normalised latent state, and the scene features or cameras."""
@@ -214,10 +214,10 @@ class ActRunner:
             return ensembled
 
         def control(step: int, obs: Observation) -> np.ndarray:
-            if step % every == 0:
-                anchor["wrist"] = obs.state
+            if step % every == 0:  # ACT's queue refills on this step, from this observation
+                anchor["wrist"], anchor["inputs"] = obs.state, inputs(obs)
             with torch.no_grad():
-                action = self.policy.select_action(inputs(obs))
+                action = self.policy.select_action(anchor["inputs"])
             return absolute_wrist(joints(action)[0], anchor["wrist"])
 
         return control
