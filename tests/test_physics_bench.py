@@ -500,6 +500,60 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert set(data["learning_curves"]["act-latent"]) == {"2", "4"}  # ACT trains the XL-VLA arms' steps
     assert data["strips"] and all((tmp_path / f).is_file() for f in data["strips"].values())
     assert "<img" in (tmp_path / "physics.html").read_text()
+    _rerun_of_one_arm_merges_back(config, report, tmp_path)
+
+
+def _rerun_of_one_arm_merges_back(config, report, out: Path) -> None:
+    """A rerun of one arm (``--arms latent``, the change a refitted head asks for) merged into the full report:
+    the rerun reproduces the arm (the premise: the run is deterministic), the other arms and their strips
+    stay the full run's, both runs are named; two runs of different protocols are refused, naming what
+    differs, and the docs tool exits 1 on them."""
+    import subprocess
+    import sys
+
+    from xlsdk.bench.physics.benchmark import PhysicsBenchReport, run_physics_bench, write_report
+    from xlsdk.bench.physics.merge import merge_report_files, merge_reports
+    from xlsdk.errors import DataFormatError
+
+    rerun = run_physics_bench(config.model_copy(update={"arms": ("latent",)}), out / "rerun", progress=False)
+    write_report(rerun, out / "rerun")
+    assert rerun.summary["latent"] == report.summary["latent"]  # deterministic: the same data, seeds and scenes
+    merged = PhysicsBenchReport.model_validate_json(
+        merge_report_files(out / "physics.json", out / "rerun" / "physics.json", out / "merged").read_text())
+    assert list(merged.summary) == ["latent", "raw", "slots", "act-latent"] == list(merged.config.arms)
+    assert merged.summary == report.summary and merged.combos == report.combos
+    assert [(p.arms, p.seconds) for p in merged.parts] == [(["raw", "slots", "act-latent"], report.seconds),
+                                                           (["latent"], rerun.seconds)]
+    assert merged.strips.keys() == report.strips.keys()
+    for key, relative in merged.strips.items():  # each strip is the bytes of the run that measured its arm
+        source = out / "rerun" if key.endswith(("/latent", "/expert")) else out
+        assert (out / "merged" / relative).read_bytes() == (source / relative).read_bytes()
+
+    seen = rerun.summary["latent"]["seen"]  # which run each arm's numbers come from, where they differ
+    better = seen.model_copy(update={"successes": seen.successes + 1})
+    changed = rerun.model_copy(update={"summary": {"latent": {**rerun.summary["latent"], "seen": better}},
+                                       "combos": [c.model_copy(update={"success": {"latent": better}})
+                                                  for c in rerun.combos]})
+    mixed = merge_reports(report, changed)
+    assert mixed.summary["latent"]["seen"] == better and mixed.summary["raw"] == report.summary["raw"]
+    assert all(c.success["latent"] == better and c.success["slots"] == r.success["slots"]
+               for c, r in zip(mixed.combos, report.combos, strict=True))
+
+    pushed = rerun.combos[0].model_copy(update={"expert_success": rerun.combos[0].success["latent"].model_copy(
+        update={"successes": rerun.combos[0].expert_success.successes + 1})})
+    other = rerun.model_copy(update={"combos": [pushed, *rerun.combos[1:]]})
+    with pytest.raises(DataFormatError, match=f"{pushed.hand} x {pushed.task}: the reports differ in expert_success"):
+        merge_reports(report, other)
+    longer = rerun.model_copy(update={"config": rerun.config.model_copy(update={"steps": 8})})
+    with pytest.raises(DataFormatError, match="configs differ in 'steps'"):
+        merge_reports(report, longer)
+    (out / "longer").mkdir()
+    (out / "longer" / "physics.json").write_text(longer.model_dump_json())
+    tool = Path(__file__).resolve().parents[1] / "benchmarks" / "physics" / "run.py"
+    done = subprocess.run([sys.executable, str(tool), "--from-report", str(out / "physics.json"), "--merge",
+                           str(out / "longer" / "physics.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "configs differ in 'steps'" in done.stderr
+    assert not (out / "longer" / "merged").exists()  # nothing half-written
 
 
 @pytest.mark.slow

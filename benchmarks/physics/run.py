@@ -10,7 +10,8 @@ docs/benchmarks/physics.md.
 
 Run: ``.venv/bin/python benchmarks/physics/run.py [--full] [--obs state|vision] [--zero-shot-hand NAME ...]
 [--write-docs]``, or ``--from-report out/bench/physics/physics.json --write-docs`` to put an earlier run's
-tables into the docs.
+tables into the docs; ``--from-report FULL.json --merge RERUN.json`` first merges a rerun of some arms
+(``xlsdk bench physics --arms ...``) into that report (xlsdk.bench.physics.merge).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
         + f", the checkpoint of {config.checkpoints} chosen by rollouts on {config.validation_scenes} validation "
         f"scenes per seen combination, {config.eval_scenes} fresh evaluation scenes per hand x task and seed; raw "
         f"width {report.raw_width}). _Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
-        + f"{config.workers} worker processes, {report.seconds:.0f} s of wall time"
-        + (f" and {report.cpu_seconds['total']:.0f} s of CPU time" if "total" in report.cpu_seconds else "")
+        + (measured_parts(report) if report.parts else
+           f"{config.workers} worker processes, {report.seconds:.0f} s of wall time"
+           + (f" and {report.cpu_seconds['total']:.0f} s of CPU time" if "total" in report.cpu_seconds else ""))
         + (", on a CPU shared with other jobs (contended)" if contended else "") + "._",
         "",
         "Success rate per split (mean over seeds [Wilson 95 % interval over the pooled episodes]; the expert's own "
@@ -77,9 +79,19 @@ def markdown(report: PhysicsBenchReport, *, full: bool, contended: bool) -> str:
     if report.cpu_seconds:
         cpu = dict(report.cpu_seconds)
         total = cpu.pop("total", None)
-        lines += ["", f"CPU time (process time, every thread; {total:.0f} s in all): "
+        lines += ["", f"CPU time (process time, every thread; {total:.0f} s in all"
+                  + (f"; the run of {', '.join(report.parts[-1].arms)}" if report.parts else "") + "): "
                   + ", ".join(f"{phase} {value:.0f} s" for phase, value in cpu.items()) + "."]
     return "\n".join(lines)
+
+
+def measured_parts(report: PhysicsBenchReport) -> str:
+    """How a merged report's runs were measured, each with its arms (xlsdk.bench.physics.merge)."""
+    return (f"{report.config.workers} worker processes, merged from runs of the same protocol (the expert identical "
+            "on every scene): " + "; ".join(
+                f"{', '.join(part.arms)} from `{part.command}` ({part.seconds:.0f} s of wall time"
+                + (f", {part.cpu_seconds:.0f} s of CPU time" if part.cpu_seconds is not None else "") + ")"
+                for part in report.parts))
 
 
 def mosaic(report: PhysicsBenchReport, out_dir: Path, target: Path, per_row: int = 1) -> Path | None:
@@ -117,7 +129,23 @@ def main() -> int:
     parser.add_argument("--from-report", type=Path, default=None,
                         help="a physics.json an earlier run wrote (e.g. `xlsdk bench physics --quick` on a fresh clone): "
                              "make the docs block from it instead of running again (its strips sit beside it)")
+    parser.add_argument("--merge", type=Path, default=None,
+                        help="with --from-report: the physics.json of a rerun of some arms (`--arms`) on the same "
+                             "protocol; its arms replace the report's, and the merged report (with both runs' strips) "
+                             "is written beside the rerun, in merged/")
     args = parser.parse_args()
+    if args.merge is not None and args.from_report is None:
+        parser.error("--merge needs --from-report (the report the rerun's arms join)")
+    if args.merge is not None:
+        from xlsdk.bench.physics.merge import merge_report_files
+        from xlsdk.errors import XlsdkError
+
+        try:
+            args.from_report = merge_report_files(args.from_report, args.merge, args.merge.parent / "merged")
+        except XlsdkError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"merged report: {args.from_report}")
     if args.from_report is not None:
         report = PhysicsBenchReport.model_validate_json(args.from_report.read_text(encoding="utf-8"))
         args.out, args.full = args.from_report.parent, "--quick" not in report.command

@@ -159,6 +159,17 @@ class Infeasible(BaseModel):
     reason: str
 
 
+class ReportPart(BaseModel):
+    """One run of a report merged from runs of the same protocol (:mod:`~xlsdk.bench.physics.merge`): the arms
+    whose results it gave, its command and its time."""
+
+    model_config = ConfigDict(frozen=True)
+    command: str
+    arms: list[str]
+    seconds: float
+    cpu_seconds: float | None = None
+
+
 class PhysicsBenchReport(BaseModel):
     model_config = ConfigDict(frozen=True)
     config: PhysicsBenchConfig
@@ -183,6 +194,10 @@ class PhysicsBenchReport(BaseModel):
     cpu_seconds: dict[str, float] = Field(default_factory=dict, description="CPU time per phase, every process")
     command: str
     strips: dict[str, str] = Field(default_factory=dict, description="hand/task/arm -> PNG of an episode strip")
+    parts: list[ReportPart] = Field(default_factory=list, description="where the report was merged from runs that "
+                                    "measured different arms (xlsdk.bench.physics.merge): each run; empty: one run "
+                                    "measured it all (``seconds`` and ``cpu_seconds`` are then the whole run's, "
+                                    "else the last part's)")
 
     def summary_table(self) -> str:
         arms = list(self.summary)
