@@ -554,6 +554,11 @@ def _rerun_of_one_arm_merges_back(config, report, out: Path) -> None:
                            str(out / "longer" / "physics.json")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "configs differ in 'steps'" in done.stderr
     assert not (out / "longer" / "merged").exists()  # nothing half-written
+    (out / "bare").mkdir()  # the same protocol, its strips left behind
+    (out / "bare" / "physics.json").write_text(rerun.model_dump_json())
+    with pytest.raises(DataFormatError, match="the episode strip .* is missing"):
+        merge_report_files(out / "physics.json", out / "bare" / "physics.json", out / "bare" / "merged")
+    assert not (out / "bare" / "merged").exists()
 
 
 @pytest.mark.slow

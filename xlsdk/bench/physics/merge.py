@@ -100,12 +100,14 @@ def merge_report_files(base_json: Path, rerun_json: Path, out_dir: Path) -> Path
                                   hint="pass the physics.json an `xlsdk bench physics` run wrote") from error
     base, rerun = reports[base_json], reports[rerun_json]
     merged = merge_reports(base, rerun)
-    for key, relative in merged.strips.items():
-        source = (rerun_json if key in rerun.strips else base_json).parent / relative
-        target = out_dir / relative
+    sources = {key: (rerun_json if key in rerun.strips else base_json).parent / relative
+               for key, relative in merged.strips.items()}
+    for key, source in sources.items():  # all of them before anything is written
         if not source.is_file():
             raise DataFormatError(f"{source}: the episode strip {key!r} the report names is missing",
                                   hint="keep each run's strips/ folder beside its physics.json")
+    for key, source in sources.items():
+        target = out_dir / merged.strips[key]
         if source.resolve() != target.resolve():
             target.parent.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(target, source.read_bytes())
