@@ -90,12 +90,18 @@ _BACKOFFS: dict[tuple, float] = {}
 def _backoff(hand: Hand, item: SceneObject, grasp: grasps.Grasp) -> float:
     """The executor's backoff (:func:`xlsdk.physics.grasp.backoff_m`) for this grasp on an object of this kind
     and size (to the millimetre), measured once per process: the palm of a hand whose fingers close tightly
-    would otherwise come down into the object it is about to grasp."""
-    key = (*grasps.hand_key(hand), item.kind, tuple(round(d, 3) for d in item.dims), grasp.kind,
-           grasp.centre.round(4).tobytes())
+    would otherwise come down into the object it is about to grasp.
+
+    It is measured on the object at the key's size, not on the scene's own: measured on the first scene of a
+    millimetre that a process met, the value depended on which scenes the process had run before, so a
+    pool's expert was not reproducible to the episode (xhand's bottle: 53, 55 and 56 of the same 60 scenes in
+    three runs, expert version 12)."""
+    dims = tuple(round(d, 3) for d in item.dims)
+    key = (*grasps.hand_key(hand), item.kind, dims, item.lying, grasp.kind, grasp.centre.round(4).tobytes())
     if key not in _BACKOFFS:
-        rpy = approach_rpy(item, left=hand.spec.manifest.handedness == "left", kind=grasp.kind)
-        _BACKOFFS[key] = backoff_m(hand, item, grasp.q_open, rpy, grasp.centre)
+        probe = SceneObject(name=item.name, kind=item.kind, size=dims, lying=item.lying)  # the key's object alone
+        rpy = approach_rpy(probe, left=hand.spec.manifest.handedness == "left", kind=grasp.kind)
+        _BACKOFFS[key] = backoff_m(hand, probe, grasp.q_open, rpy, grasp.centre)
     return _BACKOFFS[key]
 
 
