@@ -41,6 +41,16 @@ def _same_protocol(base: PhysicsBenchReport, rerun: PhysicsBenchReport) -> None:
         if a[field] != b[field]:
             raise DataFormatError(f"the reports' configs differ in {field!r}: {a[field]!r} against {b[field]!r}",
                                   hint=hint)
+    # cell by cell first: a changed expert cell is named, not shown as a changed split total
+    cells = [(c.hand, c.task) for c in base.combos]
+    if cells != [(c.hand, c.task) for c in rerun.combos]:
+        raise DataFormatError("the reports hold different hand x task combinations", hint=hint)
+    for mine, theirs in zip(base.combos, rerun.combos, strict=True):
+        for field in ("split", "note", "expert_success", "expert_training_success"):
+            if getattr(mine, field) != getattr(theirs, field):
+                raise DataFormatError(f"{mine.hand} x {mine.task}: the reports differ in {field}: "
+                                      f"{getattr(mine, field)!r} against {getattr(theirs, field)!r} (the expert "
+                                      "did not do the same on the same scenes)", hint=hint)
     checks = [("expert_summary", base.expert_summary, rerun.expert_summary),
               ("infeasible", base.infeasible, rerun.infeasible),
               ("demonstrations", base.demonstrations, rerun.demonstrations),
@@ -51,15 +61,6 @@ def _same_protocol(base: PhysicsBenchReport, rerun: PhysicsBenchReport) -> None:
     for name, mine, theirs in checks:
         if mine != theirs:
             raise DataFormatError(f"the reports differ in {name}: {mine!r} against {theirs!r}", hint=hint)
-    cells = [(c.hand, c.task) for c in base.combos]
-    if cells != [(c.hand, c.task) for c in rerun.combos]:
-        raise DataFormatError("the reports hold different hand x task combinations", hint=hint)
-    for mine, theirs in zip(base.combos, rerun.combos, strict=True):
-        for field in ("split", "note", "expert_success", "expert_training_success"):
-            if getattr(mine, field) != getattr(theirs, field):
-                raise DataFormatError(f"{mine.hand} x {mine.task}: the reports differ in {field}: "
-                                      f"{getattr(mine, field)!r} against {getattr(theirs, field)!r} (the expert "
-                                      "did not do the same on the same scenes)", hint=hint)
 
 
 def merge_reports(base: PhysicsBenchReport, rerun: PhysicsBenchReport) -> PhysicsBenchReport:
@@ -70,7 +71,9 @@ def merge_reports(base: PhysicsBenchReport, rerun: PhysicsBenchReport) -> Physic
     arms = [arm for arm in ARMS if arm in base.config.arms or arm in new]
 
     def pick(mine: dict, theirs: dict) -> dict:
-        return {arm: (theirs if arm in new else mine)[arm] for arm in arms if arm in (theirs if arm in new else mine)}
+        """Per arm, the entry of the run that measured it (an arm absent from that run's dict stays absent)."""
+        sources = {arm: theirs if arm in new else mine for arm in arms}
+        return {arm: source[arm] for arm, source in sources.items() if arm in source}
 
     combos = [mine.model_copy(update={"success": pick(mine.success, theirs.success),
                                       "training_success": pick(mine.training_success, theirs.training_success)})
@@ -91,14 +94,14 @@ def merge_reports(base: PhysicsBenchReport, rerun: PhysicsBenchReport) -> Physic
 def merge_report_files(base_json: Path, rerun_json: Path, out_dir: Path) -> Path:
     """Merge two ``physics.json`` files into ``out_dir`` (its own report files and every strip they name, each
     copied from the run that made it); returns the merged ``physics.json``."""
-    reports = {}
-    for path in (base_json, rerun_json):
+    def read(path: Path) -> PhysicsBenchReport:
         try:
-            reports[path] = PhysicsBenchReport.model_validate_json(path.read_text(encoding="utf-8"))
+            return PhysicsBenchReport.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise DataFormatError(f"{path}: not a physics benchmark report ({error})",
                                   hint="pass the physics.json an `xlsdk bench physics` run wrote") from error
-    base, rerun = reports[base_json], reports[rerun_json]
+
+    base, rerun = read(base_json), read(rerun_json)
     merged = merge_reports(base, rerun)
     sources = {key: (rerun_json if key in rerun.strips else base_json).parent / relative
                for key, relative in merged.strips.items()}
