@@ -316,6 +316,19 @@ def test_refitted_head_is_not_served_from_the_cache(fitted: Hand) -> None:
     assert load_head(fitted) is not second, "invalidate_heads drops the hand's cached head"
 
 
+def test_a_head_file_changed_in_place_is_read_again(fitted: Hand) -> None:
+    """The cache checks the files' stat before their sha256: a manifest edited in place (same inode) must not be
+    served from it."""
+    load_head(fitted)
+    text = fitted.head_manifest_path.read_text()
+    tampered = text.replace('"sha256": "', '"sha256": "0', 1)  # the weights' recorded digest, now wrong
+    assert tampered != text
+    with fitted.head_manifest_path.open("r+") as handle:  # in place: no rename, the inode stays
+        handle.write(tampered)
+    with pytest.raises(HeadError):
+        load_head(fitted)
+
+
 def test_head_error_reasons_drive_the_status(fitted: Hand) -> None:
     fitted.head_path.unlink()
     with pytest.raises(HeadError) as info:

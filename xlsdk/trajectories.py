@@ -21,7 +21,7 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -388,6 +388,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def lerobot_columns(dataset: Any, keys: list[str]) -> dict[str, np.ndarray]:
+    """Whole columns of a LeRobot dataset as numpy arrays (one row per frame), read in one slice.
+
+    Iterating a formatted column formats one row at a time: 14 s of CPU for a 10,000-frame dataset of the
+    physics benchmark, against 0.06 s for the slice. A column of unequal rows comes back as an object array,
+    and is stacked (which then names the ragged column through numpy's own error)."""
+    whole = dataset.hf_dataset.select_columns(list(keys)).with_format("numpy")[:]
+    return {key: np.stack(list(whole[key])) if whole[key].dtype == object else np.asarray(whole[key]) for key in keys}
+
+
 def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.ndarray], np.ndarray],
                              source_dof: int, target_joint_names: tuple[str, ...], *, repo_id: str | None = None,
                              keys: tuple[str, ...] = LEROBOT_VECTOR_KEYS) -> list[str]:
@@ -413,8 +423,7 @@ def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.nd
         shape = tuple(dataset.meta.features[key]["shape"])
         if shape != (source_dof,):
             raise DataFormatError(f"{source}: column {key!r} has shape {shape}, the source hand has {source_dof} joints")
-    table = dataset.hf_dataset.with_format("numpy")
-    columns = {key: np.stack(table[key]).astype(np.float64) for key in present}
+    columns = {key: values.astype(np.float64) for key, values in lerobot_columns(dataset, present).items()}
     for key, values in columns.items():
         bad = np.argwhere(~np.isfinite(values))
         if bad.size:

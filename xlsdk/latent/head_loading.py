@@ -144,6 +144,12 @@ def core_latent_dir() -> Path:
     override = os.environ.get("XLSDK_CORE_LATENT")
     if override:
         return Path(override)
+    return _packaged_core_latent_dir()
+
+
+@lru_cache(maxsize=1)
+def _packaged_core_latent_dir() -> Path:
+    """The core latent the package ships (looked up once: every encode and decode asks where the core is)."""
     return Path(str(files("xlsdk.latent") / "data"))
 
 
@@ -209,9 +215,21 @@ def clear_core_latent_cache() -> None:
 _HEADS: dict[tuple[str, str, str, str], LatentHead] = {}
 
 
+#: (path, device, inode, size, mtime ns, ctime ns) -> the file's sha256, so a head used every control step is
+#: hashed once, not twice a step (reading and hashing both head files on every encode and decode was a sixth of
+#: a latent policy's episode in the physics benchmark). Any rewrite, in place or by rename, changes the stat.
+_SHAS: dict[tuple[str, int, int, int, int, int], str] = {}
+
+
 def _file_sha(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        stat = path.stat()
+        key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if key not in _SHAS:
+            if len(_SHAS) > 4096:
+                _SHAS.clear()
+            _SHAS[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return _SHAS[key]
     except OSError:
         return ""  # a missing file: read_head names it
 

@@ -128,7 +128,8 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
         torch.manual_seed(seed)
         policy = ACTPolicy(config)
         policy.train()
-        optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=1e-4)
+        optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=1e-4,
+                                      foreach=True)  # as xlsdk.policy.train: the same numbers, fewer calls
         schedule = cosine_schedule(optimizer, steps)
         batches = generator(seed)
         losses: list[float] = []

@@ -126,13 +126,13 @@ class PhysicsBenchConfig(BaseModel):
 
     @classmethod
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
-        """50 demonstrations per hand x task, fewer evaluation episodes (about 1,300 s of CPU). The XL-VLA arms
-        train 6,000 steps (48 passes over the 31,700 frames): at 1,500 they reproduced 0.73-0.80 of their own
-        training scenes, at 6,000 0.86-0.96 (the same demonstrations, docs/benchmarks/physics.md). ACT stays at
-        1,500 here: at 6,000 its 0.021 s of CPU a step would add about 280 s (11.5 -> about 14 minutes of wall
-        time on 2 cores), too close to the 15 minutes asked."""
+        """50 demonstrations per hand x task, fewer evaluation episodes. The XL-VLA arms train 4,000 steps (32
+        passes over the 31,640 frames): at 1,500 they reproduced 0.73-0.80 of their own training scenes, at 6,000
+        0.84-0.90, but the expert's grasp choice grew (size bands, trials under noise: 458 s of CPU before any
+        demonstration) and 6,000 steps put the run at 16 min 53 s on 2 cores (1,920 s of CPU), over the 15 asked
+        (docs/benchmarks/physics.md). ACT stays at 1,500: its 0.034 s of CPU a step at 6,000 would add 450 s."""
         return cls(**{"demos_per_task": 50, "eval_scenes": 2, "validation_scenes": 1, "checkpoints": 2,
-                      "training_scene_checks": 2, "steps": 6000, "act_steps": 1500, **overrides})
+                      "training_scene_checks": 2, "steps": 4000, "act_steps": 1500, **overrides})
 
 
 class ComboRecord(BaseModel):

@@ -156,21 +156,22 @@ def read_frames(roots: list[Path], *, history: int, chunk: int, images: bool = F
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+    from xlsdk.trajectories import lerobot_columns
+
     out = DemoFrames(images=[] if images else None, tasks=[], hands=[], states=[], actions=[], pads=[], fps=FPS,
                      frames_per_episode=0, image_key=IMAGE_KEY)
     environments = []
     for root in roots:
         dataset = LeRobotDataset(repo_id=Path(root).name, root=root)
         hand = dataset.meta.robot_type
-        table = dataset.hf_dataset.with_format("numpy", columns=["episode_index", "task_index", "observation.state",
-                                                                 "action", ENVIRONMENT_KEY])
-        episode = np.asarray(table["episode_index"])
-        state = np.stack(table["observation.state"]).astype(np.float32)
-        action = np.stack(table["action"]).astype(np.float32)
-        environments.append(torch.from_numpy(np.stack(table[ENVIRONMENT_KEY])[:, : SCENE_WIDTHS[scene]]
-                                             .astype(np.float32)))
+        table = lerobot_columns(dataset, ["episode_index", "task_index", "observation.state", "action", ENVIRONMENT_KEY])
+        episode = table["episode_index"]
+        state = table["observation.state"].astype(np.float32)
+        action = table["action"].astype(np.float32)
+        environments.append(torch.from_numpy(np.ascontiguousarray(table[ENVIRONMENT_KEY][:, : SCENE_WIDTHS[scene]],
+                                                                  dtype=np.float32)))
         task_names = dataset.meta.tasks.index.tolist()
-        task_index = np.asarray(table["task_index"])
+        task_index = table["task_index"]
         bounds = {int(e): (int(np.flatnonzero(episode == e)[0]), int(np.flatnonzero(episode == e)[-1]))
                   for e in np.unique(episode)}
         for row in range(len(episode)):
