@@ -34,7 +34,10 @@ def test_the_reproduce_commands_are_the_ones_the_reports_recorded() -> None:
             == "xlsdk bench physics --obs vision --zero-shot-hand a --zero-shot-hand b")
     assert (physics(quick=False, arms=("latent", "raw", "slots"), steps=24000, seeds=2)
             == "xlsdk bench physics --obs state --arms latent,raw,slots --steps 24000 --seeds 2")
-    assert physics(quick=True, arms=("latent", "raw", "slots", "act-latent"), seeds=3) == physics(quick=True)
+    assert physics(quick=True, arms=("latent", "raw", "act-latent"), seeds=3) == physics(quick=True)
+    assert (physics(quick=True, arms=("latent", "raw", "slots", "act-latent"))
+            == "xlsdk bench physics --quick --obs state --arms latent,raw,slots,act-latent")
+    assert physics(quick=False, arms=("latent", "raw", "slots", "act-latent")) == physics(quick=False)
     assert (physics(quick=True, arms=("act-latent",), act_execution="ensemble")
             == "xlsdk bench physics --quick --obs state --arms act-latent --act-execution ensemble")
 

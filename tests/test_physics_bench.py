@@ -356,6 +356,14 @@ def test_act_trains_as_many_steps_as_the_xlvla_arms_unless_told() -> None:
     assert PhysicsBenchConfig.quick().act_training_steps == 1500 < PhysicsBenchConfig.quick().steps
 
 
+def test_the_quick_run_compares_the_three_arms_the_issue_names_unless_told() -> None:
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig
+
+    assert PhysicsBenchConfig.quick().arms == ("latent", "raw", "act-latent")
+    assert PhysicsBenchConfig().arms == ("latent", "raw", "slots", "act-latent")
+    assert PhysicsBenchConfig.quick(arms=("slots",)).arms == ("slots",)
+
+
 def test_unknown_task_is_refused() -> None:
     from xlsdk.errors import UnknownTaskError
 

@@ -43,8 +43,8 @@ def physics_command(
     quick: bool = typer.Option(False, "--quick", help="Smaller run: under 15 minutes on two CPU cores."),
     obs: str = typer.Option("state", "--obs", help="What the policies see: state (object poses) or vision "
                                                    "(wrist + fixed camera)."),
-    arms: str = typer.Option("latent,raw,slots,act-latent", "--arms",
-                             help="Comma-separated arms to compare (latent, raw, slots, act-latent)."),
+    arms: str = typer.Option(None, "--arms", help="Comma-separated arms to compare (latent, raw, slots, "
+                             "act-latent; default: all four, --quick: latent, raw, act-latent)."),
     zero_shot_hand: list[str] = typer.Option([], "--zero-shot-hand",
                                              help="An installed hand to add to the zero-shot split (repeatable)."),
     out: Path = typer.Option(Path("out/bench/physics"), "--out", help="Datasets, JSON, markdown and HTML go here."),
@@ -88,11 +88,12 @@ def physics_command(
     for option, value in (("--execution", execution), ("--act-execution", act_execution)):
         if value not in ("receding", "ensemble"):
             raise XlsdkError(f"{option} must be receding or ensemble, got {value!r}")
-    chosen = tuple(arm.strip() for arm in arms.split(",") if arm.strip())
-    unknown = [arm for arm in chosen if arm not in ARMS]
-    if unknown or not chosen:
+    chosen = None if arms is None else tuple(arm.strip() for arm in arms.split(",") if arm.strip())
+    unknown = [arm for arm in chosen or () if arm not in ARMS]
+    if unknown or chosen == ():
         raise XlsdkError(f"--arms: unknown arm(s) {', '.join(unknown) or '(none given)'}; arms are {', '.join(ARMS)}")
-    overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs, "arms": chosen,
+    overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs,
+                 **({"arms": chosen} if chosen else {}),
                  "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
                  "act_execution": act_execution,
                  "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}),

@@ -37,7 +37,7 @@ from xlsdk.bench.physics.dataset import (EVAL_STREAM, TRAIN_STREAM, VALIDATION_S
 from xlsdk.bench.physics.jobs import (Batch, Pool, default_workers, expert_job, grasp_calls, grasp_job, known_per_hand,
                                       policy_job, shard_job, train_job)
 from xlsdk.bench.physics.observation import SCENE_FEATURES
-from xlsdk.bench.physics.policies import ARMS
+from xlsdk.bench.physics.policies import ARMS, QUICK_ARMS
 from xlsdk.bench.physics.stats import Rate
 from xlsdk.bench.physics.tasks import TASKS, TaskScene
 from xlsdk.progress import step_progress
@@ -126,13 +126,15 @@ class PhysicsBenchConfig(BaseModel):
 
     @classmethod
     def quick(cls, **overrides: Any) -> PhysicsBenchConfig:
-        """50 demonstrations per hand x task, fewer evaluation episodes. The XL-VLA arms train 4,000 steps (32
-        passes over the 31,640 frames): at 1,500 they reproduced 0.73-0.80 of their own training scenes, at 6,000
-        0.84-0.90, but the expert's grasp choice grew (size bands, trials under noise: 458 s of CPU before any
-        demonstration) and 6,000 steps put the run at 16 min 53 s on 2 cores (1,920 s of CPU), over the 15 asked
+        """50 demonstrations per hand x task, fewer evaluation episodes, the three arms of :data:`QUICK_ARMS`.
+        The XL-VLA arms train 4,000 steps (32 passes over the 31,640 frames): at 1,500 they reproduced 0.73-0.80
+        of their own training scenes, at 6,000 0.84-0.90, but the expert's grasp choice grew (size bands, trials
+        under noise: 458-591 s of CPU before the first demonstration, half the run with the demonstrations) and
+        four arms at 6,000 steps took 16 min 53 s on 2 cores (1,920 s of CPU), over the 15 asked
         (docs/benchmarks/physics.md). ACT stays at 1,500: its 0.034 s of CPU a step at 6,000 would add 450 s."""
         return cls(**{"demos_per_task": 50, "eval_scenes": 2, "validation_scenes": 1, "checkpoints": 2,
-                      "training_scene_checks": 2, "steps": 4000, "act_steps": 1500, **overrides})
+                      "training_scene_checks": 2, "steps": 4000, "act_steps": 1500, "arms": QUICK_ARMS,
+                      **overrides})
 
 
 class ComboRecord(BaseModel):
@@ -251,12 +253,13 @@ def tally(outcome: list[bool] | None) -> tuple[int, int]:
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
                       execution: str = "ensemble", act_execution: str = "receding", fit_cycle_weight: float = 1.0,
-                      arms: tuple[str, ...] = ARMS, steps: int | None = None, seeds: int = 3) -> str:
+                      arms: tuple[str, ...] | None = None, steps: int | None = None, seeds: int = 3) -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block); options left at their
-    defaults are left out."""
+    defaults are left out (``arms``: None or the mode's own, :data:`QUICK_ARMS` or :data:`ARMS`)."""
+    default_arms = QUICK_ARMS if quick else ARMS
     return harness.reproduce_command("physics", quick=quick,
                                      options=[f"--obs {obs}", *(f"--zero-shot-hand {name}" for name in zero_shot),
-                                              *([f"--arms {','.join(arms)}"] if tuple(arms) != ARMS else []),
+                                              *([f"--arms {','.join(arms)}"] if arms and tuple(arms) != default_arms else []),
                                               *([f"--steps {steps}"] if steps else []),
                                               *([f"--seeds {seeds}"] if seeds != 3 else []),
                                               *([f"--proprio {proprio}"] if proprio != "wrist+hand" else []),

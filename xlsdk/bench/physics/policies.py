@@ -42,6 +42,9 @@ XLVLA_ARMS = ("latent", "raw", "slots")
 ENSEMBLE_DECAY = 0.01
 #: every arm: the XL-VLA network in each action space, and LeRobot's ACT in the latent space
 ARMS = (*XLVLA_ARMS, "act-latent")
+#: the quick run's arms: the three the benchmark must compare (the latent, raw joints, a stock LeRobot policy in
+#: the latent); the slots arm runs in the full run and with ``--arms`` (it cost the quick run 220 s of CPU)
+QUICK_ARMS = ("latent", "raw", "act-latent")
 
 
 def make_xlvla_config(arm: str, *, obs: ObsMode, raw_width: int, image_size: int, chunk_size: int,
