@@ -189,3 +189,24 @@ def test_lerobot_dataset_into_a_folder_no_one_may_write_is_one_line(tmp_path: Pa
     assert main(["retarget", "--from", "inspire", "--to", "ability", str(source), "/sys/xlsdk_grasps"]) == 1
     err = capsys.readouterr().err
     assert "/sys/xlsdk_grasps: cannot be created" in err and "Traceback" not in err
+
+
+def test_lerobot_columns_read_whole_columns_and_refuse_a_ragged_one(tmp_path: Path) -> None:
+    """The one-slice reader gives what row-by-row iteration gives, and names a column whose rows differ in length
+    (a Hugging Face table, the one LeRobot keeps its frames in)."""
+    from types import SimpleNamespace
+
+    from datasets import Dataset
+
+    from xlsdk.trajectories import lerobot_columns
+
+    rng = np.random.default_rng(0)
+    rows = {"action": rng.normal(size=(7, 3)).astype(np.float32).tolist(), "episode_index": [0, 0, 0, 1, 1, 1, 1]}
+    table = SimpleNamespace(hf_dataset=Dataset.from_dict(rows), root=tmp_path)
+    columns = lerobot_columns(table, ["action", "episode_index"])
+    assert columns["action"].shape == (7, 3) and columns["action"].dtype == np.float32
+    assert np.array_equal(columns["action"], np.stack(list(table.hf_dataset.with_format("numpy")["action"])))
+    assert columns["episode_index"].tolist() == rows["episode_index"]
+    ragged = SimpleNamespace(hf_dataset=Dataset.from_dict({"action": [[0.0, 1.0], [2.0], [3.0, 4.0]]}), root=tmp_path)
+    with pytest.raises(DataFormatError, match="'action' holds rows of different lengths"):
+        lerobot_columns(ragged, ["action"])

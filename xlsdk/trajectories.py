@@ -392,10 +392,20 @@ def lerobot_columns(dataset: Any, keys: list[str]) -> dict[str, np.ndarray]:
     """Whole columns of a LeRobot dataset as numpy arrays (one row per frame), read in one slice.
 
     Iterating a formatted column formats one row at a time: 14 s of CPU for a 10,000-frame dataset of the
-    physics benchmark, against 0.06 s for the slice. A column of unequal rows comes back as an object array,
-    and is stacked (which then names the ragged column through numpy's own error)."""
+    physics benchmark, against 0.06 s for the slice. A column whose rows differ in length (an object array in
+    the slice) is refused by name."""
     whole = dataset.hf_dataset.select_columns(list(keys)).with_format("numpy")[:]
-    return {key: np.stack(list(whole[key])) if whole[key].dtype == object else np.asarray(whole[key]) for key in keys}
+    columns = {}
+    for key in keys:
+        values = whole[key]
+        if values.dtype == object:
+            try:
+                values = np.stack(list(values))
+            except ValueError:
+                raise DataFormatError(f"{dataset.root}: column {key!r} holds rows of different lengths",
+                                      hint="every frame of a feature has the shape meta/info.json gives it") from None
+        columns[key] = np.asarray(values)
+    return columns
 
 
 def retarget_lerobot_dataset(source: Path, output: Path, mapper: Callable[[np.ndarray], np.ndarray],
