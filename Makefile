@@ -10,6 +10,9 @@ CONSTRAINTS := .ci/constraints.txt
 PLUGIN_PROJECTS := $(sort $(wildcard plugins/*/pyproject.toml))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
 PYTEST_ARGS ?=
+# the suite runs on every core, at most 4 (CI has 2): pytest-xdist workers, each test file whole on one worker
+# (module fixtures are built once); TEST_WORKERS=0 runs it in this process alone
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 DEMO_OUT ?= out/demo
 
 .PHONY: help setup lock demo test docs bench clean teleop-env
@@ -42,7 +45,7 @@ demo: setup  ## retarget a recorded grasp to every installed hand; writes a PNG 
 test: setup  ## run the whole test suite
 	@.ci/ensure-chromium
 	@.ci/ensure-egl
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 docs: setup  ## build the documentation site strictly (site/)
 	$(VENV)/bin/mkdocs build --strict

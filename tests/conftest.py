@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers (synthetic_hands) by name
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+# one intra-op thread per pytest-xdist worker (`make test` runs a worker per core; more threads would only
+# contend), else up to 2
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else max(1, min(2, torch.get_num_threads())))
 
 from synthetic_hands import SyntheticHand, write_synthetic_hand  # noqa: E402
 
