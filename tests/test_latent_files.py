@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -314,6 +315,26 @@ def test_refitted_head_is_not_served_from_the_cache(fitted: Hand) -> None:
     assert not torch.equal(second.to_mean.weight, first.to_mean.weight)
     invalidate_heads(fitted)
     assert load_head(fitted) is not second, "invalidate_heads drops the hand's cached head"
+
+
+def test_a_versioned_head_placed_after_a_load_is_the_one_used(fitted: Hand) -> None:
+    """load_head answers a hand it verified before from the files' stats alone; a ``heads/<fingerprint>/``
+    folder that appears later (a plugin upgraded in place) is among them, so it takes over at once, and
+    removing it brings the top-level head back."""
+    from xlsdk.hand import HEAD_FILENAME, HEAD_MANIFEST_FILENAME, HEADS_DIRNAME
+
+    top = load_head(fitted)
+    core = installed_core_latent()
+    folder = fitted.head_dir / HEADS_DIRNAME / core.fingerprint
+    folder.mkdir(parents=True)
+    write_head(_head_for(fitted, 11), folder / HEAD_FILENAME, folder / HEAD_MANIFEST_FILENAME,
+               hand_digest=fitted.spec.digest, fingerprint=core.fingerprint, geometry_version=GEOMETRY_VERSION,
+               origin="fit")
+    versioned = load_head(fitted)
+    assert versioned is not top and not torch.equal(versioned.to_mean.weight, top.to_mean.weight)
+    assert load_head(fitted) is versioned
+    shutil.rmtree(folder)
+    assert torch.equal(load_head(fitted).to_mean.weight, top.to_mean.weight)
 
 
 def test_a_head_file_changed_in_place_is_read_again(fitted: Hand) -> None:
