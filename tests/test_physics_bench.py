@@ -356,6 +356,20 @@ def test_act_trains_as_many_steps_as_the_xlvla_arms_unless_told() -> None:
     assert PhysicsBenchConfig.quick().act_training_steps == 1500 < PhysicsBenchConfig.quick().steps
 
 
+def test_each_arm_trains_on_its_own_budget_and_the_costliest_is_queued_first() -> None:
+    """ACT takes its own steps and batch; every arm keeps ``checkpoints`` evenly spaced snapshots ending at its last
+    step; ACT's smaller batch still costs more CPU a step, so at equal steps it is the job the pool starts first."""
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig, training_budget
+
+    quick = PhysicsBenchConfig.quick()
+    act, latent = training_budget(quick, "act-latent"), training_budget(quick, "latent")
+    assert (act.steps, act.batch, act.snapshots) == (1500, 64, (750, 1500))
+    assert (latent.steps, latent.batch, latent.snapshots) == (4000, 256, (2000, 4000))
+    full = PhysicsBenchConfig(steps=48000)
+    assert training_budget(full, "slots").snapshots == (12000, 24000, 36000, 48000)
+    assert training_budget(full, "act-latent").cpu_s > training_budget(full, "raw").cpu_s > 0
+
+
 def test_the_quick_run_compares_the_three_arms_the_issue_names_unless_told() -> None:
     from xlsdk.bench.physics.benchmark import PhysicsBenchConfig
 

@@ -25,7 +25,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -140,6 +140,24 @@ class PhysicsBenchConfig(BaseModel):
 #: CPU seconds of one training step at the benchmark's batches (ACT 64 frames, the XL-VLA arms 256; measured on
 #: one core, 2026-12-06): only their ratio matters, to queue the longest training jobs first
 STEP_CPU_S = {"act": 0.034, "xlvla": 0.010}
+
+
+class TrainingBudget(NamedTuple):
+    """What one arm x seed is trained for: ``steps`` of ``batch`` frames, weights kept at ``snapshots`` (the
+    checkpoint choice's candidates), about ``cpu_s`` seconds of one core (what orders the training queue)."""
+
+    steps: int
+    batch: int
+    snapshots: tuple[int, ...]
+    cpu_s: float
+
+
+def training_budget(config: PhysicsBenchConfig, arm: str) -> TrainingBudget:
+    """``arm``'s :class:`TrainingBudget` under ``config`` (ACT has steps and a batch of its own)."""
+    act = arm == "act-latent"
+    steps, batch = (config.act_training_steps, config.act_batch_size) if act else (config.steps, config.batch_size)
+    snapshots = tuple(sorted({max(1, round(steps * (i + 1) / config.checkpoints)) for i in range(config.checkpoints)}))
+    return TrainingBudget(steps, batch, snapshots, steps * STEP_CPU_S["act" if act else "xlvla"])
 
 
 class ComboRecord(BaseModel):
@@ -495,22 +513,18 @@ class _Run:
                 wrist_loss_share=config.wrist_loss_share, proprio=config.proprio, scene=config.scene)
         self.train_frames = len(frames.states)
         self.pool.cpu["encoding the frames into each action space"] = time.process_time() - start
-        def budget(arm: str) -> tuple[int, int, tuple[int, ...]]:
-            steps, batch = (config.act_training_steps, config.act_batch_size) if arm == "act-latent" else \
-                (config.steps, config.batch_size)
-            return steps, batch, tuple(sorted({max(1, round(steps * (i + 1) / config.checkpoints))
-                                               for i in range(config.checkpoints)}))
-
+        budgets = {arm: training_budget(config, arm) for arm in config.arms}
         # the longest jobs first (longest-processing-time order), so the pool does not end on one long job with
         # the other cores idle: with ACT queued last, one of two cores sat out most of the last ACT run (by the
-        # step costs below, the full run's training ends about 6 minutes sooner this way, the quick run's about
-        # 10 s). The results do not depend on the order.
+        # step costs, the full run's training ends about 6 minutes sooner this way, the quick run's about 10 s).
+        # The results do not depend on the order.
         jobs = sorted(((arm, seed) for arm in config.arms for seed in config.seeds),
-                      key=lambda job: -budget(job[0])[0] * STEP_CPU_S["act" if job[0] == "act-latent" else "xlvla"])
+                      key=lambda job: -budgets[job[0]].cpu_s)
         with step_progress("train arms x seeds", len(jobs), enabled=self.progress) as bar:
             trained = self.pool.map("training", train_job,
-                                    [(arm, self.policy_configs[arm], sets[arm], *budget(arm)[:2], seed, budget(arm)[2],
-                                      config.wrist_loss_share) for arm, seed in jobs], done=bar.update)
+                                    [(arm, self.policy_configs[arm], sets[arm], budgets[arm].steps, budgets[arm].batch,
+                                      seed, budgets[arm].snapshots, config.wrist_loss_share) for arm, seed in jobs],
+                                    done=bar.update)
         snapshots = {job: result[0] for job, result in zip(jobs, trained, strict=True)}
         losses = {arm: [round(float(np.mean(trained[i][1][-50:])), 5) for i, (a, _) in enumerate(jobs) if a == arm]
                   for arm in config.arms}
