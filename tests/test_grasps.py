@@ -58,6 +58,39 @@ def test_a_parallel_pinch_approaches_with_the_tips_beyond_the_faces_along_its_li
         assert np.linalg.norm(points - grasp.centre, axis=1).min() > half + 0.005, mm
 
 
+def test_a_parallel_pinch_the_hand_cannot_open_approaches_with_the_general_pre_shape() -> None:
+    """Xhand's index turns sideways by 10 degrees at most; its 14 mm pinch line runs straight across the palm,
+    so the parallel opening left the index tip 2.4 mm from the cube's face. Below
+    :data:`~grasps.PRE_PINCH_MIN_M` the parallel pinch approaches as the plain pinch does; where the hand opens
+    it (15-18 mm) it keeps its own pre-shape, every tip at least that far past its face."""
+    hand = xlsdk.load_hand("xhand")
+    opened = {}
+    for mm in range(12, 19):
+        half = mm / 1000
+        parallel, plain = grasps.pinch(hand, half, parallel=True), grasps.pinch(hand, half)
+        assert np.array_equal(parallel.q_grasp, plain.q_grasp)
+        clear = grasps.pinch_clearance(hand, parallel.q_open, parallel.centre, parallel.direction, half)
+        opened[mm] = not np.array_equal(parallel.q_open, plain.q_open)
+        assert clear >= grasps.PRE_PINCH_MIN_M or not opened[mm], (mm, clear)
+    assert not opened[14], "xhand's 14 mm parallel pre-shape cannot open: the general one is used"
+    assert all(opened[mm] for mm in range(15, 19)), opened
+
+
+@pytest.mark.slow
+def test_xhand_puts_its_14_mm_bin_cubes_in_the_bin() -> None:
+    """Every miss of xhand's bin at 14-16 mm (expert version 13: 25 of 40 evaluation scenes) was a 14.0-14.5 mm
+    cube, approached with a parallel pre-shape that held the index 2.4 mm from the cube's face."""
+    from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
+    from xlsdk.bench.physics.expert import run_expert
+
+    hand = xlsdk.load_hand("xhand")
+    scenes = [scene for seed in (0, 1, 2) for scene in (scene_of("place_in_bin", i, stream=EVAL_STREAM, seed=seed)
+                                                        for i in range(20))
+              if 0.014 <= scene.scene.get(scene.target).dims[0] < 0.0145][:3]
+    assert len(scenes) == 3
+    assert all(run_expert(hand, scene).success for scene in scenes)
+
+
 @pytest.mark.parametrize("name", ["paxini", "ability"])
 def test_the_opposed_wrap_holds_the_thumb_opposite_the_fingers_at_every_ball_radius(name: str) -> None:
     """``wrap(opposed=True)``: at every ball radius the benchmark draws (28-38 mm), the tips on the ball, the

@@ -14,7 +14,8 @@ fingertips of pose ``q`` (palm frame, metres), minimised with xlsdk's projected-
   (inspire's 15-16 mm cubes: the expert put 3 of 10 in the bin, 9 of 10 with the across-the-palm pinch),
   and with the thumb on its own side of the index (a thumb tip past the index, between index and middle
   finger, swept through the cube on the way: xhand's 12-13 mm cubes, 0 of 3 lifted, 3 of 3 on its side);
-  ``parallel=True`` approaches with the pinch opened along its line (:func:`pre_pinch`);
+  ``parallel=True`` approaches with the pinch opened along its line (:func:`pre_pinch`), where the hand can
+  open it (:data:`PRE_PINCH_MIN_M`; else with the general pre-shape);
 * :func:`wrap`: every fingertip on the surface of a ball (or around the axis of a cylinder along the
   palm's X axis) of radius ``r`` centred in front of the palm, the tips' centroid on the centre (so the
   thumb opposes the fingers) and past the object's equator (so it cannot drop out of the hand);
@@ -211,7 +212,9 @@ def pinch(hand: Hand, half: float, *, seed: int = 0, parallel: bool = False) -> 
     residual = abs(float(np.linalg.norm(line)) - 2 * half) / 2
     centre = ((tips[thumb] + tips[index]) / 2).numpy()
     direction = line / max(np.linalg.norm(line), 1e-9)
-    q_open = pre_pinch(hand, q[best].numpy(), centre, direction, half) if parallel else preshape(hand, centre, half)
+    q_open = pre_pinch(hand, q[best].numpy(), centre, direction, half) if parallel else None
+    if q_open is None or pinch_clearance(hand, q_open, centre, direction, half) < PRE_PINCH_MIN_M:
+        q_open = preshape(hand, centre, half)  # a parallel opening the hand cannot make is no parallel pinch
     return Grasp(q_open=q_open, q_grasp=q[best].numpy(),
                  centre=centre, cost=float(costs[best]), direction=direction,
                  kind="pinch_parallel" if parallel else "pinch", residual_m=residual)
@@ -219,6 +222,23 @@ def pinch(hand: Hand, half: float, *, seed: int = 0, parallel: bool = False) -> 
 
 #: how much wider than the cube a pinch's pre-shape holds thumb and index, each side (metres)
 PRE_PINCH_M = 0.015
+#: the least a parallel pre-shape must open each of thumb and index past its face of the cube (metres), or the
+#: pinch approaches with the general pre-shape (:func:`preshape`) instead. Xhand's index turns sideways by 10
+#: degrees at most, so where its pinch line runs straight across the palm (its 14 mm pinch) the parallel
+#: opening left the index tip 2.4 mm from the cube's face (8.7-9.8 mm at 15-16 mm, ability's 6 mm at every
+#: size), and the hand came down on the cube: the expert put 25 of 40 of xhand's 14-16 mm bin cubes in the bin,
+#: every miss at 14.0-14.5 mm, and 40 of 40 with the general pre-shape at 14 mm (expert version 14)
+PRE_PINCH_MIN_M = 0.004
+
+
+def pinch_clearance(hand: Hand, q_open: np.ndarray, centre: np.ndarray, direction: np.ndarray, half: float) -> float:
+    """How far past its face of a cube of half edge ``half`` the nearer of thumb and index tips is held open by
+    ``q_open``, along the pinch line ``direction`` (thumb -> index) through ``centre`` (palm frame, metres)."""
+    thumb, index = 0, hand.fingers.index("index")
+    with torch.no_grad():
+        tips = _tips(hand, torch.as_tensor(np.asarray(q_open), dtype=DTYPE)[None])[0].numpy()
+    line, middle = np.asarray(direction, dtype=np.float64), np.asarray(centre, dtype=np.float64)
+    return float(min((tips[index] - middle) @ line, -(tips[thumb] - middle) @ line)) - half
 
 
 def pre_pinch(hand: Hand, q_grasp: np.ndarray, centre: np.ndarray, direction: np.ndarray, half: float, *,

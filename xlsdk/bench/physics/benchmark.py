@@ -734,7 +734,7 @@ class _Run:
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 13
+EXPERT_VERSION = 14
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
