@@ -508,6 +508,9 @@ def test_miniature_benchmark_end_to_end(tmp_path: Path) -> None:
     assert combos[("inspire", "push_block")]["split"] == "held-out combination"
     assert combos[("ability", "press_button")]["split"] == "held-out hand"
     assert combos[("inspire", "press_button")]["expert_success"]["mean"] == 1.0  # the ceiling is measured
+    for combo in data["combos"]:  # a ceiling below the bar always comes with its reason
+        below = combo["expert_success"]["mean"] < 0.9 and combo["note"] != "the expert cannot do it"
+        assert ("the expert at" in combo["note"]) == below, combo
     assert set(combos[("inspire", "press_button")]["success"]) == {"latent", "raw", "slots", "act-latent"}
     replayed = combos[("inspire", "press_button")]["training_success"]  # per cell, not only pooled
     assert set(replayed) == {"latent", "raw", "slots", "act-latent"} and replayed["raw"]["trials"] == 2
@@ -823,3 +826,24 @@ def test_the_experts_backoff_depends_on_the_millimetre_not_on_which_scene_came_f
         expert._BACKOFFS.update(saved)
     assert answers[0] == answers[1]
     assert answers[0][first.size] == answers[0][second.size]  # the same millimetre: one measurement
+
+
+def test_a_cell_whose_expert_is_below_the_bar_is_reported_with_its_grasp_and_the_choices_trials() -> None:
+    """The issue asks that no low ceiling go unexplained: a cell the expert does below 0.9 gets a note naming the
+    grasp it used per size band and how every option did in the choice (what a pool's grasp jobs found)."""
+    from xlsdk.bench.physics.benchmark import EXPERT_BAR, below_bar_note
+    from xlsdk.bench.physics.expert import choice_key
+    from xlsdk.bench.physics.stats import Rate
+
+    paxini = xlsdk.load_hand("paxini")
+    wrap, above = ("wrap", {"cylinder": True, "loose": True}), ("wrap", {"cylinder": True, "from_above": True})
+    key = choice_key(paxini, "bottle_upright")
+    trials = ([("wrap", wrap[1], 3, 3, 3), ("wrap", above[1], 3, 1, 3)], [("wrap", wrap[1], 5, 4, 6), ("wrap", above[1], 2, 0, 3)])
+    known = [(("choice", key), (wrap, wrap)), (("trials", key), trials)]
+    rate = Rate.of([(16, 20), (16, 20), (16, 20)])
+    assert rate.mean < EXPERT_BAR
+    note = below_bar_note(paxini, "bottle_upright", rate, known)
+    assert note.startswith("the expert at 0.80, below 0.9, grasping with wrap loose"), note
+    assert "22-25 mm: wrap loose 3/3 (3 under noise), wrap from above 3/3 (1 under noise)" in note, note
+    assert "25-28 mm: wrap loose 5/6 (4 under noise)" in note, note
+    assert below_bar_note(paxini, "push_block", rate, []) == "the expert at 0.80, below 0.9, grasping with -"

@@ -227,7 +227,8 @@ PRE_PINCH_M = 0.015
 #: degrees at most, so where its pinch line runs straight across the palm (its 14 mm pinch) the parallel
 #: opening left the index tip 2.4 mm from the cube's face (8.7-9.8 mm at 15-16 mm, ability's 6 mm at every
 #: size), and the hand came down on the cube: the expert put 25 of 40 of xhand's 14-16 mm bin cubes in the bin,
-#: every miss at 14.0-14.5 mm, and 40 of 40 with the general pre-shape at 14 mm (expert version 14)
+#: every miss at 14.0-14.5 mm, and 40 of 40 with the general pre-shape at 14 mm (expert version 14). Inspire's
+#: index, one flexion and no sideways joint, falls back at 15-18 mm too (it pinches with the plain pinch anyway)
 PRE_PINCH_MIN_M = 0.004
 
 
