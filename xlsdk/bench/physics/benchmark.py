@@ -71,11 +71,10 @@ class PhysicsBenchConfig(BaseModel):
     validation_scenes: int = Field(3, ge=0, description="scenes per seen combination for the checkpoint choice")
     checkpoints: int = Field(4, ge=1, description="evenly spaced snapshots the checkpoint is chosen from")
     training_scene_checks: int = Field(5, ge=0, description="training scenes replayed per seen combination")
-    steps: int = Field(36000, ge=1, description="training steps of each XL-VLA arm: about 74 passes of 256 frames "
-                       "over the full run's 125,000 (at 8,000, 16 passes, the policies reproduced 0.80-0.87 of "
-                       "their own training scenes, at 24,000 0.88-0.89; at 36,000 the validation success still "
-                       "rose, 0.90 -> 0.93 for the latent, and the rollouts chose the last snapshot for 6 of 9 "
-                       "XL-VLA seeds; docs/benchmarks/physics.md)")
+    steps: int = Field(48000, ge=1, description="training steps of each arm: about 98 passes of 256 frames over "
+                       "the full run's 125,000 (at 8,000 the policies reproduced 0.80-0.87 of their own training "
+                       "scenes, at 36,000 0.86-0.91 with two arms under 0.9x of the expert; at 48,000 0.89-0.93, "
+                       "every arm at >= 0.9x in one run; docs/benchmarks/physics.md)")
     batch_size: int = 256
     act_steps: int | None = Field(
         None, ge=1, description="training steps of the ACT arm (None: the same as ``steps``; the issue asks for the "
