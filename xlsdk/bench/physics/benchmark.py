@@ -681,9 +681,9 @@ class _Run:
                 note = "no data for this hand" if split in (HELD_OUT_HAND, ZERO_SHOT_HAND) else ""
                 if (hand, task) in skip:
                     note = "the expert cannot do it"
-                elif Rate.of(expert_counts).mean < EXPERT_BAR:
-                    note = "; ".join(filter(None, [note, below_bar_note(xlsdk.load_hand(hand), task,
-                                                                        Rate.of(expert_counts), self.known.get(hand, []))]))
+                elif (expert_rate := Rate.of(expert_counts)).mean < EXPERT_BAR:
+                    note = "; ".join(filter(None, [note, below_bar_note(xlsdk.load_hand(hand), task, expert_rate,
+                                                                        self.known.get(hand, []))]))
                 replay = results["replay"]
                 replayed = {arm: Rate.of([tally(replay[(arm, seed, hand, task)][0]) for seed in config.seeds])
                             for arm in config.arms if (arm, config.seeds[0], hand, task) in replay}
