@@ -74,7 +74,7 @@ class PhysicsBenchConfig(BaseModel):
     steps: int = Field(48000, ge=1, description="training steps of each arm: about 98 passes of 256 frames over "
                        "the full run's 125,000 (at 8,000 the policies reproduced 0.80-0.87 of their own training "
                        "scenes, at 36,000 0.86-0.91 with two arms under 0.9x of the expert; at 48,000 0.89-0.93, "
-                       "every arm at >= 0.9x in one run; docs/benchmarks/physics.md)")
+                       "every arm at >= 0.9x in two runs, experts 13 and 14; docs/benchmarks/physics.md)")
     batch_size: int = 256
     act_steps: int | None = Field(
         None, ge=1, description="training steps of the ACT arm (None: the same as ``steps``; the issue asks for the "
