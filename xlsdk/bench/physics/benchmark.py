@@ -755,7 +755,7 @@ def below_bar_note(hand: Hand, task: str, rate: Rate, known: list[tuple[tuple, A
 
 
 #: bumped whenever the expert's behaviour changes, so cached demonstrations of an older expert are rewritten
-EXPERT_VERSION = 14
+EXPERT_VERSION = 15
 
 
 def _reusable(root: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
