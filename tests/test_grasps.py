@@ -98,15 +98,13 @@ def test_the_squeeze_does_not_tip_paxinis_standing_bottles() -> None:
     five evaluation bottles (23.6-27.1 mm) were lifted and judged fallen over (expert version 14)."""
     from xlsdk.bench.physics.dataset import EVAL_STREAM, scene_of
     from xlsdk.bench.physics.expert import run_expert
-    from xlsdk.bench.physics.tasks import HOLD_S, UPRIGHT_COS
 
     hand = xlsdk.load_hand("paxini")
     side_loose = ("wrap", {"cylinder": True, "loose": True})  # the grasp the choice takes for every size
     for seed, index in ((0, 8), (0, 19), (1, 14), (2, 6), (2, 10)):
         scene = scene_of("bottle_upright", index, stream=EVAL_STREAM, seed=seed)
-        episode = run_expert(hand, scene, choice=side_loose)
-        held = episode.trace.upright[-int(round(HOLD_S / episode.trace.dt)):]
-        assert episode.success and min(held) >= UPRIGHT_COS, (seed, index, round(min(episode.trace.upright), 3))
+        episode = run_expert(hand, scene, choice=side_loose)  # success: lifted and held within 25 degrees
+        assert episode.success, (seed, index, round(min(episode.trace.upright), 3))
 
 
 @pytest.mark.parametrize("name", ["paxini", "ability"])

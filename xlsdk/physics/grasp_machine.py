@@ -46,12 +46,13 @@ TURN_RAD_S = 1.75
 #: how long the fingers take to close onto the grasp, then to squeeze past it (seconds)
 CLOSE_S = 0.6
 SQUEEZE_S = 0.4
-#: the squeeze of an object standing on its end (a cylinder or pen not lying): the squeeze carries a finger
-#: that stopped early on the object from where it stopped to past the grasp, and in 0.4 s (2 control steps at
-#: the benchmark's 5 Hz) that jolt tipped paxini's standing bottles 20-34 degrees and the lift held them so
-#: (12 of 60 evaluation bottles past the task's 25 degrees or dropped; over 0.8 s, 1). Balls and cubes keep the
-#: quick squeeze: over 0.8 s xhand's balls fell in 8 of 60 scenes instead of 4, and paxini's choice took a
-#: grasp for its larger balls that dropped 24 instead of 1 (docs/benchmarks/physics.md, expert version 15)
+#: the squeeze of an object standing on its end (``SceneObject.standing``): the squeeze carries a finger that
+#: stopped early on the object from where it stopped to past the grasp, and in 0.4 s (2 control steps at the
+#: benchmark's 5 Hz) that jolt tipped paxini's standing bottles and the lift held them so: 9 of 60 evaluation
+#: bottles hung 26-34 degrees from upright (the task allows 25), 3 more fell; over 0.8 s, 1 fell. Balls and
+#: cubes keep the quick squeeze: over 0.8 s xhand's balls fell in 8 of 60 scenes instead of 4, and paxini's
+#: choice took a grasp for its larger balls that dropped 24 instead of 1 (docs/benchmarks/physics.md, expert
+#: version 15)
 STANDING_SQUEEZE_S = 0.8
 #: a phase waiting on the wrist moves on after this long even if the servo has not settled (an object in
 #: the way stops the wrist short of its target, which must not stall the grasp)
@@ -146,8 +147,7 @@ class GraspMachine:
         self.q_grasp = np.clip(np.asarray(q_grasp, dtype=np.float64), hand.spec.lower, hand.spec.upper)
         self.kind = kind
         self.squeeze = squeezed(hand, self.q_open, self.q_grasp, kind)
-        standing = item.kind in ("cylinder", "pen") and not item.lying
-        self.squeeze_s = STANDING_SQUEEZE_S if standing else SQUEEZE_S
+        self.squeeze_s = STANDING_SQUEEZE_S if item.standing else SQUEEZE_S
         self.centre, self.direction = np.asarray(centre, dtype=np.float64), direction
         self.dt, self.backoff, self.rpy = 1.0 / rate_hz, backoff_m, rpy
         self.obstacles, self.regrasp = obstacles, regrasp

@@ -91,13 +91,18 @@ class SceneObject(BaseModel):
         return DEFAULT_MASS[self.kind] if self.mass is None else self.mass
 
     @property
+    def standing(self) -> bool:
+        """Whether the object rests on its end (a cylinder or pen not lying): one a sideways push can tip."""
+        return self.kind in ("cylinder", "pen") and not self.lying
+
+    @property
     def half_height(self) -> float:
         """Half the object's vertical extent when it rests as described (base to centre)."""
         dims = self.dims
         if self.kind in ("cube", "ball"):
             return dims[0]
         if self.kind in ("cylinder", "pen"):
-            return dims[0] if self.lying else dims[1]
+            return dims[1] if self.standing else dims[0]
         if self.kind == "button":
             return 0.01  # the housing's half height; the cap sits on top
         if self.kind == "marker":
