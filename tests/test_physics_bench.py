@@ -847,3 +847,28 @@ def test_a_cell_whose_expert_is_below_the_bar_is_reported_with_its_grasp_and_the
     assert "22-25 mm: wrap loose 3/3 (3 under noise), wrap from above 3/3 (1 under noise)" in note, note
     assert "25-28 mm: wrap loose 5/6 (4 under noise)" in note, note
     assert below_bar_note(paxini, "push_block", rate, []) == "the expert at 0.80, below 0.9, grasping with -"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for a GPU this machine lacks; with one the run would start")
+def test_a_run_asked_for_a_gpu_it_cannot_have_fails_before_any_work(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    """``--device cuda`` on a machine without one is refused with the fix at once, not after the hour of
+    demonstrations that comes before training (the run resolves its device first)."""
+    from xlsdk.cli import main
+
+    out = tmp_path / "run"
+    assert main(["bench", "physics", "--quick", "--device", "cuda", "--out", str(out)]) == 1
+    said = "".join(capsys.readouterr())
+    assert "no CUDA device" in said and "auto or cpu" in said
+    assert not out.exists() or not any(out.iterdir()), "the run did work before refusing"
+
+
+def test_the_training_device_is_checked_and_kept_in_the_rerun_command(capsys: pytest.CaptureFixture) -> None:
+    from xlsdk.bench.physics.benchmark import PhysicsBenchConfig, reproduce_command
+    from xlsdk.cli import main
+
+    assert main(["bench", "physics", "--device", "tpu"]) == 1
+    assert "--device must be auto, cpu or cuda, got 'tpu'" in "".join(capsys.readouterr())
+    assert PhysicsBenchConfig().device == "auto"
+    assert "--device" not in reproduce_command(quick=True)
+    assert reproduce_command(quick=True, device="cpu").endswith("--device cpu")

@@ -68,6 +68,8 @@ def physics_command(
     fit_cycle_weight: float = typer.Option(1.0, "--fit-cycle-weight", min=0.0,
                                            help="The zero-shot corpus hand's fit: `xlsdk fit --cycle-weight` "
                                                 "(0: the fit without the latent cycle, an ablation)."),
+    device: str = typer.Option("auto", "--device", help="Where the arms train: auto (a GPU when torch sees "
+                               "one), cpu or cuda."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent vs raw joints vs joint slots on MuJoCo tasks judged by object state: seen, held-out, zero-shot."""
@@ -88,6 +90,8 @@ def physics_command(
     for option, value in (("--execution", execution), ("--act-execution", act_execution)):
         if value not in ("receding", "ensemble"):
             raise XlsdkError(f"{option} must be receding or ensemble, got {value!r}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise XlsdkError(f"--device must be auto, cpu or cuda, got {device!r}")
     chosen = None if arms is None else tuple(arm.strip() for arm in arms.split(",") if arm.strip())
     unknown = [arm for arm in chosen or () if arm not in ARMS]
     if unknown or chosen == ():
@@ -95,7 +99,7 @@ def physics_command(
     overrides = {"zero_shot_hands": tuple(zero_shot_hand), "seeds": tuple(range(seeds)), "obs": obs,
                  **({"arms": chosen} if chosen else {}),
                  "proprio": proprio, "scene": scene, "frame": frame, "execution": execution,
-                 "act_execution": act_execution,
+                 "act_execution": act_execution, "device": device,
                  "fit_cycle_weight": fit_cycle_weight, **({"steps": steps} if steps else {}),
                  **({"workers": workers} if workers else {})}
     config = PhysicsBenchConfig.quick(**overrides) if quick else PhysicsBenchConfig(**overrides)
@@ -104,7 +108,7 @@ def physics_command(
                                                          proprio=proprio, scene=scene, frame=frame,
                                                          execution=execution, act_execution=act_execution,
                                                          fit_cycle_weight=fit_cycle_weight,
-                                                         arms=chosen, steps=steps, seeds=seeds))
+                                                         arms=chosen, steps=steps, seeds=seeds, device=device))
     write_report(report, out)
     if json_output:
         print_json(json.loads(report.model_dump_json()))

@@ -110,12 +110,16 @@ def act_statistics(data: dict[str, torch.Tensor], wrist_loss_share: float | None
 
 def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_size: int, seed: int,
               snapshot_steps: tuple[int, ...] = (), on_snapshot: Any = None,
-              wrist_loss_share: float | None = None) -> list[float]:
-    """Train ACT on encoded frames; ``on_snapshot(step, weights)`` gets the weights (with the normalisation
-    statistics) after each step in ``snapshot_steps``; ``wrist_loss_share`` see :func:`wrist_scale`."""
+              wrist_loss_share: float | None = None, device: str = "cpu") -> list[float]:
+    """Train ACT on encoded frames on ``device`` (``cpu`` or ``cuda``); ``on_snapshot(step, weights)`` gets the
+    weights (on the CPU, with the normalisation statistics) after each step in ``snapshot_steps``;
+    ``wrist_loss_share`` see :func:`wrist_scale`."""
     from lerobot.policies.act.modeling_act import ACTPolicy
 
     from xlsdk.policy.train import image_batch
+    from xlsdk.training import resolve_device
+
+    where = resolve_device(device)
 
     statistics = act_statistics(data, wrist_loss_share)
     state_mean, state_std, action_mean, action_std, env_mean, env_std = (statistics[k] for k in STATISTICS)
@@ -126,7 +130,7 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
     # hand the caller's RNG state back afterwards (library calls never reset the global RNG)
     with global_rng_untouched():
         torch.manual_seed(seed)
-        policy = ACTPolicy(config)
+        policy = ACTPolicy(config).to(where)  # initialised on the CPU from the seed, then moved: same weights
         policy.train()
         optimizer = torch.optim.AdamW(policy.parameters(), lr=config.optimizer_lr, weight_decay=1e-4,
                                       foreach=True)  # as xlsdk.policy.train: the same numbers, fewer calls
@@ -140,7 +144,7 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
                 batch[IMAGE_KEY] = image_batch(data["images"][rows])
             else:
                 batch[ENVIRONMENT_KEY] = environment[rows]
-            loss, _ = policy(batch)
+            loss, _ = policy({key: value.to(where) for key, value in batch.items()})
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             clip_gradients(policy.parameters())
@@ -148,7 +152,8 @@ def train_act(data: dict[str, torch.Tensor], config: Any, *, steps: int, batch_s
             schedule.step()
             losses.append(float(loss.detach()))
             if step + 1 in snapshot_steps and on_snapshot is not None:
-                on_snapshot(step + 1, {**{k: v.detach().clone() for k, v in policy.state_dict().items()}, **statistics})
+                on_snapshot(step + 1, {**{k: v.detach().to("cpu").clone() for k, v in policy.state_dict().items()},
+                                       **statistics})
     return losses
 
 

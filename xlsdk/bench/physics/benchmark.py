@@ -74,7 +74,7 @@ class PhysicsBenchConfig(BaseModel):
     steps: int = Field(48000, ge=1, description="training steps of each arm: about 98 passes of 256 frames over "
                        "the full run's 125,000 (at 8,000 the policies reproduced 0.80-0.87 of their own training "
                        "scenes, at 36,000 0.86-0.91 with two arms under 0.9x of the expert; at 48,000 0.89-0.93, "
-                       "every arm at >= 0.9x in two runs, experts 13 and 14; docs/benchmarks/physics.md)")
+                       "every arm at >= 0.9x in three runs, experts 13, 14 and 15; docs/benchmarks/physics.md)")
     batch_size: int = 256
     act_steps: int | None = Field(
         None, ge=1, description="training steps of the ACT arm (None: the same as ``steps``; the issue asks for the "
@@ -114,6 +114,10 @@ class PhysicsBenchConfig(BaseModel):
                                     "--cycle-weight`): a latent policy reads a hand's state through its encoder")
     data_seed: int = 0
     workers: int = Field(default_factory=default_workers, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="where the arms train: a GPU when torch sees one (auto), or the one named; evaluation "
+        "runs on the CPU beside the physics. Every figure in docs/benchmarks/physics.md was trained on the CPU; the "
+        "vision full run's training (about 250,000 s of CPU at 0.43 s a step) needs a GPU")
     strips: bool = True
 
     def ensembles(self, arm: str) -> bool:
@@ -276,7 +280,8 @@ def tally(outcome: list[bool] | None) -> tuple[int, int]:
 def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, ...] = (),
                       proprio: str = "wrist+hand", scene: str = "wrist", frame: str = "grasp",
                       execution: str = "ensemble", act_execution: str = "receding", fit_cycle_weight: float = 1.0,
-                      arms: tuple[str, ...] | None = None, steps: int | None = None, seeds: int = 3) -> str:
+                      arms: tuple[str, ...] | None = None, steps: int | None = None, seeds: int = 3,
+                      device: str = "auto") -> str:
     """The CLI line that reruns a benchmark run (recorded in its report and docs block); options left at their
     defaults are left out (``arms``: None or the mode's own, :data:`QUICK_ARMS` or :data:`ARMS`)."""
     default_arms = QUICK_ARMS if quick else ARMS
@@ -292,7 +297,8 @@ def reproduce_command(*, quick: bool, obs: str = "state", zero_shot: tuple[str, 
                                               *([f"--act-execution {act_execution}"]
                                                 if act_execution != "receding" else []),
                                               *([f"--fit-cycle-weight {fit_cycle_weight:g}"]
-                                                if fit_cycle_weight != 1.0 else [])])
+                                                if fit_cycle_weight != 1.0 else []),
+                                              *([f"--device {device}"] if device != "auto" else [])])
 
 
 def split_of(config: PhysicsBenchConfig, hand: str, task: str, zero_shot: list[str]) -> str:
@@ -313,7 +319,12 @@ class _Run:
     """One benchmark run's state, phase by phase (each phase a method, in the order they run)."""
 
     def __init__(self, config: PhysicsBenchConfig, out_dir: Path, progress: bool, command: str) -> None:
+        from xlsdk.training import resolve_device
+
         self.config, self.out_dir, self.progress, self.command = config, out_dir, progress, command
+        # resolved here, before any work: a run asked for a GPU it cannot have fails now, not after an hour of
+        # demonstrations (resolve_device raises with the fix)
+        self.device = resolve_device(config.device).type
         self.started = time.perf_counter()
         self.parent_cpu_start = time.process_time()
 
@@ -523,7 +534,8 @@ class _Run:
         with step_progress("train arms x seeds", len(jobs), enabled=self.progress) as bar:
             trained = self.pool.map("training", train_job,
                                     [(arm, self.policy_configs[arm], sets[arm], budgets[arm].steps, budgets[arm].batch,
-                                      seed, budgets[arm].snapshots, config.wrist_loss_share) for arm, seed in jobs],
+                                      seed, budgets[arm].snapshots, config.wrist_loss_share, self.device)
+                                     for arm, seed in jobs],
                                     done=bar.update)
         snapshots = {job: result[0] for job, result in zip(jobs, trained, strict=True)}
         losses = {arm: [round(float(np.mean(trained[i][1][-50:])), 5) for i, (a, _) in enumerate(jobs) if a == arm]

@@ -204,10 +204,11 @@ def shard_job(shard: Any, root: str, known: list[tuple[tuple, Any]] = ()) -> tup
 
 
 def train_job(arm: str, config: Any, data: Any, steps: int, batch_size: int, seed: int,
-              snapshot_steps: tuple[int, ...], wrist_loss_share: float | None = None,
+              snapshot_steps: tuple[int, ...], wrist_loss_share: float | None = None, device: str = "cpu",
               ) -> tuple[tuple[dict[int, dict], list[float]], float]:
-    """Train one arm with one seed; returns the weights at every snapshot step and the per-step losses.
-    (``wrist_loss_share`` is ACT's: the XL-VLA arms carry theirs in their config.)"""
+    """Train one arm with one seed on ``device`` (``cpu`` or ``cuda``); returns the weights at every snapshot
+    step (on the CPU) and the per-step losses. (``wrist_loss_share`` is ACT's: the XL-VLA arms carry theirs in
+    their config.)"""
     from xlsdk.bench.physics.act_arm import train_act
     from xlsdk.policy.train import train_policy
 
@@ -216,10 +217,11 @@ def train_job(arm: str, config: Any, data: Any, steps: int, batch_size: int, see
         keep = lambda step, weights: snapshots.__setitem__(step, weights)  # noqa: E731
         if arm == "act-latent":
             losses = train_act(data, config, steps=steps, batch_size=batch_size, seed=seed,
-                               snapshot_steps=snapshot_steps, on_snapshot=keep, wrist_loss_share=wrist_loss_share)
+                               snapshot_steps=snapshot_steps, on_snapshot=keep, wrist_loss_share=wrist_loss_share,
+                               device=device)
         else:
             _, losses, _ = train_policy(data, config, steps=steps, batch_size=batch_size, seed=seed, progress=False,
-                                        device="cpu", snapshot_steps=snapshot_steps, on_snapshot=keep)
+                                        device=device, snapshot_steps=snapshot_steps, on_snapshot=keep)
         return snapshots, losses
 
     return _timed(run)
